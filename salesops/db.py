@@ -1,0 +1,108 @@
+"""Database URLs and engines.
+
+One PostgreSQL holds everything. salesops talks to it through psycopg 3
+(`postgresql+psycopg://`); Dagster's storage and MLflow's tracking store need psycopg2 and
+live in their own schemas of the same database (set through the connection's search_path).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from salesops.errors import DatabaseUnreachable
+
+#: The schemas salesops owns in its database (see DESIGN.md: one owner per schema).
+SCHEMAS = ("raw", "ops", "app", "staging", "intermediate", "marts", "ml", "dagster", "mlflow")
+
+
+def _url(url: str | URL) -> URL:
+    return url if isinstance(url, URL) else make_url(url)
+
+
+def sqlalchemy_url(url: str | URL) -> str:
+    """The URL for salesops' own engines (psycopg 3)."""
+    return _url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def psycopg2_url(url: str | URL, search_path: str | None = None) -> str:
+    """The URL for Dagster and MLflow (psycopg2), optionally pinned to one schema."""
+    u = _url(url).set(drivername="postgresql+psycopg2")
+    if search_path:
+        u = u.update_query_dict({"options": f"-csearch_path={search_path}"})
+    return u.render_as_string(hide_password=False)
+
+
+def libpq_url(url: str | URL) -> str:
+    """A plain libpq URL (`postgresql://...`) for psql and other libpq clients."""
+    u = _url(url)
+    auth = ""
+    if u.username:
+        auth = quote(u.username, safe="") + (f":{quote(u.password, safe='')}" if u.password else "")
+        auth += "@"
+    host = u.host or ""
+    port = f":{u.port}" if u.port else ""
+    query = urlencode(dict(u.query)) if u.query else ""
+    return f"postgresql://{auth}{host}{port}/{u.database or ''}" + (f"?{query}" if query else "")
+
+
+def connection_parts(url: str | URL) -> dict[str, str | int | None]:
+    """host, port, user, password and dbname: what dbt's profile and the status command need.
+
+    A Unix-socket server (the embedded one) has its socket folder in `?host=`.
+    """
+    u = _url(url)
+    query = dict(u.query)
+    host = u.host or query.get("host")
+    if isinstance(host, tuple):
+        host = host[0]
+    return {"host": host or "localhost", "port": u.port or int(query.get("port", 5432)),
+            "user": u.username or "postgres", "password": u.password or "",
+            "dbname": u.database or "postgres"}
+
+
+def describe(url: str | URL) -> str:
+    """A URL fit to print: the password hidden."""
+    parts = connection_parts(url)
+    return f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> sa.Engine:
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+
+
+def check_reachable(url: str, variable: str = "DATABASE_URL") -> None:
+    """Fail with one line naming the variable and the host it tried."""
+    try:
+        engine = sa.create_engine(sqlalchemy_url(url), connect_args={"connect_timeout": 5})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any driver error means the same thing to the user
+        parts = connection_parts(url)
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseUnreachable(
+            f"{variable}: cannot reach PostgreSQL at {parts['host']}:{parts['port']} "
+            f"(database {parts['dbname']}): {reason}. Check the server is running and the URL "
+            f"is right, or unset {variable} to use the embedded server."
+        ) from None
+
+
+def with_database(url: str | URL, database: str) -> str:
+    return _url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def ensure_database(server_url: str, database: str) -> str:
+    """Create `database` on the server if missing; return its URL."""
+    engine = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(sa.text("select 1 from pg_database where datname = :d"),
+                              {"d": database}).scalar()
+        if not exists:
+            conn.execute(sa.text(f'create database "{database}"'))
+    engine.dispose()
+    return with_database(server_url, database)

@@ -1,0 +1,40 @@
+"""The operational schema (`app`), the `raw`, `ops` and `ml` tables, as SQLAlchemy models.
+
+Importing this package registers every table on `Base.metadata`, which Alembic migrates.
+"""
+
+from salesops.models import auth, crm, events, integrations, marketing, ml, ops, raw, sales, work
+from salesops.models.auth import ApiKey, AuditLog, LoginAttempt, Permission, Role, RolePermission, Team, User
+from salesops.models.base import Base
+from salesops.models.crm import Account, Attachment, Contact, ContactSource, Lead, Note
+from salesops.models.events import Event
+from salesops.models.integrations import (
+    CrmIntegration,
+    EmailIntegration,
+    FinancialIntegration,
+    IntegrationSyncRun,
+)
+from salesops.models.marketing import (
+    Campaign,
+    CampaignDelivery,
+    CampaignMember,
+    CommunicationTemplate,
+    Interaction,
+)
+from salesops.models.ml import Forecast, LeadScore, ModelMetric, NextBestAction, SentimentAnalysis
+from salesops.models.ops import Cursor, LoadBatch, MergeRun, RejectedRow
+from salesops.models.raw import RAW_TABLES, raw_table_name
+from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
+from salesops.models.work import Notification, NotificationPreference, Reminder, Task
+
+__all__ = [
+    "Base", "auth", "crm", "events", "integrations", "marketing", "ml", "ops", "raw", "sales",
+    "work", "ApiKey", "AuditLog", "LoginAttempt", "Permission", "Role", "RolePermission", "Team",
+    "User", "Account", "Attachment", "Contact", "ContactSource", "Lead", "Note", "Event",
+    "CrmIntegration", "EmailIntegration", "FinancialIntegration", "IntegrationSyncRun",
+    "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
+    "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis", "Cursor",
+    "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
+    "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
+    "Reminder", "Task",
+]

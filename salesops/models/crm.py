@@ -1,0 +1,152 @@
+"""Accounts, contacts with their source lineage, notes, attachments and leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import CITEXT
+from sqlalchemy.orm import Mapped, mapped_column
+
+from salesops.models.base import (
+    Base,
+    IdMixin,
+    SoftDeleteMixin,
+    TimestampMixin,
+    VersionMixin,
+    app_fk,
+    one_of,
+)
+
+LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "other")
+LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
+
+
+class Account(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (sa.CheckConstraint("employees is null or employees >= 0",
+                                         name="employees_nonnegative"), {"schema": "app"})
+
+    name: Mapped[str] = mapped_column(sa.Text)
+    domain: Mapped[str | None] = mapped_column(CITEXT, index=True)
+    industry: Mapped[str | None] = mapped_column(sa.Text)
+    segment: Mapped[str | None] = mapped_column(sa.Text)
+    employees: Mapped[int | None] = mapped_column(sa.Integer)
+    annual_revenue: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    country: Mapped[str | None] = mapped_column(sa.Text)
+    city: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"), index=True)
+    is_customer: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    custom_fields: Mapped[dict] = mapped_column(server_default="{}")
+
+
+class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
+    """One golden record per person. Merged duplicates point at their survivor."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        one_of("lifecycle_stage", LIFECYCLE_STAGES),
+        # one live contact per normalised email
+        sa.Index("uq_contacts_email_normalized_live", "email_normalized", unique=True,
+                 postgresql_where=sa.text("deleted_at is null and merged_into_id is null")),
+        sa.Index("ix_contacts_name_trgm", sa.text("(coalesce(first_name,'') || ' ' || "
+                 "coalesce(last_name,'')) gin_trgm_ops"), postgresql_using="gin"),
+        {"schema": "app"},
+    )
+
+    account_id: Mapped[int | None] = mapped_column(app_fk("accounts", "SET NULL"), index=True)
+    first_name: Mapped[str | None] = mapped_column(sa.Text)
+    last_name: Mapped[str | None] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(CITEXT)
+    email_normalized: Mapped[str | None] = mapped_column(
+        sa.Text, comment="lower case, +tag removed: the matching key")
+    phone: Mapped[str | None] = mapped_column(sa.Text, comment="sensitive")
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    lifecycle_stage: Mapped[str] = mapped_column(sa.Text, server_default="lead")
+    owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"), index=True)
+    source: Mapped[str | None] = mapped_column(sa.Text, comment="first source seen")
+    marketing_consent: Mapped[bool | None] = mapped_column(sa.Boolean)
+    consent_text: Mapped[str | None] = mapped_column(sa.Text)
+    consent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    email_opt_out: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    merged_into_id: Mapped[int | None] = mapped_column(app_fk("contacts", "SET NULL"),
+                                                       index=True)
+    custom_fields: Mapped[dict] = mapped_column(server_default="{}")
+
+
+class ContactSource(IdMixin, Base):
+    """Merge lineage: every source record that became (part of) a contact."""
+
+    __tablename__ = "contact_sources"
+    __table_args__ = (sa.UniqueConstraint("source", "source_key"), {"schema": "app"})
+
+    contact_id: Mapped[int] = mapped_column(app_fk("contacts", "CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(sa.Text)
+    source_key: Mapped[str] = mapped_column(sa.Text)
+    linked_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                server_default=sa.func.now())
+    match_rule: Mapped[str | None] = mapped_column(sa.Text, comment="email, source_key, manual")
+
+
+class Note(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "notes"
+    __table_args__ = (sa.CheckConstraint("num_nonnulls(contact_id, account_id, lead_id, deal_id)"
+                                         " >= 1", name="has_parent"), {"schema": "app"})
+
+    contact_id: Mapped[int | None] = mapped_column(app_fk("contacts", "CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(app_fk("accounts", "CASCADE"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(app_fk("leads", "CASCADE"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(app_fk("sales_pipeline", "CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    is_private: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+
+
+class Attachment(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+                      {"schema": "app"})
+
+    contact_id: Mapped[int | None] = mapped_column(app_fk("contacts", "CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(app_fk("accounts", "CASCADE"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(app_fk("sales_pipeline", "CASCADE"), index=True)
+    uploaded_by: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
+    filename: Mapped[str] = mapped_column(sa.Text, comment="as the user named it")
+    stored_name: Mapped[str] = mapped_column(sa.Text, unique=True, comment="safe name on disk")
+    content_type: Mapped[str] = mapped_column(sa.Text)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.Text)
+
+
+class Lead(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        one_of("status", LEAD_STATUSES),
+        sa.CheckConstraint("status <> 'disqualified' or disqualified_reason is not null",
+                           name="disqualified_has_reason"),
+        sa.UniqueConstraint("source", "source_key"),
+        sa.Index(None, "owner_id", "status"),
+        {"schema": "app"},
+    )
+
+    contact_id: Mapped[int | None] = mapped_column(app_fk("contacts", "SET NULL"), index=True)
+    account_id: Mapped[int | None] = mapped_column(app_fk("accounts", "SET NULL"), index=True)
+    company: Mapped[str | None] = mapped_column(sa.Text)
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    industry: Mapped[str | None] = mapped_column(sa.Text)
+    employees: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="new")
+    lead_source: Mapped[str | None] = mapped_column(sa.Text, comment="channel the lead came by")
+    campaign_id: Mapped[int | None] = mapped_column(app_fk("marketing_campaigns", "SET NULL"),
+                                                    index=True)
+    owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
+    utm: Mapped[dict] = mapped_column(server_default="{}")
+    source: Mapped[str | None] = mapped_column(sa.Text, comment="system it came from")
+    source_key: Mapped[str | None] = mapped_column(sa.Text)
+    first_touch_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    qualified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    disqualified_reason: Mapped[str | None] = mapped_column(sa.Text)
+    converted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    converted_deal_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.sales_pipeline.id", ondelete="SET NULL", use_alter=True))
+    custom_fields: Mapped[dict] = mapped_column(server_default="{}")

@@ -1,0 +1,104 @@
+"""The `ml` schema: every row names its model, version and MLflow run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from salesops.models.base import Base, IdMixin, one_of
+
+
+class _Scored(IdMixin):
+    model_name: Mapped[str] = mapped_column(sa.Text)
+    model_version: Mapped[str] = mapped_column(sa.Text)
+    mlflow_run_id: Mapped[str] = mapped_column(sa.Text)
+    scored_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                server_default=sa.func.now())
+
+
+class LeadScore(_Scored, Base):
+    """History is kept; the latest row per lead is the current score."""
+
+    __tablename__ = "lead_scores"
+    __table_args__ = (
+        sa.CheckConstraint("score between 0 and 100", name="score_range"),
+        sa.CheckConstraint("probability between 0 and 1", name="probability_range"),
+        one_of("band", ("A", "B", "C", "D")),
+        sa.Index(None, "lead_id", "scored_at"),
+        {"schema": "ml"},
+    )
+
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("app.leads.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(sa.SmallInteger)
+    band: Mapped[str] = mapped_column(sa.String(1))
+    probability: Mapped[float] = mapped_column(sa.Float)
+    reasons: Mapped[list] = mapped_column(server_default="[]", comment="top feature contributions")
+
+
+class Forecast(_Scored, Base):
+    """Deal-level win probability (deal_id set) or period bookings P10/P50/P90 (deal_id null)."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (
+        sa.CheckConstraint("win_probability is null or win_probability between 0 and 1",
+                           name="probability_range"),
+        sa.CheckConstraint("p10 is null or (p10 <= p50 and p50 <= p90)", name="quantiles_ordered"),
+        sa.Index(None, "as_of", "period_start"),
+        {"schema": "ml"},
+    )
+
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    deal_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.sales_pipeline.id", ondelete="CASCADE"), index=True)
+    period_start: Mapped[date | None] = mapped_column(sa.Date)
+    period_grain: Mapped[str | None] = mapped_column(sa.Text, comment="month or quarter")
+    team_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    owner_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    win_probability: Mapped[float | None] = mapped_column(sa.Float)
+    expected_close_date: Mapped[date | None] = mapped_column(sa.Date)
+    p10: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    p50: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    p90: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    forecast_category: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class NextBestAction(_Scored, Base):
+    __tablename__ = "next_best_actions"
+    __table_args__ = (sa.CheckConstraint("num_nonnulls(lead_id, deal_id) = 1", name="one_target"),
+                      {"schema": "ml"})
+
+    lead_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.leads.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.sales_pipeline.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.Text)
+    expected_uplift: Mapped[float | None] = mapped_column(sa.Float)
+    rationale: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SentimentAnalysis(_Scored, Base):
+    __tablename__ = "sentiment_analysis"
+    __table_args__ = (one_of("label", ("negative", "neutral", "positive")),
+                      sa.CheckConstraint("score between -1 and 1", name="score_range"),
+                      {"schema": "ml"})
+
+    interaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("app.interactions.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(sa.Text)
+    score: Mapped[float] = mapped_column(sa.Float)
+
+
+class ModelMetric(IdMixin, Base):
+    __tablename__ = "model_metrics"
+    __table_args__ = (sa.Index(None, "model_name", "recorded_at"), {"schema": "ml"})
+
+    model_name: Mapped[str] = mapped_column(sa.Text)
+    model_version: Mapped[str] = mapped_column(sa.Text)
+    mlflow_run_id: Mapped[str] = mapped_column(sa.Text)
+    metric: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[float] = mapped_column(sa.Float)
+    dataset: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                  server_default=sa.func.now())

@@ -1,0 +1,86 @@
+"""The `ops` schema: load batches, incremental cursors, quarantined rows and sync runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from salesops.models.base import Base, IdMixin, one_of
+
+BATCH_STATUSES = ("running", "loaded", "failed")
+
+
+class LoadBatch(Base):
+    """One load of one source entity: what came in, what was new, what was quarantined."""
+
+    __tablename__ = "load_batches"
+    __table_args__ = (one_of("status", BATCH_STATUSES),
+                      sa.Index(None, "source", "entity", "started_at"), {"schema": "ops"})
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                                default=uuid.uuid4)
+    source: Mapped[str] = mapped_column(sa.Text)
+    entity: Mapped[str] = mapped_column(sa.Text)
+    origin: Mapped[str | None] = mapped_column(sa.Text, comment="file, folder or API endpoint")
+    status: Mapped[str] = mapped_column(sa.Text, server_default="running")
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    rows_in: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    rows_loaded: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    rows_duplicate: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    rows_rejected: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class RejectedRow(IdMixin, Base):
+    """Quarantine: a row that failed validation, with its reason; never silently dropped."""
+
+    __tablename__ = "rejected_rows"
+    __table_args__ = (sa.Index(None, "source", "entity", "rejected_at"), {"schema": "ops"})
+
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("ops.load_batches.batch_id"), index=True)
+    source: Mapped[str] = mapped_column(sa.Text)
+    entity: Mapped[str] = mapped_column(sa.Text)
+    stage: Mapped[str] = mapped_column(sa.Text, server_default="load",
+                                       comment="load (raw) or merge (app)")
+    source_key: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    record: Mapped[dict | None]
+    rejected_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                  server_default=sa.func.now())
+
+
+class Cursor(Base):
+    """Where an incremental source left off (a timestamp, an IMAP UID, an API cursor)."""
+
+    __tablename__ = "cursors"
+    __table_args__ = {"schema": "ops"}
+
+    source: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    entity: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now(),
+                                                 onupdate=sa.func.now())
+
+
+class MergeRun(IdMixin, Base):
+    """One merge of raw batches into `app`: how many records it created, updated, rejected."""
+
+    __tablename__ = "merge_runs"
+    __table_args__ = {"schema": "ops"}
+
+    entity: Mapped[str] = mapped_column(sa.Text)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    rows_in: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    created: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    updated: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    rejected: Mapped[int] = mapped_column(sa.Integer, server_default="0")

@@ -1,0 +1,53 @@
+"""The `raw` schema: what came from outside, append-only, one table per source entity.
+
+Every table has the same lineage columns and keeps the original record as jsonb, so a new
+source field never needs a migration. Re-loading the same record (same source key, same
+content hash) adds nothing.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from salesops.models.base import Base
+
+#: (source, entity) of every raw table; the table is named `<source>__<entity>`.
+RAW_ENTITIES: tuple[tuple[str, str], ...] = (
+    ("salesforce", "user"), ("salesforce", "account"), ("salesforce", "contact"),
+    ("salesforce", "lead"), ("salesforce", "opportunity"),
+    ("salesforce", "opportunity_history"), ("salesforce", "campaign"),
+    ("salesforce", "campaign_member"), ("salesforce", "task"),
+    ("hubspot", "contacts"), ("hubspot", "companies"), ("hubspot", "deals"),
+    ("email", "messages"),
+    ("webforms", "submissions"),
+    ("touchpoints", "events"),
+)
+
+
+def raw_table_name(source: str, entity: str) -> str:
+    return f"{source}__{entity}"
+
+
+def _raw_table(source: str, entity: str) -> sa.Table:
+    name = raw_table_name(source, entity)
+    return sa.Table(
+        name, Base.metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("batch_id", UUID(as_uuid=True), sa.ForeignKey("ops.load_batches.batch_id"),
+                  nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("source_key", sa.Text, nullable=False),
+        sa.Column("content_hash", sa.Text, nullable=False),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
+                  nullable=False),
+        sa.Column("record", JSONB, nullable=False),
+        sa.UniqueConstraint("source_key", "content_hash"),
+        sa.Index(f"ix_{name}_batch_id", "batch_id"),
+        schema="raw",
+    )
+
+
+RAW_TABLES: dict[tuple[str, str], sa.Table] = {
+    (source, entity): _raw_table(source, entity) for source, entity in RAW_ENTITIES
+}

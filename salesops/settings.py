@@ -1,0 +1,64 @@
+"""Settings from the environment and `.env` (pydantic-settings).
+
+Nothing secret is committed: the signing key is generated into the data folder on first use.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SALESOPS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(Path(".salesops"), description="Where the embedded servers, "
+                           "MLflow artifacts, demo data and the secret key live.")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "SALESOPS_DATABASE_URL"),
+        description="A PostgreSQL server to use instead of the embedded one.")
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "SALESOPS_REDIS_URL"),
+        description="A Redis server to use instead of the embedded one.")
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_port: int = 3000
+    streamlit_port: int = 8501
+    mlflow_port: int = 5000
+    demo_scale: int = 2000
+    demo_seed: int = 42
+    access_token_minutes: int = 15
+    mlflow_tracking_uri: str | None = Field(
+        None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.data_path / "mlartifacts"
+
+    @property
+    def demo_path(self) -> Path:
+        return self.data_path / "demo"
+
+    def secret_key(self) -> str:
+        """The signing key, generated into the data folder on first use (mode 0600)."""
+        path = self.data_path / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
