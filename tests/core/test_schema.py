@@ -59,3 +59,16 @@ def test_one_live_contact_per_normalised_email(clean_db):
         _insert(conn, "insert into app.contacts (email, email_normalized, merged_into_id) "
                 "values ('ann+a@x.io', 'ann@x.io', :s) returning id", s=first)
         conn.rollback()
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("  Ann.Lee+news@Example.COM ", "ann.lee@example.com"),
+    ("bob@example.org", "bob@example.org"),
+    ("not-an-email", None),
+    ("two@@example.com", None),
+    ("", None),
+])
+def test_normalize_email(engine, given, expected):
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select app.normalize_email(:e)"), {"e": given}).scalar() \
+            == expected
