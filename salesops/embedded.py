@@ -32,11 +32,10 @@ def check_data_dir(data_dir: Path) -> None:
                 f"The data folder {data_dir} has format {found}; this salesops needs "
                 f"{DATA_DIR_FORMAT}. Move it aside (or set SALESOPS_DATA_DIR to a new folder) "
                 f"and run again; `salesops demo` rebuilds the demo data.")
-    elif data_dir.exists() and any(data_dir.iterdir()):
-        if pgdata.exists():
-            raise DataDirError(
-                f"The data folder {data_dir} has no FORMAT marker: it was not made by salesops "
-                f"or it is damaged. Move it aside or set SALESOPS_DATA_DIR to a new folder.")
+    elif pgdata.exists():
+        raise DataDirError(
+            f"The data folder {data_dir} has no FORMAT marker: it was not made by salesops "
+            f"or it is damaged. Move it aside or set SALESOPS_DATA_DIR to a new folder.")
     if pgdata.exists():
         version = pgdata / "PG_VERSION"
         if not version.exists():

@@ -4,7 +4,16 @@ Importing this package registers every table on `Base.metadata`, which Alembic m
 """
 
 from salesops.models import auth, crm, events, integrations, marketing, ml, ops, raw, sales, work
-from salesops.models.auth import ApiKey, AuditLog, LoginAttempt, Permission, Role, RolePermission, Team, User
+from salesops.models.auth import (
+    ApiKey,
+    AuditLog,
+    LoginAttempt,
+    Permission,
+    Role,
+    RolePermission,
+    Team,
+    User,
+)
 from salesops.models.base import Base
 from salesops.models.crm import Account, Attachment, Contact, ContactSource, Lead, Note
 from salesops.models.events import Event

@@ -1,0 +1,45 @@
+"""Cached reads for every page, and the empty states they share."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from salesops import reads
+
+TTL_SECONDS = 60
+
+
+def database_url() -> str | None:
+    return os.environ.get("DATABASE_URL")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def query(sql: str, params: dict | None = None) -> pd.DataFrame:
+    url = database_url()
+    if not url:
+        return reads.Missing()
+    return reads.read(url, sql, params)
+
+
+def ready(frame: pd.DataFrame, what: str) -> bool:
+    """Say in plain words why there is nothing to show; True when there is."""
+    if not database_url():
+        st.warning("No database is configured. Start the dashboards with `salesops up`, or "
+                   "set DATABASE_URL.")
+        return False
+    if isinstance(frame, reads.Missing):
+        st.info(f"No {what} yet: the table {frame.relation} has not been built. Run the "
+                "pipeline in the Dagster UI (or `salesops up` on a new data folder).")
+        return False
+    if frame.empty:
+        st.info(f"No {what} match these filters.")
+        return False
+    return True
+
+
+def download(frame: pd.DataFrame, name: str) -> None:
+    st.download_button(f"Download {name} as CSV", frame.to_csv(index=False).encode(),
+                       file_name=f"{name}.csv", mime="text/csv")

