@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     demo_scale: int = 2000
     demo_seed: int = 42
     access_token_minutes: int = 15
+    signing_key: str | None = Field(
+        None, validation_alias=AliasChoices("SALESOPS_SECRET_KEY"),
+        description="The token signing key; replicas of the API must share one. Generated "
+                    "into the data folder when unset.")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
@@ -50,7 +54,10 @@ class Settings(BaseSettings):
         return self.data_path / "demo"
 
     def secret_key(self) -> str:
-        """The signing key, generated into the data folder on first use (mode 0600)."""
+        """The signing key: SALESOPS_SECRET_KEY, else generated into the data folder on
+        first use (mode 0600)."""
+        if self.signing_key:
+            return self.signing_key
         path = self.data_path / "secret_key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,130 @@
+"""Dependencies the routers share, as `Annotated` aliases.
+
+    def route(session: SessionDep, user: CurrentUser): ...
+
+- `SessionDep`: one database transaction per request, committed when the route returns
+  (before the response is sent, so a failed commit is an error response, never a lie) and
+  rolled back when it raises.
+- `CurrentUser`: the `Principal` behind the bearer access token; its session must still be
+  live (logout and refresh-token reuse end it at once) and the user still active.
+- `RedisDep`, `TokensDep`, `SecurityDep`, `ClientDep`: the app's Redis client, token
+  service, security settings and the caller's IP and user agent.
+- `RateLimit(...)`: a fixed-window limit per client IP, as a route dependency.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from salesops.domain.errors import AuthenticationFailed, RateLimited
+from salesops.domain.users import Principal, get_principal
+from salesops.security import SecuritySettings
+from salesops.security.tokens import TokenService
+
+log = logging.getLogger(__name__)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_redis(request: Request) -> redis.Redis:
+    return request.app.state.redis
+
+
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+
+
+def get_tokens(request: Request) -> TokenService:
+    return request.app.state.tokens
+
+
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+
+
+def get_security(request: Request) -> SecuritySettings:
+    return request.app.state.security
+
+
+SecurityDep = Annotated[SecuritySettings, Depends(get_security)]
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+def client_info(request: Request) -> ClientInfo:
+    """The caller's address as the server saw it. Behind a proxy, run uvicorn with
+    `--proxy-headers --forwarded-allow-ips=<proxy>` so this is the real client."""
+    host = request.client.host if request.client else None
+    try:
+        ip = str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        ip = None
+    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent"))
+
+
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken",
+                    description="The `access_token` from POST /api/v1/auth/login.")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep) -> Principal:
+    if credentials is None:
+        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.",
+                                   code="not_authenticated")
+    claims = tokens.decode_access_token(credentials.credentials)
+    return get_principal(session, claims.user_id)
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+class RateLimit:
+    """At most `limit(settings)` requests per `window(settings)` seconds per client IP.
+
+    Fixed windows in Redis (INCR + EXPIRE). If Redis is down the request is let through
+    and a warning logged: losing a lead is worse than letting a burst in.
+    """
+
+    def __init__(self, bucket: str, limit: Callable[[SecuritySettings], int],
+                 window: Callable[[SecuritySettings], int]) -> None:
+        self.bucket, self.limit, self.window = bucket, limit, window
+
+    def __call__(self, redis_client: RedisDep, security: SecurityDep,
+                 client: ClientDep) -> None:
+        limit, window = self.limit(security), self.window(security)
+        now = time.time()
+        slot = int(now // window)
+        key = f"{security.redis_prefix}:rl:{self.bucket}:{client.ip or 'unknown'}:{slot}"
+        try:
+            pipe = redis_client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+            count = pipe.execute()[0]
+        except redis.RedisError as exc:
+            log.warning("rate limit %s not enforced: Redis unavailable (%s)", self.bucket, exc)
+            return
+        if count > limit:
+            retry_after = max(1, math.ceil((slot + 1) * window - now))
+            raise RateLimited(f"Too many requests; try again in {retry_after} seconds.",
+                              retry_after=retry_after)
