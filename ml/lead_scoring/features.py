@@ -1,0 +1,95 @@
+"""Lead features from `marts.fct_leads`: what is known about a lead and its engagement.
+
+Never the outcome or anything derived from it: status, conversion, closure and earlier
+scores stay out (`OUTCOME_COLUMNS`), and the SQL below selects features explicitly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+SOURCE = "marts.fct_leads"
+
+CATEGORICAL = ["lead_source", "industry", "country", "title_seniority"]
+NUMERIC = [
+    "employees", "is_free_email", "has_phone", "has_campaign",
+    "touchpoints_before_creation", "touchpoints_30d_after_creation",
+    "email_opens", "email_clicks", "form_fills", "inbound_emails",
+]
+FEATURES = CATEGORICAL + NUMERIC
+
+#: Columns of the mart that are (or leak) the label: never features.
+OUTCOME_COLUMNS = frozenset({"status", "is_converted", "converted_at", "is_closed", "closed_at",
+                             "score", "score_band", "score_probability"})
+assert not OUTCOME_COLUMNS & set(FEATURES)
+
+#: What the queries read of the mart: identifiers and raw inputs of the features.
+_COLUMNS = """
+    f.lead_id, f.created_at, f.lead_source, f.industry, f.country, f.title, f.employees,
+    f.is_free_email, f.has_phone, f.campaign_id,
+    f.touchpoints_before_creation, f.touchpoints_30d_after_creation,
+    f.email_opens, f.email_clicks, f.form_fills, f.inbound_emails
+"""
+
+
+#: Title seniority, first match wins (so "Vice President" is vp, not c_level).
+SENIORITY_PATTERNS = [
+    ("vp", r"\b(?:vp|svp|evp|avp|vice[- ]president)\b"),
+    ("c_level", r"\b(?:chief|ceo|cfo|cto|coo|cmo|cio|ciso|cro|president|founder|co-founder"
+                r"|owner|partner|managing director)\b"),
+    ("director", r"\b(?:director|head)\b"),
+    ("manager", r"\b(?:manager|mgr|lead|supervisor|principal)\b"),
+]
+
+
+def title_seniority(title: pd.Series) -> pd.Series:
+    """c_level, vp, director, manager, individual (any other title) or unknown (none)."""
+    text = title.fillna("").astype(str).str.strip().str.lower()
+    conditions = [text.str.contains(pattern, regex=True) for _, pattern in SENIORITY_PATTERNS]
+    labels = [label for label, _ in SENIORITY_PATTERNS]
+    values = np.select(conditions, labels, default="individual")
+    return pd.Series(np.where(text == "", "unknown", values), index=title.index, dtype=object)
+
+
+def build(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model input from rows shaped like the mart: FEATURES in order; categories as
+    lower-case strings ("unknown" when missing), the rest float (NaN when missing)."""
+    derived = {
+        "title_seniority": title_seniority(frame["title"]),
+        "has_campaign": frame["campaign_id"].notna(),
+    }
+    X = pd.DataFrame(index=frame.index)
+    for column in CATEGORICAL:
+        values = derived[column] if column in derived else frame[column]
+        cleaned = values.astype(object).where(values.notna(), "")
+        cleaned = cleaned.astype(str).str.strip().str.lower()
+        X[column] = cleaned.where(cleaned != "", "unknown").astype(object)
+    for column in NUMERIC:
+        values = derived[column] if column in derived else frame[column]
+        X[column] = pd.to_numeric(values, errors="coerce").astype(float)
+    return X
+
+
+def load_training(engine: sa.Engine) -> pd.DataFrame:
+    """Closed leads (outcome known) with the label `converted` (0/1), oldest first."""
+    query = (f"select {_COLUMNS}, coalesce(f.is_converted, false)::int as converted"
+             f" from {SOURCE} f where f.is_closed order by f.created_at, f.lead_id")
+    with engine.connect() as conn:
+        return pd.read_sql_query(sa.text(query), conn)
+
+
+def load_open(engine: sa.Engine, lead_ids: list[int] | None = None) -> pd.DataFrame:
+    """Open leads (not closed) that still exist in app.leads; only `lead_ids` when given."""
+    query = (f"select {_COLUMNS} from {SOURCE} f"
+             " where not coalesce(f.is_closed, false)"
+             " and exists (select 1 from app.leads l"
+             "             where l.id = f.lead_id and l.deleted_at is null)")
+    params: dict = {}
+    if lead_ids is not None:
+        query += " and f.lead_id = any(:ids)"
+        params["ids"] = [int(i) for i in lead_ids]
+    query += " order by f.lead_id"
+    with engine.connect() as conn:
+        return pd.read_sql_query(sa.text(query), conn, params=params)

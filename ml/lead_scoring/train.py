@@ -1,0 +1,83 @@
+"""Train the lead-scoring model: evaluate on a time-based holdout (with a logistic-regression
+baseline in the same MLflow run), log, register, and promote only a better model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import mlflow.sklearn
+import sklearn
+from mlflow.models import infer_signature
+
+from ml import registry, store, tracking
+from ml.lead_scoring import features, model
+from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
+from ml.lead_scoring.model import MODEL_NAME
+from salesops.db import get_engine
+
+#: The holdout metric that decides promotion (higher is better).
+PROMOTION_METRIC = "roc_auc"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+    promoted: bool
+    alias: str
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
+
+
+def train(database_url: str, artifacts_dir: Path,
+          holdout_fraction: float = HOLDOUT_FRACTION) -> TrainResult:
+    """Fit, evaluate, log and register a lead-scoring model; promote it if it is better.
+
+    Raises NotEnoughData when marts.fct_leads has too few closed leads or one outcome only.
+    """
+    tracking.configure(database_url, artifacts_dir)
+    engine = get_engine(database_url)
+    ev = fit_and_evaluate(features.load_training(engine), holdout_fraction)
+    baseline_metrics = {f"baseline_{k}": v for k, v in ev.baseline_metrics.items()}
+    evaluation = ev.record
+
+    with mlflow.start_run(experiment_id=tracking.experiment_id(MODEL_NAME),
+                          run_name=f"{MODEL_NAME} holdout {ev.cutoff:%Y-%m-%d}") as run:
+        mlflow.log_params({
+            **model.params(), "calibration": ev.model[-1].method,
+            "holdout_cutoff": ev.cutoff.isoformat(), "holdout_fraction": holdout_fraction,
+            "n_train": len(ev.X_train), "n_holdout": len(ev.y_holdout),
+            "source": features.SOURCE,
+        })
+        mlflow.log_metrics({
+            **ev.metrics, **baseline_metrics,
+            "train_positive_rate": float(ev.y_train.mean()),
+            "holdout_positive_rate": float(ev.y_holdout.mean()),
+        })
+        mlflow.log_dict(evaluation, "evaluation.json")
+        example = ev.X_train.head(5)
+        info = mlflow.sklearn.log_model(
+            ev.model, name="model", registered_model_name=MODEL_NAME,
+            signature=infer_signature(example, ev.model.predict_proba(example)),
+            input_example=example, pyfunc_predict_fn="predict_proba",
+            skops_trusted_types=model.SKOPS_TRUSTED_TYPES,
+            # skip MLflow's requirement inference (a subprocess that reloads the model)
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}",
+                              f"mlflow=={mlflow.__version__}", "skops"])
+        run_id = run.info.run_id
+
+    version = str(info.registered_model_version)
+    promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
+                                 ev.metrics[PROMOTION_METRIC])
+    client = tracking.client()
+    client.set_model_version_tag(MODEL_NAME, version, "evaluation", json.dumps(evaluation))
+    with engine.begin() as conn:
+        store.record_metrics(conn, MODEL_NAME, version, run_id,
+                             {**ev.metrics, **baseline_metrics}, dataset="holdout")
+    return TrainResult(version=version, run_id=run_id, metrics=ev.metrics,
+                       promoted=promotion.promoted, alias=promotion.alias,
+                       baseline_metrics=ev.baseline_metrics, evaluation=evaluation)

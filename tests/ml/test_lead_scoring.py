@@ -1,0 +1,349 @@
+"""Lead scoring end to end on a real PostgreSQL and a real MLflow store (schema `mlflow`).
+
+`marts.fct_leads` is built by dbt; here it is a plain table with the same contract, filled
+with synthetic leads whose conversion depends on source, engagement and seniority.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from ml import registry, tracking
+from ml.errors import NoChampion, NotEnoughData
+from ml.lead_scoring import BAND_THRESHOLDS, MODEL_NAME, band_for, features, score, train
+from ml.lead_scoring.evaluate import evaluate
+from ml.metrics import expected_calibration_error
+from salesops.errors import SalesopsError
+from salesops.settings import Settings
+
+N_LEADS = 800
+
+FCT_LEADS_DDL = """
+create table marts.fct_leads (
+    lead_id bigint primary key, contact_id bigint, account_id bigint, owner_id bigint,
+    campaign_id bigint, created_at timestamptz not null, lead_source text, status text,
+    company text, title text, industry text, employees integer, country text,
+    email_domain text, is_free_email boolean, has_phone boolean,
+    touchpoints_before_creation integer, touchpoints_30d_after_creation integer,
+    email_opens integer, email_clicks integer, form_fills integer, inbound_emails integer,
+    is_converted boolean, converted_at timestamptz, is_closed boolean, closed_at timestamptz,
+    score integer, score_band text, score_probability double precision
+)
+"""
+
+SOURCE_EFFECT = {"referral": 2.0, "event": 1.0, "webinar": 0.6, "web": 0.2,
+                 "cold_call": -1.4, "purchased_list": -1.8}
+TITLES = {"CEO": 1.0, "VP of Sales": 0.9, "Director, Marketing": 0.5, "Sales Manager": 0.1,
+          "Account Executive": -0.3, "Software Engineer": -0.7, None: -0.4}
+
+
+def synthetic_leads(n: int = N_LEADS, seed: int = 7) -> pd.DataFrame:
+    """Leads over two years; the newest are mostly open, older ones mostly closed."""
+    rng = np.random.default_rng(seed)
+    created = (pd.Timestamp("2024-01-01", tz="UTC")
+               + pd.to_timedelta(np.sort(rng.uniform(0, 720, n)), unit="D"))
+    source = rng.choice(list(SOURCE_EFFECT), n, p=[0.12, 0.12, 0.16, 0.3, 0.15, 0.15])
+    title = rng.choice(np.array(list(TITLES), dtype=object), n)
+    form_fills = rng.poisson(np.where(np.isin(source, ["web", "webinar"]), 1.5, 0.5))
+    email_opens = rng.poisson(3, n)
+    email_clicks = rng.binomial(email_opens, 0.3)
+    inbound = rng.poisson(0.4, n)
+    free_email = rng.random(n) < 0.3
+    has_phone = rng.random(n) < 0.6
+    employees = np.round(rng.lognormal(4, 1.5, n)).astype(float)
+    employees[rng.random(n) < 0.1] = np.nan
+    logit = (-1.3 + np.vectorize(SOURCE_EFFECT.get)(source)
+             + np.array([TITLES[t] for t in title]) + 0.8 * form_fills + 0.6 * email_clicks
+             + 0.6 * inbound - 0.9 * free_email + 0.5 * has_phone
+             # mid-market companies convert best: a non-linear effect a linear model misses
+             + np.where((employees >= 50) & (employees <= 1000), 0.8, -0.4)
+             + rng.normal(0, 0.5, n))
+    converted = rng.random(n) < 1 / (1 + np.exp(-logit))
+    age = (created.max() - created).days
+    closed = np.where(age > 60, rng.random(n) < 0.95, rng.random(n) < 0.1)
+    converted &= closed
+    status = np.where(~closed, "working", np.where(converted, "converted", "disqualified"))
+    closed_at = created + pd.to_timedelta(20, unit="D")
+    return pd.DataFrame({
+        "lead_id": np.arange(1, n + 1),
+        "campaign_id": pd.Series(rng.integers(1, 5, n), dtype="Int64").where(rng.random(n) < 0.4),
+        "created_at": created,
+        "lead_source": source, "status": status, "company": [f"Co {i}" for i in range(n)],
+        "title": title, "industry": rng.choice(["software", "retail", "finance", None], n),
+        "employees": employees, "country": rng.choice(["US", "DE", "GB", None], n),
+        "is_free_email": free_email, "has_phone": has_phone,
+        "touchpoints_before_creation": rng.poisson(2, n),
+        "touchpoints_30d_after_creation": rng.poisson(3, n),
+        "email_opens": email_opens, "email_clicks": email_clicks, "form_fills": form_fills,
+        "inbound_emails": inbound, "is_converted": converted,
+        "converted_at": pd.Series(closed_at).where(converted), "is_closed": closed,
+        "closed_at": pd.Series(closed_at).where(closed),
+        # a stale score that must never leak into the model
+        "score": np.where(converted, 99, 1),
+    })
+
+
+def load_mart(engine: sa.Engine, frame: pd.DataFrame) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("truncate marts.fct_leads"))
+    frame.to_sql("fct_leads", engine, schema="marts", if_exists="append", index=False)
+
+
+#: A mart built earlier in the session (by the dbt tests) is set aside here, then restored.
+SET_ASIDE = "fct_leads__set_aside_by_ml_tests"
+_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
+
+
+def _mart_kind(conn: sa.Connection, name: str) -> str | None:
+    kind = conn.execute(sa.text(
+        "select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'marts' and c.relname = :name"), {"name": name}).scalar()
+    return _KINDS[kind] if kind else None
+
+
+@pytest.fixture(scope="module")
+def leads(engine: sa.Engine) -> Iterator[pd.DataFrame]:
+    frame = synthetic_leads()
+    with engine.begin() as conn:
+        conn.execute(sa.text("truncate app.leads restart identity cascade"))
+        conn.execute(sa.text("create schema if not exists marts"))
+        existing = _mart_kind(conn, "fct_leads")
+        if existing:
+            conn.execute(sa.text(f"alter {existing} marts.fct_leads rename to {SET_ASIDE}"))
+        conn.execute(sa.text(FCT_LEADS_DDL))
+    app_leads = frame[["lead_id", "company", "title", "lead_source", "status", "created_at"]]
+    app_leads = app_leads.rename(columns={"lead_id": "id"}).assign(
+        disqualified_reason=np.where(frame["status"] == "disqualified", "no budget", None))
+    app_leads.to_sql("leads", engine, schema="app", if_exists="append", index=False)
+    load_mart(engine, frame)
+    yield frame
+    with engine.begin() as conn:
+        conn.execute(sa.text("drop table marts.fct_leads"))
+        if existing:
+            conn.execute(sa.text(f"alter {existing} marts.{SET_ASIDE} rename to fct_leads"))
+        conn.execute(sa.text("truncate app.leads restart identity cascade"))
+
+
+@contextmanager
+def mart_replaced(engine: sa.Engine, original: pd.DataFrame, replacement: pd.DataFrame):
+    load_mart(engine, replacement)
+    try:
+        yield
+    finally:
+        load_mart(engine, original)
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("mlartifacts")
+
+
+@pytest.fixture(scope="module")
+def champion(database_url, leads, artifacts):
+    """The first model trained on the good data: the champion."""
+    tracking.configure(database_url, artifacts)
+    client = tracking.client()
+    if client.search_registered_models(f"name = '{MODEL_NAME}'"):
+        client.delete_registered_model(MODEL_NAME)
+    return train(database_url, artifacts)
+
+
+def open_ids(leads: pd.DataFrame) -> set[int]:
+    return set(leads.loc[~leads["is_closed"], "lead_id"].astype(int))
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def test_train_logs_run_and_registers_champion(champion, engine, artifacts):
+    assert champion.promoted and champion.alias == registry.CHAMPION
+    assert str(registry.champion(MODEL_NAME).version) == champion.version
+
+    run = tracking.client().get_run(champion.run_id)
+    for metric in ("roc_auc", "pr_auc", "brier", "ece"):
+        for name in (metric, f"baseline_{metric}"):
+            assert 0.0 <= run.data.metrics[name] <= 1.0, name
+    assert run.data.params["n_train"] and run.data.params["holdout_cutoff"]
+
+    import mlflow
+
+    info = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/{champion.version}")
+    assert set(info.signature.inputs.input_names()) == set(features.FEATURES)
+    assert info.saved_input_example_info is not None
+    assert str(artifacts) in run.info.artifact_uri  # artifacts under the given folder
+
+    with engine.connect() as conn:
+        recorded = dict(conn.execute(sa.text(
+            "select metric, value from ml.model_metrics where model_name = :m "
+            "and model_version = :v and mlflow_run_id = :r"),
+            {"m": MODEL_NAME, "v": champion.version, "r": champion.run_id}).all())
+    assert recorded["roc_auc"] == pytest.approx(champion.metrics["roc_auc"])
+    assert champion.evaluation["eval"] == MODEL_NAME
+    assert set(champion.evaluation["baseline"]) == {"roc_auc", "pr_auc", "brier", "ece"}
+
+
+def test_model_learns_the_signal(champion):
+    m, base = champion.metrics, champion.baseline_metrics
+    print(json.dumps(champion.evaluation))
+    assert m["roc_auc"] > 0.7  # ranks far better than chance (0.5)
+    assert m["roc_auc"] >= base["roc_auc"] - 0.05  # at least about as good as the baseline
+    assert 0.0 < m["brier"] < 0.25 and 0.0 <= m["ece"] < 0.2
+
+
+def test_evaluate_prints_what_train_logged(champion, database_url):
+    record = evaluate(database_url)
+    assert set(record) == {"eval", "data", "metrics", "baseline"}
+    assert record["metrics"] == champion.evaluation["metrics"]  # same split, same seed
+
+
+def test_tracking_store_lives_in_the_mlflow_schema(champion, engine, database_url):
+    uri = tracking.tracking_uri(database_url)
+    assert uri.startswith("postgresql+psycopg2://") and "options=-csearch_path%3Dmlflow" in uri
+    with engine.connect() as conn:
+        def where(table: str) -> str | None:
+            return conn.execute(sa.text("select to_regclass(:t)::text"), {"t": table}).scalar()
+
+        for table in ("experiments", "runs", "registered_models", "model_versions",
+                      "alembic_version"):
+            assert where(f"mlflow.{table}") == f"mlflow.{table}"
+            assert where(f"public.{table}") is None
+        assert conn.execute(sa.text("select count(*) from app.alembic_version")).scalar() == 1
+
+
+def test_mlflow_tracking_uri_setting_wins(monkeypatch, database_url):
+    override = "http://127.0.0.1:5999"
+    monkeypatch.setattr(tracking, "get_settings",
+                        lambda: Settings(mlflow_tracking_uri=override))
+    assert tracking.tracking_uri(database_url) == override
+    assert tracking.describe_store(database_url) == override
+
+
+def test_retraining_on_worse_data_does_not_steal_champion(champion, database_url, engine,
+                                                          leads, artifacts):
+    rng = np.random.default_rng(1)
+    closed = leads["is_closed"].to_numpy()
+    worse = leads.copy()
+    worse.loc[closed, "is_converted"] = rng.permutation(leads.loc[closed, "is_converted"])
+    with mart_replaced(engine, leads, worse):
+        result = train(database_url, artifacts)
+    assert not result.promoted and result.alias == registry.CHALLENGER
+    assert result.version != champion.version
+    assert result.metrics["roc_auc"] < champion.metrics["roc_auc"]
+    client = tracking.client()
+    assert str(registry.champion(MODEL_NAME).version) == champion.version
+    challenger = client.get_model_version_by_alias(MODEL_NAME, registry.CHALLENGER)
+    assert str(challenger.version) == result.version
+
+
+# --- scoring -----------------------------------------------------------------------------
+
+
+def test_score_writes_one_row_per_open_lead(champion, database_url, engine, leads):
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+    written = score(database_url)
+    expected = open_ids(leads)
+    assert written == len(expected) > 0
+    rows = pd.read_sql_query(sa.text("select * from ml.lead_scores"), engine)
+    assert set(rows["lead_id"]) == expected and rows["lead_id"].is_unique
+    assert rows["score"].between(0, 100).all() and rows["probability"].between(0, 1).all()
+    assert (rows["score"] == np.rint(rows["probability"] * 100)).all()
+    assert (rows["band"] == band_for(rows["score"])).all()
+    assert rows["band"].nunique() > 1  # the scores spread over bands
+    assert (rows["model_name"] == MODEL_NAME).all()
+    assert (rows["model_version"] == champion.version).all()
+    assert (rows["mlflow_run_id"] == champion.run_id).all()
+    for reasons in rows["reasons"]:
+        assert len(reasons) == 3
+        assert {r["feature"] for r in reasons} <= set(features.FEATURES)
+        assert all(r["direction"] in ("up", "down") and isinstance(r["contribution"], float)
+                   for r in reasons)
+        sizes = [abs(r["contribution"]) for r in reasons]
+        assert sizes == sorted(sizes, reverse=True)
+    # the strongest driver of the synthetic signal shows up among the reasons
+    names = rows["reasons"].map(lambda reasons: {r["feature"] for r in reasons})
+    assert names.map(lambda n: "lead_source" in n).mean() > 0.3
+
+
+def test_score_a_subset_by_lead_ids(champion, database_url, engine, leads):
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+    wanted = sorted(open_ids(leads))[:5]
+    closed_one = int(leads.loc[leads["is_closed"], "lead_id"].iloc[0])
+    assert score(database_url, lead_ids=[*wanted, closed_one]) == len(wanted)
+    with engine.connect() as conn:
+        scored = conn.execute(sa.text("select lead_id from ml.lead_scores")).scalars().all()
+    assert sorted(scored) == wanted
+    assert score(database_url, lead_ids=[]) == 0
+
+
+def test_scoring_without_a_champion_says_to_train_first(champion, database_url):
+    assert registry.champion("no_such_model") is None
+    client = tracking.client()
+    client.delete_registered_model_alias(MODEL_NAME, registry.CHAMPION)
+    try:
+        with pytest.raises(NoChampion, match="train one first") as error:
+            score(database_url)
+        assert isinstance(error.value, SalesopsError)
+    finally:
+        client.set_registered_model_alias(MODEL_NAME, registry.CHAMPION, champion.version)
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def test_too_few_closed_leads_is_a_clear_error(database_url, engine, leads, artifacts):
+    few = leads[leads["is_closed"]].head(30)
+    with mart_replaced(engine, leads, few), pytest.raises(NotEnoughData) as error:
+        train(database_url, artifacts)
+    message = str(error.value)
+    assert "found 30 closed leads" in message and "at least 100" in message
+    assert isinstance(error.value, SalesopsError)
+
+
+def test_a_single_outcome_is_a_clear_error(database_url, engine, leads, artifacts):
+    never = leads.assign(is_converted=False)
+    n_closed = int(leads["is_closed"].sum())
+    with mart_replaced(engine, leads, never), pytest.raises(NotEnoughData) as error:
+        train(database_url, artifacts)
+    assert f"found {n_closed} closed leads (0 converted" in str(error.value)
+
+
+# --- pure pieces -------------------------------------------------------------------------
+
+
+def test_bands_follow_the_thresholds():
+    assert BAND_THRESHOLDS == (("A", 75), ("B", 50), ("C", 25))
+    assert list(band_for([100, 75, 74, 50, 49, 25, 24, 0])) == list("AABBCCDD")
+
+
+def test_title_seniority():
+    titles = pd.Series(["CEO", "Vice President, Sales", "Head of Growth", "Sales Manager",
+                        "Engineer", None, "  ", "Co-Founder & CTO"])
+    assert list(features.title_seniority(titles)) == [
+        "c_level", "vp", "director", "manager", "individual", "unknown", "unknown", "c_level"]
+
+
+def test_features_never_use_the_outcome():
+    assert not features.OUTCOME_COLUMNS & set(features.FEATURES)
+    built = features.build(synthetic_leads(50))
+    assert list(built.columns) == features.FEATURES
+
+
+def test_expected_calibration_error():
+    y = np.array([0, 0, 1, 1] * 25)
+    assert expected_calibration_error(y, np.full(100, 0.5)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, y.astype(float)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, 1 - y.astype(float)) == pytest.approx(1.0)
+
+
+def test_a_missing_champion_metric_never_defends():
+    assert registry.beats(0.8, None)
+    assert registry.beats(0.81, 0.8) and not registry.beats(0.8, 0.8)
