@@ -1,6 +1,6 @@
 """Lead scoring: how likely an open lead is to convert, with the reasons why.
 
-`train()` fits a calibrated gradient-boosting model on closed leads of `marts.fct_leads`
+`train()` fits a calibrated gradient-boosting model on closed leads of `marts.lead_features`
 (time-based holdout, logistic-regression baseline), logs it to MLflow and registers it as
 `lead_scoring`, promoting it to `champion` only when it beats the current one. `score()`
 loads the champion and writes `ml.lead_scores` for open leads.

@@ -1,4 +1,4 @@
-"""Lead features from `marts.fct_leads`: what is known about a lead and its engagement.
+"""Lead features from `marts.lead_features`: what is known about a lead and its engagement.
 
 Never the outcome or anything derived from it: status, conversion, closure and earlier
 scores stay out (`OUTCOME_COLUMNS`), and the SQL below selects features explicitly.
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-SOURCE = "marts.fct_leads"
+SOURCE = "marts.lead_features"
 
 CATEGORICAL = ["lead_source", "industry", "country", "title_seniority"]
 NUMERIC = [
@@ -21,8 +21,7 @@ NUMERIC = [
 FEATURES = CATEGORICAL + NUMERIC
 
 #: Columns of the mart that are (or leak) the label: never features.
-OUTCOME_COLUMNS = frozenset({"status", "is_converted", "converted_at", "is_closed", "closed_at",
-                             "score", "score_band", "score_probability"})
+OUTCOME_COLUMNS = frozenset({"status", "is_converted", "converted_at", "is_closed", "closed_at"})
 assert not OUTCOME_COLUMNS & set(FEATURES)
 
 #: What the queries read of the mart: identifiers and raw inputs of the features.

@@ -37,7 +37,7 @@ def train(database_url: str, artifacts_dir: Path,
           holdout_fraction: float = HOLDOUT_FRACTION) -> TrainResult:
     """Fit, evaluate, log and register a lead-scoring model; promote it if it is better.
 
-    Raises NotEnoughData when marts.fct_leads has too few closed leads or one outcome only.
+    Raises NotEnoughData when marts.lead_features has too few closed leads or one outcome only.
     """
     tracking.configure(database_url, artifacts_dir)
     engine = get_engine(database_url)

@@ -64,6 +64,7 @@ def test_one_live_contact_per_normalised_email(clean_db):
 @pytest.mark.parametrize(("given", "expected"), [
     ("  Ann.Lee+news@Example.COM ", "ann.lee@example.com"),
     ("bob@example.org", "bob@example.org"),
+    ("\tBob@Example.org\r\n", "bob@example.org"),
     ("not-an-email", None),
     ("two@@example.com", None),
     ("", None),

@@ -1,6 +1,6 @@
 """Lead scoring end to end on a real PostgreSQL and a real MLflow store (schema `mlflow`).
 
-`marts.fct_leads` is built by dbt; here it is a plain table with the same contract, filled
+`marts.lead_features` is built by dbt; here it is a plain table with the same contract, filled
 with synthetic leads whose conversion depends on source, engagement and seniority.
 """
 
@@ -25,16 +25,15 @@ from salesops.settings import Settings
 
 N_LEADS = 800
 
-FCT_LEADS_DDL = """
-create table marts.fct_leads (
+LEAD_FEATURES_DDL = """
+create table marts.lead_features (
     lead_id bigint primary key, contact_id bigint, account_id bigint, owner_id bigint,
     campaign_id bigint, created_at timestamptz not null, lead_source text, status text,
     company text, title text, industry text, employees integer, country text,
     email_domain text, is_free_email boolean, has_phone boolean,
     touchpoints_before_creation integer, touchpoints_30d_after_creation integer,
     email_opens integer, email_clicks integer, form_fills integer, inbound_emails integer,
-    is_converted boolean, converted_at timestamptz, is_closed boolean, closed_at timestamptz,
-    score integer, score_band text, score_probability double precision
+    is_converted boolean, converted_at timestamptz, is_closed boolean, closed_at timestamptz
 )
 """
 
@@ -85,19 +84,17 @@ def synthetic_leads(n: int = N_LEADS, seed: int = 7) -> pd.DataFrame:
         "inbound_emails": inbound, "is_converted": converted,
         "converted_at": pd.Series(closed_at).where(converted), "is_closed": closed,
         "closed_at": pd.Series(closed_at).where(closed),
-        # a stale score that must never leak into the model
-        "score": np.where(converted, 99, 1),
     })
 
 
 def load_mart(engine: sa.Engine, frame: pd.DataFrame) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("truncate marts.fct_leads"))
-    frame.to_sql("fct_leads", engine, schema="marts", if_exists="append", index=False)
+        conn.execute(sa.text("truncate marts.lead_features"))
+    frame.to_sql("lead_features", engine, schema="marts", if_exists="append", index=False)
 
 
 #: A mart built earlier in the session (by the dbt tests) is set aside here, then restored.
-SET_ASIDE = "fct_leads__set_aside_by_ml_tests"
+SET_ASIDE = "lead_features__set_aside_by_ml_tests"
 _KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 
 
@@ -114,10 +111,10 @@ def leads(engine: sa.Engine) -> Iterator[pd.DataFrame]:
     with engine.begin() as conn:
         conn.execute(sa.text("truncate app.leads restart identity cascade"))
         conn.execute(sa.text("create schema if not exists marts"))
-        existing = _mart_kind(conn, "fct_leads")
+        existing = _mart_kind(conn, "lead_features")
         if existing:
-            conn.execute(sa.text(f"alter {existing} marts.fct_leads rename to {SET_ASIDE}"))
-        conn.execute(sa.text(FCT_LEADS_DDL))
+            conn.execute(sa.text(f"alter {existing} marts.lead_features rename to {SET_ASIDE}"))
+        conn.execute(sa.text(LEAD_FEATURES_DDL))
     app_leads = frame[["lead_id", "company", "title", "lead_source", "status", "created_at"]]
     app_leads = app_leads.rename(columns={"lead_id": "id"}).assign(
         disqualified_reason=np.where(frame["status"] == "disqualified", "no budget", None))
@@ -125,9 +122,9 @@ def leads(engine: sa.Engine) -> Iterator[pd.DataFrame]:
     load_mart(engine, frame)
     yield frame
     with engine.begin() as conn:
-        conn.execute(sa.text("drop table marts.fct_leads"))
+        conn.execute(sa.text("drop table marts.lead_features"))
         if existing:
-            conn.execute(sa.text(f"alter {existing} marts.{SET_ASIDE} rename to fct_leads"))
+            conn.execute(sa.text(f"alter {existing} marts.{SET_ASIDE} rename to lead_features"))
         conn.execute(sa.text("truncate app.leads restart identity cascade"))
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: each measures one workload against a baseline in the same process."""

@@ -1,0 +1,37 @@
+"""JSON lines files (one object per line), shared by the web-form and touchpoint readers.
+
+A line that is not a JSON object, or that has no key, becomes a Rejected with its line
+number; the lines after it still load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from connectors.records import Rejected
+
+
+def read_jsonl(path: Path, key_field: str) -> Iterator[dict[str, Any] | Rejected]:
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            try:
+                record = json.loads(raw)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                yield Rejected(None, f"line {number}: invalid JSON: {exc}",
+                               {"line": number, "text": text})
+                continue
+            if not isinstance(record, dict):
+                yield Rejected(None, f"line {number}: not a JSON object",
+                               {"line": number, "text": text})
+                continue
+            key = record.get(key_field)
+            if key in (None, ""):
+                yield Rejected(None, f"line {number}: no {key_field}", record)
+                continue
+            yield {**record, "source_key": str(key)}

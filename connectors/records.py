@@ -1,0 +1,55 @@
+"""What every connector yields: batches of plain records plus the rows it could not read.
+
+Records are JSON-serialisable dicts with the source's original fields and a `source_key`;
+`salesops.loading.load_batch` takes the fields of a batch as plain arguments, so the core
+never imports connectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Rows per batch: big enough for COPY to shine, small enough to keep memory flat.
+DEFAULT_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row the connector could not turn into a record, kept with the reason (quarantine)."""
+
+    source_key: str | None
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass
+class RecordBatch:
+    source: str
+    entity: str
+    origin: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejects)
+
+
+def chunked(source: str, entity: str, origin: str, items: Iterable[dict[str, Any] | Rejected],
+            size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
+    """Pack a stream of records and rejects into batches of at most `size` rows.
+
+    Yields nothing for an empty stream, so an empty file makes no empty batch.
+    """
+    batch = RecordBatch(source, entity, origin)
+    for item in items:
+        if isinstance(item, Rejected):
+            batch.rejects.append(item)
+        else:
+            batch.records.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = RecordBatch(source, entity, origin)
+    if len(batch):
+        yield batch

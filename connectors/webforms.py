@@ -1,0 +1,16 @@
+"""Web-form submissions, one JSON object per line; the source key is `submission_id`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from connectors.jsonl import read_jsonl
+from connectors.records import DEFAULT_CHUNK, RecordBatch, chunked
+
+SOURCE, ENTITY = "webforms", "submissions"
+
+
+def read_submissions(path: str | Path, chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
+    path = Path(path)
+    yield from chunked(SOURCE, ENTITY, str(path), read_jsonl(path, "submission_id"), chunk_size)

@@ -1,0 +1,53 @@
+-- Converted live leads, with the revenue they brought: the amount of their won deals
+-- (the deal they converted into, or any deal that names the lead).
+with
+
+converted as (
+
+    select lead_id, contact_id, converted_at, converted_deal_id
+    from {{ ref('int_leads__resolved') }}
+    where is_converted
+      and converted_at is not null
+
+),
+
+won_deals as (
+
+    select deal_id, lead_id, amount
+    from {{ ref('stg_app__deals') }}
+    where is_won
+      and not is_deleted
+
+),
+
+lead_deals as (
+
+    select converted.lead_id, won_deals.deal_id, won_deals.amount
+    from converted
+    inner join won_deals on won_deals.deal_id = converted.converted_deal_id
+
+    union
+
+    select converted.lead_id, won_deals.deal_id, won_deals.amount
+    from converted
+    inner join won_deals on won_deals.lead_id = converted.lead_id
+
+),
+
+revenue as (
+
+    select lead_id, sum(amount) as revenue, count(*) as won_deals
+    from lead_deals
+    group by lead_id
+
+)
+
+select
+    converted.lead_id,
+    converted.contact_id,
+    converted.converted_at,
+    converted.converted_at::date as conversion_date,
+    coalesce(revenue.revenue, 0)::numeric(16, 2) as revenue,
+    coalesce(revenue.won_deals, 0)::integer as won_deals
+from converted
+left join revenue using (lead_id)

@@ -1,0 +1,119 @@
+-- One row per live deal: value, stage, forecast, outcome, age and time in stage.
+with
+
+deals as (
+
+    select * from {{ ref('stg_app__deals') }}
+    where not is_deleted
+
+),
+
+stages as (
+
+    select * from {{ ref('stg_app__stages') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_app__users') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('stg_app__campaigns') }}
+
+),
+
+history as (
+
+    select * from {{ ref('int_deals__stage_history_aggregated') }}
+
+),
+
+resolved_contacts as (
+
+    select * from {{ ref('int_contacts__resolved_to_golden') }}
+
+),
+
+joined as (
+
+    select
+        deals.*,
+        stages.stage_name,
+        stages.stage_position,
+        stages.pipeline_name,
+        stages.probability as stage_probability,
+        stages.forecast_category as stage_forecast_category,
+        (coalesce(stages.is_closed, false) or deals.is_won is not null) as is_closed_derived,
+        coalesce(deals.is_won, stages.is_won and stages.is_closed, false) as is_won_derived,
+        users.full_name as owner_name,
+        users.team_id as owner_team_id,
+        campaigns.campaign_name,
+        case when resolved_contacts.is_golden_live
+             then resolved_contacts.golden_contact_id end as golden_contact_id,
+        -- the history's open row counts only when it is about the stage the deal is in now
+        case when history.history_stage_id is not distinct from deals.stage_id
+             then history.current_stage_entered_at end as current_stage_entered_at,
+        coalesce(history.stage_changes, 0) as stage_changes
+    from deals
+    left join stages on stages.stage_id = deals.stage_id
+    left join users on users.user_id = deals.owner_id
+    left join campaigns on campaigns.campaign_id = deals.campaign_id
+    left join history on history.deal_id = deals.deal_id
+    left join resolved_contacts on resolved_contacts.contact_id = deals.contact_id
+
+),
+
+final as (
+
+    select
+        deal_id,
+        deal_name,
+        account_id,
+        golden_contact_id as contact_id,
+        lead_id,
+        owner_id,
+        owner_name,
+        owner_team_id,
+        campaign_id,
+        campaign_name,
+        pipeline_id,
+        pipeline_name,
+        stage_id,
+        stage_name,
+        stage_position,
+        amount,
+        currency,
+        coalesce(probability, stage_probability) as probability,
+        case when is_closed_derived then 'closed' else forecast_category end
+            as forecast_category,
+        is_closed_derived as is_closed,
+        is_closed_derived and is_won_derived as is_won,
+        case when is_closed_derived then 0
+             else amount * coalesce(probability, stage_probability) / 100.0
+        end::numeric(16, 2) as weighted_amount,
+        lead_source,
+        deal_type,
+        loss_reason,
+        expected_close_date,
+        created_at,
+        created_at::date as created_date,
+        case when is_closed_derived then coalesce(closed_at, updated_at) end as closed_at,
+        case when is_closed_derived then coalesce(closed_at, updated_at)::date end
+            as closed_date,
+        {{ days_between('created_at',
+            'case when is_closed_derived then coalesce(closed_at, updated_at) else ' ~ as_of() ~ ' end') }}
+            as age_days,
+        {{ days_between('coalesce(current_stage_entered_at, created_at)',
+            'case when is_closed_derived then coalesce(closed_at, updated_at) else ' ~ as_of() ~ ' end') }}
+            as days_in_current_stage,
+        stage_changes,
+        updated_at
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Definitions by system: ingest, merge, dbt, ml."""

@@ -1,0 +1,63 @@
+"""dbt models as Dagster assets (dagster-dbt); dbt tests run as their asset checks.
+
+dbt's `raw`, `app` and `ml` sources map to the keys of the ingest, merge and ml assets, so
+the whole flow is one lineage graph.
+"""
+
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from salesops.warehouse import DBT_PROJECT_DIR, dbt_env
+
+GROUP_PREFIX = "dbt_"
+
+project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def configure_environment(database_url: str | None) -> None:
+    """dbt reads its connection from the environment (dbt_project/profiles.yml), and
+    dagster-dbt runs the `dbt` of this environment, which must be on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    if database_url:
+        os.environ.update(dbt_env(database_url))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def prepare() -> None:
+    """The manifest is built by `dbt parse`; do it when it is missing (or under dagster dev)."""
+    configure_environment(os.environ.get("DATABASE_URL"))
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    else:
+        project.prepare_if_dev()
+
+
+class Translator(DagsterDbtTranslator):
+    """Models grouped by layer (staging, intermediate, marts)."""
+
+    def get_group_name(self, dbt_resource_props) -> str | None:
+        if dbt_resource_props["resource_type"] == "model":
+            layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
+            return f"{GROUP_PREFIX}{layer}"
+        return super().get_group_name(dbt_resource_props)
+
+
+prepare()
+
+
+@dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator(),
+            op_tags={"salesops/heavy": "dbt"})
+def salesops_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR))

@@ -1,0 +1,78 @@
+"""Models: training and batch scoring as assets, and a sensor that scores new leads as soon
+as the API captures them (from the outbox), not at the next schedule."""
+
+
+import dagster as dg
+
+from ml import lead_scoring
+from orchestration.resources import Database
+from salesops import events
+from salesops.settings import Settings
+
+GROUP = "ml"
+LEAD_TOPICS = ("lead.created", "lead.updated")
+#: Leads are features in `marts.lead_features`; scores feed back into `marts.fct_leads`.
+FEATURES_KEY = dg.AssetKey(["marts", "lead_features"])
+SCORES_KEY = dg.AssetKey(["ml", "lead_scores"])
+MODEL_KEY = dg.AssetKey(["ml", "lead_scoring_model"])
+
+
+@dg.asset(key=MODEL_KEY, group_name=GROUP, deps=[FEATURES_KEY], kinds={"mlflow", "sklearn"},
+          op_tags={"salesops/heavy": "train"},
+          description="The lead-scoring model: trained on closed leads, registered in MLflow, "
+                      "promoted to champion only when it beats the current one on the holdout.")
+def lead_scoring_model(context: dg.AssetExecutionContext,
+                       database: Database) -> dg.MaterializeResult:
+    result = lead_scoring.train(database.url, Settings().artifacts_path)
+    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
+    return dg.MaterializeResult(metadata={
+        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
+        "promoted": result.promoted, **{f"holdout_{k}": v for k, v in result.metrics.items()},
+        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+
+
+@dg.asset(key=SCORES_KEY, group_name=GROUP, deps=[MODEL_KEY], kinds={"postgres"},
+          description="Score 0-100, band and top reasons for every open lead (history kept).")
+def lead_scores(database: Database) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows": lead_scoring.score(database.url)})
+
+
+@dg.op(description="Score the leads named by claimed outbox events; release them on failure.")
+def score_leads_from_outbox(context: dg.OpExecutionContext, database: Database) -> int:
+    error: Exception | None = None
+    with events.claim(database.engine, LEAD_TOPICS, limit=1000) as batch:
+        lead_ids = sorted({int(e.aggregate_id) for e in batch})
+        try:
+            written = lead_scoring.score(database.url, lead_ids) if lead_ids else 0
+        except Exception as exc:  # counted against each event, so a poison batch stops
+            error = exc
+        for event in batch:
+            if error:
+                batch.fail(event, error)
+            else:
+                batch.complete(event)
+    if error:
+        raise error
+    context.log.info(f"scored {written} of {len(lead_ids)} leads from {len(batch)} events")
+    return written
+
+
+@dg.job(description="Score leads the API just captured.", tags={"salesops/trigger": "outbox"})
+def score_new_leads():
+    score_leads_from_outbox()
+
+
+@dg.sensor(job=score_new_leads, minimum_interval_seconds=10,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts score_new_leads when lead events wait in the outbox.")
+def new_lead_sensor(context: dg.SensorEvaluationContext, database: Database):
+    waiting = events.pending(database.engine, LEAD_TOPICS)
+    if not waiting:
+        return dg.SkipReason("no lead events waiting")
+    active = context.instance.get_runs(dg.RunsFilter(
+        job_name=score_new_leads.name,
+        statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
+                  dg.DagsterRunStatus.STARTED]), limit=1)
+    if active:
+        return dg.SkipReason(f"{waiting} lead events waiting; a scoring run is in progress")
+    return dg.RunRequest(tags={"salesops/pending_events": str(waiting)})

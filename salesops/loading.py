@@ -1,0 +1,195 @@
+"""Bulk loading into `raw`: one batch, one transaction, COPY only.
+
+A batch either lands whole (its `ops.load_batches` row marked loaded, its new rows in the
+raw table, its rejects in `ops.rejected_rows`) or not at all, and then its batch row says
+failed with the error. A record already loaded (same source key, same content hash) is
+counted as a duplicate and adds nothing, so re-loading the same input is harmless.
+
+Connectors hand their batches over as plain arguments; salesops never imports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+import psycopg
+import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
+
+from salesops.errors import SalesopsError
+from salesops.models.raw import RAW_TABLES, raw_table_name
+
+
+class LoadFailed(SalesopsError):
+    """A batch could not be loaded; nothing of it was kept and its batch row says why."""
+
+    def __init__(self, message: str, batch_id: uuid.UUID | None = None) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+class RejectLike(Protocol):
+    """A row a reader could not use (e.g. `connectors.records.Rejected`)."""
+
+    @property
+    def source_key(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def record(self) -> Mapping[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: uuid.UUID
+    source: str
+    entity: str
+    rows_in: int
+    rows_loaded: int
+    rows_duplicate: int
+    rows_rejected: int
+
+
+@dataclass(frozen=True)
+class _Reject:
+    source_key: str | None
+    reason: str
+    record: Mapping[str, Any] | None
+
+
+def canonical_json(record: Mapping[str, Any]) -> bytes:
+    """The record as canonical JSON (orjson: sorted keys, compact, UTF-8): what is hashed and
+    stored. Changing this form would make every record look new, so it stays fixed.
+
+    PostgreSQL cannot hold NUL in jsonb, so NUL characters in strings are dropped; a value
+    JSON cannot hold (an arbitrary object, a lone surrogate) raises TypeError.
+    """
+    data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    if b"\\u0000" in data:
+        data = orjson.dumps(_drop_nul(record), option=orjson.OPT_SORT_KEYS)
+    return data
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
+               records: Iterable[Mapping[str, Any]],
+               rejects: Iterable[RejectLike] = ()) -> LoadResult:
+    """Load one batch into `raw.<source>__<entity>`; raise LoadFailed if it cannot.
+
+    Each record carries its `source_key`; the rest of it is stored as the raw record. A
+    record without a key, or that is not JSON, is rejected rather than failing the batch.
+    """
+    if (source, entity) not in RAW_TABLES:
+        raise LoadFailed(f"no raw table for source {source!r}, entity {entity!r}")
+    batch_id = uuid.uuid4()
+    try:
+        with engine.begin() as conn:
+            result = _load(conn, batch_id, source, entity, origin, records, rejects)
+    except Exception as exc:
+        _record_failure(engine, batch_id, source, entity, origin, exc)
+        raise LoadFailed(f"loading {source}.{entity} from {origin}: {exc}", batch_id) from exc
+    return result
+
+
+def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
+          origin: str | None, records: Iterable[Mapping[str, Any]],
+          rejects: Iterable[RejectLike]) -> LoadResult:
+    conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, origin, status)"
+                         " values (:b, :s, :e, :o, 'running')"),
+                 {"b": batch_id, "s": source, "e": entity, "o": origin})
+    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    late_rejects: list[_Reject] = []
+    with driver.cursor() as cur:
+        cur.execute("create temp table _load (source_key text, content_hash text, record jsonb)"
+                    " on commit drop")
+        copied = 0
+        # The queued writer sends in a thread: the server parses while Python serialises.
+        with cur.copy("copy _load (source_key, content_hash, record) from stdin",
+                      writer=QueuedLibpqWriter(cur)) as copy:
+            for record in records:
+                row = _row(record, late_rejects)
+                if row is not None:
+                    copy.write_row(row)
+                    copied += 1
+        table = f"raw.{raw_table_name(source, entity)}"
+        cur.execute(f"insert into {table} (batch_id, source, source_key, content_hash, record) "
+                    f"select %s, %s, source_key, content_hash, record from _load "
+                    f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
+        loaded = cur.rowcount
+        rejected = _copy_rejects(cur, batch_id, source, entity, [*rejects, *late_rejects])
+    rows_in = copied + rejected
+    conn.execute(sa.text(
+        "update ops.load_batches set status = 'loaded', finished_at = clock_timestamp(), "
+        "rows_in = :i, rows_loaded = :l, rows_duplicate = :d, rows_rejected = :r "
+        "where batch_id = :b"),
+        {"i": rows_in, "l": loaded, "d": copied - loaded, "r": rejected, "b": batch_id})
+    return LoadResult(batch_id, source, entity, rows_in, loaded, copied - loaded, rejected)
+
+
+def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, str] | None:
+    """(source_key, content_hash, json) for COPY, or None after noting why it is unusable."""
+    key = record.get("source_key")
+    key = None if key is None else str(key).replace("\x00", "").strip()
+    if not key:
+        rejects.append(_Reject(None, "no source_key", _jsonable(record)))
+        return None
+    body = dict(record)
+    del body["source_key"]
+    try:
+        data = canonical_json(body)
+    except (TypeError, ValueError) as exc:
+        rejects.append(_Reject(key, f"not JSON-serialisable: {exc}", _jsonable(record)))
+        return None
+    return key, content_hash(data), data.decode("utf-8")
+
+
+def _copy_rejects(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entity: str,
+                  rejects: list[RejectLike]) -> int:
+    if not rejects:
+        return 0
+    with cur.copy("copy ops.rejected_rows (batch_id, source, entity, stage, source_key, reason,"
+                  " record) from stdin") as copy:
+        for reject in rejects:
+            record = (None if reject.record is None
+                      else canonical_json(_jsonable(reject.record)).decode("utf-8"))
+            key = None if reject.source_key is None else reject.source_key.replace("\x00", "")
+            copy.write_row((batch_id, source, entity, "load", key,
+                            reject.reason.replace("\x00", ""), record))
+    return len(rejects)
+
+
+def _record_failure(engine: sa.Engine, batch_id: uuid.UUID, source: str, entity: str,
+                    origin: str | None, exc: BaseException) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "insert into ops.load_batches (batch_id, source, entity, origin, status, "
+            "finished_at, error) values (:b, :s, :e, :o, 'failed', clock_timestamp(), :err)"),
+            {"b": batch_id, "s": source, "e": entity, "o": origin,
+             "err": f"{type(exc).__name__}: {exc}".replace("\x00", "")})
+
+
+def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A quarantined record as JSON can hold it: anything else becomes its repr."""
+    try:
+        canonical_json(record)
+        return dict(record)
+    except (TypeError, ValueError):
+        return {str(k): repr(v) for k, v in record.items()}
+
+
+def _drop_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_drop_nul(k): _drop_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_drop_nul(v) for v in value]
+    return value

@@ -1,0 +1,705 @@
+"""Merge the latest raw records into `app`: set-based SQL, idempotent, nothing lost.
+
+Each entity is one transaction that reads the newest version of every source record
+(`raw` is append-only), upserts it (an update only where a value differs, so a re-run
+changes nothing), quarantines a record whose required field is unusable in
+`ops.rejected_rows` (stage `merge`, once per raw batch) and logs an `ops.merge_runs` row.
+
+People from every source become one contact per normalised email (`app.normalize_email`,
+the one matching rule); `app.contact_sources` keeps the lineage, and a record that was
+linked once stays with its contact. Dirty values never crash the merge: the `pg_temp.as_*`
+helpers return null for what they cannot read (PostgreSQL 16+ for `pg_input_is_valid`).
+
+Accounts have no source columns yet, so their lineage lives in
+`custom_fields` ("source", "source_key").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+import sqlalchemy as sa
+
+from salesops.models.auth import ROLES
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    rows_in: int
+    created: int
+    updated: int
+    rejected: int
+
+
+# Safe casts: null for what cannot be read. Amounts accept "USD 12,000", "12k", "$1,200.50"
+# and "1.200,50"; dates accept ISO, 03/04/2025 (US) and 04.03.2025; timestamps also epoch
+# seconds or milliseconds.
+_HELPERS = r"""
+create or replace function pg_temp.txt(v text) returns text language sql immutable as
+$$ select nullif(btrim(v), '') $$;
+create or replace function pg_temp.as_num(v text) returns numeric language plpgsql immutable as $$
+declare
+  s text := regexp_replace(v, '^\s*(USD|EUR|GBP|US\$|\$|€|£)|\s', '', 'gi');
+  m integer := case when s ~ '\d[kK]$' then 1000 else 1 end;
+begin
+  s := regexp_replace(s, '[kK]$', '');
+  if s ~ '^-?\d{1,3}(\.\d{3})+(,\d+)?$' or s ~ '^-?\d+,\d{1,2}$' then
+    s := replace(replace(s, '.', ''), ',', '.');
+  else
+    s := replace(s, ',', '');
+  end if;
+  return case when s ~ '^-?\d{1,30}(\.\d{1,10})?$' then s::numeric * m end;
+end $$;
+create or replace function pg_temp.as_money(v text) returns numeric language plpgsql immutable
+as $$ declare x numeric := pg_temp.as_num(v);
+begin return case when x >= 0 and x < 1e13 then round(x, 2) end; end $$;
+create or replace function pg_temp.as_int(v text) returns integer language plpgsql immutable
+as $$ declare x numeric := pg_temp.as_num(v);
+begin return case when x between -2147483648 and 2147483647 then round(x)::integer end; end $$;
+create or replace function pg_temp.iso_date(iso text) returns date language sql stable as
+$$ select case when pg_input_is_valid(iso, 'date') then iso::date end $$;
+create or replace function pg_temp.as_date(v text) returns date language sql stable as $$
+  select case
+    when v ~ '^\s*\d{4}-\d{1,2}-\d{1,2}'
+      then pg_temp.iso_date(substring(v from '\d{4}-\d{1,2}-\d{1,2}'))
+    when v ~ '^\s*\d{1,2}/\d{1,2}/\d{4}\s*$'
+      then pg_temp.iso_date(regexp_replace(v, '^\s*(\d+)/(\d+)/(\d+)\s*$', '\3-\1-\2'))
+    when v ~ '^\s*\d{1,2}\.\d{1,2}\.\d{4}\s*$'
+      then pg_temp.iso_date(regexp_replace(v, '^\s*(\d+)\.(\d+)\.(\d+)\s*$', '\3-\2-\1')) end $$;
+create or replace function pg_temp.as_ts(v text) returns timestamptz language sql stable as $$
+  select case
+    when v ~ '^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d' and pg_input_is_valid(v, 'timestamptz')
+      then v::timestamptz
+    when v ~ '^\s*\d{12,13}\s*$' then to_timestamp(btrim(v)::bigint / 1000.0)
+    when v ~ '^\s*\d{9,10}\s*$' then to_timestamp(btrim(v)::bigint)
+    else pg_temp.as_date(v)::timestamptz end $$;
+create or replace function pg_temp.as_bool(v text) returns boolean language sql immutable as $$
+  select case when lower(btrim(v)) in ('true', 't', '1', 'yes', 'y') then true
+              when lower(btrim(v)) in ('false', 'f', '0', 'no', 'n') then false end $$;
+"""
+
+DEFAULT_PIPELINE = "Default"
+#: name, probability, forecast category, closed, won
+STAGES = (("Prospecting", 10, "pipeline", False, False),
+          ("Qualification", 20, "pipeline", False, False),
+          ("Needs Analysis", 40, "pipeline", False, False),
+          ("Proposal", 60, "best_case", False, False),
+          ("Negotiation", 80, "commit", False, False),
+          ("Closed Won", 100, "closed", True, True),
+          ("Closed Lost", 0, "omitted", True, False))
+#: Salesforce's other default stage names, mapped onto ours.
+_STAGE_ALIASES = """(values ('id. decision makers', 'qualification'),
+  ('value proposition', 'needs analysis'), ('perception analysis', 'needs analysis'),
+  ('proposal/price quote', 'proposal'), ('negotiation/review', 'negotiation'))"""
+_LIFECYCLE = "array['other','subscriber','lead','mql','sql','opportunity','customer']"
+
+
+def _latest(source: str, entity: str) -> str:
+    """The newest version of each source record."""
+    return (f"(select distinct on (source_key) id as raw_id, source_key, record as r, loaded_at"
+            f" from raw.{source}__{entity} order by source_key, id desc)")
+
+
+#: Salesforce account id -> app account, to join on (accounts keep lineage in custom_fields).
+_ACCOUNTS = ("(select custom_fields->>'source_key' as account_key, min(id) as account_id,"
+             " bool_or(is_customer) as is_customer from app.accounts"
+             " where custom_fields->>'source' = 'salesforce' group by 1)")
+
+
+def _user_of(expr: str) -> str:
+    return f"(select u.id from app.users u where u.source_key = {expr})"
+
+
+#: The record's non-empty custom fields (`*__c`), kept in `custom_fields`.
+_CUSTOM = ("(select coalesce(jsonb_object_agg(k, v), '{}') from jsonb_each(r) e(k, v)"
+           " where k like '%\\_\\_c' and v not in ('\"\"', 'null'))")
+#: created_at and updated_at of a Salesforce record; the load time when its dates are unusable.
+_TIMESTAMPS = ("coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at, "
+               "coalesce(pg_temp.as_ts(r->>'LastModifiedDate'), pg_temp.as_ts(r->>'CreatedDate'),"
+               " loaded_at) as updated_at")
+_DELETED = ("case when pg_temp.as_bool(r->>'IsDeleted') then coalesce("
+            "pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as deleted_at")
+
+
+class _Step:
+    """One entity's merge inside its transaction: SQL runs on the raw psycopg cursor."""
+
+    def __init__(self, cur: psycopg.Cursor) -> None:
+        self.cur = cur
+        self.rows_in = self.created = self.updated = self.rejected = 0
+
+    def run(self, sql: str) -> list[tuple]:
+        self.cur.execute(sql)  # no parameters: the SQL is ours, and % stays literal
+        return self.cur.fetchall() if self.cur.description else []
+
+    def stage(self, sql: str, name: str = "_src") -> None:
+        """Materialise a step's source rows (with a `problem` column) and count them."""
+        self.run(f"drop table if exists {name}; create temp table {name} on commit drop as {sql};"
+                 f" analyze {name}")  # temp tables have no statistics until analysed
+        if name == "_src":
+            self.rows_in = self.run("select count(*) from _src")[0][0]
+
+    def reject(self, source: str, entity: str, src: str = "_src") -> None:
+        """Quarantine source rows with a problem, once per raw batch and reason."""
+        self.run(f"""
+            insert into ops.rejected_rows (batch_id, source, entity, stage, source_key, reason,
+                                           record)
+            select w.batch_id, w.source, '{entity}', 'merge', w.source_key, s.problem, w.record
+            from {src} s join raw.{source}__{entity} w on w.id = s.raw_id
+            where s.problem is not null and not exists (
+                select 1 from ops.rejected_rows x where x.stage = 'merge'
+                and x.batch_id = w.batch_id and x.source_key = w.source_key
+                and x.reason = s.problem)""")
+        self.rejected += self.run(f"select count(*) from {src} where problem is not null")[0][0]
+
+    def upsert(self, table: str, src: str, match: str, columns: tuple[str, ...],
+               insert_only: tuple[str, ...] = (), stamped: bool = True,
+               versioned: bool = True) -> None:
+        """Update rows whose values differ, insert the missing ones; count both.
+
+        `stamped` tables get `updated_at` from the source row; `versioned` ones bump
+        `version` so an API writer holding a stale copy gets a conflict.
+        """
+        extra_t = (", updated_at" if stamped else "") + (", version" if versioned else "")
+        extra_s = (", s.updated_at" if stamped else "") + (", t.version + 1" if versioned else "")
+        cols = ", ".join(columns)
+        s_cols = ", ".join(f"s.{c}" for c in columns)
+        t_cols = ", ".join(f"t.{c}" for c in columns)
+        ins_cols = ", ".join((*columns, *insert_only)) + (", updated_at" if stamped else "")
+        ins_vals = ", ".join(f"s.{c}" for c in (*columns, *insert_only)) + (
+            ", s.updated_at" if stamped else "")
+        created, updated = self.run(f"""
+            with upd as (
+                update {table} t set ({cols}{extra_t}) = row({s_cols}{extra_s})
+                from {src} s where {match} and row({t_cols}) is distinct from row({s_cols})
+                returning 1),
+            ins as (
+                insert into {table} ({ins_cols}) select {ins_vals} from {src} s
+                where not exists (select 1 from {table} t where {match})
+                returning 1)
+            select (select count(*) from ins), (select count(*) from upd)""")[0]
+        if created or updated:  # later steps join this table: give the planner its new size
+            self.run(f"analyze {table}")
+        self.created += created
+        self.updated += updated
+
+    def counts(self) -> MergeCounts:
+        return MergeCounts(self.rows_in, self.created, self.updated, self.rejected)
+
+
+def _roles(step: _Step) -> None:
+    values = ", ".join(f"('{name}')" for name in ROLES)
+    step.rows_in = len(ROLES)
+    step.created = len(step.run(f"insert into app.roles (name) values {values} "
+                                f"on conflict (name) do nothing returning 1"))
+
+
+def _teams(step: _Step) -> None:
+    step.stage(f"""
+        select pg_temp.txt(r->>'Team__c') as name,
+               min(pg_temp.txt(r->>'Territory__c')) as territory, max(loaded_at) as updated_at
+        from {_latest('salesforce', 'user')} u
+        where pg_temp.txt(r->>'Team__c') is not null group by 1""")
+    step.upsert("app.teams", "_src", "t.name = s.name", ("territory",), ("name",),
+                versioned=False)
+
+
+def _users(step: _Step) -> None:
+    users = _latest("salesforce", "user")
+    step.stage(f"""
+        select u.raw_id, u.source_key, email, full_name, title, is_active, team_id, manager_id,
+               ro.id as role_id, created_at, updated_at,
+               case when app.normalize_email(email) is null then 'invalid or missing Email'
+                    when count(*) over (partition by lower(email)) > 1
+                      then 'Email shared with another Salesforce user'
+                    when exists (select 1 from app.users x where lower(x.email) = lower(u.email)
+                                 and x.source_key <> u.source_key)
+                      then 'Email belongs to another user' end as problem
+        from (select raw_id, source_key, pg_temp.txt(r->>'Email') as email,
+                     coalesce(pg_temp.txt(concat_ws(' ', pg_temp.txt(r->>'FirstName'),
+                              pg_temp.txt(r->>'LastName'))), pg_temp.txt(r->>'Username'),
+                              source_key) as full_name,
+                     pg_temp.txt(r->>'Title') as title,
+                     coalesce(pg_temp.as_bool(r->>'IsActive'), true) as is_active,
+                     (select t.id from app.teams t where t.name = pg_temp.txt(r->>'Team__c'))
+                       as team_id,
+                     {_user_of("r->>'ManagerId'")} as manager_id,
+                     case when exists (select 1 from {users} m where m.r->>'ManagerId' = source_key)
+                            or r->>'Title' ~* '(manager|director|head of|vp|vice president|chief)'
+                          then 'sales_manager' else 'sales_rep' end as role,
+                     coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+                     loaded_at as updated_at
+              from {users} l) u
+        join app.roles ro on ro.name = u.role""")
+    step.reject("salesforce", "user")
+    # Users created by hand (no source key yet) are claimed by email, not duplicated.
+    step.run("""update app.users t set source = 'salesforce', source_key = s.source_key,
+                version = t.version + 1 from _src s where s.problem is null and t.source_key is null
+                and lower(t.email) = lower(s.email)""")
+    step.upsert("app.users", "(select *, 'salesforce' as source from _src where problem is null)",
+                "t.source_key = s.source_key",
+                ("email", "full_name", "title", "is_active", "team_id", "manager_id", "role_id"),
+                ("source", "source_key", "created_at"))
+    # Managers created in this same run: link them now.
+    step.run(f"""update app.users t set manager_id = m.id, version = t.version + 1
+                 from {users} u join app.users m on m.source_key = u.r->>'ManagerId'
+                 where t.source_key = u.source_key and t.manager_id is distinct from m.id""")
+    step.run("""update app.teams t set manager_id = m.id from (
+                    select distinct on (u.team_id) u.team_id, u.id from app.users u
+                    join app.roles ro on ro.id = u.role_id and ro.name = 'sales_manager'
+                    where u.team_id is not null order by u.team_id, u.id) m
+                where t.id = m.team_id and t.manager_id is distinct from m.id""")
+
+
+def _accounts(step: _Step) -> None:
+    won = ("(select distinct r->>'AccountId' as account_key from "
+           f"{_latest('salesforce', 'opportunity')} o where pg_temp.as_bool(r->>'IsWon'))")
+    step.stage(f"""
+        select a.raw_id, a.source_key, pg_temp.txt(r->>'Name') as name,
+               nullif(lower(substring(pg_temp.txt(r->>'Website')
+                      from '^(?:[a-z]+://)?(?:www\\.)?([^/:?#\\s]+\\.[^/:?#\\s]+)')), '') as domain,
+               pg_temp.txt(r->>'Industry') as industry, pg_temp.txt(r->>'Segment__c') as segment,
+               case when pg_temp.as_int(r->>'NumberOfEmployees') >= 0
+                    then pg_temp.as_int(r->>'NumberOfEmployees') end as employees,
+               pg_temp.as_money(r->>'AnnualRevenue') as annual_revenue,
+               pg_temp.txt(r->>'BillingCountry') as country, pg_temp.txt(r->>'BillingCity') as city,
+               {_user_of("r->>'OwnerId'")} as owner_id,
+               (coalesce(r->>'Type', '') ~* 'customer' or w.account_key is not null) as is_customer,
+               {_CUSTOM} || jsonb_build_object('source', 'salesforce',
+                                                       'source_key', a.source_key) as custom_fields,
+               {_TIMESTAMPS}, {_DELETED},
+               case when pg_temp.txt(r->>'Name') is null then 'missing Name' end as problem
+        from {_latest('salesforce', 'account')} a left join {won} w on w.account_key = a.source_key
+    """)
+    step.reject("salesforce", "account")
+    step.upsert("app.accounts", "(select * from _src where problem is null)",
+                "t.custom_fields->>'source' = 'salesforce' "
+                "and t.custom_fields->>'source_key' = s.source_key",
+                ("name", "domain", "industry", "segment", "employees", "annual_revenue", "country",
+                 "city", "owner_id", "is_customer", "custom_fields", "deleted_at"),
+                ("created_at",))
+
+
+def _campaigns(step: _Step) -> None:
+    step.stage(f"""
+        select raw_id, 'salesforce' as source, source_key, pg_temp.txt(r->>'Name') as name,
+               pg_temp.txt(r->>'Channel__c') as channel, pg_temp.txt(r->>'Type') as campaign_type,
+               case lower(btrim(r->>'Status')) when 'planned' then 'scheduled'
+                    when 'in progress' then 'running' when 'active' then 'running'
+                    when 'completed' then 'completed' when 'aborted' then 'cancelled'
+                    else 'draft' end as status,
+               start_date,
+               case when end_date >= start_date or start_date is null then end_date end as end_date,
+               pg_temp.as_money(r->>'BudgetedCost') as budget,
+               pg_temp.as_money(r->>'ActualCost') as actual_cost,
+               coalesce(start_date::timestamptz, loaded_at) as created_at, loaded_at as updated_at,
+               case when pg_temp.txt(r->>'Name') is null then 'missing Name' end as problem
+        from (select *, pg_temp.as_date(r->>'StartDate') as start_date,
+                     pg_temp.as_date(r->>'EndDate') as end_date
+              from {_latest('salesforce', 'campaign')} c) c""")
+    step.reject("salesforce", "campaign")
+    step.upsert("app.marketing_campaigns", "(select * from _src where problem is null)",
+                "t.source = s.source and t.source_key = s.source_key",
+                ("name", "channel", "campaign_type", "status", "start_date", "end_date", "budget",
+                 "actual_cost"), ("source", "source_key", "created_at"))
+
+
+def _contacts(step: _Step) -> None:
+    """Every person record -> one candidate; candidates -> contacts by lineage, then email."""
+    opps = ("(select r->>'Contact__c' as contact_key, bool_or(pg_temp.as_bool(r->>'IsWon')) as won"
+            f" from {_latest('salesforce', 'opportunity')} o group by 1)")
+    lead_stage = """case when pg_temp.as_bool(r->>'IsConverted') then 'sql'
+                         when r->>'Status' ~* 'qualified' and r->>'Status' !~* 'unqualified'
+                           then 'sql' else 'lead' end"""
+    hubspot_stage = """case lower(p->>'lifecyclestage') when 'subscriber' then 'subscriber'
+        when 'lead' then 'lead' when 'marketingqualifiedlead' then 'mql'
+        when 'salesqualifiedlead' then 'sql' when 'opportunity' then 'opportunity'
+        when 'customer' then 'customer' when 'evangelist' then 'customer' else 'other' end"""
+    step.stage(f"""
+        select c.*, app.normalize_email(email) as email_norm, null::bigint as contact_id,
+               null::text as rule,
+               case when source = 'webforms.submission' and app.normalize_email(email) is null
+                    then coalesce('invalid email ' || quote_literal(btrim(email)), 'no email')
+                         || ' and no other key' end as problem
+        from (
+          select 'salesforce.contact' as source, raw_id, k.source_key, 1 as priority,
+                 r->>'Email' as email, pg_temp.txt(r->>'FirstName') as first_name,
+                 pg_temp.txt(r->>'LastName') as last_name, pg_temp.txt(r->>'Phone') as phone,
+                 pg_temp.txt(r->>'Title') as title, acc.account_id,
+                 {_user_of("r->>'OwnerId'")} as owner_id,
+                 coalesce(pg_temp.as_bool(r->>'HasOptedOutOfEmail'), false) as opt_out,
+                 null::boolean as consent, null::text as consent_text,
+                 null::timestamptz as consent_at,
+                 case when o.won or acc.is_customer then 'customer'
+                      when o.contact_key is not null then 'opportunity' else 'lead' end as stage,
+                 {_CUSTOM} as custom, {_TIMESTAMPS}
+          from {_latest('salesforce', 'contact')} k
+          left join {opps} o on o.contact_key = k.source_key
+          left join {_ACCOUNTS} acc on acc.account_key = r->>'AccountId'
+          union all
+          select 'salesforce.lead', raw_id, source_key, 2, r->>'Email',
+                 pg_temp.txt(r->>'FirstName'), pg_temp.txt(r->>'LastName'),
+                 pg_temp.txt(r->>'Phone'), pg_temp.txt(r->>'Title'), null,
+                 {_user_of("r->>'OwnerId'")}, false, null, null, null, {lead_stage}, '{{}}',
+                 {_TIMESTAMPS}
+          from {_latest('salesforce', 'lead')} l
+          union all
+          select 'hubspot.contact', raw_id, source_key, 3, p->>'email',
+                 pg_temp.txt(p->>'firstname'), pg_temp.txt(p->>'lastname'),
+                 pg_temp.txt(p->>'phone'), pg_temp.txt(p->>'jobtitle'), null, null,
+                 coalesce(pg_temp.as_bool(p->>'hs_email_optout'), false), null, null, null,
+                 {hubspot_stage}, '{{}}',
+                 coalesce(pg_temp.as_ts(r->>'createdAt'), loaded_at),
+                 coalesce(pg_temp.as_ts(r->>'updatedAt'), pg_temp.as_ts(r->>'createdAt'), loaded_at)
+          from (select *, r->'properties' as p from {_latest('hubspot', 'contacts')} h) h
+          union all
+          select 'webforms.submission', raw_id, source_key, 4, f->>'email',
+                 pg_temp.txt(f->>'first_name'), pg_temp.txt(f->>'last_name'),
+                 pg_temp.txt(f->>'phone'), pg_temp.txt(f->>'job_title'), null, null, false,
+                 pg_temp.as_bool(r->'consent'->>'marketing'),
+                 pg_temp.txt(r->'consent'->>'text'), pg_temp.as_ts(r->'consent'->>'given_at'),
+                 'lead', '{{}}', coalesce(pg_temp.as_ts(r->>'submitted_at'), loaded_at),
+                 coalesce(pg_temp.as_ts(r->>'submitted_at'), loaded_at)
+          from (select *, r->'fields' as f from {_latest('webforms', 'submissions')} w) w
+        ) c""", name="_cand")
+    step.rows_in = step.run("select count(*) from _cand")[0][0]
+    step.reject("webforms", "submissions", "(select * from _cand where source like 'webforms%')")
+    step.run("""
+        delete from _cand where problem is not null;
+        update _cand c set contact_id = coalesce(k.merged_into_id, k.id), rule = s.match_rule
+          from app.contact_sources s join app.contacts k on k.id = s.contact_id
+          where s.source = c.source and s.source_key = c.source_key;
+        update _cand c set contact_id = k.id, rule = 'email' from app.contacts k
+          where c.contact_id is null and k.email_normalized = c.email_norm
+          and k.deleted_at is null and k.merged_into_id is null;
+        update _cand c set contact_id = g.id, rule = 'email'
+          from (select email_norm, min(contact_id) as id from _cand
+                where contact_id is not null and email_norm is not null group by 1) g
+          where c.contact_id is null and c.email_norm = g.email_norm;
+        create temp table _new on commit drop as
+          select person, nextval(pg_get_serial_sequence('app.contacts', 'id')) as id
+          from (select distinct coalesce(email_norm, source || ':' || source_key) as person
+                from _cand where contact_id is null) p;
+        update _cand c set contact_id = n.id,
+               rule = case when c.email_norm is null then 'source_key' else 'email' end
+          from _new n where c.contact_id is null
+          and n.person = coalesce(c.email_norm, c.source || ':' || c.source_key)""")
+    # The golden record: per field, the best source (Salesforce first), then the newest.
+    best = "order by priority, updated_at desc, source_key"
+    step.stage(f"""
+        select contact_id as id,
+          (array_agg(first_name {best}) filter (where first_name is not null))[1] as first_name,
+          (array_agg(last_name {best}) filter (where last_name is not null))[1] as last_name,
+          (array_agg(btrim(email) {best}) filter (where email_norm is not null))[1] as email,
+          (array_agg(email_norm {best}) filter (where email_norm is not null))[1]
+            as email_normalized,
+          (array_agg(phone {best}) filter (where phone is not null))[1] as phone,
+          (array_agg(title {best}) filter (where title is not null))[1] as title,
+          (array_agg(account_id {best}) filter (where account_id is not null))[1] as account_id,
+          (array_agg(owner_id {best}) filter (where owner_id is not null))[1] as owner_id,
+          (array_agg(stage order by array_position({_LIFECYCLE}, stage) desc))[1]
+            as lifecycle_stage,
+          (array_agg(source order by created_at, priority))[1] as source,
+          (array_agg(consent order by updated_at desc) filter (where consent is not null))[1]
+            as marketing_consent,
+          (array_agg(consent_text order by updated_at desc) filter (where consent))[1]
+            as consent_text,
+          (array_agg(consent_at order by updated_at desc) filter (where consent))[1]
+            as consent_at,
+          bool_or(opt_out) as email_opt_out,
+          (array_agg(custom {best}) filter (where custom <> '{{}}'))[1] as custom,
+          min(created_at) as created_at, max(updated_at) as updated_at
+        from _cand group by contact_id""", name="_gold")
+    # A contact keeps the email it has; a new one never takes an address another holds.
+    step.run("""
+        update _gold g set email = k.email, email_normalized = k.email_normalized
+          from app.contacts k where k.id = g.id and k.email is not null;
+        update _gold g set email = null, email_normalized = null
+          where email_normalized is not null and exists (
+            select 1 from app.contacts k where k.email_normalized = g.email_normalized
+            and k.id <> g.id and k.deleted_at is null and k.merged_into_id is null)""")
+    step.upsert("app.contacts",
+                "(select *, coalesce(custom, '{}') as custom_fields from _gold)", "t.id = s.id",
+                ("first_name", "last_name", "email", "email_normalized", "phone", "title",
+                 "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
+                 "consent_text", "consent_at", "email_opt_out", "custom_fields"),
+                ("id", "source", "created_at"))
+    step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
+                select contact_id, source, source_key, rule from _cand
+                on conflict (source, source_key) do nothing""")
+
+
+def _leads(step: _Step) -> None:
+    members = ("(select distinct on (r->>'LeadId') r->>'LeadId' as lead_key,"
+               " r->>'CampaignId' as campaign_key"
+               f" from {_latest('salesforce', 'campaign_member')} m"
+               " where pg_temp.txt(r->>'LeadId') is not null"
+               " order by r->>'LeadId', pg_temp.as_ts(r->>'CreatedDate'), source_key)")
+    campaigns = ("(select min(id) as id, slug from (select id, btrim(regexp_replace(lower(name),"
+                 " '[^a-z0-9]+', '-', 'g'), '-') as slug from app.marketing_campaigns) c"
+                 " group by slug)")
+    step.stage(f"""
+        select l.raw_id, 'salesforce' as source, l.source_key, cs.contact_id, acc.account_id,
+               pg_temp.txt(r->>'Company') as company, pg_temp.txt(r->>'Title') as title,
+               pg_temp.txt(r->>'Industry') as industry,
+               case when pg_temp.as_int(r->>'NumberOfEmployees') >= 0
+                    then pg_temp.as_int(r->>'NumberOfEmployees') end as employees,
+               l.status, pg_temp.txt(r->>'LeadSource') as lead_source,
+               coalesce(mc.id, uc.id) as campaign_id, {_user_of("r->>'OwnerId'")} as owner_id,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'source', pg_temp.txt(r->>'UTM_Source__c'),
+                   'campaign', pg_temp.txt(r->>'UTM_Campaign__c'))) as utm,
+               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as first_touch_at,
+               case when l.status in ('qualified', 'converted') then coalesce(
+                   pg_temp.as_ts(r->>'ConvertedDate'), pg_temp.as_ts(r->>'LastModifiedDate'))
+                   end as qualified_at,
+               case when l.status = 'disqualified' then coalesce(pg_temp.txt(r->>'Status'),
+                   'disqualified in Salesforce') end as disqualified_reason,
+               case when l.status = 'converted' then coalesce(pg_temp.as_ts(r->>'ConvertedDate'),
+                   pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as converted_at,
+               {_CUSTOM} || jsonb_strip_nulls(jsonb_build_object(
+                   'Rating', pg_temp.txt(r->>'Rating'))) as custom_fields,
+               {_TIMESTAMPS}, {_DELETED}, null::text as problem
+        from (select *, case
+                when pg_temp.as_bool(r->>'IsConverted') or (r->>'Status' ~* 'converted'
+                     and r->>'Status' !~* 'not converted') then 'converted'
+                when r->>'Status' ~* 'not converted|unqualified|disqualified|junk|lost|closed'
+                  then 'disqualified'
+                when r->>'Status' ~* 'nurtur' then 'nurturing'
+                when r->>'Status' ~* 'qualified' then 'qualified'
+                when r->>'Status' ~* 'not contacted|^\\s*(open|new)' then 'new'
+                when r->>'Status' ~* 'working|contacted|progress|engaged' then 'working'
+                else 'new' end as status
+              from {_latest('salesforce', 'lead')} l) l
+        left join app.contact_sources cs
+          on cs.source = 'salesforce.lead' and cs.source_key = l.source_key
+        left join {_ACCOUNTS} acc on acc.account_key = r->>'ConvertedAccountId'
+        left join {members} m on m.lead_key = l.source_key
+        left join app.marketing_campaigns mc
+          on mc.source = 'salesforce' and mc.source_key = m.campaign_key
+        left join {campaigns} uc on uc.slug = lower(pg_temp.txt(r->>'UTM_Campaign__c'))""")
+    step.upsert("app.leads", "_src", "t.source = s.source and t.source_key = s.source_key",
+                ("contact_id", "account_id", "company", "title", "industry", "employees",
+                 "status", "lead_source", "campaign_id", "owner_id", "utm", "first_touch_at",
+                 "qualified_at", "disqualified_reason", "converted_at", "custom_fields",
+                 "deleted_at"), ("source", "source_key", "created_at"))
+
+
+def _pipeline(step: _Step) -> None:
+    """The default pipeline and its stages; stages an admin changed are left alone."""
+    values = ", ".join(f"('{name}', {position}, {probability}, '{category}', {closed}, {won})"
+                       for position, (name, probability, category, closed, won)
+                       in enumerate(STAGES, start=1))
+    step.rows_in = 1 + len(STAGES)
+    step.created = len(step.run(f"""
+        insert into app.pipelines (name, is_default)
+        select '{DEFAULT_PIPELINE}', not exists (select 1 from app.pipelines where is_default)
+        on conflict (name) do nothing returning 1"""))
+    step.created += len(step.run(f"""
+        insert into app.pipeline_stages (pipeline_id, name, position, probability,
+                                         forecast_category, is_closed, is_won)
+        select p.id, v.* from app.pipelines p, (values {values}) v
+        where p.name = '{DEFAULT_PIPELINE}'
+        on conflict do nothing returning 1"""))
+
+
+_STAGE_OF = f"""(select s.id, s.probability, s.forecast_category, s.is_closed, s.is_won,
+                        lower(s.name) as label
+                 from app.pipeline_stages s join app.pipelines p on p.id = s.pipeline_id
+                 where p.name = '{DEFAULT_PIPELINE}')"""
+_ALIAS = f"(select * from {_STAGE_ALIASES} a(label, stage))"
+
+
+def _deals(step: _Step) -> None:
+    converted = ("(select r->>'ConvertedOpportunityId' as opp_key, min(source_key) as lead_key"
+                 f" from {_latest('salesforce', 'lead')} l"
+                 " where pg_temp.txt(r->>'ConvertedOpportunityId') is not null group by 1)")
+    step.stage(f"""
+        select o.raw_id, 'salesforce' as source, o.source_key, pg_temp.txt(r->>'Name') as name,
+               acc.account_id, cs.contact_id, ld.id as lead_id, st.pipeline_id,
+               st.id as stage_id, {_user_of("r->>'OwnerId'")} as owner_id,
+               cmp.id as campaign_id, pg_temp.as_money(r->>'Amount') as amount,
+               coalesce(case when pg_temp.as_int(r->>'Probability') between 0 and 100
+                        then pg_temp.as_int(r->>'Probability') end, st.probability) as probability,
+               coalesce(case lower(regexp_replace(r->>'ForecastCategoryName', '\\s', '', 'g'))
+                   when 'pipeline' then 'pipeline' when 'bestcase' then 'best_case'
+                   when 'commit' then 'commit' when 'forecast' then 'commit'
+                   when 'closed' then 'closed' when 'omitted' then 'omitted' end,
+                   st.forecast_category) as forecast_category,
+               pg_temp.as_date(r->>'CloseDate') as expected_close_date,
+               case when st.is_closed then coalesce(pg_temp.as_date(r->>'CloseDate')::timestamptz,
+                   pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as closed_at,
+               case when st.is_closed then st.is_won end as is_won,
+               case when st.is_closed and not st.is_won
+                    then pg_temp.txt(r->>'Loss_Reason__c') end as loss_reason,
+               pg_temp.txt(r->>'LeadSource') as lead_source, pg_temp.txt(r->>'Type') as deal_type,
+               {_CUSTOM} as custom_fields, {_TIMESTAMPS}, {_DELETED},
+               case when pg_temp.txt(r->>'Name') is null then 'missing Name'
+                    when st.id is null then 'unknown StageName '
+                         || coalesce(quote_literal(r->>'StageName'), 'null') end as problem
+        from {_latest('salesforce', 'opportunity')} o
+        left join {_ALIAS} al on al.label = lower(btrim(r->>'StageName'))
+        left join (select *, (select id from app.pipelines where name = '{DEFAULT_PIPELINE}')
+                   as pipeline_id from {_STAGE_OF} s) st
+          on st.label = coalesce(al.stage, lower(btrim(r->>'StageName')))
+        left join {_ACCOUNTS} acc on acc.account_key = r->>'AccountId'
+        left join app.contact_sources cs
+          on cs.source = 'salesforce.contact' and cs.source_key = r->>'Contact__c'
+        left join {converted} cl on cl.opp_key = o.source_key
+        left join app.leads ld on ld.source = 'salesforce' and ld.source_key = cl.lead_key
+        left join app.marketing_campaigns cmp
+          on cmp.source = 'salesforce' and cmp.source_key = r->>'CampaignId'""")
+    step.reject("salesforce", "opportunity")
+    step.upsert("app.sales_pipeline", "(select * from _src where problem is null)",
+                "t.source = s.source and t.source_key = s.source_key",
+                ("name", "account_id", "contact_id", "lead_id", "pipeline_id", "stage_id",
+                 "owner_id", "campaign_id", "amount", "probability", "forecast_category",
+                 "expected_close_date", "closed_at", "is_won", "loss_reason", "lead_source",
+                 "deal_type", "custom_fields", "deleted_at"),
+                ("source", "source_key", "created_at"))
+    step.run("""update app.leads t set converted_deal_id = d.id, version = t.version + 1
+                from app.sales_pipeline d where d.source = 'salesforce' and d.lead_id = t.id
+                and t.converted_deal_id is distinct from d.id""")
+
+
+def _deal_stage_history(step: _Step) -> None:
+    step.stage(f"""
+        select h.raw_id, 'salesforce' as source, h.source_key, d.id as deal_id,
+               st.id as stage_id, pg_temp.txt(r->>'StageName') as stage_label,
+               pg_temp.as_money(r->>'Amount') as amount,
+               case when pg_temp.as_int(r->>'Probability') between 0 and 100
+                    then pg_temp.as_int(r->>'Probability') end as probability,
+               pg_temp.as_ts(r->>'CreatedDate') as entered_at,
+               {_user_of("r->>'CreatedById'")} as changed_by,
+               case when d.id is null then 'unknown OpportunityId '
+                         || coalesce(quote_literal(r->>'OpportunityId'), 'null')
+                    when pg_temp.txt(r->>'StageName') is null then 'missing StageName'
+                    when pg_temp.as_ts(r->>'CreatedDate') is null
+                      then 'unusable CreatedDate ' || coalesce(quote_literal(r->>'CreatedDate'),
+                                                              'null') end as problem
+        from {_latest('salesforce', 'opportunity_history')} h
+        left join app.sales_pipeline d
+          on d.source = 'salesforce' and d.source_key = r->>'OpportunityId'
+        left join {_ALIAS} al on al.label = lower(btrim(r->>'StageName'))
+        left join {_STAGE_OF} st on st.label = coalesce(al.stage, lower(btrim(r->>'StageName')))
+    """)
+    step.reject("salesforce", "opportunity_history")
+    step.upsert("app.deal_stage_history",
+                "(select *, lead(entered_at) over (partition by deal_id order by entered_at,"
+                " source_key) as exited_at from _src where problem is null)",
+                "t.source = s.source and t.source_key = s.source_key",
+                ("deal_id", "stage_id", "stage_label", "amount", "probability", "entered_at",
+                 "exited_at", "changed_by"), ("source", "source_key"),
+                stamped=False, versioned=False)
+
+
+def _tasks(step: _Step) -> None:
+    step.stage(f"""
+        select t.raw_id, 'salesforce' as source, t.source_key,
+               coalesce(pg_temp.txt(r->>'Subject'), pg_temp.txt(r->>'Type')) as title,
+               t.status,
+               case lower(btrim(r->>'Priority')) when 'high' then 'high' when 'low' then 'low'
+                    when 'urgent' then 'urgent' when 'critical' then 'urgent'
+                    else 'normal' end as priority,
+               lower(pg_temp.txt(r->>'Type')) as task_type,
+               pg_temp.as_date(r->>'ActivityDate')::timestamptz as due_at,
+               case when t.status = 'completed' then coalesce(
+                   pg_temp.as_date(r->>'ActivityDate')::timestamptz,
+                   pg_temp.as_ts(r->>'CreatedDate'), loaded_at) end as completed_at,
+               {_user_of("r->>'OwnerId'")} as assignee_id,
+               cs.contact_id, ld.id as lead_id, d.id as deal_id,
+               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as updated_at,
+               case when coalesce(pg_temp.txt(r->>'Subject'), pg_temp.txt(r->>'Type')) is null
+                    then 'missing Subject' end as problem
+        from (select *, case
+                when lower(btrim(r->>'Status')) = 'completed'
+                     or pg_temp.as_bool(r->>'IsClosed') then 'completed'
+                when r->>'Status' ~* 'progress|waiting' then 'in_progress'
+                else 'open' end as status
+              from {_latest('salesforce', 'task')} t) t
+        left join app.contact_sources cs
+          on cs.source in ('salesforce.contact', 'salesforce.lead') and cs.source_key = r->>'WhoId'
+        left join app.leads ld on ld.source = 'salesforce' and ld.source_key = r->>'WhoId'
+        left join app.sales_pipeline d
+          on d.source = 'salesforce' and d.source_key = r->>'WhatId'""")
+    step.reject("salesforce", "task")
+    step.upsert("app.tasks", "(select * from _src where problem is null)",
+                "t.source = s.source and t.source_key = s.source_key",
+                ("title", "status", "priority", "task_type", "due_at", "completed_at",
+                 "assignee_id", "contact_id", "lead_id", "deal_id"),
+                ("source", "source_key", "created_at"))
+
+
+def _campaign_members(step: _Step) -> None:
+    """One member per campaign and contact: a lead and its converted contact are one person."""
+    pair = "coalesce(c.id || '/' || coalesce(cc.contact_id, cl.contact_id), m.source_key)"
+    step.stage(f"""
+        select distinct on ({pair})
+               m.raw_id, 'salesforce' as source, m.source_key,
+               c.id as campaign_id, coalesce(cc.contact_id, cl.contact_id) as contact_id,
+               ld.id as lead_id,
+               coalesce(lower(pg_temp.txt(r->>'Status')), 'sent') as status,
+               case when pg_temp.as_bool(r->>'HasResponded') then coalesce(
+                   pg_temp.as_ts(r->>'FirstRespondedDate'), pg_temp.as_ts(r->>'CreatedDate'))
+                   end as responded_at,
+               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+               loaded_at as updated_at,
+               case when c.id is null then 'unknown CampaignId'
+                    when coalesce(cc.contact_id, cl.contact_id) is null
+                      then 'unknown LeadId and ContactId' end as problem
+        from {_latest('salesforce', 'campaign_member')} m
+        left join app.marketing_campaigns c
+          on c.source = 'salesforce' and c.source_key = r->>'CampaignId'
+        left join app.contact_sources cc
+          on cc.source = 'salesforce.contact' and cc.source_key = r->>'ContactId'
+        left join app.contact_sources cl
+          on cl.source = 'salesforce.lead' and cl.source_key = r->>'LeadId'
+        left join app.leads ld on ld.source = 'salesforce' and ld.source_key = r->>'LeadId'
+        order by {pair},
+                 pg_temp.as_bool(r->>'HasResponded') desc nulls last, m.source_key""")
+    step.reject("salesforce", "campaign_member")
+    step.upsert("app.campaign_members",
+                "(select * from _src s where problem is null and not exists (select 1 from"
+                " app.campaign_members x where x.source = s.source and x.source_key = s.source_key"
+                " and (x.campaign_id, x.contact_id) <> (s.campaign_id, s.contact_id)))",
+                "t.campaign_id = s.campaign_id and t.contact_id = s.contact_id",
+                ("lead_id", "status", "responded_at"), ("campaign_id", "contact_id", "source",
+                                                         "source_key", "created_at"),
+                versioned=False)
+
+
+#: In dependency order: each entity links to the ones merged before it.
+STEPS: tuple[tuple[str, Callable[[_Step], None]], ...] = (
+    ("roles", _roles), ("teams", _teams), ("users", _users), ("accounts", _accounts),
+    ("campaigns", _campaigns), ("contacts", _contacts), ("leads", _leads),
+    ("pipeline", _pipeline), ("deals", _deals), ("deal_stage_history", _deal_stage_history),
+    ("tasks", _tasks), ("campaign_members", _campaign_members),
+)
+
+
+def merge_all(engine: sa.Engine) -> dict[str, MergeCounts]:
+    """Merge every entity, each in its own transaction; return the counts per entity.
+
+    Merges are serialised by an advisory lock, so two runs never interleave.
+    """
+    return {name: merge_entity(engine, name) for name, _ in STEPS}
+
+
+def merge_entity(engine: sa.Engine, name: str) -> MergeCounts:
+    run = dict(STEPS)[name]
+    with engine.begin() as conn:
+        driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        with driver.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(hashtext('salesops.merge'))")
+            cur.execute("set local timezone = 'UTC'; set local work_mem = '64MB'")
+            cur.execute(_HELPERS)
+            step = _Step(cur)
+            run(step)
+            counts = step.counts()
+            cur.execute("insert into ops.merge_runs (entity, finished_at, rows_in, created,"
+                        " updated, rejected) values (%s, clock_timestamp(), %s, %s, %s, %s)",
+                        (name, counts.rows_in, counts.created, counts.updated, counts.rejected))
+    return counts

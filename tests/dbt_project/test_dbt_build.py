@@ -1,0 +1,396 @@
+"""dbt build on a small hand-made data set: the marts hold what we work out by hand.
+
+One `dbt build` for the module (parsing is slow); every test reads its results. The data:
+
+- contacts: Ann (1, Acme), Bob (2), Robert (3, merged into Bob), Carl (4, deleted)
+- leads: 1 Ann converted 2025-03-20 10:00 into won deal 1 (12,000); 2 Robert (so Bob)
+  working; 3 Bob disqualified; 4 deleted; 5 Carl's (contact gone); 6 converted without a
+  time or a contact (so converted at its updated_at, unattributed)
+- touchpoints: Ann e0 (2024-11-15, outside the 90-day window), e1 (anonymous ad click,
+  stitched through anon-1), e2 (form fill as ann+promo@), e3 (open; re-loaded, the newer
+  version counts), e4 (click, junk cost), e5 (after the conversion); Bob e6, e8 (junk time);
+  a stranger e7
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from salesops.errors import SalesopsError
+from salesops.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
+
+
+def _raw(conn, table: str, source_key: str, record: dict, loaded_at: str, batch_id) -> None:
+    conn.execute(sa.text(
+        f"insert into raw.{table} (batch_id, source, source_key, content_hash, loaded_at, record) "
+        "values (:batch, :source, :key, md5(:rec), :loaded_at, cast(:rec as jsonb))"),
+        {"batch": batch_id, "source": table.split("__")[0], "key": source_key,
+         "rec": json.dumps(record), "loaded_at": loaded_at})
+
+
+def _event(event_id, event_type, occurred_at, channel, email=None, anonymous_id=None,
+           campaign=None, cost=None):
+    return {"event_id": event_id, "event_type": event_type, "occurred_at": occurred_at,
+            "anonymous_id": anonymous_id, "email": email, "channel": channel,
+            "campaign": campaign, "utm": {"source": "x", "medium": "y"},
+            "page_url": "https://example.com/", "referrer": None, "cost": cost}
+
+
+APP_SQL = """
+insert into app.roles (id, name) values (1, 'sales_rep');
+insert into app.users (id, email, full_name, role_id)
+    values (1, 'alice@sales.example', 'Alice Rep', 1);
+insert into app.accounts (id, name, industry, employees, country, owner_id)
+    values (1, 'Acme', 'Software', 200, 'US', 1);
+insert into app.contacts (id, account_id, first_name, last_name, email, email_normalized, phone,
+                          lifecycle_stage, owner_id, marketing_consent, deleted_at, merged_into_id)
+values (1, 1, 'Ann', 'Lee', 'ann@acme.com', 'ann@acme.com', null,
+        'customer', 1, true, null, null),
+       (2, null, 'Bob', 'Ray', 'Bob@Gmail.com', 'bob@gmail.com', '+1 555 0100',
+        'lead', 1, null, null, null),
+       (3, null, 'Robert', 'Ray', 'robert@old.example', 'robert@old.example', null,
+        'lead', null, null, null, 2),
+       (4, null, 'Carl', 'Gone', 'carl@gone.example', 'carl@gone.example', null,
+        'lead', null, null, '2025-01-01', null);
+insert into app.contact_sources (contact_id, source, source_key, match_rule)
+values (1, 'salesforce', '003A', 'source_key'), (1, 'webforms', 'sub-1', 'email'),
+       (2, 'hubspot', '501', 'source_key'), (3, 'salesforce', '003B', 'source_key');
+insert into app.marketing_campaigns (id, name, channel, status)
+    values (1, 'Spring Launch', 'paid_social', 'running');
+insert into app.pipelines (id, name, is_default) values (1, 'Sales', true);
+insert into app.pipeline_stages (id, pipeline_id, name, position, probability, forecast_category,
+                                 is_closed, is_won)
+values (1, 1, 'Prospecting', 1, 10, 'pipeline', false, false),
+       (2, 1, 'Negotiation', 2, 60, 'commit', false, false),
+       (3, 1, 'Closed Won', 3, 100, 'closed', true, true),
+       (4, 1, 'Closed Lost', 4, 0, 'closed', true, false);
+insert into app.leads (id, contact_id, account_id, company, status, lead_source, campaign_id,
+                       owner_id, disqualified_reason, created_at, updated_at, converted_at,
+                       deleted_at)
+values (1, 1, 1, null, 'converted', 'paid_social', 1, 1, null,
+        '2025-03-01 09:00+00', '2025-03-20 10:00+00', '2025-03-20 10:00+00', null),
+       (2, 3, null, 'Ray Inc', 'working', 'organic_search', null, 1, null,
+        '2025-03-10 09:00+00', '2025-03-10 09:00+00', null, null),
+       (3, 2, null, null, 'disqualified', 'organic_search', null, 1, 'no budget',
+        '2025-01-05 09:00+00', '2025-02-01 12:00+00', null, null),
+       (4, 2, null, null, 'new', null, null, null, null,
+        '2025-01-05 09:00+00', '2025-01-05 09:00+00', null, '2025-02-02'),
+       (5, 4, null, 'Gone Ltd', 'new', null, null, null, null,
+        '2025-02-05 09:00+00', '2025-02-05 09:00+00', null, null),
+       (6, null, null, 'Quiet Co', 'converted', 'partner', null, null, null,
+        '2025-04-01 09:00+00', '2025-05-05 08:00+00', null, null);
+insert into app.sales_pipeline (id, name, account_id, contact_id, lead_id, pipeline_id, stage_id,
+                                owner_id, campaign_id, amount, probability, forecast_category,
+                                closed_at, is_won, created_at, updated_at, deleted_at)
+values (1, 'Acme expansion', 1, 1, 1, 1, 3, 1, 1, 12000, 100, 'closed',
+        '2025-04-10 00:00+00', true, '2025-03-20 00:00+00', '2025-04-10 00:00+00', null),
+       (2, 'Ray deal', null, 3, 2, 1, 2, 1, null, 5000, null, 'commit',
+        null, null, '2025-04-01 00:00+00', '2025-04-15 00:00+00', null),
+       (3, 'Deleted deal', null, 1, null, 1, 1, 1, null, 999, null, 'pipeline',
+        null, null, '2025-04-01 00:00+00', '2025-04-01 00:00+00', '2025-04-02');
+update app.leads set converted_deal_id = 1 where id = 1;
+insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, exited_at)
+values (2, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-15 00:00+00'),
+       (2, 2, 'Negotiation', '2025-04-15 00:00+00', null),
+       (1, 3, 'Closed Won', '2025-04-10 00:00+00', null);
+insert into app.interactions (kind, direction, contact_id, occurred_at)
+values ('email', 'inbound', 1, '2025-03-10 00:00+00'),
+       ('email', 'inbound', 1, '2025-04-01 00:00+00'),
+       ('meeting', 'internal', 3, '2025-03-15 00:00+00');
+insert into ml.lead_scores (lead_id, score, band, probability, model_name, model_version,
+                            mlflow_run_id, scored_at)
+values (1, 40, 'C', 0.4, 'lead_score', '1', 'run-a', '2025-03-02 00:00+00'),
+       (1, 80, 'A', 0.8, 'lead_score', '2', 'run-b', '2025-03-05 00:00+00');
+"""
+
+
+def _load_hand_made_data(engine: sa.Engine) -> None:
+    batch = uuid.uuid4()
+    with engine.begin() as conn:
+        for statement in APP_SQL.split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+        conn.execute(sa.text(
+            "insert into ops.load_batches (batch_id, source, entity, status) "
+            "values (:b, 'test', 'all', 'loaded')"), {"b": batch})
+        first, later = "2025-05-01 00:00+00", "2025-05-02 00:00+00"
+        events = [
+            _event("e0", "session", "2024-11-15T10:00:00Z", "organic_search",
+                   email=" Ann@Acme.com"),
+            _event("e1", "ad_click", "2025-02-10T10:00:00Z", "Paid_Social", anonymous_id="anon-1",
+                   campaign="Spring Launch", cost="1.25"),
+            _event("e2", "form_fill", "2025-02-12T10:00:00Z", "paid_social",
+                   email="ann+promo@acme.com", anonymous_id="anon-1", campaign="spring launch"),
+            _event("e4", "email_click", "2025-03-15T10:00:00Z", "email", email="ann@acme.com",
+                   cost="abc"),
+            _event("e5", "session", "2025-03-25T10:00:00Z", "direct", email="ann@acme.com"),
+            _event("e6", "session", "2025-03-12T10:00:00Z", "organic_search",
+                   email="bob@gmail.com"),
+            _event("e7", "session", "2025-03-12T10:00:00Z", "referral",
+                   email="stranger@nowhere.io"),
+            _event("e8", "session", "not a date", "organic_search", email="bob@gmail.com"),
+        ]
+        for event in events:
+            _raw(conn, "touchpoints__events", event["event_id"], event, first, batch)
+        # e3 was re-loaded: the later version (channel email) is the current one
+        _raw(conn, "touchpoints__events", "e3",
+             _event("e3", "email_open", "2025-03-05T10:00:00Z", "paid_search",
+                    email="ann@acme.com"), first, batch)
+        _raw(conn, "touchpoints__events", "e3",
+             _event("e3", "email_open", "2025-03-05T10:00:00Z", "email",
+                    email="ann@acme.com"), later, batch)
+        # Salesforce: a re-loaded lead whose newer version has a junk employee count
+        lead = {"Id": "00Q000000000001AAA", "Email": "Ann@Acme.com", "NumberOfEmployees": "50",
+                "IsConverted": "false", "CreatedDate": "2025-03-04T10:15:00.000+0000",
+                "IsDeleted": "false"}
+        _raw(conn, "salesforce__lead", lead["Id"], lead, first, batch)
+        _raw(conn, "salesforce__lead", lead["Id"],
+             {**lead, "NumberOfEmployees": "n/a", "IsConverted": "true"}, later, batch)
+        _raw(conn, "salesforce__lead", "00Q000000000002AAA",
+             {"Id": "00Q000000000002AAA", "CreatedDate": "garbage", "Company": "  "}, first, batch)
+        _raw(conn, "salesforce__opportunity", "006A",
+             {"Id": "006A", "Amount": "abc", "Probability": "", "IsWon": "true",
+              "CloseDate": "2025-13-45"}, first, batch)
+        _raw(conn, "salesforce__opportunity", "006B",
+             {"Id": "006B", "Amount": "1500.50", "Probability": "NaN", "IsWon": "maybe",
+              "CloseDate": "2025-04-30"}, first, batch)
+
+
+@pytest.fixture(scope="module")
+def built(engine: sa.Engine, database_url: str, dbt_target: Path, dbt_vars, truncate_data
+          ) -> sa.Engine:
+    truncate_data()
+    _load_hand_made_data(engine)
+    # full refresh: the incremental models may hold rows from an earlier module's data
+    run_dbt(["build", "--full-refresh", *dbt_vars], database_url, target_path=dbt_target,
+            quiet=True)
+    return engine
+
+
+def _rows(engine: sa.Engine, sql: str) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
+
+
+def test_dbt_env_and_project_dir(database_url):
+    env = dbt_env(database_url)
+    assert set(env) >= {"SALESOPS_DBT_HOST", "SALESOPS_DBT_PORT", "SALESOPS_DBT_USER",
+                        "SALESOPS_DBT_PASSWORD", "SALESOPS_DBT_DBNAME"}
+    assert env["SALESOPS_DBT_DBNAME"] == sa.engine.make_url(database_url).database
+    assert int(env["SALESOPS_DBT_PORT"]) > 0
+    remote = dbt_env("postgresql://ana:p%40ss@db.example:6543/sales?sslmode=require")
+    assert remote == {
+        "SALESOPS_DBT_HOST": "db.example", "SALESOPS_DBT_PORT": "6543",
+        "SALESOPS_DBT_USER": "ana", "SALESOPS_DBT_PASSWORD": "p@ss",
+        "SALESOPS_DBT_DBNAME": "sales", "SALESOPS_DBT_SSLMODE": "require", "PGTZ": "UTC"}
+    assert Path(__file__).resolve().parents[2] / "dbt_project" == DBT_PROJECT_DIR
+    assert (DBT_PROJECT_DIR / "dbt_project.yml").is_file()
+    assert (DBT_PROJECT_DIR / "profiles.yml").is_file()
+
+
+def test_models_land_in_their_schemas(built):
+    rows = _rows(built, "select table_schema, table_name from information_schema.tables "
+                        "where table_schema in ('staging', 'intermediate', 'marts')")
+    where = {r["table_name"]: r["table_schema"] for r in rows}
+    assert where["stg_touchpoints__events"] == "staging"
+    assert where["int_leads__resolved"] == "intermediate"
+    for mart in ("dim_contacts", "fct_leads", "fct_deals", "fct_touchpoints",
+                 "fct_attribution", "attribution_by_channel"):
+        assert where[mart] == "marts", mart
+
+
+def test_fct_leads_rows_and_outcomes(built):
+    leads = {r["lead_id"]: r for r in _rows(built, "select * from marts.fct_leads")}
+    assert sorted(leads) == [1, 2, 3, 5, 6]  # 4 is deleted
+    assert {i for i, r in leads.items() if r["is_converted"]} == {1, 6}
+    assert {i for i, r in leads.items() if r["is_closed"]} == {1, 3, 6}
+    ann, robert, bob_dq, carl, quiet = (leads[i] for i in (1, 2, 3, 5, 6))
+    assert ann["converted_at"].isoformat() == "2025-03-20T10:00:00+00:00"
+    assert ann["closed_at"] == ann["converted_at"]
+    assert bob_dq["closed_at"].isoformat() == "2025-02-01T12:00:00+00:00"
+    assert quiet["converted_at"].isoformat() == "2025-05-05T08:00:00+00:00"  # its updated_at
+    assert robert["closed_at"] is None and not robert["is_closed"]
+    # the merged contact resolves to its survivor; a deleted contact to nothing
+    assert robert["contact_id"] == 2 and carl["contact_id"] is None
+    # firmographics fall back to the account
+    assert (ann["company"], ann["industry"], ann["employees"], ann["country"]) == \
+        ("Acme", "Software", 200, "US")
+    assert (ann["email_domain"], ann["is_free_email"], ann["has_phone"]) == \
+        ("acme.com", False, False)
+    assert (robert["email_domain"], robert["is_free_email"], robert["has_phone"]) == \
+        ("gmail.com", True, True)
+    assert carl["email_domain"] is None and carl["has_phone"] is False
+    # engagement: e0, e1 (stitched), e2 before creation; e3, e4, e5 in the 30 days after
+    assert (ann["touchpoints_before_creation"], ann["touchpoints_30d_after_creation"]) == (3, 3)
+    # up to the conversion: one open (e3), one click (e4), one form fill (e2), one inbound email
+    assert (ann["email_opens"], ann["email_clicks"], ann["form_fills"],
+            ann["inbound_emails"]) == (1, 1, 1, 1)
+    assert (robert["touchpoints_before_creation"], robert["touchpoints_30d_after_creation"]) \
+        == (0, 1)
+    assert (ann["score"], ann["score_band"], ann["score_probability"]) == (80, "A", 0.8)
+    assert robert["score"] is None
+
+
+def test_fct_leads_matches_the_contract(built):
+    rows = _rows(built, "select column_name, data_type from information_schema.columns "
+                        "where table_schema = 'marts' and table_name = 'fct_leads' "
+                        "order by ordinal_position")
+    expected = [
+        ("lead_id", "bigint"), ("contact_id", "bigint"), ("account_id", "bigint"),
+        ("owner_id", "bigint"), ("campaign_id", "bigint"),
+        ("created_at", "timestamp with time zone"), ("lead_source", "text"), ("status", "text"),
+        ("company", "text"), ("title", "text"), ("industry", "text"), ("employees", "integer"),
+        ("country", "text"), ("email_domain", "text"), ("is_free_email", "boolean"),
+        ("has_phone", "boolean"), ("touchpoints_before_creation", "integer"),
+        ("touchpoints_30d_after_creation", "integer"), ("email_opens", "integer"),
+        ("email_clicks", "integer"), ("form_fills", "integer"), ("inbound_emails", "integer"),
+        ("is_converted", "boolean"), ("converted_at", "timestamp with time zone"),
+        ("is_closed", "boolean"), ("closed_at", "timestamp with time zone"),
+        ("score", "integer"), ("score_band", "text"), ("score_probability", "double precision"),
+    ]
+    assert [(r["column_name"], r["data_type"]) for r in rows] == expected
+
+
+def test_dim_contacts(built):
+    contacts = {r["contact_id"]: r for r in _rows(built, "select * from marts.dim_contacts")}
+    assert sorted(contacts) == [1, 2]  # 3 is merged into 2, 4 is deleted
+    ann, bob = contacts[1], contacts[2]
+    assert (ann["account_name"], ann["owner_name"], ann["lifecycle_stage"]) == \
+        ("Acme", "Alice Rep", "customer")
+    assert ann["can_email_marketing"] is True and bob["can_email_marketing"] is False
+    assert (ann["source_count"], ann["source_record_count"]) == (2, 2)
+    # Bob's lineage includes Robert's, merged into him
+    assert (bob["source_count"], bob["source_record_count"], bob["merged_contact_count"]) == \
+        (2, 2, 1)
+    assert bob["sources"] == ["hubspot", "salesforce"]
+    # e0..e5 are Ann's (e1 through anon-1); e8 has no readable time
+    assert ann["touchpoint_count"] == 6 and bob["touchpoint_count"] == 1
+    assert ann["last_touch_at"].isoformat() == "2025-03-25T10:00:00+00:00"
+    assert ann["last_touch_channel"] == "direct"
+    assert (ann["inbound_emails"], bob["meetings"]) == (2, 1)
+
+
+def test_fct_deals(built):
+    deals = {r["deal_id"]: r for r in _rows(built, "select * from marts.fct_deals")}
+    assert sorted(deals) == [1, 2]  # 3 is deleted
+    won, open_ = deals[1], deals[2]
+    assert (won["is_closed"], won["is_won"], won["forecast_category"]) == (True, True, "closed")
+    assert won["age_days"] == 21 and won["closed_date"].isoformat() == "2025-04-10"
+    assert won["campaign_name"] == "Spring Launch" and won["owner_name"] == "Alice Rep"
+    assert (open_["is_closed"], open_["is_won"], open_["probability"]) == (False, False, 60)
+    assert open_["forecast_category"] == "commit" and open_["contact_id"] == 2
+    assert float(open_["weighted_amount"]) == 3000.0
+    # as_of 2025-06-01: created 2025-04-01, in Negotiation since 2025-04-15
+    assert (open_["age_days"], open_["days_in_current_stage"], open_["stage_changes"]) == \
+        (61, 47, 1)
+
+
+def test_fct_touchpoints_links_contacts(built):
+    tps = {r["touchpoint_id"]: r for r in _rows(built, "select * from marts.fct_touchpoints")}
+    assert sorted(tps) == ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"]
+    assert {k: tps[k]["contact_id"] for k in tps} == {
+        "e0": 1, "e1": 1, "e2": 1, "e3": 1, "e4": 1, "e5": 1, "e6": 2, "e7": None, "e8": 2}
+    assert tps["e1"]["link_method"] == "anonymous_id" and tps["e0"]["link_method"] == "email"
+    assert tps["e1"]["channel"] == "paid_social" and tps["e1"]["campaign_id"] == 1
+    # campaign names match case-insensitively and come out as the app spells them
+    assert (tps["e2"]["campaign_id"], tps["e2"]["campaign"]) == (1, "Spring Launch")
+    assert tps["e3"]["channel"] == "email"  # the newer version
+    assert float(tps["e1"]["cost"]) == 1.25 and tps["e4"]["cost"] is None
+    assert tps["e8"]["occurred_at"] is None
+
+
+def test_staging_nulls_junk_and_keeps_latest_version(built):
+    leads = {r["lead_id"]: r for r in _rows(built, "select * from staging.stg_salesforce__leads")}
+    assert len(leads) == 2
+    first = leads["00Q000000000001AAA"]
+    assert first["employees"] is None and first["is_converted"] is True
+    assert first["email_normalized"] == "ann@acme.com"
+    assert first["created_at"].isoformat() == "2025-03-04T10:15:00+00:00"
+    second = leads["00Q000000000002AAA"]
+    assert second["created_at"] is None and second["company"] is None
+    opps = {r["opportunity_id"]: r
+            for r in _rows(built, "select * from staging.stg_salesforce__opportunities")}
+    assert opps["006A"]["amount"] is None and opps["006A"]["close_date"] is None
+    assert opps["006A"]["probability"] is None and opps["006A"]["is_won"] is True
+    assert float(opps["006B"]["amount"]) == 1500.50 and opps["006B"]["probability"] is None
+    assert opps["006B"]["is_won"] is False
+
+
+def test_attribution_credits_by_hand(built):
+    rows = _rows(built, "select model, lead_id, touchpoint_id, channel, campaign, credit, "
+                        "attributed_revenue, conversion_date from marts.fct_attribution "
+                        "order by model, lead_id, touch_position")
+    ann = [r for r in rows if r["lead_id"] == 1]
+    credits = {(r["model"], r["touchpoint_id"]): r["credit"] for r in ann}
+    # window 2024-12-20 .. 2025-03-20 10:00: e1, e2, e3, e4 (e0 is older, e5 later)
+    assert credits == {
+        ("first_touch", "e1"): 1.0, ("last_touch", "e4"): 1.0,
+        ("linear", "e1"): 0.25, ("linear", "e2"): 0.25, ("linear", "e3"): 0.25,
+        ("linear", "e4"): 0.25,
+    }
+    assert {float(r["attributed_revenue"]) for r in ann if r["model"] == "linear"} == {3000.0}
+    assert [r["attributed_revenue"] for r in ann if r["model"] != "linear"] == [12000, 12000]
+    # lead 6 converted with no touchpoints: unattributed, once per model
+    quiet = [r for r in rows if r["lead_id"] == 6]
+    assert sorted((r["model"], r["channel"], r["credit"]) for r in quiet) == [
+        ("first_touch", "unattributed", 1.0), ("last_touch", "unattributed", 1.0),
+        ("linear", "unattributed", 1.0)]
+    sums = _rows(built, "select model, lead_id, sum(credit) as total from marts.fct_attribution "
+                        "group by model, lead_id")
+    assert all(abs(r["total"] - 1.0) < 1e-9 for r in sums) and len(sums) == 6
+
+
+def test_attribution_by_channel(built):
+    rows = _rows(built, "select * from marts.attribution_by_channel "
+                        "where model = 'linear' order by channel, campaign")
+    by_key = {(r["channel"], r["campaign"], r["period"].isoformat()): r for r in rows}
+    # e1 and e2 name the campaign differently; both count for the app's campaign
+    assert by_key[("paid_social", "Spring Launch", "2025-03-01")]["conversions"] == 0.5
+    assert by_key[("email", None, "2025-03-01")]["conversions"] == 0.5
+    assert float(by_key[("email", None, "2025-03-01")]["revenue"]) == 6000.0
+    assert by_key[("unattributed", None, "2025-05-01")]["conversions"] == 1.0
+    totals = _rows(built, "select model, sum(conversions) as n, sum(revenue) as revenue "
+                          "from marts.attribution_by_channel group by model")
+    assert {r["model"]: (r["n"], float(r["revenue"])) for r in totals} == {
+        "first_touch": (2.0, 12000.0), "last_touch": (2.0, 12000.0), "linear": (2.0, 12000.0)}
+
+
+def test_failing_test_raises_with_the_node(built, database_url, dbt_target, dbt_vars):
+    """A lead added after the build is missing from fct_leads: the singular test says so."""
+    with built.begin() as conn:
+        conn.execute(sa.text("insert into app.leads (id, status) values (99, 'new')"))
+    try:
+        with pytest.raises(SalesopsError, match="assert_fct_leads_covers_every_live_lead"):
+            run_dbt(["test", "--select", "assert_fct_leads_covers_every_live_lead", *dbt_vars],
+                    database_url, target_path=dbt_target, quiet=True)
+    finally:
+        with built.begin() as conn:
+            conn.execute(sa.text("delete from app.leads where id = 99"))
+
+
+def test_touchpoints_staging_is_incremental(built, database_url, dbt_target, dbt_vars):
+    """A run reads only raw rows loaded since the newest it has (less the margin)."""
+    with built.begin() as conn:
+        batch = conn.execute(sa.text("select batch_id from ops.load_batches limit 1")).scalar()
+        # a new version of e7 (now with a channel fix) and a new event, loaded later...
+        _raw(conn, "touchpoints__events", "e7",
+             _event("e7", "session", "2025-03-12T10:00:00Z", "partner",
+                    email="stranger@nowhere.io"), "2025-05-03 00:00+00", batch)
+        _raw(conn, "touchpoints__events", "e9",
+             _event("e9", "meeting", "2025-04-01T10:00:00Z", "events", email="ann@acme.com"),
+             "2025-05-03 00:00+00", batch)
+        # ...and one that claims an old load time: outside the margin, so not read
+        _raw(conn, "touchpoints__events", "e10",
+             _event("e10", "session", "2025-04-01T10:00:00Z", "direct"),
+             "2025-04-01 00:00+00", batch)
+    run_dbt(["run", "--select", "stg_touchpoints__events", *dbt_vars], database_url,
+            target_path=dbt_target, quiet=True)
+    rows = {r["event_id"]: r for r in _rows(
+        built, "select event_id, channel from staging.stg_touchpoints__events")}
+    assert sorted(rows) == ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"]
+    assert rows["e7"]["channel"] == "partner" and rows["e3"]["channel"] == "email"
