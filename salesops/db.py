@@ -67,6 +67,8 @@ def connection_parts(url: str | URL) -> dict[str, str | int | None]:
 def describe(url: str | URL) -> str:
     """A URL fit to print: the password hidden."""
     parts = connection_parts(url)
+    if str(parts["host"]).startswith("/"):
+        return f"postgresql://{parts['user']}@/{parts['dbname']} (socket in {parts['host']})"
     return f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
 
 

@@ -55,6 +55,8 @@ def environment(settings: Settings, servers: Servers) -> dict[str, str]:
     api = f"http://{settings.host}:{settings.api_port}"
     return {
         **os.environ,
+        # the services' own commands (dbt, for dagster-dbt) come from this environment
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
         "DATABASE_URL": servers.database_url,
         "REDIS_URL": servers.redis_url,
         "SALESOPS_DATA_DIR": str(settings.data_path),
@@ -81,12 +83,14 @@ def services(settings: Settings, servers: Servers) -> list[Service]:
                 "--streamlit-port",
                 [str(BIN / "streamlit"), "run", str(REPO / "dashboards" / "app.py"),
                  "--server.port", str(settings.streamlit_port), "--server.address", host,
-                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                 "--client.toolbarMode", "viewer"],
                 "/_stcore/health"),
         Service("mlflow", "MLflow UI", settings.mlflow_port, "--mlflow-port",
                 [str(BIN / "mlflow"), "server", "--backend-store-uri", tracking,
                  "--artifacts-destination", settings.artifacts_path.as_uri(),
-                 "--host", host, "--port", str(settings.mlflow_port)], "/health"),
+                 "--host", host, "--port", str(settings.mlflow_port), "--workers", "1"],
+                "/health"),
     ]
 
 

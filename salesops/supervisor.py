@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import os
@@ -18,6 +19,8 @@ import httpx
 
 from salesops.errors import DataDirError, SalesopsError
 from salesops.services import Service
+
+PR_SET_PDEATHSIG = 1
 
 
 class UpLock:
@@ -49,6 +52,23 @@ class UpLock:
         if self._fh:
             self._fh.close()
             self._fh = None
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM if `salesops up` itself is killed (Linux)."""
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both stop everything cleanly, also when started in the background
+    (where a shell would have SIGINT ignored)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def state_path(data_dir: Path) -> Path:
@@ -83,7 +103,8 @@ class Supervisor:
         with open(log, "ab") as out:
             proc = subprocess.Popen(service.command, env={**self.env, **service.env},
                                     stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
         self.running.append(Running(service, proc, log))
 
     def wait_healthy(self, timeout: float, on_ready: Callable[[Service], None]) -> None:

@@ -18,7 +18,7 @@ from salesops.errors import SalesopsError
 from salesops.runtime import Servers
 from salesops.services import check_ports_free, environment, services
 from salesops.settings import Settings
-from salesops.supervisor import Supervisor, UpLock
+from salesops.supervisor import Supervisor, UpLock, stop_on_signals
 
 DEMO_ADMIN = "admin@salesops.demo"
 
@@ -27,6 +27,7 @@ def run_up(settings: Settings, console: Console, progress: Callable[[], Progress
     from salesops.runtime import start
 
     started = time.monotonic()
+    stop_on_signals()
     data_dir = settings.data_path
     lock = UpLock(data_dir)
     lock.acquire()

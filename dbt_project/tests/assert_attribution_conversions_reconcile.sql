@@ -1,5 +1,5 @@
 -- Under every attribution model, the attributed conversions add up to the converted leads
--- of fct_leads (each conversion is counted once, touched or not). Returns the models that
+-- of lead_features (each conversion is counted once, touched or not). Returns the models that
 -- do not reconcile. Only meaningful while unattributed conversions are kept.
 {% if var('attribution_include_unattributed') %}
 with
@@ -7,7 +7,7 @@ with
 converted as (
 
     select count(*) as converted_leads
-    from {{ ref('fct_leads') }}
+    from {{ ref('lead_features') }}
     where is_converted
       and converted_at is not null
 

@@ -16,6 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from salesops.warehouse import DBT_PROJECT_DIR, dbt_env
 
 GROUP_PREFIX = "dbt_"
+GROUPS = tuple(f"{GROUP_PREFIX}{layer}" for layer in ("staging", "intermediate", "marts"))
 
 project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -31,13 +32,22 @@ def configure_environment(database_url: str | None) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
-def prepare() -> None:
-    """The manifest is built by `dbt parse`; do it when it is missing (or under dagster dev)."""
-    configure_environment(os.environ.get("DATABASE_URL"))
+def manifest_is_stale() -> bool:
+    """Missing, or older than a file of the dbt project (cheaper than parsing every load)."""
     if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml",
+               *(f for folder in ("models", "macros", "tests")
+                 for f in (DBT_PROJECT_DIR / folder).rglob("*") if f.is_file())]
+    return any(f.stat().st_mtime > built for f in sources)
+
+
+def prepare() -> None:
+    """The manifest is built by `dbt parse`, when the project changed since the last one."""
+    configure_environment(os.environ.get("DATABASE_URL"))
+    if manifest_is_stale():
         project.preparer.prepare(project)
-    else:
-        project.prepare_if_dev()
 
 
 class Translator(DagsterDbtTranslator):

@@ -4,7 +4,6 @@ as the API captures them (from the outbox), not at the next schedule."""
 
 import dagster as dg
 
-from ml import lead_scoring
 from orchestration.resources import Database
 from salesops import events
 from salesops.settings import Settings
@@ -23,6 +22,8 @@ MODEL_KEY = dg.AssetKey(["ml", "lead_scoring_model"])
                       "promoted to champion only when it beats the current one on the holdout.")
 def lead_scoring_model(context: dg.AssetExecutionContext,
                        database: Database) -> dg.MaterializeResult:
+    from ml import lead_scoring  # heavy (sklearn, shap, mlflow): loaded when a run needs it
+
     result = lead_scoring.train(database.url, Settings().artifacts_path)
     context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
     return dg.MaterializeResult(metadata={
@@ -34,11 +35,15 @@ def lead_scoring_model(context: dg.AssetExecutionContext,
 @dg.asset(key=SCORES_KEY, group_name=GROUP, deps=[MODEL_KEY], kinds={"postgres"},
           description="Score 0-100, band and top reasons for every open lead (history kept).")
 def lead_scores(database: Database) -> dg.MaterializeResult:
+    from ml import lead_scoring
+
     return dg.MaterializeResult(metadata={"rows": lead_scoring.score(database.url)})
 
 
 @dg.op(description="Score the leads named by claimed outbox events; release them on failure.")
 def score_leads_from_outbox(context: dg.OpExecutionContext, database: Database) -> int:
+    from ml import lead_scoring
+
     error: Exception | None = None
     with events.claim(database.engine, LEAD_TOPICS, limit=1000) as batch:
         lead_ids = sorted({int(e.aggregate_id) for e in batch})
@@ -57,7 +62,8 @@ def score_leads_from_outbox(context: dg.OpExecutionContext, database: Database) 
     return written
 
 
-@dg.job(description="Score leads the API just captured.", tags={"salesops/trigger": "outbox"})
+@dg.job(description="Score leads the API just captured.", tags={"salesops/trigger": "outbox"},
+        executor_def=dg.in_process_executor)  # one small step: no subprocess to wait for
 def score_new_leads():
     score_leads_from_outbox()
 

@@ -18,7 +18,11 @@ contacts as (
 
 accounts as (
 
-    select * from {{ ref('stg_app__accounts') }}
+    -- one account per web domain: the oldest
+    select distinct on (domain) *
+    from {{ ref('stg_app__accounts') }}
+    where domain is not null
+    order by domain, created_at, account_id
 
 ),
 
@@ -94,4 +98,14 @@ select
     joined.is_closed::boolean as is_closed,
     joined.closed_at::timestamptz as closed_at
 from joined
-left join accounts on accounts.account_id = joined.account_id
+-- Firmographics come from the lead itself, or from an account found by the lead's email
+-- domain that existed before the lead did. Never from the lead's own account_id: that
+-- link is made when the lead converts, so it would tell the model the outcome.
+left join accounts
+    on accounts.domain = joined.email_domain
+    and accounts.created_at <= joined.created_at
+    and not joined.email_domain in (
+        {%- for domain in var('free_email_domains') %}
+        '{{ domain }}'{{ "," if not loop.last }}
+        {%- endfor %}
+    )

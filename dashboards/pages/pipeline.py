@@ -1,0 +1,56 @@
+"""Pipeline: open pipeline by stage and forecast category, and won/lost over time."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.data import download, query, ready
+from dashboards.filters import choice, date_range
+
+st.title("Pipeline")
+
+start, end = date_range()
+owners = query("select distinct owner_name from marts.fct_deals where owner_name is not null "
+               "order by 1")
+reps = choice("Rep", "rep", owners.owner_name.tolist() if "owner_name" in owners else [])
+
+deals = query("""
+    select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
+           amount, weighted_amount, probability, is_closed, is_won, created_date, closed_date,
+           age_days, days_in_current_stage, lead_source
+    from marts.fct_deals
+    where created_date between :start and :end
+      and (cardinality(cast(:reps as text[])) = 0 or owner_name = any(cast(:reps as text[])))""",
+              {"start": start, "end": end, "reps": reps})
+
+if ready(deals, "deals"):
+    open_deals = deals[~deals.is_closed]
+    closed = deals[deals.is_closed]
+    won = closed[closed.is_won.fillna(False)]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Open pipeline", f"${open_deals.amount.sum():,.0f}")
+    c2.metric("Weighted pipeline", f"${open_deals.weighted_amount.sum():,.0f}")
+    c3.metric("Won", f"${won.amount.sum():,.0f}", f"{len(won)} deals", delta_color="off")
+    c4.metric("Win rate", f"{len(won) / len(closed):.0%}" if len(closed) else "n/a")
+
+    by_stage = (open_deals.groupby(["stage_position", "stage_name", "forecast_category"],
+                                   as_index=False)
+                .agg(amount=("amount", "sum"), deals=("deal_id", "count"))
+                .sort_values("stage_position"))
+    st.subheader("Open pipeline by stage")
+    st.plotly_chart(px.bar(by_stage, x="stage_name", y="amount", color="forecast_category",
+                           hover_data=["deals"], labels={"stage_name": "stage",
+                                                         "amount": "amount ($)"}),
+                    use_container_width=True)
+
+    if not closed.empty:
+        monthly = (closed.assign(month=closed.closed_date.astype("datetime64[ns]")
+                                 .dt.to_period("M").dt.to_timestamp(),
+                                 outcome=closed.is_won.map({True: "won", False: "lost"}))
+                   .groupby(["month", "outcome"], as_index=False).amount.sum())
+        st.subheader("Closed deals by month")
+        st.plotly_chart(px.bar(monthly, x="month", y="amount", color="outcome",
+                               barmode="group"), use_container_width=True)
+
+    st.subheader("Deals")
+    st.dataframe(deals, hide_index=True, use_container_width=True)
+    download(deals, "deals")
