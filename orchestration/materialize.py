@@ -6,6 +6,7 @@ read by the command line's progress bar.
 """
 
 import sys
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -28,22 +29,34 @@ def layers() -> list[tuple[str, dg.AssetSelection]]:
     ]
 
 
-def main() -> int:
+def run_layers(instance: dg.DagsterInstance,
+               progress: Callable[[int, int, str], None] = lambda done, total, name: None,
+               ) -> str | None:
+    """Materialise every layer in order; return the name of the layer that failed, if any."""
     steps = layers()
-    instance = dg.DagsterInstance.get()
     job = defs.resolve_implicit_global_asset_job_def()
-    print(f"PROGRESS 0 {len(steps)} {steps[0][0]}", flush=True)
+    graph = defs.resolve_asset_graph()
+    progress(0, len(steps), steps[0][0])
     for done, (name, selection) in enumerate(steps, start=1):
-        keys = selection.resolve(defs.resolve_asset_graph())
+        keys = selection.resolve(graph)
         if keys:
             result = job.execute_in_process(instance=instance, asset_selection=list(keys),
                                             tags={"salesops/trigger": "up"},
                                             raise_on_error=False)
             if not result.success:
-                print(f"The {name} step failed; see the run in the Dagster UI.", flush=True)
-                return 1
-        upcoming = steps[done][0] if done < len(steps) else "done"
-        print(f"PROGRESS {done} {len(steps)} {upcoming}", flush=True)
+                return name
+        progress(done, len(steps), steps[done][0] if done < len(steps) else "done")
+    return None
+
+
+def main() -> int:
+    def report(done: int, total: int, name: str) -> None:
+        print(f"PROGRESS {done} {total} {name}", flush=True)
+
+    failed = run_layers(dg.DagsterInstance.get(), report)
+    if failed:
+        print(f"The {failed} step failed; see its run in the Dagster UI.", flush=True)
+        return 1
     return 0
 
 
