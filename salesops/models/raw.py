@@ -22,6 +22,9 @@ RAW_ENTITIES: tuple[tuple[str, str], ...] = (
     ("email", "messages"),
     ("webforms", "submissions"),
     ("touchpoints", "events"),
+    # any other CRM's CSV/XLSX export, read through a YAML column mapping
+    ("mapped", "accounts"), ("mapped", "contacts"), ("mapped", "leads"), ("mapped", "deals"),
+    ("mapped", "touchpoints"),
 )
 
 
