@@ -33,18 +33,40 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return start_postgres(tmp_path_factory.mktemp("pg"))
 
 
-@pytest.fixture(scope="session")
-def database_url(pg_server_url: str) -> Iterator[str]:
-    """A fresh database for this test session, migrated to head, dropped afterwards."""
-    name = f"salesops_test_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(pg_server_url, name)
+def fresh_database(server_url: str, prefix: str = "salesops_test") -> str:
+    """A new database on the test server, migrated to head."""
+    url = ensure_database(server_url, f"{prefix}_{uuid.uuid4().hex[:8]}")
     migrate.upgrade(url)
-    yield url
+    return url
+
+
+def drop_database(server_url: str, url: str) -> None:
     get_engine(url).dispose()
-    admin = sa.create_engine(sqlalchemy_url(pg_server_url), isolation_level="AUTOCOMMIT")
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server_url: str) -> Iterator:
+    """A factory of fresh migrated databases, all dropped at the end of the session."""
+    made: list[str] = []
+
+    def make(prefix: str = "salesops_test") -> str:
+        made.append(fresh_database(pg_server_url, prefix))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(pg_server_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database) -> str:
+    """The test session's database, migrated to head."""
+    return make_database()
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +74,8 @@ def engine(database_url: str) -> sa.Engine:
     return get_engine(database_url)
 
 
-@pytest.fixture
-def clean_db(engine: sa.Engine) -> sa.Engine:
-    """The test database with every data table emptied (schema kept)."""
+def empty_data_tables(engine: sa.Engine) -> None:
+    """Empty every data table (schema kept)."""
     with engine.begin() as conn:
         tables = conn.execute(sa.text(
             "select format('%I.%I', schemaname, tablename) from pg_tables "
@@ -62,7 +83,19 @@ def clean_db(engine: sa.Engine) -> sa.Engine:
             {"schemas": list(_DATA_SCHEMAS)}).scalars().all()
         if tables:
             conn.execute(sa.text(f"truncate {', '.join(tables)} restart identity cascade"))
+
+
+@pytest.fixture
+def clean_db(engine: sa.Engine) -> sa.Engine:
+    """The test database with every data table emptied (schema kept)."""
+    empty_data_tables(engine)
     return engine
+
+
+@pytest.fixture(scope="session")
+def truncate_data(engine: sa.Engine):
+    """What clean_db does, callable from module-scoped fixtures (clean_db is per test)."""
+    return lambda: empty_data_tables(engine)
 
 
 @pytest.fixture(scope="session")

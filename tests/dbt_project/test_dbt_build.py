@@ -45,8 +45,8 @@ APP_SQL = """
 insert into app.roles (id, name) values (1, 'sales_rep');
 insert into app.users (id, email, full_name, role_id)
     values (1, 'alice@sales.example', 'Alice Rep', 1);
-insert into app.accounts (id, name, industry, employees, country, owner_id)
-    values (1, 'Acme', 'Software', 200, 'US', 1);
+insert into app.accounts (id, name, domain, industry, employees, country, owner_id, created_at)
+    values (1, 'Acme', 'acme.com', 'Software', 200, 'US', 1, '2024-01-01 00:00+00');
 insert into app.contacts (id, account_id, first_name, last_name, email, email_normalized, phone,
                           lifecycle_stage, owner_id, marketing_consent, deleted_at, merged_into_id)
 values (1, 1, 'Ann', 'Lee', 'ann@acme.com', 'ann@acme.com', null,
@@ -217,7 +217,7 @@ def test_fct_leads_rows_and_outcomes(built):
     assert robert["closed_at"] is None and not robert["is_closed"]
     # the merged contact resolves to its survivor; a deleted contact to nothing
     assert robert["contact_id"] == 2 and carl["contact_id"] is None
-    # firmographics fall back to the account
+    # firmographics fall back to the account of the email's domain that predates the lead
     assert (ann["company"], ann["industry"], ann["employees"], ann["country"]) == \
         ("Acme", "Software", 200, "US")
     assert (ann["email_domain"], ann["is_free_email"], ann["has_phone"]) == \
@@ -361,7 +361,8 @@ def test_attribution_by_channel(built):
 
 
 def test_failing_test_raises_with_the_node(built, database_url, dbt_target, dbt_vars):
-    """A lead added after the build is missing from fct_leads: the singular test says so."""
+    """A lead added after the build is missing from fct_leads (a table; lead_features is a
+    view, always current): the singular test says so."""
     with built.begin() as conn:
         conn.execute(sa.text("insert into app.leads (id, status) values (99, 'new')"))
     try:

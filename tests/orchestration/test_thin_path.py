@@ -10,11 +10,23 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from salesops.db import get_engine
 from salesops.demo import generate
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
 
 SCALE, SEED = 300, 5
+
+
+@pytest.fixture(scope="module")
+def database_url(make_database):
+    """A database of its own: the pipeline starts from nothing, MLflow registry included."""
+    return make_database("salesops_thin_path")
+
+
+@pytest.fixture(scope="module")
+def engine(database_url):
+    return get_engine(database_url)
 
 
 @pytest.fixture(scope="module")

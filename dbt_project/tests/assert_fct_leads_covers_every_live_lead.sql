@@ -1,5 +1,5 @@
--- The ML model trains and scores on lead_features: it must hold every live lead exactly once,
--- and nothing else. Returns the leads missing from lead_features or there without reason.
+-- fct_leads is what reports and dashboards read: it must hold every live lead exactly once,
+-- and nothing else. Returns the leads missing from fct_leads or there without reason.
 with
 
 live_leads as (
@@ -11,11 +11,11 @@ live_leads as (
 
 mart as (
 
-    select lead_id from {{ ref('lead_features') }}
+    select lead_id from {{ ref('fct_leads') }}
 
 )
 
-select lead_id, 'missing from lead_features' as problem
+select lead_id, 'missing from fct_leads' as problem
 from live_leads
 where lead_id not in (select lead_id from mart)
 
