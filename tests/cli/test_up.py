@@ -146,7 +146,7 @@ def test_dashboard_shows_demo_pipeline_in_a_browser(platform, tmp_path):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"http://127.0.0.1:{platform['ports']['streamlit']}/")
+        page.goto(f"http://127.0.0.1:{platform['ports']['streamlit']}/pipeline")
         page.wait_for_selector(".js-plotly-plot", timeout=90_000)
         metric = page.locator("[data-testid='stMetricValue']").first.inner_text()
         page.screenshot(path=str(tmp_path / "pipeline.png"))
