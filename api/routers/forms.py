@@ -44,5 +44,5 @@ def submit(form_key: Annotated[str, Path(pattern=FORM_KEY_PATTERN)], body: FormS
         utm=body.utm.model_dump(exclude_none=True),
         consent=({"given": consent.marketing, "text": consent.text, "at": consent.given_at}
                  if consent else None),
-        source="webform", form_key=form_key, submission_id=submission_id)
+        form_key=form_key, submission_id=submission_id)
     return SubmissionReceipt(status="created", submission_id=submission_id, lead_id=lead.id)

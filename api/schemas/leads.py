@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class LeadPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
         "id": 1017, "contact_id": 88, "account_id": None, "company": "Acme GmbH",
-        "title": "Head of Sales", "status": "new", "lead_source": "Web", "source": "webform",
+        "title": "Head of Sales", "status": "new", "lead_source": "Web", "source": "webforms",
         "source_key": "sub-000123", "owner_id": None,
         "utm": {"source": "google", "medium": "cpc", "campaign": "spring-launch"},
         "created_at": "2025-03-04T10:15:00Z", "updated_at": "2025-03-04T10:15:00Z",

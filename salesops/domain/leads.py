@@ -94,7 +94,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
                  phone: str | None = None, job_title: str | None = None,
                  utm: Mapping[str, Any] | None = None,
                  consent: ConsentInput | Mapping[str, Any] | None = None,
-                 source: str = "webform", form_key: str, submission_id: str,
+                 source: str = "webforms", form_key: str, submission_id: str,
                  message: str | None = None, page_url: str | None = None,
                  submitted_at: datetime | None = None) -> Lead:
     """Record one form submission in the caller's transaction and return its lead."""

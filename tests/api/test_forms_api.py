@@ -44,7 +44,7 @@ def test_submission_creates_contact_lead_and_one_event(client, clean_db):
             "from app.leads l join app.contacts c on c.id = l.contact_id")).one()
         event = conn.execute(sa.text(
             "select topic, aggregate_id from app.events")).one()
-    assert lead == (body["lead_id"], "webform", "3f6d2c1e-0001",
+    assert lead == (body["lead_id"], "webforms", "3f6d2c1e-0001",
                     {"source": "google", "medium": "cpc", "campaign": "spring-launch"},
                     "demo-request", "ann.lee@example.com", True,
                     "I agree to receive product news.")

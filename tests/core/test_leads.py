@@ -48,11 +48,11 @@ def test_capture_creates_contact_lead_and_one_event(clean_db):
     assert contact["email"] == "Ann.Lee+webinar@Example.COM"
     assert contact["email_normalized"] == "ann.lee@example.com"  # the SQL rule's answer
     assert (contact["first_name"], contact["title"], contact["source"]) == \
-        ("Ann", "Head of Sales", "webform")
+        ("Ann", "Head of Sales", "webforms")
     assert (contact["marketing_consent"], contact["consent_text"], contact["consent_at"]) == \
         (True, "Send me news.", CONSENT_AT)
     assert lead["id"] == lead_id and lead["contact_id"] == contact["id"]
-    assert (lead["source"], lead["source_key"], lead["status"]) == ("webform", "sub-1", "new")
+    assert (lead["source"], lead["source_key"], lead["status"]) == ("webforms", "sub-1", "new")
     assert lead["utm"] == {"source": "google", "medium": "cpc", "campaign": "spring"}
     assert lead["custom_fields"] == {"form_key": "demo-request", "message": "Call me"}
     assert (event["topic"], event["aggregate_type"], event["aggregate_id"]) == \
