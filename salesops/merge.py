@@ -7,7 +7,7 @@ changes nothing), quarantines a record whose required field is unusable in
 
 People from every source become one contact per normalised email (`app.normalize_email`,
 the one matching rule); `app.contact_sources` keeps the lineage, and a record that was
-linked once stays with its contact. Dirty values never crash the merge: the `pg_temp.as_*`
+linked once stays with its contact. Dirty values never crash the merge: the `app.as_*`
 helpers return null for what they cannot read (PostgreSQL 16+ for `pg_input_is_valid`).
 
 Accounts have no source columns yet, so their lineage lives in
@@ -32,53 +32,6 @@ class MergeCounts:
     updated: int
     rejected: int
 
-
-# Safe casts: null for what cannot be read. Amounts accept "USD 12,000", "12k", "$1,200.50"
-# and "1.200,50"; dates accept ISO, 03/04/2025 (US) and 04.03.2025; timestamps also epoch
-# seconds or milliseconds.
-_HELPERS = r"""
-create or replace function pg_temp.txt(v text) returns text language sql immutable as
-$$ select nullif(btrim(v), '') $$;
-create or replace function pg_temp.as_num(v text) returns numeric language plpgsql immutable as $$
-declare
-  s text := regexp_replace(v, '^\s*(USD|EUR|GBP|US\$|\$|€|£)|\s', '', 'gi');
-  m integer := case when s ~ '\d[kK]$' then 1000 else 1 end;
-begin
-  s := regexp_replace(s, '[kK]$', '');
-  if s ~ '^-?\d{1,3}(\.\d{3})+(,\d+)?$' or s ~ '^-?\d+,\d{1,2}$' then
-    s := replace(replace(s, '.', ''), ',', '.');
-  else
-    s := replace(s, ',', '');
-  end if;
-  return case when s ~ '^-?\d{1,30}(\.\d{1,10})?$' then s::numeric * m end;
-end $$;
-create or replace function pg_temp.as_money(v text) returns numeric language plpgsql immutable
-as $$ declare x numeric := pg_temp.as_num(v);
-begin return case when x >= 0 and x < 1e13 then round(x, 2) end; end $$;
-create or replace function pg_temp.as_int(v text) returns integer language plpgsql immutable
-as $$ declare x numeric := pg_temp.as_num(v);
-begin return case when x between -2147483648 and 2147483647 then round(x)::integer end; end $$;
-create or replace function pg_temp.iso_date(iso text) returns date language sql stable as
-$$ select case when pg_input_is_valid(iso, 'date') then iso::date end $$;
-create or replace function pg_temp.as_date(v text) returns date language sql stable as $$
-  select case
-    when v ~ '^\s*\d{4}-\d{1,2}-\d{1,2}'
-      then pg_temp.iso_date(substring(v from '\d{4}-\d{1,2}-\d{1,2}'))
-    when v ~ '^\s*\d{1,2}/\d{1,2}/\d{4}\s*$'
-      then pg_temp.iso_date(regexp_replace(v, '^\s*(\d+)/(\d+)/(\d+)\s*$', '\3-\1-\2'))
-    when v ~ '^\s*\d{1,2}\.\d{1,2}\.\d{4}\s*$'
-      then pg_temp.iso_date(regexp_replace(v, '^\s*(\d+)\.(\d+)\.(\d+)\s*$', '\3-\2-\1')) end $$;
-create or replace function pg_temp.as_ts(v text) returns timestamptz language sql stable as $$
-  select case
-    when v ~ '^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d' and pg_input_is_valid(v, 'timestamptz')
-      then v::timestamptz
-    when v ~ '^\s*\d{12,13}\s*$' then to_timestamp(btrim(v)::bigint / 1000.0)
-    when v ~ '^\s*\d{9,10}\s*$' then to_timestamp(btrim(v)::bigint)
-    else pg_temp.as_date(v)::timestamptz end $$;
-create or replace function pg_temp.as_bool(v text) returns boolean language sql immutable as $$
-  select case when lower(btrim(v)) in ('true', 't', '1', 'yes', 'y') then true
-              when lower(btrim(v)) in ('false', 'f', '0', 'no', 'n') then false end $$;
-"""
 
 DEFAULT_PIPELINE = "Default"
 #: name, probability, forecast category, closed, won
@@ -116,11 +69,11 @@ def _user_of(expr: str) -> str:
 _CUSTOM = ("(select coalesce(jsonb_object_agg(k, v), '{}') from jsonb_each(r) e(k, v)"
            " where k like '%\\_\\_c' and v not in ('\"\"', 'null'))")
 #: created_at and updated_at of a Salesforce record; the load time when its dates are unusable.
-_TIMESTAMPS = ("coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at, "
-               "coalesce(pg_temp.as_ts(r->>'LastModifiedDate'), pg_temp.as_ts(r->>'CreatedDate'),"
+_TIMESTAMPS = ("coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as created_at, "
+               "coalesce(app.as_ts(r->>'LastModifiedDate'), app.as_ts(r->>'CreatedDate'),"
                " loaded_at) as updated_at")
-_DELETED = ("case when pg_temp.as_bool(r->>'IsDeleted') then coalesce("
-            "pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as deleted_at")
+_DELETED = ("case when app.as_bool(r->>'IsDeleted') then coalesce("
+            "app.as_ts(r->>'LastModifiedDate'), loaded_at) end as deleted_at")
 
 
 class _Step:
@@ -198,10 +151,10 @@ def _roles(step: _Step) -> None:
 
 def _teams(step: _Step) -> None:
     step.stage(f"""
-        select pg_temp.txt(r->>'Team__c') as name,
-               min(pg_temp.txt(r->>'Territory__c')) as territory, max(loaded_at) as updated_at
+        select app.txt(r->>'Team__c') as name,
+               min(app.txt(r->>'Territory__c')) as territory, max(loaded_at) as updated_at
         from {_latest('salesforce', 'user')} u
-        where pg_temp.txt(r->>'Team__c') is not null group by 1""")
+        where app.txt(r->>'Team__c') is not null group by 1""")
     step.upsert("app.teams", "_src", "t.name = s.name", ("territory",), ("name",),
                 versioned=False)
 
@@ -217,19 +170,19 @@ def _users(step: _Step) -> None:
                     when exists (select 1 from app.users x where lower(x.email) = lower(u.email)
                                  and x.source_key <> u.source_key)
                       then 'Email belongs to another user' end as problem
-        from (select raw_id, source_key, pg_temp.txt(r->>'Email') as email,
-                     coalesce(pg_temp.txt(concat_ws(' ', pg_temp.txt(r->>'FirstName'),
-                              pg_temp.txt(r->>'LastName'))), pg_temp.txt(r->>'Username'),
+        from (select raw_id, source_key, app.txt(r->>'Email') as email,
+                     coalesce(app.txt(concat_ws(' ', app.txt(r->>'FirstName'),
+                              app.txt(r->>'LastName'))), app.txt(r->>'Username'),
                               source_key) as full_name,
-                     pg_temp.txt(r->>'Title') as title,
-                     coalesce(pg_temp.as_bool(r->>'IsActive'), true) as is_active,
-                     (select t.id from app.teams t where t.name = pg_temp.txt(r->>'Team__c'))
+                     app.txt(r->>'Title') as title,
+                     coalesce(app.as_bool(r->>'IsActive'), true) as is_active,
+                     (select t.id from app.teams t where t.name = app.txt(r->>'Team__c'))
                        as team_id,
                      {_user_of("r->>'ManagerId'")} as manager_id,
                      case when exists (select 1 from {users} m where m.r->>'ManagerId' = source_key)
                             or r->>'Title' ~* '(manager|director|head of|vp|vice president|chief)'
                           then 'sales_manager' else 'sales_rep' end as role,
-                     coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+                     coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
                      loaded_at as updated_at
               from {users} l) u
         join app.roles ro on ro.name = u.role""")
@@ -255,22 +208,22 @@ def _users(step: _Step) -> None:
 
 def _accounts(step: _Step) -> None:
     won = ("(select distinct r->>'AccountId' as account_key from "
-           f"{_latest('salesforce', 'opportunity')} o where pg_temp.as_bool(r->>'IsWon'))")
+           f"{_latest('salesforce', 'opportunity')} o where app.as_bool(r->>'IsWon'))")
     step.stage(f"""
-        select a.raw_id, a.source_key, pg_temp.txt(r->>'Name') as name,
-               nullif(lower(substring(pg_temp.txt(r->>'Website')
+        select a.raw_id, a.source_key, app.txt(r->>'Name') as name,
+               nullif(lower(substring(app.txt(r->>'Website')
                       from '^(?:[a-z]+://)?(?:www\\.)?([^/:?#\\s]+\\.[^/:?#\\s]+)')), '') as domain,
-               pg_temp.txt(r->>'Industry') as industry, pg_temp.txt(r->>'Segment__c') as segment,
-               case when pg_temp.as_int(r->>'NumberOfEmployees') >= 0
-                    then pg_temp.as_int(r->>'NumberOfEmployees') end as employees,
-               pg_temp.as_money(r->>'AnnualRevenue') as annual_revenue,
-               pg_temp.txt(r->>'BillingCountry') as country, pg_temp.txt(r->>'BillingCity') as city,
+               app.txt(r->>'Industry') as industry, app.txt(r->>'Segment__c') as segment,
+               case when app.as_int(r->>'NumberOfEmployees') >= 0
+                    then app.as_int(r->>'NumberOfEmployees') end as employees,
+               app.as_money(r->>'AnnualRevenue') as annual_revenue,
+               app.txt(r->>'BillingCountry') as country, app.txt(r->>'BillingCity') as city,
                {_user_of("r->>'OwnerId'")} as owner_id,
                (coalesce(r->>'Type', '') ~* 'customer' or w.account_key is not null) as is_customer,
                {_CUSTOM} || jsonb_build_object('source', 'salesforce',
                                                        'source_key', a.source_key) as custom_fields,
                {_TIMESTAMPS}, {_DELETED},
-               case when pg_temp.txt(r->>'Name') is null then 'missing Name' end as problem
+               case when app.txt(r->>'Name') is null then 'missing Name' end as problem
         from {_latest('salesforce', 'account')} a left join {won} w on w.account_key = a.source_key
     """)
     step.reject("salesforce", "account")
@@ -284,20 +237,20 @@ def _accounts(step: _Step) -> None:
 
 def _campaigns(step: _Step) -> None:
     step.stage(f"""
-        select raw_id, 'salesforce' as source, source_key, pg_temp.txt(r->>'Name') as name,
-               pg_temp.txt(r->>'Channel__c') as channel, pg_temp.txt(r->>'Type') as campaign_type,
+        select raw_id, 'salesforce' as source, source_key, app.txt(r->>'Name') as name,
+               app.txt(r->>'Channel__c') as channel, app.txt(r->>'Type') as campaign_type,
                case lower(btrim(r->>'Status')) when 'planned' then 'scheduled'
                     when 'in progress' then 'running' when 'active' then 'running'
                     when 'completed' then 'completed' when 'aborted' then 'cancelled'
                     else 'draft' end as status,
                start_date,
                case when end_date >= start_date or start_date is null then end_date end as end_date,
-               pg_temp.as_money(r->>'BudgetedCost') as budget,
-               pg_temp.as_money(r->>'ActualCost') as actual_cost,
+               app.as_money(r->>'BudgetedCost') as budget,
+               app.as_money(r->>'ActualCost') as actual_cost,
                coalesce(start_date::timestamptz, loaded_at) as created_at, loaded_at as updated_at,
-               case when pg_temp.txt(r->>'Name') is null then 'missing Name' end as problem
-        from (select *, pg_temp.as_date(r->>'StartDate') as start_date,
-                     pg_temp.as_date(r->>'EndDate') as end_date
+               case when app.txt(r->>'Name') is null then 'missing Name' end as problem
+        from (select *, app.as_date(r->>'StartDate') as start_date,
+                     app.as_date(r->>'EndDate') as end_date
               from {_latest('salesforce', 'campaign')} c) c""")
     step.reject("salesforce", "campaign")
     step.upsert("app.marketing_campaigns", "(select * from _src where problem is null)",
@@ -308,9 +261,9 @@ def _campaigns(step: _Step) -> None:
 
 def _contacts(step: _Step) -> None:
     """Every person record -> one candidate; candidates -> contacts by lineage, then email."""
-    opps = ("(select r->>'Contact__c' as contact_key, bool_or(pg_temp.as_bool(r->>'IsWon')) as won"
+    opps = ("(select r->>'Contact__c' as contact_key, bool_or(app.as_bool(r->>'IsWon')) as won"
             f" from {_latest('salesforce', 'opportunity')} o group by 1)")
-    lead_stage = """case when pg_temp.as_bool(r->>'IsConverted') then 'sql'
+    lead_stage = """case when app.as_bool(r->>'IsConverted') then 'sql'
                          when r->>'Status' ~* 'qualified' and r->>'Status' !~* 'unqualified'
                            then 'sql' else 'lead' end"""
     hubspot_stage = """case lower(p->>'lifecyclestage') when 'subscriber' then 'subscriber'
@@ -325,11 +278,11 @@ def _contacts(step: _Step) -> None:
                          || ' and no other key' end as problem
         from (
           select 'salesforce.contact' as source, raw_id, k.source_key, 1 as priority,
-                 r->>'Email' as email, pg_temp.txt(r->>'FirstName') as first_name,
-                 pg_temp.txt(r->>'LastName') as last_name, pg_temp.txt(r->>'Phone') as phone,
-                 pg_temp.txt(r->>'Title') as title, acc.account_id,
+                 r->>'Email' as email, app.txt(r->>'FirstName') as first_name,
+                 app.txt(r->>'LastName') as last_name, app.txt(r->>'Phone') as phone,
+                 app.txt(r->>'Title') as title, acc.account_id,
                  {_user_of("r->>'OwnerId'")} as owner_id,
-                 coalesce(pg_temp.as_bool(r->>'HasOptedOutOfEmail'), false) as opt_out,
+                 coalesce(app.as_bool(r->>'HasOptedOutOfEmail'), false) as opt_out,
                  null::boolean as consent, null::text as consent_text,
                  null::timestamptz as consent_at,
                  case when o.won or acc.is_customer then 'customer'
@@ -340,28 +293,28 @@ def _contacts(step: _Step) -> None:
           left join {_ACCOUNTS} acc on acc.account_key = r->>'AccountId'
           union all
           select 'salesforce.lead', raw_id, source_key, 2, r->>'Email',
-                 pg_temp.txt(r->>'FirstName'), pg_temp.txt(r->>'LastName'),
-                 pg_temp.txt(r->>'Phone'), pg_temp.txt(r->>'Title'), null,
+                 app.txt(r->>'FirstName'), app.txt(r->>'LastName'),
+                 app.txt(r->>'Phone'), app.txt(r->>'Title'), null,
                  {_user_of("r->>'OwnerId'")}, false, null, null, null, {lead_stage}, '{{}}',
                  {_TIMESTAMPS}
           from {_latest('salesforce', 'lead')} l
           union all
           select 'hubspot.contact', raw_id, source_key, 3, p->>'email',
-                 pg_temp.txt(p->>'firstname'), pg_temp.txt(p->>'lastname'),
-                 pg_temp.txt(p->>'phone'), pg_temp.txt(p->>'jobtitle'), null, null,
-                 coalesce(pg_temp.as_bool(p->>'hs_email_optout'), false), null, null, null,
+                 app.txt(p->>'firstname'), app.txt(p->>'lastname'),
+                 app.txt(p->>'phone'), app.txt(p->>'jobtitle'), null, null,
+                 coalesce(app.as_bool(p->>'hs_email_optout'), false), null, null, null,
                  {hubspot_stage}, '{{}}',
-                 coalesce(pg_temp.as_ts(r->>'createdAt'), loaded_at),
-                 coalesce(pg_temp.as_ts(r->>'updatedAt'), pg_temp.as_ts(r->>'createdAt'), loaded_at)
+                 coalesce(app.as_ts(r->>'createdAt'), loaded_at),
+                 coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at)
           from (select *, r->'properties' as p from {_latest('hubspot', 'contacts')} h) h
           union all
           select 'webforms.submission', raw_id, source_key, 4, f->>'email',
-                 pg_temp.txt(f->>'first_name'), pg_temp.txt(f->>'last_name'),
-                 pg_temp.txt(f->>'phone'), pg_temp.txt(f->>'job_title'), null, null, false,
-                 pg_temp.as_bool(r->'consent'->>'marketing'),
-                 pg_temp.txt(r->'consent'->>'text'), pg_temp.as_ts(r->'consent'->>'given_at'),
-                 'lead', '{{}}', coalesce(pg_temp.as_ts(r->>'submitted_at'), loaded_at),
-                 coalesce(pg_temp.as_ts(r->>'submitted_at'), loaded_at)
+                 app.txt(f->>'first_name'), app.txt(f->>'last_name'),
+                 app.txt(f->>'phone'), app.txt(f->>'job_title'), null, null, false,
+                 app.as_bool(r->'consent'->>'marketing'),
+                 app.txt(r->'consent'->>'text'), app.as_ts(r->'consent'->>'given_at'),
+                 'lead', '{{}}', coalesce(app.as_ts(r->>'submitted_at'), loaded_at),
+                 coalesce(app.as_ts(r->>'submitted_at'), loaded_at)
           from (select *, r->'fields' as f from {_latest('webforms', 'submissions')} w) w
         ) c""", name="_cand")
     step.rows_in = step.run("select count(*) from _cand")[0][0]
@@ -435,35 +388,35 @@ def _leads(step: _Step) -> None:
     members = ("(select distinct on (r->>'LeadId') r->>'LeadId' as lead_key,"
                " r->>'CampaignId' as campaign_key"
                f" from {_latest('salesforce', 'campaign_member')} m"
-               " where pg_temp.txt(r->>'LeadId') is not null"
-               " order by r->>'LeadId', pg_temp.as_ts(r->>'CreatedDate'), source_key)")
+               " where app.txt(r->>'LeadId') is not null"
+               " order by r->>'LeadId', app.as_ts(r->>'CreatedDate'), source_key)")
     campaigns = ("(select min(id) as id, slug from (select id, btrim(regexp_replace(lower(name),"
                  " '[^a-z0-9]+', '-', 'g'), '-') as slug from app.marketing_campaigns) c"
                  " group by slug)")
     step.stage(f"""
         select l.raw_id, 'salesforce' as source, l.source_key, cs.contact_id, acc.account_id,
-               pg_temp.txt(r->>'Company') as company, pg_temp.txt(r->>'Title') as title,
-               pg_temp.txt(r->>'Industry') as industry,
-               case when pg_temp.as_int(r->>'NumberOfEmployees') >= 0
-                    then pg_temp.as_int(r->>'NumberOfEmployees') end as employees,
-               l.status, pg_temp.txt(r->>'LeadSource') as lead_source,
+               app.txt(r->>'Company') as company, app.txt(r->>'Title') as title,
+               app.txt(r->>'Industry') as industry,
+               case when app.as_int(r->>'NumberOfEmployees') >= 0
+                    then app.as_int(r->>'NumberOfEmployees') end as employees,
+               l.status, app.txt(r->>'LeadSource') as lead_source,
                coalesce(mc.id, uc.id) as campaign_id, {_user_of("r->>'OwnerId'")} as owner_id,
                jsonb_strip_nulls(jsonb_build_object(
-                   'source', pg_temp.txt(r->>'UTM_Source__c'),
-                   'campaign', pg_temp.txt(r->>'UTM_Campaign__c'))) as utm,
-               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as first_touch_at,
+                   'source', app.txt(r->>'UTM_Source__c'),
+                   'campaign', app.txt(r->>'UTM_Campaign__c'))) as utm,
+               coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as first_touch_at,
                case when l.status in ('qualified', 'converted') then coalesce(
-                   pg_temp.as_ts(r->>'ConvertedDate'), pg_temp.as_ts(r->>'LastModifiedDate'))
+                   app.as_ts(r->>'ConvertedDate'), app.as_ts(r->>'LastModifiedDate'))
                    end as qualified_at,
-               case when l.status = 'disqualified' then coalesce(pg_temp.txt(r->>'Status'),
+               case when l.status = 'disqualified' then coalesce(app.txt(r->>'Status'),
                    'disqualified in Salesforce') end as disqualified_reason,
-               case when l.status = 'converted' then coalesce(pg_temp.as_ts(r->>'ConvertedDate'),
-                   pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as converted_at,
+               case when l.status = 'converted' then coalesce(app.as_ts(r->>'ConvertedDate'),
+                   app.as_ts(r->>'LastModifiedDate'), loaded_at) end as converted_at,
                {_CUSTOM} || jsonb_strip_nulls(jsonb_build_object(
-                   'Rating', pg_temp.txt(r->>'Rating'))) as custom_fields,
+                   'Rating', app.txt(r->>'Rating'))) as custom_fields,
                {_TIMESTAMPS}, {_DELETED}, null::text as problem
         from (select *, case
-                when pg_temp.as_bool(r->>'IsConverted') or (r->>'Status' ~* 'converted'
+                when app.as_bool(r->>'IsConverted') or (r->>'Status' ~* 'converted'
                      and r->>'Status' !~* 'not converted') then 'converted'
                 when r->>'Status' ~* 'not converted|unqualified|disqualified|junk|lost|closed'
                   then 'disqualified'
@@ -479,7 +432,7 @@ def _leads(step: _Step) -> None:
         left join {members} m on m.lead_key = l.source_key
         left join app.marketing_campaigns mc
           on mc.source = 'salesforce' and mc.source_key = m.campaign_key
-        left join {campaigns} uc on uc.slug = lower(pg_temp.txt(r->>'UTM_Campaign__c'))""")
+        left join {campaigns} uc on uc.slug = lower(app.txt(r->>'UTM_Campaign__c'))""")
     step.upsert("app.leads", "_src", "t.source = s.source and t.source_key = s.source_key",
                 ("contact_id", "account_id", "company", "title", "industry", "employees",
                  "status", "lead_source", "campaign_id", "owner_id", "utm", "first_touch_at",
@@ -515,28 +468,28 @@ _ALIAS = f"(select * from {_STAGE_ALIASES} a(label, stage))"
 def _deals(step: _Step) -> None:
     converted = ("(select r->>'ConvertedOpportunityId' as opp_key, min(source_key) as lead_key"
                  f" from {_latest('salesforce', 'lead')} l"
-                 " where pg_temp.txt(r->>'ConvertedOpportunityId') is not null group by 1)")
+                 " where app.txt(r->>'ConvertedOpportunityId') is not null group by 1)")
     step.stage(f"""
-        select o.raw_id, 'salesforce' as source, o.source_key, pg_temp.txt(r->>'Name') as name,
+        select o.raw_id, 'salesforce' as source, o.source_key, app.txt(r->>'Name') as name,
                acc.account_id, cs.contact_id, ld.id as lead_id, st.pipeline_id,
                st.id as stage_id, {_user_of("r->>'OwnerId'")} as owner_id,
-               cmp.id as campaign_id, pg_temp.as_money(r->>'Amount') as amount,
-               coalesce(case when pg_temp.as_int(r->>'Probability') between 0 and 100
-                        then pg_temp.as_int(r->>'Probability') end, st.probability) as probability,
+               cmp.id as campaign_id, app.as_money(r->>'Amount') as amount,
+               coalesce(case when app.as_int(r->>'Probability') between 0 and 100
+                        then app.as_int(r->>'Probability') end, st.probability) as probability,
                coalesce(case lower(regexp_replace(r->>'ForecastCategoryName', '\\s', '', 'g'))
                    when 'pipeline' then 'pipeline' when 'bestcase' then 'best_case'
                    when 'commit' then 'commit' when 'forecast' then 'commit'
                    when 'closed' then 'closed' when 'omitted' then 'omitted' end,
                    st.forecast_category) as forecast_category,
-               pg_temp.as_date(r->>'CloseDate') as expected_close_date,
-               case when st.is_closed then coalesce(pg_temp.as_date(r->>'CloseDate')::timestamptz,
-                   pg_temp.as_ts(r->>'LastModifiedDate'), loaded_at) end as closed_at,
+               app.as_date(r->>'CloseDate') as expected_close_date,
+               case when st.is_closed then coalesce(app.as_date(r->>'CloseDate')::timestamptz,
+                   app.as_ts(r->>'LastModifiedDate'), loaded_at) end as closed_at,
                case when st.is_closed then st.is_won end as is_won,
                case when st.is_closed and not st.is_won
-                    then pg_temp.txt(r->>'Loss_Reason__c') end as loss_reason,
-               pg_temp.txt(r->>'LeadSource') as lead_source, pg_temp.txt(r->>'Type') as deal_type,
+                    then app.txt(r->>'Loss_Reason__c') end as loss_reason,
+               app.txt(r->>'LeadSource') as lead_source, app.txt(r->>'Type') as deal_type,
                {_CUSTOM} as custom_fields, {_TIMESTAMPS}, {_DELETED},
-               case when pg_temp.txt(r->>'Name') is null then 'missing Name'
+               case when app.txt(r->>'Name') is null then 'missing Name'
                     when st.id is null then 'unknown StageName '
                          || coalesce(quote_literal(r->>'StageName'), 'null') end as problem
         from {_latest('salesforce', 'opportunity')} o
@@ -567,16 +520,16 @@ def _deals(step: _Step) -> None:
 def _deal_stage_history(step: _Step) -> None:
     step.stage(f"""
         select h.raw_id, 'salesforce' as source, h.source_key, d.id as deal_id,
-               st.id as stage_id, pg_temp.txt(r->>'StageName') as stage_label,
-               pg_temp.as_money(r->>'Amount') as amount,
-               case when pg_temp.as_int(r->>'Probability') between 0 and 100
-                    then pg_temp.as_int(r->>'Probability') end as probability,
-               pg_temp.as_ts(r->>'CreatedDate') as entered_at,
+               st.id as stage_id, app.txt(r->>'StageName') as stage_label,
+               app.as_money(r->>'Amount') as amount,
+               case when app.as_int(r->>'Probability') between 0 and 100
+                    then app.as_int(r->>'Probability') end as probability,
+               app.as_ts(r->>'CreatedDate') as entered_at,
                {_user_of("r->>'CreatedById'")} as changed_by,
                case when d.id is null then 'unknown OpportunityId '
                          || coalesce(quote_literal(r->>'OpportunityId'), 'null')
-                    when pg_temp.txt(r->>'StageName') is null then 'missing StageName'
-                    when pg_temp.as_ts(r->>'CreatedDate') is null
+                    when app.txt(r->>'StageName') is null then 'missing StageName'
+                    when app.as_ts(r->>'CreatedDate') is null
                       then 'unusable CreatedDate ' || coalesce(quote_literal(r->>'CreatedDate'),
                                                               'null') end as problem
         from {_latest('salesforce', 'opportunity_history')} h
@@ -598,25 +551,25 @@ def _deal_stage_history(step: _Step) -> None:
 def _tasks(step: _Step) -> None:
     step.stage(f"""
         select t.raw_id, 'salesforce' as source, t.source_key,
-               coalesce(pg_temp.txt(r->>'Subject'), pg_temp.txt(r->>'Type')) as title,
+               coalesce(app.txt(r->>'Subject'), app.txt(r->>'Type')) as title,
                t.status,
                case lower(btrim(r->>'Priority')) when 'high' then 'high' when 'low' then 'low'
                     when 'urgent' then 'urgent' when 'critical' then 'urgent'
                     else 'normal' end as priority,
-               lower(pg_temp.txt(r->>'Type')) as task_type,
-               pg_temp.as_date(r->>'ActivityDate')::timestamptz as due_at,
+               lower(app.txt(r->>'Type')) as task_type,
+               app.as_date(r->>'ActivityDate')::timestamptz as due_at,
                case when t.status = 'completed' then coalesce(
-                   pg_temp.as_date(r->>'ActivityDate')::timestamptz,
-                   pg_temp.as_ts(r->>'CreatedDate'), loaded_at) end as completed_at,
+                   app.as_date(r->>'ActivityDate')::timestamptz,
+                   app.as_ts(r->>'CreatedDate'), loaded_at) end as completed_at,
                {_user_of("r->>'OwnerId'")} as assignee_id,
                cs.contact_id, ld.id as lead_id, d.id as deal_id,
-               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
-               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as updated_at,
-               case when coalesce(pg_temp.txt(r->>'Subject'), pg_temp.txt(r->>'Type')) is null
+               coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+               coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as updated_at,
+               case when coalesce(app.txt(r->>'Subject'), app.txt(r->>'Type')) is null
                     then 'missing Subject' end as problem
         from (select *, case
                 when lower(btrim(r->>'Status')) = 'completed'
-                     or pg_temp.as_bool(r->>'IsClosed') then 'completed'
+                     or app.as_bool(r->>'IsClosed') then 'completed'
                 when r->>'Status' ~* 'progress|waiting' then 'in_progress'
                 else 'open' end as status
               from {_latest('salesforce', 'task')} t) t
@@ -641,11 +594,11 @@ def _campaign_members(step: _Step) -> None:
                m.raw_id, 'salesforce' as source, m.source_key,
                c.id as campaign_id, coalesce(cc.contact_id, cl.contact_id) as contact_id,
                ld.id as lead_id,
-               coalesce(lower(pg_temp.txt(r->>'Status')), 'sent') as status,
-               case when pg_temp.as_bool(r->>'HasResponded') then coalesce(
-                   pg_temp.as_ts(r->>'FirstRespondedDate'), pg_temp.as_ts(r->>'CreatedDate'))
+               coalesce(lower(app.txt(r->>'Status')), 'sent') as status,
+               case when app.as_bool(r->>'HasResponded') then coalesce(
+                   app.as_ts(r->>'FirstRespondedDate'), app.as_ts(r->>'CreatedDate'))
                    end as responded_at,
-               coalesce(pg_temp.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
+               coalesce(app.as_ts(r->>'CreatedDate'), loaded_at) as created_at,
                loaded_at as updated_at,
                case when c.id is null then 'unknown CampaignId'
                     when coalesce(cc.contact_id, cl.contact_id) is null
@@ -659,7 +612,7 @@ def _campaign_members(step: _Step) -> None:
           on cl.source = 'salesforce.lead' and cl.source_key = r->>'LeadId'
         left join app.leads ld on ld.source = 'salesforce' and ld.source_key = r->>'LeadId'
         order by {pair},
-                 pg_temp.as_bool(r->>'HasResponded') desc nulls last, m.source_key""")
+                 app.as_bool(r->>'HasResponded') desc nulls last, m.source_key""")
     step.reject("salesforce", "campaign_member")
     step.upsert("app.campaign_members",
                 "(select * from _src s where problem is null and not exists (select 1 from"
@@ -695,7 +648,6 @@ def merge_entity(engine: sa.Engine, name: str) -> MergeCounts:
         with driver.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('salesops.merge'))")
             cur.execute("set local timezone = 'UTC'; set local work_mem = '64MB'")
-            cur.execute(_HELPERS)
             step = _Step(cur)
             run(step)
             counts = step.counts()

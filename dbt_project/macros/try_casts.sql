@@ -1,46 +1,43 @@
 {#
     Casting helpers for text that came from outside. A value that does not parse becomes
     null instead of failing the model: a non-numeric amount must not stop a build.
-    Needs PostgreSQL 16+ (pg_input_is_valid).
+    The rules live once, in the database (the app.as_* functions of salesops' migrations),
+    and the merge into app uses the same functions, so the two never disagree.
 #}
 
 {# Trimmed text, with empty strings as null. #}
 {% macro clean_text(expr) -%}
-    nullif(btrim({{ expr }}), '')
+    app.txt({{ expr }})
 {%- endmacro %}
 
-{# Cast text to data_type when it parses as one, else null. #}
+{# Cast text to data_type when it parses as one, else null (types without a rule of ours). #}
 {% macro try_cast(expr, data_type) -%}
     (case when pg_input_is_valid({{ clean_text(expr) }}, '{{ data_type }}')
           then {{ clean_text(expr) }} end)::{{ data_type }}
 {%- endmacro %}
 
-{# A finite number (NaN and infinities are junk in an amount), else null. #}
+{# A finite number ("USD 12,000", "12k" and "1.200,50" read too), else null. #}
 {% macro try_numeric(expr, data_type='numeric') -%}
-    (case when pg_input_is_valid({{ clean_text(expr) }}, '{{ data_type }}')
-               and {{ clean_text(expr) }} !~* '(nan|inf)'
-          then {{ clean_text(expr) }} end)::{{ data_type }}
+    app.as_num({{ expr }})::{{ data_type }}
 {%- endmacro %}
 
 {# An integer; accepts "250.0" (exports write integers that way), else null. #}
 {% macro try_integer(expr) -%}
-    (case when pg_input_is_valid({{ clean_text(expr) }}, 'numeric')
-               and {{ clean_text(expr) }} !~* '(nan|inf)'
-          then case when round({{ clean_text(expr) }}::numeric) between -2147483648 and 2147483647
-                    then round({{ clean_text(expr) }}::numeric) end
-     end)::integer
+    app.as_int({{ expr }})
 {%- endmacro %}
 
-{# true/false/t/f/yes/no/1/0, else null. #}
+{# true/false/t/f/yes/no/y/n/1/0, else null. #}
 {% macro try_boolean(expr) -%}
-    {{ try_cast(expr, 'boolean') }}
+    app.as_bool({{ expr }})
 {%- endmacro %}
 
-{# A timestamp with time zone; a date-only value means midnight in the session's time zone. #}
+{# A timestamp with time zone (ISO, epoch seconds or milliseconds); a date-only value means
+   midnight in the session's time zone. #}
 {% macro try_timestamp(expr) -%}
-    {{ try_cast(expr, 'timestamptz') }}
+    app.as_ts({{ expr }})
 {%- endmacro %}
 
+{# A date: ISO, 03/04/2025 (US) or 04.03.2025. #}
 {% macro try_date(expr) -%}
-    {{ try_cast(expr, 'date') }}
+    app.as_date({{ expr }})
 {%- endmacro %}

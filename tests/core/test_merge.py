@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from connectors import hubspot_files, salesforce_export, touchpoints, webforms
 from salesops.loading import load_batch
-from salesops.merge import _HELPERS, MergeCounts, merge_all
+from salesops.merge import MergeCounts, merge_all
 
 #: Hand-made records on top of the demo data: one person in three sources, dirty values.
 EXTRA = {
@@ -159,10 +159,8 @@ def test_a_changed_source_record_updates_its_row_only(merged, clean_db):
     ("as_bool", "true", "true"), ("as_bool", "maybe", None),
 ])
 def test_safe_casts(engine, function, given, expected):
+    """The casting rules the merge and dbt share (app.as_*, from the migrations)."""
     with engine.begin() as conn:
-        driver = conn.connection.driver_connection
-        with driver.cursor() as cur:
-            cur.execute("set local timezone = 'UTC'")
-            cur.execute(_HELPERS)
-            cur.execute(f"select pg_temp.{function}(%s)::text", (given,))
-            assert cur.fetchone()[0] == expected
+        conn.execute(sa.text("set local timezone = 'UTC'"))
+        value = conn.execute(sa.text(f"select app.{function}(:v)::text"), {"v": given}).scalar()
+    assert value == expected

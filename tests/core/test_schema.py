@@ -73,3 +73,22 @@ def test_normalize_email(engine, given, expected):
     with engine.connect() as conn:
         assert conn.execute(sa.text("select app.normalize_email(:e)"), {"e": given}).scalar() \
             == expected
+
+
+def test_migrations_go_down_to_nothing_and_up_again(make_database):
+    from alembic import command
+
+    from salesops.db import get_engine
+
+    url = make_database("salesops_downgrade")
+    with get_engine(url).begin() as conn:
+        cfg = migrate._config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    with get_engine(url).connect() as conn:
+        left = conn.execute(sa.text("select count(*) from pg_tables where schemaname in "
+                                    "('app', 'ops', 'raw', 'ml') and tablename <> "
+                                    "'alembic_version'")).scalar()
+    assert left == 0
+    migrate.upgrade(url)
+    assert migrate.current(url) == migrate.head()
