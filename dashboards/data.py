@@ -24,8 +24,11 @@ def query(sql: str, params: dict | None = None) -> pd.DataFrame:
     return reads.read(url, sql, params)
 
 
-def ready(frame: pd.DataFrame, what: str) -> bool:
-    """Say in plain words why there is nothing to show; True when there is."""
+def ready(frame: pd.DataFrame, what: str, empty: str | None = None) -> bool:
+    """Say in plain words why there is nothing to show; True when there is.
+
+    `empty` is what to say when the table exists but no row matches (default: that no
+    row matches the filters)."""
     if not database_url():
         st.warning("No database is configured. Start the dashboards with `salesops up`, or "
                    "set DATABASE_URL.")
@@ -35,7 +38,7 @@ def ready(frame: pd.DataFrame, what: str) -> bool:
                 "pipeline in the Dagster UI (or `salesops up` on a new data folder).")
         return False
     if frame.empty:
-        st.info(f"No {what} match these filters.")
+        st.info(empty or f"No {what} match these filters.")
         return False
     return True
 

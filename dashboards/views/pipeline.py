@@ -6,23 +6,26 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import choice, date_range
 
+OWNERS_SQL = """
+    select distinct owner_name from marts.fct_deals where owner_name is not null order by 1"""
+
+DEALS_SQL = """
+    select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
+           amount::float8 as amount, weighted_amount::float8 as weighted_amount, probability,
+           is_closed, is_won, created_date, closed_date, age_days, days_in_current_stage,
+           lead_source
+    from marts.fct_deals
+    where created_date between :start and :end
+      and (cardinality(cast(:reps as text[])) = 0 or owner_name = any(cast(:reps as text[])))"""
+
 st.title("Pipeline")
 
 start, end = date_range()
-owners = query("select distinct owner_name from marts.fct_deals where owner_name is not null "
-               "order by 1")
+owners = query(OWNERS_SQL)
 reps = choice("Rep", "rep", owners.owner_name.tolist() if "owner_name" in owners else [])
+deals = query(DEALS_SQL, {"start": start, "end": end, "reps": reps})
 
-deals = query("""
-    select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
-           amount, weighted_amount, probability, is_closed, is_won, created_date, closed_date,
-           age_days, days_in_current_stage, lead_source
-    from marts.fct_deals
-    where created_date between :start and :end
-      and (cardinality(cast(:reps as text[])) = 0 or owner_name = any(cast(:reps as text[])))""",
-              {"start": start, "end": end, "reps": reps})
-
-if ready(deals, "deals"):
+if ready(deals, "deals", "No deals were created in this period for these filters."):
     open_deals = deals[~deals.is_closed]
     closed = deals[deals.is_closed]
     won = closed[closed.is_won.fillna(False)]
@@ -40,7 +43,7 @@ if ready(deals, "deals"):
     st.plotly_chart(px.bar(by_stage, x="stage_name", y="amount", color="forecast_category",
                            hover_data=["deals"], labels={"stage_name": "stage",
                                                          "amount": "amount ($)"}),
-                    use_container_width=True)
+                    width="stretch")
 
     if not closed.empty:
         monthly = (closed.assign(month=closed.closed_date.astype("datetime64[ns]")
@@ -49,8 +52,8 @@ if ready(deals, "deals"):
                    .groupby(["month", "outcome"], as_index=False).amount.sum())
         st.subheader("Closed deals by month")
         st.plotly_chart(px.bar(monthly, x="month", y="amount", color="outcome",
-                               barmode="group"), use_container_width=True)
+                               barmode="group"), width="stretch")
 
     st.subheader("Deals")
-    st.dataframe(deals, hide_index=True, use_container_width=True)
+    st.dataframe(deals, hide_index=True, width="stretch")
     download(deals, "deals")

@@ -1,0 +1,91 @@
+"""Campaigns and attribution: conversions and won revenue credited to channels and
+campaigns under one attribution model, against their media cost; and all models side by
+side."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.data import download, query, ready
+from dashboards.filters import choice, date_range, one
+
+OPTIONS_SQL = "select distinct model, channel from marts.attribution_by_channel"
+
+#: Months whose start falls in the range, or that contain the range's first day.
+ATTRIBUTION_SQL = """
+    select model, channel, campaign, period, conversions, revenue::float8 as revenue,
+           converted_leads, credited_touchpoints
+    from marts.attribution_by_channel
+    where period between date_trunc('month', cast(:start as date)) and :end
+      and (cardinality(cast(:channels as text[])) = 0
+           or channel = any(cast(:channels as text[])))"""
+
+#: Media cost of the touchpoints in the range, per channel and campaign.
+COSTS_SQL = """
+    select channel, coalesce(campaign, '(none)') as campaign,
+           count(*) as touchpoints, coalesce(sum(cost), 0)::float8 as cost
+    from marts.fct_touchpoints
+    where occurred_date between :start and :end
+      and (cardinality(cast(:channels as text[])) = 0
+           or channel = any(cast(:channels as text[])))
+    group by 1, 2"""
+
+SUMS = {"conversions": ("conversions", "sum"), "revenue": ("revenue", "sum"),
+        "credited_touchpoints": ("credited_touchpoints", "sum")}
+
+st.title("Campaigns and attribution")
+
+start, end = date_range("Converted between")
+options = query(OPTIONS_SQL)
+models = sorted(options.model.dropna().unique()) if "model" in options else []
+channels = sorted(options.channel.dropna().unique()) if "channel" in options else []
+model = one("Attribution model", "model", models,
+            default="linear" if "linear" in models else None)
+picked_channels = choice("Channel", "channel", channels)
+
+params = {"start": start, "end": end, "channels": picked_channels}
+attribution = query(ATTRIBUTION_SQL, params)
+costs = query(COSTS_SQL, params)
+
+if ready(attribution, "attributed conversions"):
+    chosen = attribution[attribution.model == model]
+    st.subheader(f"By channel: {model.replace('_', ' ')} attribution")
+    if ready(chosen, f"conversions under the {model} model"):
+        c1, c2 = st.columns(2)
+        c1.metric("Conversions", f"{chosen.conversions.sum():,.1f}")
+        c2.metric("Attributed revenue", f"${chosen.revenue.sum():,.0f}")
+        by_channel = (chosen.groupby("channel", as_index=False).agg(**SUMS)
+                      .sort_values("conversions", ascending=False))
+        st.plotly_chart(px.bar(by_channel, x="channel", y="conversions",
+                               hover_data=["revenue"]), width="stretch")
+        st.dataframe(by_channel, hide_index=True, width="stretch")
+        download(by_channel, f"attribution_by_channel_{model}")
+
+        st.subheader("Campaign performance")
+        by_campaign = (chosen.fillna({"campaign": "(none)"})
+                       .groupby(["channel", "campaign"], as_index=False).agg(**SUMS))
+        if "cost" in costs:
+            st.caption("Media cost of the touchpoints in the range; ROI is attributed "
+                       "revenue less cost, over cost.")
+            by_campaign = (by_campaign.merge(costs, on=["channel", "campaign"], how="outer")
+                           .fillna({"conversions": 0, "revenue": 0, "credited_touchpoints": 0,
+                                    "touchpoints": 0, "cost": 0}))
+            by_campaign["roi"] = ((by_campaign.revenue - by_campaign.cost)
+                                  / by_campaign.cost.where(by_campaign.cost > 0))
+            st.metric("Media cost", f"${by_campaign.cost.sum():,.0f}")
+        else:
+            st.caption(f"No media cost yet: the table {costs.relation} has not been built.")
+        by_campaign = by_campaign.sort_values(["conversions", "revenue"], ascending=False)
+        st.dataframe(by_campaign, hide_index=True, width="stretch")
+        download(by_campaign, f"campaign_performance_{model}")
+
+    st.subheader("All models side by side")
+    long = attribution.groupby(["channel", "model"], as_index=False).agg(**SUMS)
+    st.plotly_chart(px.bar(long, x="channel", y="conversions", color="model",
+                           barmode="group", hover_data=["revenue"]),
+                    width="stretch")
+    side_by_side = long.pivot(index="channel", columns="model",
+                              values=["conversions", "revenue"])
+    side_by_side.columns = [f"{m} {value}" for value, m in side_by_side.columns]
+    side_by_side = side_by_side.reset_index()
+    st.dataframe(side_by_side, hide_index=True, width="stretch")
+    download(side_by_side, "attribution_models_side_by_side")

@@ -1,0 +1,86 @@
+"""Overview: the period's headline numbers, each against the period of equal length before."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.data import download, query, ready
+from dashboards.filters import choice, date_range
+from dashboards.periods import Measure, compare, count, days, money, percent, previous_period
+
+OWNERS_SQL = """
+    select distinct owner_id, owner_name from marts.fct_deals
+    where owner_name is not null order by owner_name"""
+
+#: Both periods in one query; open pipeline is what was open at the end of each period
+#: (created by then, not yet closed), rebuilt from the deals' created and closed dates.
+PERIODS = """
+    with periods (period, p_start, p_end) as (
+        values ('current', cast(:start as date), cast(:end as date)),
+               ('previous', cast(:prev_start as date), cast(:prev_end as date)))"""
+
+DEALS_SQL = PERIODS + """
+    select p.period,
+           coalesce(sum(d.amount) filter (
+               where d.is_won and d.closed_date between p.p_start and p.p_end), 0)::float8
+               as bookings,
+           count(*) filter (
+               where d.is_won and d.closed_date between p.p_start and p.p_end) as won_deals,
+           count(*) filter (
+               where d.is_closed and d.closed_date between p.p_start and p.p_end)
+               as closed_deals,
+           coalesce(sum(d.amount) filter (
+               where d.created_date <= p.p_end
+                 and (not d.is_closed or d.closed_date > p.p_end)), 0)::float8 as open_pipeline,
+           avg(d.closed_date - d.created_date) filter (
+               where d.is_won and d.closed_date between p.p_start and p.p_end)::float8 as cycle_days
+    from periods p cross join marts.fct_deals d
+    where cardinality(cast(:owners as bigint[])) = 0
+       or d.owner_id = any(cast(:owners as bigint[]))
+    group by p.period"""
+
+LEADS_SQL = PERIODS + """
+    select p.period, count(l.lead_id) as leads
+    from periods p
+    left join marts.fct_leads l
+      on l.created_at::date between p.p_start and p.p_end
+     and (cardinality(cast(:owners as bigint[])) = 0
+          or l.owner_id = any(cast(:owners as bigint[])))
+    group by p.period"""
+
+st.title("Overview")
+
+start, end = date_range("Period")
+prev_start, prev_end = previous_period(start, end)
+st.caption(f"{start} to {end}, against {prev_start} to {prev_end}.")
+
+owners = query(OWNERS_SQL)
+names = owners.owner_name.tolist() if "owner_name" in owners else []
+reps = choice("Rep", "rep", names)
+owner_ids = [int(i) for i in owners.loc[owners.owner_name.isin(reps), "owner_id"]] if reps else []
+
+params = {"start": start, "end": end, "prev_start": prev_start, "prev_end": prev_end,
+          "owners": owner_ids}
+deals = query(DEALS_SQL, params)
+leads = query(LEADS_SQL, params)
+
+MEASURES = [
+    Measure("Bookings (won)", "bookings", money),
+    Measure("Open pipeline at period end", "open_pipeline", money),
+    Measure("Win rate", "win_rate", percent, points=True),
+    Measure("Average cycle (won deals)", "cycle_days", days, lower_is_better=True),
+    Measure("New leads", "leads", count),
+]
+
+values = pd.DataFrame(index=pd.Index(["current", "previous"], name="period"))
+if ready(deals, "deals", "No deals yet for these filters."):
+    deals = deals.set_index("period").reindex(values.index)
+    deals["win_rate"] = deals.won_deals / deals.closed_deals.where(deals.closed_deals > 0)
+    values = values.join(deals[["bookings", "open_pipeline", "win_rate", "cycle_days"]])
+if ready(leads, "leads"):
+    values = values.join(leads.set_index("period")[["leads"]])
+
+summary = compare(values, MEASURES)
+if not summary.empty:
+    st.subheader("This period against the previous one")
+    st.dataframe(summary, hide_index=True, width="stretch")
+    download(summary, "overview")

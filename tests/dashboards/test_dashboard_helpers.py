@@ -1,0 +1,54 @@
+"""The dashboards' pure helpers: periods and changes, score reasons and calibration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from dashboards.periods import change, days, money, percent, previous_period
+from dashboards.scores import calibration, reasons_text
+
+
+def test_previous_period_has_the_same_length_and_ends_the_day_before():
+    assert previous_period(date(2026, 4, 1), date(2026, 6, 30)) == (date(2025, 12, 31),
+                                                                   date(2026, 3, 31))
+    assert previous_period(date(2026, 3, 1), date(2026, 3, 1)) == (date(2026, 2, 28),
+                                                                  date(2026, 2, 28))
+
+
+@pytest.mark.parametrize(("current", "previous", "points", "expected"), [
+    (150, 100, False, "+50.0%"),
+    (50, 200, False, "-75.0%"),
+    (10, 0, False, None),               # no base to compare against
+    (None, 10, False, None),
+    (float("nan"), 10, False, None),
+    (0.75, 0.5, True, "+25.0 pp"),      # rates change in percentage points
+    (0.5, 0.5, True, "+0.0 pp"),
+])
+def test_change(current, previous, points, expected):
+    assert change(current, previous, points=points) == expected
+
+
+def test_formats_say_n_a_for_missing_values():
+    assert (money(1234.4), percent(0.666), days(12.25)) == ("$1,234", "67%", "12.2 days")
+    assert {money(None), percent(float("nan")), days(None)} == {"n/a"}
+
+
+def test_reasons_text_strongest_first():
+    reasons = [{"feature": "has_phone", "value": True, "contribution": 0.1, "direction": "up"},
+               {"feature": "email_opens", "value": 0, "contribution": -0.5,
+                "direction": "down"}]
+    assert reasons_text(reasons) == "email opens = 0 (lowers), has phone = True (raises)"
+    assert reasons_text(reasons, k=1) == "email opens = 0 (lowers)"
+    assert reasons_text([]) == reasons_text(None) == ""
+
+
+def test_calibration_bins_predicted_against_actual():
+    table = calibration(pd.Series([0.05, 0.08, 0.95, 0.92, 0.91]),
+                        pd.Series([False, True, True, True, False]))
+    assert table.leads.tolist() == [2, 3]
+    assert table.predicted.round(4).tolist() == [0.065, 0.9267]
+    assert table.actual.round(4).tolist() == [0.5, 0.6667]
+    assert table.bin.tolist() == ["(-0.001, 0.1]", "(0.9, 1.0]"]
