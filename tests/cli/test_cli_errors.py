@@ -91,3 +91,18 @@ def test_demo_generate_rejects_a_scale_out_of_range(tmp_path, scale):
     message = one_line_error(salesops("demo", "generate", "--out", str(tmp_path / "d"),
                                       "--scale", scale, data_dir=tmp_path / "data"))
     assert "100" in message and "1,000,000" in message.replace("1000000", "1,000,000")
+
+
+def test_db_migrate_status_and_shell_on_a_server(tmp_path, database_url):
+    data = tmp_path / "data"
+    env = {"DATABASE_URL": database_url}
+    migrated = salesops("db", "migrate", data_dir=data, env=env)
+    assert migrated.returncode == 0 and "->" in migrated.stdout
+    status = salesops("db", "status", data_dir=data, env=env)
+    assert status.returncode == 0 and "up to date" in status.stdout and "app" in status.stdout
+    environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    environment.update(SALESOPS_DATA_DIR=str(data), DATABASE_URL=database_url)
+    shell = subprocess.run([sys.executable, "-m", "salesops", "db", "shell"], env=environment,
+                           input="select 6 * 7 as answer;\n", capture_output=True, text=True,
+                           timeout=60)
+    assert shell.returncode == 0 and "42" in shell.stdout, shell.stderr
