@@ -90,7 +90,9 @@ def services(settings: Settings, servers: Servers) -> list[Service]:
                 [str(BIN / "mlflow"), "server", "--backend-store-uri", tracking,
                  "--artifacts-destination", settings.artifacts_path.as_uri(),
                  "--host", host, "--port", str(settings.mlflow_port), "--workers", "1"],
-                "/health"),
+                "/health",
+                # its job runner (three more processes) serves GenAI jobs we do not use
+                env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}),
     ]
 
 
