@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,12 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 
 console = Console(stderr=True)
+
+
+def add_plugin_commands() -> None:
+    """Command groups of other packages (e.g. `salesops ml`), found by entry point."""
+    for entry in entry_points(group="salesops.commands"):
+        app.add_typer(entry.load(), name=entry.name)
 
 
 def progress() -> Progress:
@@ -179,6 +186,7 @@ def version() -> None:
 
 def main() -> None:
     try:
+        add_plugin_commands()
         app()
     except SalesopsError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from salesops.errors import SalesopsError
+
 SOURCE = "marts.lead_features"
 
 CATEGORICAL = ["lead_source", "industry", "country", "title_seniority"]
@@ -71,11 +73,20 @@ def build(frame: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+def require_source(conn: sa.Connection) -> None:
+    """The feature view is built by dbt: say so when it is not there yet."""
+    if conn.execute(sa.text("select to_regclass(:r)"), {"r": SOURCE}).scalar() is None:
+        raise SalesopsError(f"{SOURCE} has not been built yet: run the pipeline first "
+                            "(`salesops up` on a new data folder, or materialise the dbt "
+                            "assets in the Dagster UI).")
+
+
 def load_training(engine: sa.Engine) -> pd.DataFrame:
     """Closed leads (outcome known) with the label `converted` (0/1), oldest first."""
     query = (f"select {_COLUMNS}, coalesce(f.is_converted, false)::int as converted"
              f" from {SOURCE} f where f.is_closed order by f.created_at, f.lead_id")
     with engine.connect() as conn:
+        require_source(conn)
         return pd.read_sql_query(sa.text(query), conn)
 
 
@@ -91,4 +102,5 @@ def load_open(engine: sa.Engine, lead_ids: list[int] | None = None) -> pd.DataFr
         params["ids"] = [int(i) for i in lead_ids]
     query += " order by f.lead_id"
     with engine.connect() as conn:
+        require_source(conn)
         return pd.read_sql_query(sa.text(query), conn, params=params)

@@ -48,7 +48,7 @@ def score(database_url: str, lead_ids: list[int] | None = None) -> int:
         raise NoChampion(
             f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
             f"registry ({tracking.describe_store(database_url)}): train one first "
-            f"(ml.lead_scoring.train).")
+            f"(`salesops ml train {MODEL_NAME}`).")
     engine = get_engine(database_url)
     frame = features.load_open(engine, lead_ids)
     if frame.empty:

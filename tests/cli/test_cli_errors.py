@@ -106,3 +106,13 @@ def test_db_migrate_status_and_shell_on_a_server(tmp_path, database_url):
                            input="select 6 * 7 as answer;\n", capture_output=True, text=True,
                            timeout=60)
     assert shell.returncode == 0 and "42" in shell.stdout, shell.stderr
+
+
+def test_ml_commands_come_from_the_ml_package_and_explain_what_is_missing(tmp_path,
+                                                                           make_database):
+    data, env = tmp_path / "data", {"DATABASE_URL": make_database("salesops_ml_cli")}
+    listed = salesops("ml", "--help", data_dir=data)
+    assert listed.returncode == 0
+    assert all(command in listed.stdout for command in ("train", "evaluate", "score"))
+    message = one_line_error(salesops("ml", "evaluate", "lead_scoring", data_dir=data, env=env))
+    assert "marts.lead_features has not been built" in message
