@@ -20,8 +20,7 @@ REJECTS_SQL = """
 #: The latest value of each metric of each model.
 MODELS_SQL = """
     select distinct on (model_name, metric)
-           model_name, metric, value, model_version, dataset, recorded_at
-    from ml.model_metrics
+           model_name, metric, value, model_version, dataset, recorded_at from ml.model_metrics
     order by model_name, metric, recorded_at desc, id desc"""
 
 st.title("Data health")

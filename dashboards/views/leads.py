@@ -24,8 +24,7 @@ SCORED = """
                s.model_version, s.scored_at
         from marts.fct_leads l
         left join lateral (
-            select score, band, probability, reasons, model_version, scored_at
-            from ml.lead_scores
+            select score, band, probability, reasons, model_version, scored_at from ml.lead_scores
             where lead_scores.lead_id = l.lead_id
             order by scored_at desc, id desc limit 1) s on true
         where l.created_at::date between :start and :end
