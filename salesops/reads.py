@@ -19,12 +19,6 @@ class Missing(pd.DataFrame):
     _metadata = ["relation"]
 
 
-def relation_exists(database_url: str, relation: str) -> bool:
-    with get_engine(database_url).connect() as conn:
-        return conn.execute(sa.text("select to_regclass(:r) is not null"),
-                            {"r": relation}).scalar()
-
-
 def read(database_url: str, sql: str, params: dict | None = None) -> pd.DataFrame:
     """Run a read-only query; an undefined table gives an empty `Missing` frame."""
     try:
