@@ -66,18 +66,24 @@ def _records(path: Path, roots: dict[str, str]) -> Iterator[dict[str, Any] | Rej
     for origin, raw in _raw_messages(path):
         if isinstance(raw, Exception):
             yield Rejected(None, f"{origin}: cannot read: {raw}", {"origin": origin})
-            continue
-        try:
-            record = parse_message(raw)
-        except Exception as exc:  # any parser failure quarantines this message only
-            yield Rejected(_hash_key(raw), f"{type(exc).__name__}: {exc}",
-                           {"origin": origin, "size": len(raw),
-                            "raw": raw[:65_536].decode("utf-8", "replace")})
-            continue
-        record["thread_id"] = roots.get(record["thread_id"], record["thread_id"])
-        if record["message_id"]:
-            roots.setdefault(record["message_id"], record["thread_id"])
-        yield record
+        else:
+            yield read_message(raw, {"origin": origin}, roots)
+
+
+def read_message(raw: bytes, where: dict[str, Any],
+                 roots: dict[str, str]) -> dict[str, Any] | Rejected:
+    """One message as a record, or a Rejected with the reason; `where` (its file, or its
+    IMAP folder and UID) goes into a reject, and `roots` resolves threads across messages."""
+    try:
+        record = parse_message(raw)
+    except Exception as exc:  # any parser failure quarantines this message only
+        return Rejected(_hash_key(raw), f"{type(exc).__name__}: {exc}",
+                        {**where, "size": len(raw),
+                         "raw": raw[:65_536].decode("utf-8", "replace")})
+    record["thread_id"] = roots.get(record["thread_id"], record["thread_id"])
+    if record["message_id"]:
+        roots.setdefault(record["message_id"], record["thread_id"])
+    return record
 
 
 def _raw_messages(path: Path) -> Iterator[tuple[str, bytes | Exception]]:

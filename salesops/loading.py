@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,11 +81,14 @@ def content_hash(data: bytes) -> str:
 
 def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
                records: Iterable[Mapping[str, Any]],
-               rejects: Iterable[RejectLike] = ()) -> LoadResult:
+               rejects: Iterable[RejectLike] = (),
+               after: Callable[[sa.Connection, LoadResult], None] | None = None) -> LoadResult:
     """Load one batch into `raw.<source>__<entity>`; raise LoadFailed if it cannot.
 
     Each record carries its `source_key`; the rest of it is stored as the raw record. A
     record without a key, or that is not JSON, is rejected rather than failing the batch.
+    `after` runs in the batch's transaction (advance a cursor, resolve replayed rejects), so
+    it happens exactly when the batch lands.
     """
     if (source, entity) not in RAW_TABLES:
         raise LoadFailed(f"no raw table for source {source!r}, entity {entity!r}")
@@ -93,6 +96,8 @@ def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
     try:
         with engine.begin() as conn:
             result = _load(conn, batch_id, source, entity, origin, records, rejects)
+            if after is not None:
+                after(conn, result)
     except Exception as exc:
         _record_failure(engine, batch_id, source, entity, origin, exc)
         raise LoadFailed(f"loading {source}.{entity} from {origin}: {exc}", batch_id) from exc

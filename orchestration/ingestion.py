@@ -1,0 +1,141 @@
+"""Ingestion runs in plain Python: what the Dagster assets and `salesops ingest` both call.
+
+A run reads a connector's batches and loads each one through `salesops.loading`; an
+incremental source stores its cursor in the same transaction as the batch, so a cursor
+never passes what was loaded, and a run that stops half way is continued by the next.
+"""
+
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from connectors import imap
+from connectors.records import RecordBatch
+from salesops.cursors import get_cursor, set_cursor
+from salesops.loading import LoadResult, load_batch
+
+OnBatch = Callable[[RecordBatch, LoadResult], None]
+IMAP_CURSOR_SOURCE = "imap"
+
+
+@dataclass
+class Totals:
+    batches: int = 0
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+
+    def add(self, result: LoadResult) -> None:
+        self.batches += 1
+        self.rows_in += result.rows_in
+        self.rows_loaded += result.rows_loaded
+        self.rows_duplicate += result.rows_duplicate
+        self.rows_rejected += result.rows_rejected
+
+
+def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch],
+                 on_batch: OnBatch | None = None) -> dict[str, Totals]:
+    """Load every batch (one transaction each); the totals per entity."""
+    totals: dict[str, Totals] = {}
+    for batch in batches:
+        result = load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
+                            batch.rejects)
+        totals.setdefault(batch.entity, Totals()).add(result)
+        if on_batch:
+            on_batch(batch, result)
+    return totals
+
+
+@dataclass
+class FolderReport:
+    """One folder reconciled: every UID on the server is loaded or quarantined, or missing."""
+
+    folder: str
+    uidvalidity: int
+    on_server: int
+    loaded: int
+    quarantined: int
+    missing: list[int] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+    reset: bool = False  # the server changed the folder's UIDVALIDITY: read from the start
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    def describe(self) -> str:
+        text = (f"{self.folder}: {self.on_server} on the server, {self.loaded} loaded, "
+                f"{self.quarantined} quarantined")
+        if self.missing:
+            shown = ", ".join(map(str, self.missing[:10]))
+            more = f" and {len(self.missing) - 10} more" if len(self.missing) > 10 else ""
+            text += (f"; {len(self.missing)} NOT LOADED (UIDs {shown}{more}): "
+                     "run again with --full to load them")
+        return text
+
+
+def imap_cursor_entity(account: imap.ImapAccount, folder: str) -> str:
+    return f"{account.name}/{folder}"
+
+
+def sync_imap(engine: sa.Engine, account: imap.ImapAccount, since: date | None = None,
+              full: bool = False, chunk_size: int = imap.IMAP_CHUNK,
+              on_batch: OnBatch | None = None) -> list[FolderReport]:
+    """Load the new messages of each of the account's folders, then reconcile each folder.
+
+    `since` reads only messages from that date on (and so leaves older ones unloaded: the
+    reconciliation says so); `full` ignores the cursors. A lost connection raises
+    `imap.ImapConnectionLost` after keeping every batch that landed.
+    """
+    reports = []
+    box = imap.connect(account)
+    try:
+        for folder in account.folders:
+            listing = imap.list_folder(box, folder, since)
+            entity = imap_cursor_entity(account, folder)
+            cursor = None if full else imap.FolderCursor.from_json(
+                get_cursor(engine, IMAP_CURSOR_SOURCE, entity))
+            totals = Totals()
+
+            for batch in imap.read_folder(box, account.name, listing, cursor, chunk_size):
+                result = load_batch(engine, batch.source, batch.entity, batch.origin,
+                                    batch.records, batch.rejects,
+                                    after=lambda conn, _, c=batch.cursor, e=entity: set_cursor(
+                                        conn, IMAP_CURSOR_SOURCE, e, c.to_json()))
+                totals.add(result)
+                if on_batch:
+                    on_batch(batch, result)
+            # A listing since a date may lack the newest UIDs the cursor already has.
+            everything = listing if since is None else imap.list_folder(box, folder)
+            report = reconcile(engine, account, everything)
+            report.totals = totals
+            report.reset = bool(cursor and cursor.uidvalidity != listing.uidvalidity)
+            reports.append(report)
+    finally:
+        with suppress(Exception):  # the connection may already be gone
+            box.logout()
+    return reports
+
+
+def reconcile(engine: sa.Engine, account: imap.ImapAccount,
+              listing: imap.FolderListing) -> FolderReport:
+    """Compare the server's UIDs with what `raw` and the quarantine hold for the folder."""
+    params = {"a": account.name, "f": listing.folder, "v": listing.uidvalidity}
+    where = ("{col}->'imap'->>'account' = :a and {col}->'imap'->>'folder' = :f "
+             "and ({col}->'imap'->>'uidvalidity')::bigint = :v")
+    with engine.connect() as conn:
+        loaded = set(conn.execute(sa.text(
+            "select distinct (record->'imap'->>'uid')::bigint from raw.email__messages "
+            "where " + where.format(col="record")), params).scalars())
+        quarantined = set(conn.execute(sa.text(
+            "select distinct (record->'imap'->>'uid')::bigint from ops.rejected_rows "
+            "where source = 'email' and entity = 'messages' and "
+            + where.format(col="record")), params).scalars())
+    server = set(listing.uids)
+    return FolderReport(listing.folder, listing.uidvalidity, len(server),
+                        len(server & loaded), len(server & (quarantined - loaded)),
+                        sorted(server - loaded - quarantined))
