@@ -7,7 +7,7 @@ the org never needs a code change. The source key is the 18-character `Id`.
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -51,42 +51,101 @@ def read_export(path: str | Path, objects: Iterable[str] | None = None,
             yield from chunked(SOURCE, entity, origin, read_csv(stream), chunk_size)
 
 
-def read_csv(stream: IO[str]) -> Iterator[dict[str, Any] | Rejected]:
-    """Rows of one export CSV as records keyed by `Id`, or Rejected with the line number."""
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if not header:
+def read_csv(stream: IO[bytes]) -> Iterator[dict[str, Any] | Rejected]:
+    """Rows of one export CSV as records keyed by `Id`, or Rejected with the line number.
+
+    Re-saved exports are read as they come: UTF-8 with or without a BOM, else Windows-1252
+    (per line, so one odd line does not garble the file); `;`, tab or `|` as delimiter when
+    the header has no comma; a repeated header name keeps its values as `Name#2`. A file that
+    ends inside a quoted field (a truncated download) has its last row quarantined, never
+    loaded cut short.
+    """
+    lines = _Lines(stream)
+    first = next(lines, None)
+    if first is None:
         return
+    delimiter = _delimiter(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+    header = _unique(next(reader))
     width = len(header)
     for row in reader:
         if not row:
             continue
         line = reader.line_num
+        values: dict[str, Any] = dict(zip(header, row, strict=False))
+        key = values.get("Id", "").strip() or None
+        if lines.truncated and lines.done:
+            yield Rejected(key, f"line {line}: the file ends inside this row (truncated "
+                           "download?): fix the file and load it again", {"line": line, **values})
+            continue
         if len(row) != width:
-            yield Rejected(None, f"line {line}: {len(row)} columns, header has {width}",
-                           {"line": line, "values": row})
+            extra = {"_extra": row[width:]} if len(row) > width else {}
+            yield Rejected(key, f"line {line}: {len(row)} columns, header has {width}",
+                           {"line": line, **values, **extra})
             continue
-        record: dict[str, Any] = dict(zip(header, row, strict=True))
-        key = record.get("Id", "").strip()
         if not key:
-            yield Rejected(None, f"line {line}: no Id", record)
+            yield Rejected(None, f"line {line}: no Id", {"line": line, **values})
             continue
-        record["source_key"] = key
-        yield record
+        values["source_key"] = key
+        yield values
+
+
+class _Lines:
+    """Decoded lines of a binary stream; knows whether it ended inside a quoted field."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._lines = iter(stream)
+        self.first = True
+        self.done = False
+        self.truncated = False
+        self._quotes = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            raw = next(self._lines)
+        except StopIteration:
+            self.done = True
+            raise
+        if self.first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            self.first = False
+        self._quotes += raw.count(b'"')
+        if not raw.endswith(b"\n"):  # the last line: cut inside quotes means cut short
+            self.done = True
+            self.truncated = self._quotes % 2 == 1
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace")
+
+
+def _delimiter(header: str) -> str:
+    if "," in header:
+        return ","
+    return max(";\t|", key=header.count) if any(c in header for c in ";\t|") else ","
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
 
 
 @contextmanager
-def _open_member(path: Path, name: str) -> Iterator[tuple[IO[str] | None, str]]:
-    """Open `name` from an export folder or .zip (at any depth in the zip), as UTF-8 text.
-
-    Undecodable bytes become U+FFFD rather than failing the whole file.
-    """
+def _open_member(path: Path, name: str) -> Iterator[tuple[IO[bytes] | None, str]]:
+    """Open `name` from an export folder or .zip (at any depth in the zip), as bytes."""
     if path.is_dir():
         file = path / name
         if not file.is_file():
             yield None, str(file)
             return
-        with file.open(encoding="utf-8-sig", errors="replace", newline="") as stream:
+        with file.open("rb") as stream:
             yield stream, str(file)
         return
     with zipfile.ZipFile(path) as archive:
@@ -95,5 +154,4 @@ def _open_member(path: Path, name: str) -> Iterator[tuple[IO[str] | None, str]]:
             yield None, f"{path}!{name}"
             return
         with archive.open(member) as raw:
-            yield (io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=""),
-                   f"{path}!{member}")
+            yield raw, f"{path}!{member}"

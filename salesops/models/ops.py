@@ -54,6 +54,10 @@ class RejectedRow(IdMixin, Base):
     record: Mapped[dict | None]
     rejected_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                   server_default=sa.func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolved_batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("ops.load_batches.batch_id"),
+        comment="the replay that fixed it")
 
 
 class Cursor(Base):

@@ -34,7 +34,9 @@ def test_reads_a_folder_keeping_custom_columns(tmp_path):
     assert contacts.records[1]["Notes__c"] == 'quoted "word"'
     reasons = [r.reason for r in contacts.rejects]
     assert reasons == ["line 4: no Id", "line 5: 3 columns, header has 4"]
-    assert contacts.rejects[1].record == {"line": 5, "values": ["003B", "Bob", "bob@example.com"]}
+    assert contacts.rejects[1].record == {"line": 5, "Id": "003B", "FirstName": "Bob",
+                                          "Email": "bob@example.com"}
+    assert contacts.rejects[1].source_key == "003B"
 
 
 def test_reads_a_zip_with_a_subfolder(tmp_path):
@@ -55,10 +57,10 @@ def test_chunks_large_files(tmp_path):
     assert sizes == [10, 10, 5]
 
 
-def test_undecodable_bytes_do_not_stop_the_file(tmp_path):
+def test_latin1_lines_are_read_as_windows_1252(tmp_path):
     (tmp_path / "Account.csv").write_bytes(b"Id,Name\n001A,Caf\xe9\n001B,Ok\n")
     records = next(read_export(tmp_path, objects=["Account"])).records
-    assert [r["Name"] for r in records] == ["Caf\ufffd", "Ok"]
+    assert [r["Name"] for r in records] == ["Café", "Ok"]  # a latin-1 line read as such
 
 
 def test_entity_names():

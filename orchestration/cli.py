@@ -1,0 +1,270 @@
+"""`salesops ingest <source>` and `salesops ingest rejects list|replay`: a command group the
+core command line finds through the `salesops.commands` entry point.
+
+Each source command loads batch by batch with a live count; the same runs back the
+Dagster assets. Secrets come from the environment (IMAP_PASSWORD), never a flag.
+"""
+
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from connectors.records import RecordBatch
+from salesops.errors import SalesopsError
+from salesops.loading import LoadResult
+
+app = typer.Typer(help="Load sources into raw, and fix what was quarantined.",
+                  no_args_is_help=True)
+rejects_app = typer.Typer(help="Quarantined rows: list, export to fix, replay.",
+                          no_args_is_help=True)
+app.add_typer(rejects_app, name="rejects")
+console = Console(stderr=True)
+
+PathOpt = Annotated[Path, typer.Option("--path", help="File or folder to read.")]
+
+
+def _engine():
+    from salesops import migrate
+    from salesops.db import get_engine
+    from salesops.runtime import resolve_database
+    from salesops.settings import get_settings
+
+    url = resolve_database(get_settings())[0]
+    if migrate.current(url) != migrate.head():
+        raise SalesopsError("The database is not at the latest migration: run "
+                            "`salesops db migrate` first.")
+    return get_engine(url)
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        raise SalesopsError(f"no such file or folder: {path}")
+    return path
+
+
+def _since(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SalesopsError(f"--since {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                    TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+class _Report:
+    """Live progress per entity, then one summary line each."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[str, int] = {}
+        self.totals: dict[str, list[int]] = {}
+
+    def __call__(self, batch: RecordBatch, result: LoadResult) -> None:
+        name = f"{batch.source}.{batch.entity}"
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(name, total=None)
+            self.totals[name] = [0, 0, 0]
+        self.bar.advance(self.tasks[name], result.rows_in)
+        t = self.totals[name]
+        t[0] += result.rows_loaded
+        t[1] += result.rows_duplicate
+        t[2] += result.rows_rejected
+
+    def summary(self) -> None:
+        if not self.totals:
+            typer.echo("nothing to load")
+        for name, (loaded, duplicate, rejected) in self.totals.items():
+            hint = "  (see `salesops ingest rejects list`)" if rejected else ""
+            typer.echo(f"{name}: {loaded:,} new, {duplicate:,} already loaded, "
+                       f"{rejected:,} quarantined{hint}")
+
+
+def _run(batches: Iterable[RecordBatch]) -> None:
+    from orchestration.ingestion import load_batches
+
+    engine = _engine()
+    with _progress() as bar:
+        report = _Report(bar)
+        load_batches(engine, batches, report)
+    report.summary()
+
+
+@app.command()
+def salesforce(path: PathOpt) -> None:
+    """A Salesforce weekly data export: a folder or .zip of CSV files."""
+    from connectors.salesforce_export import read_export
+
+    _run(read_export(_existing(path)))
+
+
+@app.command("hubspot-files")
+def hubspot_files(path: PathOpt) -> None:
+    """HubSpot API v3 list responses saved as files (<object>/page-0001.json)."""
+    from connectors.hubspot_files import read_folder
+
+    _run(read_folder(_existing(path)))
+
+
+@app.command()
+def email(path: PathOpt) -> None:
+    """An mbox file, a Maildir, a .eml file, or a folder of these."""
+    from connectors.mail import read_mail
+
+    _run(read_mail(_existing(path)))
+
+
+@app.command()
+def webforms(path: PathOpt) -> None:
+    """Past web-form submissions (JSON lines)."""
+    from connectors.webforms import read_submissions
+
+    _run(read_submissions(_existing(path)))
+
+
+@app.command()
+def touchpoints(path: PathOpt) -> None:
+    """Sessions, ad clicks, email opens and clicks (JSON lines)."""
+    from connectors.touchpoints import read_events
+
+    _run(read_events(_existing(path)))
+
+
+@app.command()
+def mapped(path: PathOpt,
+           mapping: Annotated[Path, typer.Option(help="The YAML column mapping.")]) -> None:
+    """Any other CRM's CSV or XLSX export, through a YAML column mapping."""
+    from connectors.mapped_file import read_mapped
+
+    _run(read_mapped(_existing(path), _existing(mapping)))
+
+
+@app.command()
+def imap(
+    host: Annotated[str, typer.Option(help="IMAP server.")],
+    user: Annotated[str, typer.Option(help="Login name.")],
+    folder: Annotated[list[str] | None, typer.Option(help="Folder to read; repeat for more "
+                                                     "(default INBOX).")] = None,
+    port: Annotated[int | None, typer.Option(help="993 for ssl, else 143.")] = None,
+    security: Annotated[str, typer.Option(help="ssl, starttls or plain.")] = "ssl",
+    since: Annotated[str | None, typer.Option(help="Only messages from this date "
+                                              "(YYYY-MM-DD).")] = None,
+    full: Annotated[bool, typer.Option(help="Ignore the cursors: read every message "
+                                       "again (nothing is loaded twice).")] = False,
+) -> None:
+    """A mailbox over IMAP: new messages of each folder, then a reconciliation per folder.
+    The password comes from IMAP_PASSWORD."""
+    from connectors.imap import ImapAccount
+    from orchestration.ingestion import sync_imap
+
+    password = os.environ.get("IMAP_PASSWORD")
+    if not password:
+        raise SalesopsError("set IMAP_PASSWORD to the mailbox password (it is never a flag)")
+    account = ImapAccount(host, user, password, port=port or (993 if security == "ssl" else 143),
+                          security=security, folders=tuple(folder or ["INBOX"]))
+    engine = _engine()
+    with _progress() as bar:
+        report = _Report(bar)
+        folders = sync_imap(engine, account, since=_since(since), full=full, on_batch=report)
+    report.summary()
+    for item in folders:
+        if item.reset:
+            typer.echo(f"{item.folder}: the server renumbered the folder (new UIDVALIDITY); "
+                       "it was read again")
+        typer.echo(("" if item.ok else "WARNING ") + item.describe())
+
+
+def _batch(value: str | None) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise SalesopsError(f"--batch {value!r} is not a batch id (a UUID, as `rejects list` "
+                            "shows)") from None
+
+
+@rejects_app.command("list")
+def rejects_list(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    batch: Annotated[str | None, typer.Option(help="Only this batch id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many on screen.")] = 50,
+    out: Annotated[Path | None, typer.Option(help="Write them all to this CSV, to fix and "
+                                             "replay with --from-file.")] = None,
+) -> None:
+    """Quarantined rows that are still open, oldest first."""
+    from salesops.rejects import list_rejects, write_csv
+
+    engine = _engine()
+    if out is not None:
+        rows = list_rejects(engine, source, _batch(batch), include_resolved=all_)
+        with out.open("w", encoding="utf-8", newline="") as stream:
+            count = write_csv(rows, stream)
+        typer.echo(f"wrote {count:,} rejects to {out}: fix them there, then "
+                   f"`salesops ingest rejects replay --from-file {out}`")
+        return
+    rows = list_rejects(engine, source, _batch(batch), include_resolved=all_, limit=limit + 1)
+    if not rows:
+        typer.echo("no open rejects" + (" for these filters" if source or batch else ""))
+        return
+    for r in rows[:limit]:
+        state = f" resolved {r.resolved_at:%Y-%m-%d}" if r.resolved_at else ""
+        typer.echo(f"{r.id:>7}  {r.rejected_at:%Y-%m-%d %H:%M}  {r.source}.{r.entity}  "
+                   f"[{r.stage}] batch {r.batch_id}  key {r.source_key or '-'}{state}\n"
+                   f"         {_short(r.reason)}")
+    if len(rows) > limit:
+        typer.echo("... more: raise --limit, or write them all with --out FILE.csv")
+
+
+def _short(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+@rejects_app.command("replay")
+def rejects_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Reject ids to replay.")] = None,
+    batch: Annotated[str | None, typer.Option(help="Every open reject of this batch.")] = None,
+    from_file: Annotated[Path | None, typer.Option(help="The fixed CSV (from `rejects list "
+                                                   "--out`); replays its rows.")] = None,
+) -> None:
+    """Load the fixed rows (or the stored ones, once their cause is fixed) in a new batch
+    and mark their rejects resolved."""
+    from orchestration.replay import replay_rejects
+    from salesops.rejects import list_rejects, read_fixed_csv
+
+    fixed = read_fixed_csv(_existing(from_file)) if from_file else None
+    wanted = sorted(set(ids or []) | set(fixed or {}))
+    if not wanted and batch is None:
+        raise SalesopsError("say what to replay: reject ids, --batch ID or --from-file FILE")
+    engine = _engine()
+    rows = list_rejects(engine, batch=_batch(batch), ids=wanted)
+    missing = sorted(set(wanted) - {r.id for r in rows})
+    if missing:
+        raise SalesopsError(f"no open reject with id {', '.join(map(str, missing[:10]))}: "
+                            "see `salesops ingest rejects list`")
+    if not rows:
+        raise SalesopsError(f"batch {batch} has no open rejects")
+    if fixed is not None:
+        fixed = {r.id: fixed.get(r.id, r.record or {}) for r in rows}
+    for done in replay_rejects(engine, rows, fixed):
+        still = done.asked - done.resolved
+        note = (f"; {still} unchanged from what was loaded before: fix them and replay again"
+                if still else "")
+        typer.echo(f"{done.source}.{done.entity}: replayed {done.asked} in batch "
+                   f"{done.result.batch_id}: {done.result.rows_loaded} loaded, "
+                   f"{done.resolved} resolved{note}")
+

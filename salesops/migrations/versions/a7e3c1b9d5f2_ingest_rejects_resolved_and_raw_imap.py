@@ -1,0 +1,38 @@
+"""rejected rows can be resolved by a replay
+
+Revision ID: a7e3c1b9d5f2
+Revises: 3c9a1f0d2b47
+Create Date: 2026-11-26 00:30:00
+
+`salesops ingest rejects replay` loads fixed rows in a new batch and marks the rejects it
+replaced resolved (when, and by which batch), so `rejects list` shows only what is open.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "a7e3c1b9d5f2"
+down_revision: str | Sequence[str] | None = "3c9a1f0d2b47"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("rejected_rows", sa.Column("resolved_at", sa.DateTime(timezone=True),
+                                             nullable=True), schema="ops")
+    op.add_column("rejected_rows", sa.Column("resolved_batch_id", postgresql.UUID(as_uuid=True),
+                                             nullable=True, comment="the replay that fixed it"),
+                  schema="ops")
+    op.create_foreign_key(op.f("fk_rejected_rows_resolved_batch_id_load_batches"),
+                          "rejected_rows", "load_batches", ["resolved_batch_id"], ["batch_id"],
+                          source_schema="ops", referent_schema="ops")
+
+
+def downgrade() -> None:
+    op.drop_constraint(op.f("fk_rejected_rows_resolved_batch_id_load_batches"),
+                       "rejected_rows", schema="ops", type_="foreignkey")
+    op.drop_column("rejected_rows", "resolved_batch_id", schema="ops")
+    op.drop_column("rejected_rows", "resolved_at", schema="ops")
