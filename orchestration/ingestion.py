@@ -8,11 +8,11 @@ never passes what was loaded, and a run that stops half way is continued by the 
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 
-from connectors import imap
+from connectors import hubspot_api, imap
 from connectors.records import RecordBatch
 from salesops.cursors import get_cursor, set_cursor
 from salesops.loading import LoadResult, load_batch
@@ -39,15 +39,49 @@ class Totals:
 
 def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch],
                  on_batch: OnBatch | None = None) -> dict[str, Totals]:
-    """Load every batch (one transaction each); the totals per entity."""
+    """Load every batch (one transaction each); the totals per entity.
+
+    A batch that carries a cursor (`hubspot_api.HubSpotBatch`) stores it in its own
+    transaction; one without rows only stores its cursor.
+    """
     totals: dict[str, Totals] = {}
     for batch in batches:
+        cursor = getattr(batch, "cursor", None)
+        entity = getattr(batch, "cursor_entity", "")
+
+        def store(conn: sa.Connection, _: object, batch: RecordBatch = batch,
+                  cursor: dict | None = cursor, entity: str = entity) -> None:
+            set_cursor(conn, batch.source, entity, cursor)
+
+        if not len(batch):
+            if cursor is not None:
+                with engine.begin() as conn:
+                    store(conn, None)
+            continue
         result = load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
-                            batch.rejects)
+                            batch.rejects, after=store if cursor is not None else None)
         totals.setdefault(batch.entity, Totals()).add(result)
         if on_batch:
             on_batch(batch, result)
     return totals
+
+
+def hubspot_cursors(engine: sa.Engine) -> dict[str, dict | None]:
+    """The stored cursor of each HubSpot object type (None: never read)."""
+    types = ("contacts", "companies", "deals", *hubspot_api.ENGAGEMENT_TYPES)
+    return {t: get_cursor(engine, hubspot_api.SOURCE, t) for t in types}
+
+
+def sync_hubspot(engine: sa.Engine, client: hubspot_api.HubSpotClient,
+                 entities: tuple[str, ...] = hubspot_api.ENTITIES,
+                 since: date | None = None, on_batch: OnBatch | None = None,
+                 ) -> dict[str, Totals]:
+    """Read HubSpot from the stored cursors (or from `since`) and load it."""
+    cursors = hubspot_cursors(engine)
+    if since is not None:
+        ms = int(datetime.combine(since, time(), UTC).timestamp() * 1000)
+        cursors = dict.fromkeys(cursors, {"modified_ms": ms})
+    return load_batches(engine, hubspot_api.read(client, cursors, entities), on_batch)
 
 
 @dataclass

@@ -19,6 +19,7 @@ RAW_ENTITIES: tuple[tuple[str, str], ...] = (
     ("salesforce", "opportunity_history"), ("salesforce", "campaign"),
     ("salesforce", "campaign_member"), ("salesforce", "task"),
     ("hubspot", "contacts"), ("hubspot", "companies"), ("hubspot", "deals"),
+    ("hubspot", "engagements"), ("hubspot", "owners"), ("hubspot", "pipelines"),
     ("email", "messages"),
     ("webforms", "submissions"),
     ("touchpoints", "events"),
