@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs import dbt, ingest, merge, ml
-from orchestration.resources import database, source_files
+from orchestration.resources import database, hubspot_api, source_files
 
 defs = dg.Definitions(
     assets=[*ingest.ingest_assets, merge.merge_into_app, dbt.salesops_dbt,
@@ -11,5 +11,5 @@ defs = dg.Definitions(
     jobs=[ml.score_new_leads],
     sensors=[ml.new_lead_sensor],
     resources={"database": database(), "source_files": source_files(),
-               "dbt": dbt.dbt_resource()},
+               "dbt": dbt.dbt_resource(), "hubspot_api": hubspot_api()},
 )
