@@ -16,7 +16,7 @@ Accounts have no source columns yet, so their lineage lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -79,8 +79,9 @@ _DELETED = ("case when app.as_bool(r->>'IsDeleted') then coalesce("
 class _Step:
     """One entity's merge inside its transaction: SQL runs on the raw psycopg cursor."""
 
-    def __init__(self, cur: psycopg.Cursor) -> None:
+    def __init__(self, cur: psycopg.Cursor, mailbox_owners: Sequence[str] = ()) -> None:
         self.cur = cur
+        self.mailbox_owners = mailbox_owners
         self.rows_in = self.created = self.updated = self.rejected = 0
 
     def run(self, sql: str) -> list[tuple]:
@@ -270,6 +271,13 @@ def _contacts(step: _Step) -> None:
         when 'lead' then 'lead' when 'marketingqualifiedlead' then 'mql'
         when 'salesqualifiedlead' then 'sql' when 'opportunity' then 'opportunity'
         when 'customer' then 'customer' when 'evangelist' then 'customer' else 'other' end"""
+    # HubSpot keeps the ids merged into a contact on the survivor: those are the survivor.
+    step.stage(f"""
+        select distinct on (btrim(x)) btrim(x) as merged_key, h.source_key as survivor_key
+        from {_latest('hubspot', 'contacts')} h,
+             regexp_split_to_table(r->'properties'->>'hs_merged_object_ids', ';') x
+        where btrim(x) <> '' and btrim(x) <> h.source_key
+        order by btrim(x), h.loaded_at desc""", name="_hs_merged")
     step.stage(f"""
         select c.*, app.normalize_email(email) as email_norm, null::bigint as contact_id,
                null::text as rule,
@@ -307,6 +315,7 @@ def _contacts(step: _Step) -> None:
                  coalesce(app.as_ts(r->>'createdAt'), loaded_at),
                  coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at)
           from (select *, r->'properties' as p from {_latest('hubspot', 'contacts')} h) h
+          where not exists (select 1 from _hs_merged m where m.merged_key = h.source_key)
           union all
           select 'webforms.submission', raw_id, source_key, 4, f->>'email',
                  app.txt(f->>'first_name'), app.txt(f->>'last_name'),
@@ -382,6 +391,38 @@ def _contacts(step: _Step) -> None:
     step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
                 select contact_id, source, source_key, rule from _cand
                 on conflict (source, source_key) do nothing""")
+    _follow_hubspot_merges(step)
+
+
+#: Tables whose rows follow a contact into the one it was merged into.
+_CONTACT_CHILDREN = ("notes", "attachments", "leads", "tasks", "sales_pipeline", "interactions")
+
+
+def _follow_hubspot_merges(step: _Step) -> None:
+    """A contact made earlier from a record HubSpot later merged away is merged into the
+    survivor's contact: its lineage and related records move, so it never stays a
+    duplicate."""
+    step.stage("""
+        select distinct old.contact_id as loser, s.contact_id as survivor, m.merged_key
+        from _hs_merged m
+        join app.contact_sources s on s.source = 'hubspot.contact'
+         and s.source_key = m.survivor_key
+        left join app.contact_sources old on old.source = 'hubspot.contact'
+         and old.source_key = m.merged_key""", name="_hs_moves")
+    step.run("""
+        insert into app.contact_sources (contact_id, source, source_key, match_rule)
+        select survivor, 'hubspot.contact', merged_key, 'hubspot_merge' from _hs_moves
+        where loser is null on conflict (source, source_key) do nothing;
+        delete from _hs_moves where loser is null or loser = survivor;
+        update app.contact_sources c set contact_id = m.survivor, match_rule = 'hubspot_merge'
+          from _hs_moves m where c.contact_id = m.loser;""")
+    for table in _CONTACT_CHILDREN:
+        step.run(f"update app.{table} t set contact_id = m.survivor from _hs_moves m "
+                 f"where t.contact_id = m.loser")
+    step.updated += len(step.run("""
+        update app.contacts k set merged_into_id = m.survivor, version = k.version + 1
+        from _hs_moves m where k.id = m.loser and k.merged_into_id is distinct from m.survivor
+        returning 1"""))
 
 
 def _leads(step: _Step) -> None:
@@ -624,31 +665,107 @@ def _campaign_members(step: _Step) -> None:
                 versioned=False)
 
 
+def _interactions(step: _Step) -> None:
+    """Emails -> interactions. The other party is matched to a contact by address
+    (`app.normalize_email`: case-insensitive, plus-addressing aware); the direction comes
+    from the mailbox owners: the users' addresses, plus `mailbox_owners` (addresses, or
+    `@domain` for a whole domain). Sent by an owner is outbound (internal when every
+    recipient is an owner too), anything else inbound. The user is the first user among
+    sender and recipients; the deal is the contact's newest open deal, else its newest."""
+    owners = ", ".join("(" + _literal(o.strip().lower()) + ")"
+                       for o in step.mailbox_owners if o.strip()) or "(null)"
+    step.run(f"""
+        create temp table _owners on commit drop as
+        select app.normalize_email(email) as address, null::text as domain, id as user_id
+          from app.users where app.normalize_email(email) is not null
+        union all
+        select case when o not like '@%' then app.normalize_email(o) end,
+               case when o like '@%' then substr(o, 2) end, null
+          from (values {owners}) v(o) where o is not null""")
+    step.stage(f"""
+        with m as (
+          select raw_id, source_key, r, loaded_at,
+                 app.normalize_email(r->>'from_address') as sender,
+                 array(select app.normalize_email(a) from jsonb_array_elements_text(
+                       coalesce(r->'to', '[]') || coalesce(r->'cc', '[]')) with ordinality e(a, n)
+                       where app.normalize_email(a) is not null order by n) as recipients
+          from {_latest('email', 'messages')} l),
+        o as (
+          select m.*, exists (select 1 from _owners w where w.address = m.sender
+                              or w.domain = split_part(m.sender, '@', 2)) as from_owner,
+                 array(select a from unnest(m.recipients) with ordinality u(a, n)
+                       where not exists (select 1 from _owners w where w.address = a
+                                         or w.domain = split_part(a, '@', 2))
+                       order by n) as others
+          from m)
+        select o.raw_id, 'email' as source, o.source_key, 'email' as kind,
+               case when not from_owner then 'inbound'
+                    when cardinality(others) = 0 then 'internal' else 'outbound' end as direction,
+               k.id as contact_id, k.account_id, d.id as deal_id,
+               (select w.user_id from unnest(array[sender] || recipients) with ordinality
+                       u(a, n) join _owners w on w.address = u.a and w.user_id is not null
+                order by n limit 1) as user_id,
+               coalesce(app.as_ts(r->>'date'), loaded_at) as occurred_at,
+               app.txt(r->>'subject') as subject,
+               coalesce(app.txt(r->>'reply_text'), app.txt(r->>'body_text')) as body,
+               app.txt(r->>'thread_id') as thread_id, app.txt(r->>'message_id') as message_id,
+               app.txt(r->>'in_reply_to') as in_reply_to,
+               coalesce(app.as_ts(r->>'date'), loaded_at) as created_at,
+               loaded_at as updated_at,
+               case when sender is null and cardinality(recipients) = 0
+                    then 'no usable From or To address' end as problem
+        from o
+        left join lateral (
+          select coalesce(c.merged_into_id, c.id) as id
+          from unnest(case when from_owner then others else array[sender] end)
+               with ordinality u(a, n)
+          join app.contacts c on c.email_normalized = u.a and c.deleted_at is null
+          order by u.n, c.merged_into_id nulls first, c.id limit 1) kk on true
+        left join app.contacts k on k.id = kk.id
+        left join lateral (
+          select d.id from app.sales_pipeline d where d.contact_id = k.id
+          and d.deleted_at is null
+          order by (d.closed_at is null) desc, d.created_at desc, d.id desc limit 1) d on true""")
+    step.reject("email", "messages")
+    step.upsert("app.interactions", "(select * from _src where problem is null)",
+                "t.source = s.source and t.source_key = s.source_key",
+                ("kind", "direction", "contact_id", "account_id", "deal_id", "user_id",
+                 "occurred_at", "subject", "body", "thread_id", "message_id", "in_reply_to"),
+                ("source", "source_key", "created_at"), versioned=False)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 #: In dependency order: each entity links to the ones merged before it.
 STEPS: tuple[tuple[str, Callable[[_Step], None]], ...] = (
     ("roles", _roles), ("teams", _teams), ("users", _users), ("accounts", _accounts),
     ("campaigns", _campaigns), ("contacts", _contacts), ("leads", _leads),
     ("pipeline", _pipeline), ("deals", _deals), ("deal_stage_history", _deal_stage_history),
     ("tasks", _tasks), ("campaign_members", _campaign_members),
+    ("interactions", _interactions),
 )
 
 
-def merge_all(engine: sa.Engine) -> dict[str, MergeCounts]:
+def merge_all(engine: sa.Engine, mailbox_owners: Sequence[str] = ()) -> dict[str, MergeCounts]:
     """Merge every entity, each in its own transaction; return the counts per entity.
 
     Merges are serialised by an advisory lock, so two runs never interleave.
+    `mailbox_owners` (addresses or `@domain`) add to the users' addresses as the side of
+    an email that is us.
     """
-    return {name: merge_entity(engine, name) for name, _ in STEPS}
+    return {name: merge_entity(engine, name, mailbox_owners) for name, _ in STEPS}
 
 
-def merge_entity(engine: sa.Engine, name: str) -> MergeCounts:
+def merge_entity(engine: sa.Engine, name: str, mailbox_owners: Sequence[str] = ()) -> MergeCounts:
     run = dict(STEPS)[name]
     with engine.begin() as conn:
         driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         with driver.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('salesops.merge'))")
             cur.execute("set local timezone = 'UTC'; set local work_mem = '64MB'")
-            step = _Step(cur)
+            step = _Step(cur, mailbox_owners)
             run(step)
             counts = step.counts()
             cur.execute("insert into ops.merge_runs (entity, finished_at, rows_in, created,"

@@ -38,12 +38,19 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SALESOPS_SECRET_KEY"),
         description="The token signing key; replicas of the API must share one. Generated "
                     "into the data folder when unset.")
+    mailbox_owners: str = Field(
+        "", description="Comma-separated addresses or @domains that are us in email, besides "
+                        "the users' own addresses: mail from them is outbound.")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
     @property
     def data_path(self) -> Path:
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def mailbox_owner_list(self) -> list[str]:
+        return [o.strip() for o in self.mailbox_owners.split(",") if o.strip()]
 
     @property
     def artifacts_path(self) -> Path:

@@ -9,6 +9,7 @@ import dagster as dg
 from orchestration.defs.ingest import RAW_KEYS
 from orchestration.resources import Database
 from salesops.merge import STEPS, merge_entity
+from salesops.settings import Settings
 
 GROUP = "merge"
 
@@ -19,6 +20,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "leads": ("leads",), "pipeline": ("pipelines", "pipeline_stages"),
     "deals": ("sales_pipeline",), "deal_stage_history": ("deal_stage_history",),
     "tasks": ("tasks",), "campaign_members": ("campaign_members",),
+    "interactions": ("interactions",),
 }
 assert set(TABLES) == {name for name, _ in STEPS}, "every merge step needs its tables here"
 
@@ -30,8 +32,9 @@ assert set(TABLES) == {name for name, _ in STEPS}, "every merge step needs its t
            for tables in TABLES.values() for table in tables],
 )
 def merge_into_app(context: dg.AssetExecutionContext, database: Database) -> Iterator:
+    owners = Settings().mailbox_owner_list
     for step, _ in STEPS:
-        counts = merge_entity(database.engine, step)
+        counts = merge_entity(database.engine, step, owners)
         context.log.info(f"{step}: {counts.rows_in} in, {counts.created} created, "
                          f"{counts.updated} updated, {counts.rejected} quarantined")
         for table in TABLES[step]:
