@@ -56,7 +56,7 @@ def read_csv(stream: IO[bytes]) -> Iterator[dict[str, Any] | Rejected]:
 
     Re-saved exports are read as they come: UTF-8 with or without a BOM, else Windows-1252
     (per line, so one odd line does not garble the file); `;`, tab or `|` as delimiter when
-    the header has no comma; a repeated header name keeps its values as `Name#2`. A file that
+    the header has no comma; a repeated header name keeps its values as `Name (2)`. A file that
     ends inside a quoted field (a truncated download) has its last row quarantined, never
     loaded cut short.
     """
@@ -133,7 +133,7 @@ def _unique(names: list[str]) -> list[str]:
     out = []
     for name in names:
         seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return out
 
 

@@ -129,11 +129,18 @@ def _datetime(value: Any, formats: tuple[str, ...], kind: str) -> datetime:
     if isinstance(value, date):
         return datetime.combine(value, time())
     text = (as_text(value) or "").strip()
+    found: dict[datetime, str] = {}
     for fmt in formats:
         try:
-            return datetime.strptime(text, fmt)
+            found.setdefault(datetime.strptime(text, fmt), fmt)
         except ValueError:
             continue
+    if len(found) > 1:  # 03/04/2025 under both %d/%m/%Y and %m/%d/%Y: never guess
+        readings = " or ".join(f"{d:%Y-%m-%d %H:%M} ({f!r})" for d, f in found.items())
+        raise ConversionError(f"{text!r} is ambiguous: {readings}; keep only the format the "
+                              "file uses")
+    if found:
+        return next(iter(found))
     if not formats:
         try:
             return datetime.fromisoformat(text)
