@@ -110,6 +110,37 @@ def salesforce(path: PathOpt) -> None:
     _run(read_export(_existing(path)))
 
 
+@app.command()
+def hubspot(
+    since: Annotated[str | None, typer.Option(help="Objects modified from this date "
+                                              "(YYYY-MM-DD); default: from the cursors.")] = None,
+    entity: Annotated[list[str] | None, typer.Option(help="contacts, companies, deals, "
+                                                     "engagements, owners or pipelines; "
+                                                     "repeat for more (default all).")] = None,
+) -> None:
+    """HubSpot CRM API v3, incrementally. The token comes from HUBSPOT_TOKEN."""
+    from connectors.hubspot_api import BASE_URL, ENTITIES, HubSpotClient
+    from orchestration.ingestion import sync_hubspot
+
+    token = os.environ.get("HUBSPOT_TOKEN")
+    if not token:
+        raise SalesopsError("set HUBSPOT_TOKEN to a HubSpot private app token (it is never a "
+                            "flag)")
+    unknown = sorted(set(entity or ()) - set(ENTITIES))
+    if unknown:
+        raise SalesopsError(f"unknown HubSpot entity {unknown[0]!r}: use {', '.join(ENTITIES)}")
+    client = HubSpotClient(token, os.environ.get("HUBSPOT_BASE_URL", BASE_URL))
+    start = _since(since)
+    engine = _engine()
+    try:
+        with _progress() as bar:
+            report = _Report(bar)
+            sync_hubspot(engine, client, tuple(entity or ENTITIES), start, report)
+    finally:
+        client.close()
+    report.summary()
+
+
 @app.command("hubspot-files")
 def hubspot_files(path: PathOpt) -> None:
     """HubSpot API v3 list responses saved as files (<object>/page-0001.json)."""

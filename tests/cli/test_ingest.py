@@ -17,6 +17,7 @@ from salesops.errors import SalesopsError
 from salesops.settings import get_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
+from hubspot_server import TOKEN, HubSpotServer  # noqa: E402
 from imap_server import PASSWORD, USER, pymap_server  # noqa: E402
 
 PAYLOAD = "=cmd|' /C calc'!A0"
@@ -137,3 +138,24 @@ def test_imap_reports_each_folder(tmp_path, db):
         assert "nothing to load" in again.stdout and "1 loaded" in again.stdout
         assert "--since 'soon' is not a date" in error(
             run(tmp_path, db, *args, "--since", "soon", IMAP_PASSWORD=PASSWORD))
+
+
+def test_hubspot_from_the_command_line(tmp_path, db):
+    server = HubSpotServer()
+    try:
+        server.put("contacts", "1", 1_735_689_600_000, email="a@example.com")
+        server.put("deals", "2", 1_735_689_600_000, dealname="D")
+        env = {"HUBSPOT_TOKEN": TOKEN, "HUBSPOT_BASE_URL": server.url}
+        first = run(tmp_path, db, "hubspot", "--entity", "contacts", "--entity", "deals", **env)
+        assert first.returncode == 0, first.stdout
+        assert "hubspot.contacts: 1 new" in first.stdout and "hubspot.deals: 1 new" in first.stdout
+        server.requests.clear()
+        again = run(tmp_path, db, "hubspot", "--entity", "contacts", "--since", "2025-01-01",
+                    **env)
+        assert "hubspot.contacts: 0 new, 1 already loaded" in again.stdout
+        assert server.requests == ["POST /crm/v3/objects/contacts/search"]
+        assert "unknown HubSpot entity 'tickets'" in error(
+            run(tmp_path, db, "hubspot", "--entity", "tickets", **env))
+        assert "HUBSPOT_TOKEN" in error(run(tmp_path, db, "hubspot", HUBSPOT_TOKEN=""))
+    finally:
+        server.close()
