@@ -92,7 +92,8 @@ class FolderListing:
 @dataclass
 class ImapBatch(RecordBatch):
     folder: str = ""
-    cursor: FolderCursor | None = None
+    #: The folder's cursor once this batch has landed.
+    folder_cursor: FolderCursor | None = None
     uids: list[int] = field(default_factory=list)
 
 
@@ -148,7 +149,8 @@ def read_folder(box: BaseMailBox, account: str, listing: FolderListing,
         chunk = todo[i:i + chunk_size]
         fetched = _fetch(box, listing.folder, chunk, start)
         batch = ImapBatch(SOURCE, ENTITY, origin, folder=listing.folder,
-                          cursor=FolderCursor(listing.uidvalidity, chunk[-1]), uids=chunk)
+                          folder_cursor=FolderCursor(listing.uidvalidity, chunk[-1]),
+                          uids=chunk)
         for uid in chunk:
             raw = fetched.get(uid)
             if raw is None:  # expunged between the listing and the fetch

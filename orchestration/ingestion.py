@@ -138,8 +138,8 @@ def sync_imap(engine: sa.Engine, account: imap.ImapAccount, since: date | None =
             for batch in imap.read_folder(box, account.name, listing, cursor, chunk_size):
                 result = load_batch(engine, batch.source, batch.entity, batch.origin,
                                     batch.records, batch.rejects,
-                                    after=lambda conn, _, c=batch.cursor, e=entity: set_cursor(
-                                        conn, IMAP_CURSOR_SOURCE, e, c.to_json()))
+                                    after=lambda conn, _, c=batch.folder_cursor, e=entity:
+                                    set_cursor(conn, IMAP_CURSOR_SOURCE, e, c.to_json()))
                 totals.add(result)
                 if on_batch:
                     on_batch(batch, result)
