@@ -10,15 +10,17 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from connectors.records import RecordBatch
 from salesops.errors import SalesopsError
-from salesops.loading import LoadResult
+
+if TYPE_CHECKING:  # every `salesops` call loads this module: keep its imports light
+    from connectors.records import RecordBatch
+    from salesops.loading import LoadResult
 
 app = typer.Typer(help="Load sources into raw, and fix what was quarantined.",
                   no_args_is_help=True)
@@ -72,7 +74,7 @@ class _Report:
         self.tasks: dict[str, int] = {}
         self.totals: dict[str, list[int]] = {}
 
-    def __call__(self, batch: RecordBatch, result: LoadResult) -> None:
+    def __call__(self, batch: "RecordBatch", result: "LoadResult") -> None:
         name = f"{batch.source}.{batch.entity}"
         if name not in self.tasks:
             self.tasks[name] = self.bar.add_task(name, total=None)
@@ -92,7 +94,7 @@ class _Report:
                        f"{rejected:,} quarantined{hint}")
 
 
-def _run(batches: Iterable[RecordBatch]) -> None:
+def _run(batches: Iterable["RecordBatch"]) -> None:
     from orchestration.ingestion import load_batches
 
     engine = _engine()
