@@ -1,0 +1,354 @@
+"""Campaign execution: audience resolved at send time, one delivery row per recipient,
+personalised mail over SMTP, consent honoured, engagement recorded and fed back to `raw`.
+
+A campaign runs `scheduled` -> `running` -> `completed`:
+
+1. `start_campaign` (when `scheduled_at` has come, or at once through `launch_campaign`)
+   resolves the saved segment against the contacts as they are now and writes one
+   `campaign_deliveries` row per recipient, in one transaction: `queued`, or `suppressed`
+   with the reason (opted out, no marketing consent). The campaign becomes `running`.
+2. `send_campaign` claims queued rows in small batches (`sending`, committed before the
+   SMTP call), renders and sends each, and marks it `sent` (or `failed` with the error)
+   right after. Consent is checked again at send time. A run that dies leaves its claims;
+   the next run retries them once their lease has run out, with the same Message-ID, so a
+   recipient never gets two different copies and no recipient is lost.
+3. When nothing is left to send the campaign is `completed`.
+
+Opens, clicks and unsubscribes (served by the API) update the delivery and emit a
+`campaign.engagement` outbox event; `load_engagement` moves those events into
+`raw.touchpoints__events` (email_open, email_click, email_unsubscribe), where the marts
+already count email engagement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from salesops import events
+from salesops.automation.segments import audience_query
+from salesops.automation.templates import CompiledTemplate, check_template, compile_template
+from salesops.automation.tracking import Tracker
+from salesops.domain.errors import Conflict, InvalidInput, NotFound
+from salesops.loading import load_batch
+from salesops.mailer import (
+    Mailer,
+    MailError,
+    PermanentMailError,
+    TransientMailError,
+    build_message,
+    message_id,
+)
+from salesops.models import Campaign, CampaignDelivery, CommunicationTemplate, Contact
+
+ENGAGEMENT_TOPIC = "campaign.engagement"
+SAMPLE_RECIPIENT = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace",
+                    "email": "ada@example.com", "title": "CTO", "company": "Analytical Ltd",
+                    "campaign": "Sample"}
+
+
+def delivery_key(campaign_id: int, contact_id: int) -> str:
+    return f"campaign:{campaign_id}:contact:{contact_id}"
+
+
+def launch_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Send a draft or scheduled campaign now (the trigger); its template must render."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None or campaign.deleted_at is not None:
+        raise NotFound(f"No campaign {campaign_id}.")
+    if campaign.status not in ("draft", "scheduled"):
+        raise Conflict(f"Campaign {campaign_id} is {campaign.status}; only a draft or "
+                       f"scheduled campaign can be launched.", code="campaign_not_launchable")
+    _template_of(session, campaign)
+    campaign.status, campaign.scheduled_at = "scheduled", datetime.now(UTC)
+    events.emit(session, "campaign.launched", "campaign", campaign.id)
+    return campaign
+
+
+def due_campaigns(engine: sa.Engine, now: datetime | None = None) -> list[int]:
+    """Campaigns to work on: scheduled ones whose time has come, and running ones."""
+    with engine.connect() as conn:
+        return list(conn.scalars(
+            sa.select(Campaign.id).where(
+                Campaign.deleted_at.is_(None),
+                sa.or_(Campaign.status == "running",
+                       sa.and_(Campaign.status == "scheduled",
+                               Campaign.scheduled_at <= (now or datetime.now(UTC)))))
+            .order_by(Campaign.scheduled_at, Campaign.id)))
+
+
+def _template_of(session: Session, campaign: Campaign) -> CompiledTemplate:
+    if campaign.template_id is None:
+        raise InvalidInput(f"Campaign {campaign.id} has no template; set template_id.",
+                           field="template_id")
+    row = session.get(CommunicationTemplate, campaign.template_id)
+    if row is None or row.deleted_at is not None or row.channel != "email":
+        raise InvalidInput(f"Campaign {campaign.id}'s template {campaign.template_id} is "
+                           f"missing or not an email template.", field="template_id")
+    template = compile_template(row.subject, row.body)
+    check_template(template, SAMPLE_RECIPIENT)
+    return template
+
+
+@dataclass(frozen=True)
+class Audience:
+    queued: int
+    suppressed: int
+
+
+_SUPPRESSION = sa.case(
+    (Contact.email_opt_out.is_(True), "suppressed: unsubscribed"),
+    (Contact.marketing_consent.is_not(True), "suppressed: no marketing consent"),
+    else_=None)
+
+
+def start_campaign(engine: sa.Engine, campaign_id: int) -> Audience | None:
+    """Resolve the audience of a scheduled campaign and mark it running; None if it is
+    not scheduled (already started by another run, or cancelled)."""
+    with Session(engine) as session, session.begin():
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or campaign.status != "scheduled":
+            return None
+        _template_of(session, campaign)
+        matched = audience_query(campaign.audience).subquery()
+        reason = _SUPPRESSION.label("reason")
+        rows = (sa.select(sa.literal(campaign_id), matched.c.id,
+                          sa.func.concat(f"campaign:{campaign_id}:contact:", matched.c.id),
+                          matched.c.email,
+                          sa.case((reason.is_(None), "queued"), else_="suppressed"),
+                          reason)
+                .select_from(matched.join(Contact, Contact.id == matched.c.id)))
+        session.execute(
+            sa.insert(CampaignDelivery).from_select(
+                ["campaign_id", "contact_id", "idempotency_key", "email", "status", "error"],
+                rows))
+        counts = dict(session.execute(
+            sa.select(CampaignDelivery.status, sa.func.count())
+            .where(CampaignDelivery.campaign_id == campaign_id)
+            .group_by(CampaignDelivery.status)).all())
+        session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
+                        .values(status="running", start_date=sa.func.coalesce(
+                            Campaign.start_date, sa.func.current_date()))
+                        .execution_options(synchronize_session=False))
+        return Audience(counts.get("queued", 0), counts.get("suppressed", 0))
+
+
+@dataclass
+class SendResult:
+    campaign_id: int
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    completed: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+_CLAIM = sa.text("""
+    update app.campaign_deliveries d set status = 'sending', attempts = d.attempts + 1,
+           claimed_at = now(), updated_at = now()
+    where d.id in (
+        select id from app.campaign_deliveries
+        where campaign_id = :campaign_id
+          and (status = 'queued'
+               or (status = 'failed' and attempts < :max_attempts and updated_at < :started)
+               or (status = 'sending' and claimed_at < :stale_before))
+        order by id limit :limit
+        for update skip locked)
+    returning d.id, d.contact_id, d.idempotency_key
+""")
+
+_RECIPIENTS = sa.text("""
+    select c.id, c.email, c.first_name, c.last_name, c.title, a.name as company,
+           c.email_opt_out, c.marketing_consent, c.deleted_at is not null as deleted
+    """ + "from app.contacts c left join app.accounts a on a.id = c.account_id "
+    "where c.id = any(:ids)")
+
+
+def send_campaign(engine: sa.Engine, campaign_id: int, mailer: Mailer, tracker: Tracker, *,
+                  batch_size: int = 50, now: datetime | None = None) -> SendResult:
+    """Send what is left of a running campaign; complete it when nothing is."""
+    s = mailer.settings
+    result = SendResult(campaign_id)
+    started = datetime.now(UTC)  # what fails in this run waits for the next one
+    with Session(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != "running":
+            return result
+        template, name = _template_of(session, campaign), campaign.name
+    while True:
+        stale_before = (now or datetime.now(UTC)) - timedelta(seconds=s.lease_seconds)
+        with engine.begin() as conn:
+            claimed = conn.execute(_CLAIM, {
+                "campaign_id": campaign_id, "max_attempts": s.max_delivery_attempts,
+                "stale_before": stale_before, "limit": batch_size,
+                "started": started}).all()
+            recipients = {r.id: r for r in conn.execute(
+                _RECIPIENTS, {"ids": [c.contact_id for c in claimed]})}
+        if not claimed:
+            break
+        for i, delivery in enumerate(claimed):
+            try:
+                _send_one(engine, mailer, tracker, template, name, delivery,
+                          recipients.get(delivery.contact_id), result)
+            except TransientMailError:
+                # the server is down or slow: give the rest of the batch back and stop
+                _release(engine, [d.id for d in claimed[i + 1:]])
+                return result
+    result.completed = _complete_if_done(engine, campaign_id, s.max_delivery_attempts)
+    return result
+
+
+def _send_one(engine: sa.Engine, mailer: Mailer, tracker: Tracker, template: CompiledTemplate,
+              campaign_name: str, delivery: Any, contact: Any, result: SendResult) -> None:
+    if contact is None or contact.deleted or contact.email_opt_out \
+            or contact.marketing_consent is not True or not contact.email:
+        why = ("suppressed: unsubscribed" if contact is not None and contact.email_opt_out
+               else "suppressed: no marketing consent or no address")
+        _mark(engine, delivery.id, "suppressed", error=why)
+        result.suppressed += 1
+        return
+    s = mailer.settings
+    msg_id = message_id(delivery.idempotency_key, s.message_id_domain)
+    try:
+        msg = _personalise(template, tracker, campaign_name, delivery.id, contact, s.sender,
+                           msg_id)
+        mailer.send(msg)
+    except (MailError, InvalidInput) as exc:
+        permanent = isinstance(exc, PermanentMailError | InvalidInput)
+        _mark(engine, delivery.id, "failed", error=str(exc)[:2000], give_up=permanent)
+        result.failed += 1
+        if len(result.errors) < 5:
+            result.errors.append(str(exc))
+        if not permanent:
+            raise
+        return
+    _mark(engine, delivery.id, "sent", message_id=msg_id, email=contact.email)
+    result.sent += 1
+
+
+def _personalise(template: CompiledTemplate, tracker: Tracker, campaign_name: str,
+                 delivery_id: int, contact: Any, sender: str, msg_id: str):
+    def link(url: str) -> str:
+        if urlsplit(str(url)).scheme not in ("http", "https"):
+            raise InvalidInput(f"link({url!r}): only http and https links can be tracked",
+                               field="template", code="invalid_template")
+        return tracker.click_url(delivery_id, str(url))
+
+    full_name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    unsubscribe = tracker.unsubscribe_url(delivery_id)
+    context = {"first_name": contact.first_name or "", "last_name": contact.last_name or "",
+               "full_name": full_name, "email": contact.email, "title": contact.title or "",
+               "company": contact.company or "", "campaign": campaign_name,
+               "unsubscribe_url": unsubscribe}
+    try:
+        subject, html, text = template.render(context, link)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # a template error for this recipient's data
+        raise InvalidInput(f"the template failed for contact {contact.id}: {exc}",
+                           field="template", code="invalid_template") from exc
+    html += (f'\n<p style="font-size:11px;color:#777"><a href="{unsubscribe}">Unsubscribe</a>'
+             f'</p>\n<img src="{tracker.open_url(delivery_id)}" width="1" height="1" alt="">')
+    text += f"\n\n--\nUnsubscribe: {unsubscribe}\n"
+    return build_message(sender, contact.email, subject, text, html=html, msg_id=msg_id,
+                         to_name=full_name or None,
+                         headers={"List-Unsubscribe": f"<{unsubscribe}>",
+                                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+
+
+def _mark(engine: sa.Engine, delivery_id: int, status: str, *, error: str | None = None,
+          message_id: str | None = None, email: str | None = None,
+          give_up: bool = False) -> None:
+    values: dict[str, Any] = {"status": status, "error": error, "updated_at": sa.func.now()}
+    if status == "sent":
+        values.update(sent_at=sa.func.now(), message_id=message_id, email=email)
+    if give_up:  # a permanent failure is not retried by later runs
+        values["attempts"] = 1_000_000
+    with engine.begin() as conn:
+        conn.execute(sa.update(CampaignDelivery).where(CampaignDelivery.id == delivery_id)
+                     .values(**values))
+
+
+def _release(engine: sa.Engine, delivery_ids: list[int]) -> None:
+    """Claimed but not tried: back to the queue, the attempt not counted."""
+    if delivery_ids:
+        with engine.begin() as conn:
+            conn.execute(sa.update(CampaignDelivery)
+                         .where(CampaignDelivery.id.in_(delivery_ids))
+                         .values(status="queued", attempts=CampaignDelivery.attempts - 1,
+                                 claimed_at=None, updated_at=sa.func.now()))
+
+
+def _complete_if_done(engine: sa.Engine, campaign_id: int, max_attempts: int) -> bool:
+    """Completed once no delivery is waiting, in flight, or failed but still retryable."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text("""
+            update app.marketing_campaigns set status = 'completed', updated_at = now(),
+                   end_date = coalesce(end_date, greatest(current_date, start_date))
+            where id = :id and status = 'running' and not exists (
+                select 1 from app.campaign_deliveries
+                where campaign_id = :id and (status in ('queued', 'sending')
+                      or (status = 'failed' and attempts < :max_attempts)))
+            returning id"""), {"id": campaign_id, "max_attempts": max_attempts}).first() is not None
+
+
+def run_due_campaigns(engine: sa.Engine, mailer: Mailer, tracker: Tracker,
+                      now: datetime | None = None) -> Iterator[tuple[Audience | None,
+                                                                     SendResult]]:
+    """Start and send every due campaign; yields (audience or None, result) per campaign."""
+    for campaign_id in due_campaigns(engine, now):
+        audience = start_campaign(engine, campaign_id)
+        yield audience, send_campaign(engine, campaign_id, mailer, tracker, now=now)
+
+
+# --- engagement -------------------------------------------------------------------------
+
+EVENT_TYPES = {"open": "email_open", "click": "email_click", "unsubscribe": "email_unsubscribe"}
+
+
+def record_engagement(session: Session, delivery_id: int, kind: str,
+                      url: str | None = None) -> CampaignDelivery:
+    """Stamp an open, click or unsubscribe on its delivery (first time kept) and emit it to
+    the outbox, in the caller's transaction. An unsubscribe also opts the contact out."""
+    delivery = session.get(CampaignDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound("This link is not valid.", code="invalid_link")
+    now = datetime.now(UTC)
+    column = {"open": "opened_at", "click": "clicked_at", "unsubscribe": "unsubscribed_at"}[kind]
+    if getattr(delivery, column) is None:
+        setattr(delivery, column, now)
+    if kind == "click" and delivery.opened_at is None:
+        delivery.opened_at = now  # a click proves the open the pixel may have missed
+    if kind == "unsubscribe":
+        session.execute(sa.update(Contact).where(Contact.id == delivery.contact_id)
+                        .values(email_opt_out=True, updated_at=sa.func.now())
+                        .execution_options(synchronize_session=False))
+    campaign_name = session.scalar(sa.select(Campaign.name)
+                                   .where(Campaign.id == delivery.campaign_id))
+    events.emit(session, ENGAGEMENT_TOPIC, "campaign_delivery", delivery.id, {
+        "event_type": EVENT_TYPES[kind], "occurred_at": now.isoformat(),
+        "email": delivery.email, "campaign": campaign_name,
+        "campaign_id": delivery.campaign_id, "contact_id": delivery.contact_id,
+        "page_url": url})
+    return delivery
+
+
+def load_engagement(engine: sa.Engine, limit: int = 5000) -> int:
+    """Move waiting engagement events into raw.touchpoints__events as one load batch."""
+    with events.claim(engine, [ENGAGEMENT_TOPIC], limit=limit) as batch:
+        if not len(batch):
+            return 0
+        records = [{"source_key": f"tracking-{e.id}", "event_id": f"tracking-{e.id}",
+                    "channel": "email", **e.payload,
+                    "utm": {"source": "salesops", "medium": "email",
+                            "campaign": e.payload.get("campaign")}} for e in batch]
+        load_batch(engine, "touchpoints", "events", "tracking", records)
+        for event in batch:
+            batch.complete(event)
+        return len(batch)
