@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 import pytest
@@ -43,7 +43,7 @@ class Inbox:
         if self.answer:
             return self.answer
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.content))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
     def ids(self) -> list[str]:
@@ -93,8 +93,8 @@ def add_contacts(engine: sa.Engine, rows: list[dict]) -> list[int]:
         return [conn.execute(sa.text(
             "insert into app.contacts (first_name, last_name, email, email_normalized, title, "
             "lifecycle_stage, marketing_consent, email_opt_out, account_id) values "
-            "(:first_name, :last_name, :email, lower(:email), :title, :stage, :consent, "
-            ":opt_out, :account_id) returning id"),
+            "(:first_name, :last_name, cast(:email as text), app.normalize_email(:email), "
+            ":title, :stage, :consent, :opt_out, :account_id) returning id"),
             {"first_name": None, "last_name": None, "title": None, "stage": "lead",
              "consent": True, "opt_out": False, "account_id": None, **row}).scalar_one()
             for row in rows]

@@ -55,7 +55,7 @@ def test_due_reminders_go_out_once_on_each_preferred_channel(clean_db, smtp):
 
     assert inbox.to() == ["rita@example.com"]
     assert inbox.messages[0]["Subject"] == "Reminder: Call ACME"
-    assert "call back (r-due)" in inbox.messages[0].get_payload()
+    assert "call back (r-due)" in inbox.messages[0].get_content()
     assert _scalar(clean_db, "select count(*) from app.notifications where kind='reminder'") == 2
     assert _scalar(clean_db, "select channels_sent from app.reminders where id=:i", i=due) \
         == ["in_app", "email"]
@@ -147,7 +147,7 @@ def test_overdue_high_priority_tasks_escalate_to_the_manager_once(clean_db, smtp
         send_outbound_emails(clean_db, mailer)
     assert inbox.to() == ["mia@example.com"]
     assert "Send the offer" in inbox.messages[0]["Subject"]
-    assert "Rita Rep" in inbox.messages[0].get_payload()
+    assert "Rita Rep" in inbox.messages[0].get_content()
     assert _scalar(clean_db, "select count(*) from app.notifications where user_id=:u "
                    "and kind='escalation'", u=boss) == 1
     assert _scalar(clean_db, "select title from app.tasks where escalated_at is not null") \
