@@ -8,7 +8,6 @@ campaign email said it would: the API never redirects to a URL it did not sign.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -54,4 +53,4 @@ class Tracker:
         return f"{self.base}/c/{self.token(TrackedAction('click', delivery_id, url))}"
 
     def unsubscribe_url(self, delivery_id: int) -> str:
-        return f"{self.base}/u/{quote(self.token(TrackedAction('unsubscribe', delivery_id)))}"
+        return f"{self.base}/u/{self.token(TrackedAction('unsubscribe', delivery_id))}"

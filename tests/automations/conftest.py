@@ -20,6 +20,7 @@ from salesops.mailer import MailSettings
 
 SECRET = "test-secret-key-for-tracking-links"
 BASE_URL = "http://testserver"
+AUDIENCE_MQL = {"all": [{"field": "lifecycle_stage", "op": "in", "value": ["mql", "sql"]}]}
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from conftest import (
+    AUDIENCE_MQL,
     BASE_URL,
     SECRET,
     add_campaign,
@@ -38,7 +39,7 @@ from salesops.mailer import Mailer
 
 BODY = ("<p>Hi {{ first_name or 'there' }} at {{ company or 'your team' }},</p>"
         "<p><a href=\"{{ link('https://example.com/offer?x=1') }}\">See the offer</a></p>")
-AUDIENCE = {"all": [{"field": "lifecycle_stage", "op": "in", "value": ["mql", "sql"]}]}
+AUDIENCE = AUDIENCE_MQL
 
 
 def _people(engine, n: int = 3, **extra) -> list[int]:
