@@ -21,7 +21,11 @@ import smtplib
 import socket
 import ssl
 import time
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 
 from pydantic import Field
@@ -70,6 +74,9 @@ class PermanentMailError(MailError):
     """The server refused the message for good (5xx): retrying will not help."""
 
 
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
 _TRANSIENT = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
               smtplib.SMTPHeloError, socket.timeout)
 
@@ -81,18 +88,26 @@ def message_id(key: str, domain: str) -> str:
 
 def build_message(sender: str, to: str, subject: str, text: str, *, html: str | None = None,
                   msg_id: str, headers: dict[str, str] | None = None,
-                  to_name: str | None = None) -> EmailMessage:
-    msg = EmailMessage()
+                  to_name: str | None = None) -> Message:
+    """A text (and HTML alternative) message, UTF-8, quoted-printable.
+
+    Built with the `email.mime` classes (the compat32 policy): several times faster than
+    `EmailMessage`'s header registry, which a campaign of many thousands feels.
+    """
+    text_part = MIMEText(text, "plain", _UTF8)
+    if html is None:
+        msg: Message = text_part
+    else:
+        msg = MIMEMultipart("alternative")
+        msg.attach(text_part)
+        msg.attach(MIMEText(html, "html", _UTF8))
     msg["From"] = sender
-    msg["To"] = formataddr((to_name, to)) if to_name else to
-    msg["Subject"] = subject
+    msg["To"] = formataddr((to_name, to), "utf-8") if to_name else to
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = msg_id
     for name, value in (headers or {}).items():
         msg[name] = value
-    msg.set_content(text)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
     return msg
 
 
@@ -141,7 +156,7 @@ class Mailer:
             time.sleep(self._next_slot - now)
         self._next_slot = max(now, self._next_slot) + 1.0 / self.settings.max_per_second
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         """Send one message; raise TransientMailError or PermanentMailError."""
         s = self.settings
         pause = s.retry_backoff_seconds

@@ -66,6 +66,17 @@ def notify(session: Session, user: User, notice: Notice, key: str, *,
     return channels
 
 
+def relaxed_commit(conn: sa.Connection) -> None:
+    """Let this transaction commit without waiting for its WAL flush.
+
+    Used for the claim and sent marks of email deliveries: if the database crashed before
+    the flush, a mark is lost and that message goes again under its same Message-ID, which
+    is the guarantee a dead worker already gives; waiting for an fsync per message would
+    cap sending at the disk's flush rate.
+    """
+    conn.execute(sa.text("set local synchronous_commit = off"))
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -102,6 +113,7 @@ def send_outbound_emails(engine: sa.Engine, mailer: Mailer, *, batch_size: int =
     while True:
         stale_before = (now or datetime.now(UTC)) - timedelta(seconds=s.lease_seconds)
         with engine.begin() as conn:
+            relaxed_commit(conn)
             claimed = conn.execute(_CLAIM_EMAILS, {
                 "max_attempts": s.max_delivery_attempts, "stale_before": stale_before,
                 "limit": batch_size, "started": started}).all()
@@ -121,6 +133,7 @@ def send_outbound_emails(engine: sa.Engine, mailer: Mailer, *, batch_size: int =
                 _release(engine, [r.key for r in claimed[i + 1:]])
                 return report
             with engine.begin() as conn:
+                relaxed_commit(conn)
                 conn.execute(sa.text(
                     "update app.outbound_emails set status = 'sent', sent_at = now(), "
                     "error = null, updated_at = now() where key = :key"), {"key": row.key})
