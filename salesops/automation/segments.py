@@ -41,14 +41,14 @@ _SCALAR = (str, int, float, bool)
 
 def _scalar(value: Any) -> Any:
     if not isinstance(value, _SCALAR):
-        raise InvalidInput(f"segment value {value!r} must be a string, number or boolean",
+        raise InvalidInput(f"audience: value {value!r} must be a string, number or boolean",
                            field="audience", code="invalid_segment")
     return value
 
 
 def _list(value: Any) -> list:
     if not isinstance(value, list) or not value:
-        raise InvalidInput("segment operators in/not_in need a non-empty list value",
+        raise InvalidInput("audience: operators in and not_in need a non-empty list value",
                            field="audience", code="invalid_segment")
     return [_scalar(v) for v in value]
 
