@@ -4,7 +4,7 @@ and the unsubscribe link.
 Every link carries a token signed with the installation's secret key, naming the delivery
 (and, for a click, the destination): an altered or forged token is a 404, so the redirect
 goes only where a campaign email pointed. Each hit is stamped on the delivery and emitted
-to the outbox; Dagster moves it into `raw.touchpoints__events`.
+to the outbox; Dagster moves opens and clicks into `raw.touchpoints__events`.
 """
 
 from __future__ import annotations

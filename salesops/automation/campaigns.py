@@ -14,10 +14,11 @@ A campaign runs `scheduled` -> `running` -> `completed`:
    recipient never gets two different copies and no recipient is lost.
 3. When nothing is left to send the campaign is `completed`.
 
-Opens, clicks and unsubscribes (served by the API) update the delivery and emit a
-`campaign.engagement` outbox event; `load_engagement` moves those events into
-`raw.touchpoints__events` (email_open, email_click, email_unsubscribe), where the marts
-already count email engagement.
+Opens, clicks and unsubscribes (served by the API) update the delivery. Opens and clicks
+emit a `campaign.engagement` outbox event, which `load_engagement` moves into
+`raw.touchpoints__events` (email_open, email_click), where the marts already count email
+engagement. An unsubscribe opts the contact out and emits `contact.unsubscribed` (for the
+CRM sync); it is not a touchpoint, so attribution never credits it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from salesops.mailer import (
 from salesops.models import Campaign, CampaignDelivery, CommunicationTemplate, Contact
 
 ENGAGEMENT_TOPIC = "campaign.engagement"
+UNSUBSCRIBED_TOPIC = "contact.unsubscribed"
 SAMPLE_RECIPIENT = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace",
                     "email": "ada@example.com", "title": "CTO", "company": "Analytical Ltd",
                     "campaign": "Sample"}
@@ -321,7 +323,8 @@ def run_due_campaigns(engine: sa.Engine, mailer: Mailer, tracker: Tracker,
 
 # --- engagement -------------------------------------------------------------------------
 
-EVENT_TYPES = {"open": "email_open", "click": "email_click", "unsubscribe": "email_unsubscribe"}
+#: Touchpoint event types of the engagement loaded into raw (what the marts count).
+EVENT_TYPES = {"open": "email_open", "click": "email_click"}
 
 
 def record_engagement(session: Session, delivery_id: int, kind: str,
@@ -343,11 +346,14 @@ def record_engagement(session: Session, delivery_id: int, kind: str,
                         .execution_options(synchronize_session=False))
     campaign_name = session.scalar(sa.select(Campaign.name)
                                    .where(Campaign.id == delivery.campaign_id))
-    events.emit(session, ENGAGEMENT_TOPIC, "campaign_delivery", delivery.id, {
-        "event_type": EVENT_TYPES[kind], "occurred_at": now.isoformat(),
-        "email": delivery.email, "campaign": campaign_name,
-        "campaign_id": delivery.campaign_id, "contact_id": delivery.contact_id,
-        "page_url": url})
+    payload = {"occurred_at": now.isoformat(), "email": delivery.email,
+               "campaign": campaign_name, "campaign_id": delivery.campaign_id,
+               "contact_id": delivery.contact_id}
+    if kind == "unsubscribe":
+        events.emit(session, UNSUBSCRIBED_TOPIC, "contact", delivery.contact_id, payload)
+    else:
+        events.emit(session, ENGAGEMENT_TOPIC, "campaign_delivery", delivery.id,
+                    {**payload, "event_type": EVENT_TYPES[kind], "page_url": url})
     return delivery
 
 

@@ -83,7 +83,7 @@ def test_pixel_click_and_unsubscribe_are_recorded_and_reach_raw(client, sent_mai
     state = _delivery(clean_db)
     assert state["opened_at"] and state["clicked_at"] and state["unsubscribed_at"]
     assert state["email_opt_out"] is True
-    assert load_engagement(clean_db) == 3
+    assert load_engagement(clean_db) == 2  # opens and clicks; an unsubscribe is no touch
 
 
 def test_a_tampered_or_misused_link_is_a_404_and_no_redirect(client, sent_mail):
