@@ -1,5 +1,5 @@
-"""Automations: reminders, escalations, campaign sends and engagement loading, as Dagster
-jobs on schedules and sensors. The work itself lives in `salesops.automation`; these ops
+"""Automations: reminders, escalations, campaign sends, engagement loading and won deals,
+as Dagster jobs on schedules and sensors. The work itself lives in `salesops.automation`; these ops
 only wire it to the database and the SMTP server and report what happened."""
 
 
@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.resources import Database
 from salesops import events
-from salesops.automation import campaigns, notify, reminders
+from salesops.automation import campaigns, finance, notify, reminders
 from salesops.automation.tracking import Tracker
 from salesops.mailer import Mailer, MailSettings
 from salesops.settings import Settings
@@ -110,6 +110,17 @@ def load_engagement(context: dg.OpExecutionContext, database: Database) -> int:
     return loaded
 
 
+@dg.op(description="A won deal (deal.won in the outbox) becomes a contract and a customer, "
+                   "and is pushed to the financial system's webhook, signed, once.")
+def push_won_deals(context: dg.OpExecutionContext, database: Database) -> dict:
+    done, failed = finance.process_won_deals(database.engine)
+    if failed:
+        context.log.warning(f"{failed} won deals could not be pushed; they are retried by "
+                            f"the next run (see app.integration_sync_runs)")
+    context.add_output_metadata({"done": done, "failed": failed})
+    return {"done": done, "failed": failed}
+
+
 def _job(name: str, op: dg.OpDefinition, description: str, kind: str) -> dg.JobDefinition:
     @dg.job(name=name, description=description, executor_def=dg.in_process_executor,
             tags={**TAGS, "salesops/automation": kind})
@@ -127,6 +138,9 @@ escalate_overdue_tasks = _job("escalate_overdue_tasks", escalate_tasks,
                               "escalation")
 run_campaigns = _job("run_campaigns", send_campaigns,
                      "Send due and running email campaigns over SMTP.", "campaigns")
+handle_won_deals = _job("handle_won_deals", push_won_deals,
+                        "Won deals: contract, customer status, push to the financial system.",
+                        "won_deals")
 load_campaign_engagement = _job("load_campaign_engagement", load_engagement,
                                 "Email opens, clicks and unsubscribes into raw.", "engagement")
 
@@ -174,9 +188,23 @@ def engagement_sensor(context: dg.SensorEvaluationContext, database: Database):
                                "salesops/pending_events": str(waiting)})
 
 
-jobs = [send_due_reminders, escalate_overdue_tasks, run_campaigns, load_campaign_engagement]
+@dg.sensor(job=handle_won_deals, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts handle_won_deals when deal.won events wait in the outbox.")
+def won_deal_sensor(context: dg.SensorEvaluationContext, database: Database):
+    waiting = events.pending(database.engine, [finance.WON_TOPIC])
+    if not waiting:
+        return dg.SkipReason("no won deals waiting")
+    if _already_running(context, handle_won_deals):
+        return dg.SkipReason(f"{waiting} won deals waiting; a run is in progress")
+    return dg.RunRequest(tags={"salesops/trigger": "outbox",
+                               "salesops/pending_events": str(waiting)})
+
+
+jobs = [send_due_reminders, escalate_overdue_tasks, run_campaigns, load_campaign_engagement,
+        handle_won_deals]
 schedules = [reminders_schedule, escalation_schedule]
-sensors = [due_campaigns_sensor, engagement_sensor]
+sensors = [due_campaigns_sensor, engagement_sensor, won_deal_sensor]
 
 
 def mail_resource() -> Mail:

@@ -63,3 +63,23 @@ def test_campaign_sensor_starts_a_run_that_sends_and_completes(clean_db, databas
     with clean_db.connect() as conn:
         assert conn.execute(sa.text("select status from app.marketing_campaigns")).scalar() \
             == "completed"
+
+
+def test_outbox_sensors_start_runs_only_when_their_events_wait(clean_db, database_url):
+    from salesops import events
+
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"database": Database(url=database_url)}
+    sensors = (automations.engagement_sensor, automations.won_deal_sensor)
+    for sensor in sensors:
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            assert isinstance(sensor(context), dg.SkipReason)
+    with Session(clean_db) as session, session.begin():
+        events.emit(session, "campaign.engagement", "campaign_delivery", 1)
+        events.emit(session, "deal.won", "deal", 7)
+        events.emit(session, "deal.won", "deal", 8)
+    counts = []
+    for sensor in sensors:
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            counts.append(sensor(context).tags["salesops/pending_events"])
+    assert counts == ["1", "2"]
