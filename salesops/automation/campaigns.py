@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from salesops import events
@@ -47,7 +48,13 @@ from salesops.mailer import (
     build_message,
     message_id,
 )
-from salesops.models import Campaign, CampaignDelivery, CommunicationTemplate, Contact
+from salesops.models import (
+    Campaign,
+    CampaignDelivery,
+    CommunicationTemplate,
+    Contact,
+    Notification,
+)
 
 ENGAGEMENT_TOPIC = "campaign.engagement"
 UNSUBSCRIBED_TOPIC = "contact.unsubscribed"
@@ -75,11 +82,13 @@ def launch_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def due_campaigns(engine: sa.Engine, now: datetime | None = None) -> list[int]:
-    """Campaigns to work on: scheduled ones whose time has come, and running ones."""
+    """Campaigns to work on: scheduled ones whose time has come, and running ones. Only
+    campaigns with a template are sent here; one imported from a CRM without one is a
+    record of a campaign run elsewhere."""
     with engine.connect() as conn:
         return list(conn.scalars(
             sa.select(Campaign.id).where(
-                Campaign.deleted_at.is_(None),
+                Campaign.deleted_at.is_(None), Campaign.template_id.is_not(None),
                 sa.or_(Campaign.status == "running",
                        sa.and_(Campaign.status == "scheduled",
                                Campaign.scheduled_at <= (now or datetime.now(UTC)))))
@@ -127,10 +136,11 @@ def start_campaign(engine: sa.Engine, campaign_id: int) -> Audience | None:
                           sa.case((reason.is_(None), "queued"), else_="suppressed"),
                           reason)
                 .select_from(matched.join(Contact, Contact.id == matched.c.id)))
+        # a relaunched campaign keeps the deliveries it already has
         session.execute(
-            sa.insert(CampaignDelivery).from_select(
+            insert(CampaignDelivery).from_select(
                 ["campaign_id", "contact_id", "idempotency_key", "email", "status", "error"],
-                rows))
+                rows).on_conflict_do_nothing(index_elements=["campaign_id", "contact_id"]))
         counts = dict(session.execute(
             sa.select(CampaignDelivery.status, sa.func.count())
             .where(CampaignDelivery.campaign_id == campaign_id)
@@ -317,8 +327,25 @@ def run_due_campaigns(engine: sa.Engine, mailer: Mailer, tracker: Tracker,
                                                                      SendResult]]:
     """Start and send every due campaign; yields (audience or None, result) per campaign."""
     for campaign_id in due_campaigns(engine, now):
-        audience = start_campaign(engine, campaign_id)
-        yield audience, send_campaign(engine, campaign_id, mailer, tracker, now=now)
+        try:
+            audience = start_campaign(engine, campaign_id)
+            result = send_campaign(engine, campaign_id, mailer, tracker, now=now)
+        except InvalidInput as exc:  # e.g. its template was broken or deleted
+            _pause(engine, campaign_id, exc.message)
+            audience, result = None, SendResult(campaign_id, errors=[exc.message])
+        yield audience, result
+
+
+def _pause(engine: sa.Engine, campaign_id: int, reason: str) -> None:
+    """Back to draft (launching it again resumes it), and its owner told why."""
+    with Session(engine) as session, session.begin():
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        campaign.status = "draft"
+        if campaign.owner_id is not None:
+            session.add(Notification(
+                user_id=campaign.owner_id, kind="campaign_paused",
+                title=f"Campaign paused: {campaign.name}", body=reason,
+                payload={"campaign_id": campaign_id}))
 
 
 # --- engagement -------------------------------------------------------------------------

@@ -229,3 +229,36 @@ def test_engagement_is_recorded_once_and_loaded_into_raw(clean_db, smtp, tracker
     # the next campaign to the same segment suppresses the unsubscribed contact
     second = add_campaign(clean_db, AUDIENCE, BODY, name="Summer")
     assert campaigns.start_campaign(clean_db, second).suppressed == 1
+
+
+def test_a_broken_campaign_is_paused_with_its_owner_told_and_imports_are_left_alone(
+        clean_db, smtp, tracker):
+    from conftest import add_user
+
+    inbox, port = smtp
+    _people(clean_db, 2)
+    with Session(clean_db) as session, session.begin():
+        owner = add_user(session, "mo@example.com", "Mo Marketing", "marketing_manager")
+    broken = add_campaign(clean_db, AUDIENCE_MQL, "Hi {{ nobody }}", name="Broken")
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("update app.marketing_campaigns set owner_id = :o"), {"o": owner})
+        # a campaign imported from the CRM: running, no template
+        conn.execute(sa.text("insert into app.marketing_campaigns (name, status, source, "
+                             "source_key) values ('Imported', 'running', 'salesforce', 'C1')"))
+    with Mailer(mail_settings(port)) as mailer:
+        [(audience, result)] = list(run_due_campaigns(clean_db, mailer, tracker))
+    assert audience is None and result.campaign_id == broken and "nobody" in result.errors[0]
+    assert _campaign_status(clean_db, broken) == "draft" and inbox.messages == []
+    with clean_db.connect() as conn:
+        title = conn.execute(sa.text("select title from app.notifications where user_id = :o"),
+                             {"o": owner}).scalar()
+    assert title == "Campaign paused: Broken"
+    # fixed and launched again: it resumes, and the next run has nothing left to do
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("update app.communication_templates set body = 'Hi {{ email }}'"))
+    with Session(clean_db) as session, session.begin():
+        launch_campaign(session, broken)
+    with Mailer(mail_settings(port)) as mailer:
+        [(_, result)] = list(run_due_campaigns(clean_db, mailer, tracker))
+        assert list(run_due_campaigns(clean_db, mailer, tracker)) == []
+    assert result.sent == 2 and len(inbox.messages) == 2
