@@ -60,7 +60,7 @@ ENGAGEMENT_TOPIC = "campaign.engagement"
 UNSUBSCRIBED_TOPIC = "contact.unsubscribed"
 SAMPLE_RECIPIENT = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace",
                     "email": "ada@example.com", "title": "CTO", "company": "Analytical Ltd",
-                    "campaign": "Sample"}
+                    "campaign": "Sample", "unsubscribe_url": "https://example.com/u"}
 
 
 def delivery_key(campaign_id: int, contact_id: int) -> str:

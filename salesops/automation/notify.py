@@ -9,7 +9,6 @@ leaves a claim that is retried, with the same Message-ID, once its lease has run
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -82,11 +81,6 @@ class SendReport:
     sent: int = 0
     failed: int = 0
 
-    def __iadd__(self, other: SendReport) -> SendReport:
-        self.sent += other.sent
-        self.failed += other.failed
-        return self
-
 
 _CLAIM_EMAILS = sa.text("""
     update app.outbound_emails set status = 'sending', attempts = attempts + 1,
@@ -104,7 +98,6 @@ _CLAIM_EMAILS = sa.text("""
 
 
 def send_outbound_emails(engine: sa.Engine, mailer: Mailer, *, batch_size: int = 100,
-                         on_sent: Callable[[sa.Connection, str], None] | None = None,
                          now: datetime | None = None) -> SendReport:
     """Send every queued user email; a batch is claimed (and committed) before sending."""
     s = mailer.settings
@@ -139,8 +132,6 @@ def send_outbound_emails(engine: sa.Engine, mailer: Mailer, *, batch_size: int =
                     "error = null, updated_at = now() where key = :key"), {"key": row.key})
                 if row.reminder_id is not None:
                     _reminder_email_sent(conn, row.reminder_id)
-                if on_sent:
-                    on_sent(conn, row.key)
             report.sent += 1
 
 

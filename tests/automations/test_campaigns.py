@@ -38,7 +38,8 @@ from salesops.domain.errors import InvalidInput
 from salesops.mailer import Mailer
 
 BODY = ("<p>Hi {{ first_name or 'there' }} at {{ company or 'your team' }},</p>"
-        "<p><a href=\"{{ link('https://example.com/offer?x=1') }}\">See the offer</a></p>")
+        "<p><a href=\"{{ link('https://example.com/offer?x=1') }}\">See the offer</a></p>"
+        "<p><a href=\"{{ unsubscribe_url }}\">Stop these emails</a></p>")
 AUDIENCE = AUDIENCE_MQL
 
 
