@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep
 from api.schemas import error_responses
-from salesops.automation.campaigns import record_engagement
+from salesops.automation.engagement import record_engagement
 from salesops.automation.tracking import Tracker
 from salesops.mailer import MailSettings
 from salesops.settings import get_settings

@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.resources import Database
 from salesops import events
-from salesops.automation import campaigns, finance, notify, reminders
+from salesops.automation import campaigns, engagement, finance, notify, reminders
 from salesops.automation.tracking import Tracker
 from salesops.mailer import Mailer, MailSettings
 from salesops.settings import Settings
@@ -104,7 +104,7 @@ def send_campaigns(context: dg.OpExecutionContext, database: Database, mail: Mai
 @dg.op(description="Load waiting opens, clicks and unsubscribes from the outbox into "
                    "raw.touchpoints__events, as one batch.")
 def load_engagement(context: dg.OpExecutionContext, database: Database) -> int:
-    loaded = campaigns.load_engagement(database.engine)
+    loaded = engagement.load_engagement(database.engine)
     context.log.info(f"{loaded} engagement events loaded into raw")
     context.add_output_metadata({"events": loaded})
     return loaded
@@ -179,7 +179,7 @@ def due_campaigns_sensor(context: dg.SensorEvaluationContext, database: Database
            description="Starts load_campaign_engagement when opens, clicks or unsubscribes "
                        "wait in the outbox.")
 def engagement_sensor(context: dg.SensorEvaluationContext, database: Database):
-    waiting = events.pending(database.engine, [campaigns.ENGAGEMENT_TOPIC])
+    waiting = events.pending(database.engine, [engagement.ENGAGEMENT_TOPIC])
     if not waiting:
         return dg.SkipReason("no engagement events waiting")
     if _already_running(context, load_campaign_engagement):

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from salesops.automation.campaigns import load_engagement, run_due_campaigns
+from salesops.automation.campaigns import run_due_campaigns
+from salesops.automation.engagement import load_engagement
 from salesops.automation.reminders import dispatch_due_reminders
 from salesops.automation.tracking import Tracker
 from salesops.domain.users import create_user

@@ -27,12 +27,11 @@ from sqlalchemy.orm import Session
 from salesops.automation import campaigns
 from salesops.automation.campaigns import (
     launch_campaign,
-    load_engagement,
-    record_engagement,
     run_due_campaigns,
     send_campaign,
     start_campaign,
 )
+from salesops.automation.engagement import load_engagement, record_engagement
 from salesops.automation.tracking import Tracker
 from salesops.domain.errors import InvalidInput
 from salesops.mailer import Mailer
