@@ -57,10 +57,6 @@ SAMPLE_RECIPIENT = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "
                     "campaign": "Sample", "unsubscribe_url": "https://example.com/u"}
 
 
-def delivery_key(campaign_id: int, contact_id: int) -> str:
-    return f"campaign:{campaign_id}:contact:{contact_id}"
-
-
 def launch_campaign(session: Session, campaign_id: int) -> Campaign:
     """Send a draft or scheduled campaign now (the trigger); its template must render."""
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
@@ -125,6 +121,7 @@ def start_campaign(engine: sa.Engine, campaign_id: int) -> Audience | None:
         matched = audience_query(campaign.audience).subquery()
         reason = _SUPPRESSION.label("reason")
         rows = (sa.select(sa.literal(campaign_id), matched.c.id,
+                          # the idempotency key, whose hash is the Message-ID
                           sa.func.concat(f"campaign:{campaign_id}:contact:", matched.c.id),
                           matched.c.email,
                           sa.case((reason.is_(None), "queued"), else_="suppressed"),
@@ -140,8 +137,9 @@ def start_campaign(engine: sa.Engine, campaign_id: int) -> Audience | None:
             .where(CampaignDelivery.campaign_id == campaign_id)
             .group_by(CampaignDelivery.status)).all())
         session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
-                        .values(status="running", start_date=sa.func.coalesce(
-                            Campaign.start_date, sa.func.current_date()))
+                        .values(status="running", version=Campaign.version + 1,
+                                start_date=sa.func.coalesce(Campaign.start_date,
+                                                            sa.func.current_date()))
                         .execution_options(synchronize_session=False))
         return Audience(counts.get("queued", 0), counts.get("suppressed", 0))
 
@@ -308,6 +306,7 @@ def _complete_if_done(engine: sa.Engine, campaign_id: int, max_attempts: int) ->
     with engine.begin() as conn:
         return conn.execute(sa.text("""
             update app.marketing_campaigns set status = 'completed', updated_at = now(),
+                   version = version + 1,
                    end_date = coalesce(end_date, greatest(current_date, start_date))
             where id = :id and status = 'running' and not exists (
                 select 1 from app.campaign_deliveries
