@@ -25,7 +25,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routers import auth, forms, health
+from api.routers import auth, forms, health, notifications, tracking
 from salesops import __version__
 from salesops.db import get_engine
 from salesops.domain.errors import (
@@ -65,6 +65,8 @@ TAGS = [
     {"name": "auth", "description": "Log in, refresh tokens, log out, who am I."},
     {"name": "forms", "description": "Public web-form submissions: lead capture."},
     {"name": "health", "description": "Is the API ready: database and Redis status."},
+    {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
+    {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
 ]
 
 DESCRIPTION = """\
@@ -208,6 +210,7 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
 
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for router in (health.router, auth.router, forms.router):
+    for router in (health.router, auth.router, forms.router, notifications.router,
+                   tracking.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -34,7 +34,13 @@ from salesops.models.ml import Forecast, LeadScore, ModelMetric, NextBestAction,
 from salesops.models.ops import Cursor, LoadBatch, MergeRun, RejectedRow
 from salesops.models.raw import RAW_TABLES, raw_table_name
 from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
-from salesops.models.work import Notification, NotificationPreference, Reminder, Task
+from salesops.models.work import (
+    Notification,
+    NotificationPreference,
+    OutboundEmail,
+    Reminder,
+    Task,
+)
 
 __all__ = [
     "Base", "auth", "crm", "events", "integrations", "marketing", "ml", "ops", "raw", "sales",
@@ -45,5 +51,5 @@ __all__ = [
     "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis", "Cursor",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
     "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
-    "Reminder", "Task",
+    "OutboundEmail", "Reminder", "Task",
 ]

@@ -18,7 +18,8 @@ from salesops.models.base import (
 )
 
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "completed", "cancelled")
-DELIVERY_STATUSES = ("queued", "sent", "delivered", "bounced", "failed", "suppressed")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "bounced", "failed",
+                     "suppressed")
 INTERACTION_KINDS = ("email", "call", "meeting")
 
 
@@ -75,7 +76,9 @@ class CampaignMember(IdMixin, TimestampMixin, Base):
 
 
 class CampaignDelivery(IdMixin, TimestampMixin, Base):
-    """One message to one recipient; the idempotency key makes a resend impossible."""
+    """One message to one recipient. `sending` is claimed before the SMTP call and `sent`
+    marked after it; a claim left by a dead worker is retried after its lease with the
+    same Message-ID (derived from the idempotency key), so receivers can drop the copy."""
 
     __tablename__ = "campaign_deliveries"
     __table_args__ = (one_of("status", DELIVERY_STATUSES),
@@ -91,6 +94,9 @@ class CampaignDelivery(IdMixin, TimestampMixin, Base):
     clicked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.Text, comment="the address it went to")
+    message_id: Mapped[str | None] = mapped_column(sa.Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class Interaction(IdMixin, TimestampMixin, SoftDeleteMixin, Base):

@@ -88,3 +88,36 @@ class NotificationPreference(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     channel: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+
+
+OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboundEmail(TimestampMixin, Base):
+    """An email to a user (reminder, escalation), queued in the transaction that decided it.
+
+    `key` names what it is for (e.g. `reminder:12:email`), so it is queued once; it is
+    claimed (`sending`) before the SMTP call and marked `sent` after, and a claim left by a
+    dead worker is retried after its lease with the same Message-ID.
+    """
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (one_of("status", OUTBOUND_STATUSES),
+                      sa.Index("ix_outbound_emails_unsent", "status",
+                               postgresql_where=sa.text("status <> 'sent'")),
+                      {"schema": "app"})
+
+    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.Text, comment="reminder, escalation, ...")
+    user_id: Mapped[int] = mapped_column(app_fk("users", "CASCADE"), index=True)
+    reminder_id: Mapped[int | None] = mapped_column(app_fk("reminders", "CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(app_fk("tasks", "CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    message_id: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(sa.Text)
