@@ -90,12 +90,13 @@ def test_attribution_reconciles(demo_built):
     with demo_built.connect() as conn:
         per_model = conn.execute(sa.text(
             "select model, sum(conversions), sum(revenue) from marts.attribution_by_channel "
-            "group by model")).all()
+            "where conversion_type = 'lead' group by model")).all()
         bad_sums = conn.execute(sa.text(
-            "select count(*) from (select model, lead_id from marts.fct_attribution "
-            "group by model, lead_id having abs(sum(credit) - 1) > 1e-9) s")).scalar()
+            "select count(*) from (select model, conversion_id from marts.fct_attribution "
+            "group by model, conversion_id having abs(sum(credit) - 1) > 1e-9) s")).scalar()
     assert bad_sums == 0
-    assert {m for m, _, _ in per_model} == {"first_touch", "last_touch", "linear"}
+    assert {m for m, _, _ in per_model} == {"first_touch", "last_touch", "last_non_direct",
+                                            "linear", "time_decay", "u_shaped", "w_shaped"}
     for model, conversions, model_revenue in per_model:
         assert conversions == pytest.approx(converted), model
-        assert float(model_revenue) == pytest.approx(float(revenue), abs=0.05), model
+        assert float(model_revenue) == pytest.approx(float(revenue), abs=0.5), model
