@@ -4,7 +4,9 @@
 -- stage it was in then (fct_deal_stage_history) is not a closed one, so a deal lost and
 -- later reopened is out of the pipeline for the days it was lost. The stage it is in now
 -- (the open history row) is the deal's current stage, at its current amount; earlier
--- stages carry the amount recorded with them. Owner, team and segment are today's.
+-- stages carry the amount recorded with them. On a day no history row covers, a deal is
+-- in its current stage, or, when that is a closed one (a deal whose history starts at its
+-- close), in its pipeline's first open stage. Owner, team and segment are today's.
 -- Incremental: a run recomputes the last day it holds (it may have been taken mid-day) up
 -- to var('as_of') (default today); `--full-refresh` rebuilds every day from the history.
 -- The day of var('as_of') is the pipeline as it stands at as_of.
@@ -38,6 +40,15 @@ history as (
 stages as (
 
     select * from {{ ref('stg_app__stages') }}
+
+),
+
+entry_stages as (
+
+    select distinct on (pipeline_id) pipeline_id, stage_id
+    from stages
+    where not is_closed
+    order by pipeline_id, stage_position
 
 ),
 
@@ -94,19 +105,35 @@ with_stage as (
 
 ),
 
-point_in_time as (
+resolved as (
 
     select
         with_stage.*,
-        coalesce(with_stage.history_is_current, true) as in_current_stage,
-        case when coalesce(with_stage.history_is_current, true) then with_stage.stage_id
-             else with_stage.history_stage_id end as stage_id_then,
-        case when coalesce(with_stage.history_is_current, true) then with_stage.amount
-             else coalesce(with_stage.history_amount, with_stage.amount) end as amount_then
+        case
+            when with_stage.history_stage_id is not null
+                then with_stage.history_is_current
+            else not with_stage.is_closed
+        end as in_current_stage,
+        entry_stages.stage_id as entry_stage_id
     from with_stage
+    left join entry_stages on entry_stages.pipeline_id = with_stage.pipeline_id
+
+),
+
+point_in_time as (
+
+    select
+        resolved.*,
+        case
+            when resolved.in_current_stage then resolved.stage_id
+            when resolved.history_stage_id is not null then resolved.history_stage_id
+            else resolved.entry_stage_id
+        end as stage_id_then,
+        case when resolved.in_current_stage then resolved.amount
+             else coalesce(resolved.history_amount, resolved.amount) end as amount_then
+    from resolved
     -- closed then (lost, and reopened later): not in that day's pipeline
-    where not (coalesce(with_stage.history_is_closed, false)
-               and not coalesce(with_stage.history_is_current, true))
+    where not (coalesce(resolved.history_is_closed, false) and not resolved.in_current_stage)
 
 )
 
