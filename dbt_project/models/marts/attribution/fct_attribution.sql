@@ -111,7 +111,7 @@ keyed as (
         1
         + case when lead_touch_position > 1 then 1 else 0 end
         + case when opportunity_touch_position > 1
-                    and opportunity_touch_position is distinct from lead_touch_position
+                    and (opportunity_touch_position is distinct from lead_touch_position)
                then 1 else 0 end as key_touches
     from roles
 
@@ -137,8 +137,8 @@ weights as (
         + case when touch_position = opportunity_touch_position
                then {{ w_opportunity }} else 0.0 end
         + case when touch_position <> 1
-                    and touch_position is distinct from lead_touch_position
-                    and touch_position is distinct from opportunity_touch_position
+                    and (touch_position is distinct from lead_touch_position)
+                    and (touch_position is distinct from opportunity_touch_position)
                then {{ (1.0 - w_first - w_lead - w_opportunity) | round(10) }}
                     / (touches_in_window - key_touches)
                else 0.0 end
@@ -186,7 +186,9 @@ unattributed as (
         values {% for m in models %}('{{ m }}'){{ ", " if not loop.last }}{% endfor %}
     ) as models (model)
     where not exists (
-        select 1 from touches where touches.conversion_id = conversions.conversion_id
+        select 1
+        from touches
+        where touches.conversion_id = conversions.conversion_id
     )
 
 ),

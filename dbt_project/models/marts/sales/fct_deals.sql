@@ -85,7 +85,7 @@ joined as (
         case when resolved_contacts.is_golden_live
              then resolved_contacts.golden_contact_id end as golden_contact_id,
         -- the history's open row counts only when it is about the stage the deal is in now
-        case when history.history_stage_id is not distinct from deals.stage_id
+        case when (history.history_stage_id is not distinct from deals.stage_id)
              then history.current_stage_entered_at end as current_stage_entered_at,
         coalesce(history.stage_changes, 0) as stage_changes,
         accounts.segment,
