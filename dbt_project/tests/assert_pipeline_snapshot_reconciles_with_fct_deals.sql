@@ -24,7 +24,7 @@ deals as (
     select fct_deals.*
     from {{ ref('fct_deals') }} as fct_deals
     left join last_stage_change on last_stage_change.deal_id = fct_deals.deal_id
-    where fct_deals.created_at <= {{ as_of() }}
+    where fct_deals.created_at < {{ as_of() }}
       and greatest(fct_deals.updated_at, fct_deals.closed_at, last_stage_change.last_entered_at)
           <= {{ as_of() }}
 

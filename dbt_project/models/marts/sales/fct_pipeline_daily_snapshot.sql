@@ -1,5 +1,7 @@
 -- The open pipeline as it stood at the end of each day: one row per open deal per day, so
 -- a dashboard can show the pipeline on any date and its change between two dates.
+-- The state at the end of a day is the state just before midnight (or as_of): what
+-- happens at midnight belongs to the next day.
 -- A deal is open on a day when it was created by then, had not closed by then, and the
 -- stage it was in then (fct_deal_stage_history) is not a closed one, so a deal lost and
 -- later reopened is out of the pipeline for the days it was lost. The stage it is in now
@@ -79,8 +81,8 @@ deal_days as (
         deals.*
     from days
     inner join deals
-        on deals.created_at <= days.point_in_time
-       and (not deals.is_closed or deals.closed_at > days.point_in_time)
+        on deals.created_at < days.point_in_time
+       and (not deals.is_closed or deals.closed_at >= days.point_in_time)
 
 ),
 
@@ -97,8 +99,8 @@ with_stage as (
         select history.stage_id, history.is_current, history.is_closed_stage, history.amount
         from history
         where history.deal_id = deal_days.deal_id
-          and history.entered_at <= deal_days.point_in_time
-          and (history.exited_at is null or history.exited_at > deal_days.point_in_time)
+          and history.entered_at < deal_days.point_in_time
+          and (history.exited_at is null or history.exited_at >= deal_days.point_in_time)
         order by history.entered_at desc
         limit 1
     ) as stage_then on true
