@@ -310,6 +310,40 @@ def test_fct_deals(built):
         (61, 47, 1)
 
 
+def test_dimensions(built):
+    users = _rows(built, "select user_id, full_name, role_name, is_sales_rep, deals_owned "
+                         "from marts.dim_users")
+    assert users == [{"user_id": 1, "full_name": "Alice Rep", "role_name": "sales_rep",
+                      "is_sales_rep": True, "deals_owned": 2}]
+    accounts = _rows(built, "select account_id, customer_status, contacts, won_deals, "
+                            "won_revenue from marts.dim_accounts")
+    assert accounts == [{"account_id": 1, "customer_status": "customer", "contacts": 1,
+                         "won_deals": 1, "won_revenue": 12000}]
+    days = _rows(built, "select count(*) as n, min(date_day) as first, "
+                        "bool_and(is_weekend = (day_of_week > 5)) as weekends from marts.dim_date")
+    assert days[0]["n"] == 7670 and days[0]["first"].isoformat() == "2015-01-01"
+    assert days[0]["weekends"] is True
+
+
+def test_lead_status_history(built):
+    leads = {r["lead_id"]: r for r in _rows(built, "select * from marts.fct_leads")}
+    ann, robert, bob_dq = leads[1], leads[2], leads[3]
+    # Ann: an email click (e4) after creation makes her an MQL; her deal, created on the day
+    # she converted, makes her an SQL and an opportunity then; it was won on 04-10
+    assert ann["funnel_stage"] == "won"
+    assert ann["mql_at"].isoformat() == "2025-03-15T10:00:00+00:00"
+    assert ann["sql_at"] == ann["opportunity_at"]
+    assert ann["opportunity_at"].isoformat() == "2025-03-20T00:00:00+00:00"
+    assert ann["won_at"].isoformat() == "2025-04-10T00:00:00+00:00"
+    assert float(ann["days_to_qualify"]) == 18.63
+    # Robert (working) has an open deal; his meeting 5 days after creation is the first touch
+    assert robert["funnel_stage"] == "opportunity"
+    assert float(robert["hours_to_first_response"]) == 111.0
+    assert robert["responded_within_sla"] is False
+    assert bob_dq["funnel_stage"] == "lead" and bob_dq["disqualified_reason"] == "no budget"
+    assert bob_dq["disqualified_at"].isoformat() == "2025-02-01T12:00:00+00:00"
+
+
 def test_fct_touchpoints_links_contacts(built):
     tps = {r["touchpoint_id"]: r for r in _rows(built, "select * from marts.fct_touchpoints")}
     assert sorted(tps) == ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"]
