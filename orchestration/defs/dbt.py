@@ -51,12 +51,15 @@ def prepare() -> None:
 
 
 class Translator(DagsterDbtTranslator):
-    """Models grouped by layer (staging, intermediate, marts)."""
+    """Models grouped by layer (staging, intermediate, marts); seeds (reference data such as
+    currency rates, read from staging on) with staging."""
 
     def get_group_name(self, dbt_resource_props) -> str | None:
         if dbt_resource_props["resource_type"] == "model":
             layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
             return f"{GROUP_PREFIX}{layer}"
+        if dbt_resource_props["resource_type"] == "seed":
+            return f"{GROUP_PREFIX}staging"
         return super().get_group_name(dbt_resource_props)
 
 
