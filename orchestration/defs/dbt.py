@@ -38,7 +38,7 @@ def manifest_is_stale() -> bool:
         return True
     built = project.manifest_path.stat().st_mtime
     sources = [DBT_PROJECT_DIR / "dbt_project.yml",
-               *(f for folder in ("models", "macros", "tests")
+               *(f for folder in ("models", "macros", "tests", "seeds")
                  for f in (DBT_PROJECT_DIR / folder).rglob("*") if f.is_file())]
     return any(f.stat().st_mtime > built for f in sources)
 
@@ -51,12 +51,15 @@ def prepare() -> None:
 
 
 class Translator(DagsterDbtTranslator):
-    """Models grouped by layer (staging, intermediate, marts)."""
+    """Models grouped by layer (staging, intermediate, marts); seeds (reference data such as
+    currency rates, read from staging on) with staging."""
 
     def get_group_name(self, dbt_resource_props) -> str | None:
         if dbt_resource_props["resource_type"] == "model":
             layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
             return f"{GROUP_PREFIX}{layer}"
+        if dbt_resource_props["resource_type"] == "seed":
+            return f"{GROUP_PREFIX}staging"
         return super().get_group_name(dbt_resource_props)
 
 

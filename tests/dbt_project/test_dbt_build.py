@@ -199,8 +199,11 @@ def test_models_land_in_their_schemas(built):
     where = {r["table_name"]: r["table_schema"] for r in rows}
     assert where["stg_touchpoints__events"] == "staging"
     assert where["int_leads__resolved"] == "intermediate"
-    for mart in ("dim_contacts", "fct_leads", "fct_deals", "fct_touchpoints",
-                 "fct_attribution", "attribution_by_channel"):
+    for mart in ("dim_contacts", "dim_accounts", "dim_users", "dim_date", "fct_leads",
+                 "fct_lead_funnel", "fct_lead_response_sla", "fct_deals",
+                 "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "sales_velocity",
+                 "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
+                 "fct_interactions", "fct_attribution", "attribution_by_channel"):
         assert where[mart] == "marts", mart
 
 
@@ -236,24 +239,41 @@ def test_fct_leads_rows_and_outcomes(built):
     assert robert["score"] is None
 
 
+LEAD_FEATURES_CONTRACT = [
+    ("lead_id", "bigint"), ("contact_id", "bigint"), ("account_id", "bigint"),
+    ("owner_id", "bigint"), ("campaign_id", "bigint"),
+    ("created_at", "timestamp with time zone"), ("lead_source", "text"), ("status", "text"),
+    ("company", "text"), ("title", "text"), ("industry", "text"), ("employees", "integer"),
+    ("country", "text"), ("email_domain", "text"), ("is_free_email", "boolean"),
+    ("has_phone", "boolean"), ("touchpoints_before_creation", "integer"),
+    ("touchpoints_30d_after_creation", "integer"), ("email_opens", "integer"),
+    ("email_clicks", "integer"), ("form_fills", "integer"), ("inbound_emails", "integer"),
+    ("is_converted", "boolean"), ("converted_at", "timestamp with time zone"),
+    ("is_closed", "boolean"), ("closed_at", "timestamp with time zone"),
+]
+
+
+def _columns(engine: sa.Engine, table: str) -> list[tuple[str, str]]:
+    rows = _rows(engine, "select column_name, data_type from information_schema.columns "
+                         f"where table_schema = 'marts' and table_name = '{table}' "
+                         "order by ordinal_position")
+    return [(r["column_name"], r["data_type"]) for r in rows]
+
+
 def test_fct_leads_matches_the_contract(built):
-    rows = _rows(built, "select column_name, data_type from information_schema.columns "
-                        "where table_schema = 'marts' and table_name = 'fct_leads' "
-                        "order by ordinal_position")
-    expected = [
-        ("lead_id", "bigint"), ("contact_id", "bigint"), ("account_id", "bigint"),
-        ("owner_id", "bigint"), ("campaign_id", "bigint"),
-        ("created_at", "timestamp with time zone"), ("lead_source", "text"), ("status", "text"),
-        ("company", "text"), ("title", "text"), ("industry", "text"), ("employees", "integer"),
-        ("country", "text"), ("email_domain", "text"), ("is_free_email", "boolean"),
-        ("has_phone", "boolean"), ("touchpoints_before_creation", "integer"),
-        ("touchpoints_30d_after_creation", "integer"), ("email_opens", "integer"),
-        ("email_clicks", "integer"), ("form_fills", "integer"), ("inbound_emails", "integer"),
-        ("is_converted", "boolean"), ("converted_at", "timestamp with time zone"),
-        ("is_closed", "boolean"), ("closed_at", "timestamp with time zone"),
+    """lead_features is exactly the ML contract; fct_leads is it, then the score, then the
+    status history and response fields (CONTRACTS.md)."""
+    assert _columns(built, "lead_features") == LEAD_FEATURES_CONTRACT
+    assert _columns(built, "fct_leads") == [
+        *LEAD_FEATURES_CONTRACT,
         ("score", "integer"), ("score_band", "text"), ("score_probability", "double precision"),
+        ("funnel_stage", "text"), ("mql_at", "timestamp with time zone"),
+        ("sql_at", "timestamp with time zone"), ("opportunity_at", "timestamp with time zone"),
+        ("won_at", "timestamp with time zone"), ("disqualified_at", "timestamp with time zone"),
+        ("disqualified_reason", "text"), ("first_response_at", "timestamp with time zone"),
+        ("hours_to_first_response", "numeric"), ("responded_within_sla", "boolean"),
+        ("days_to_qualify", "numeric"), ("days_to_convert", "numeric"),
     ]
-    assert [(r["column_name"], r["data_type"]) for r in rows] == expected
 
 
 def test_dim_contacts(built):
@@ -290,6 +310,40 @@ def test_fct_deals(built):
         (61, 47, 1)
 
 
+def test_dimensions(built):
+    users = _rows(built, "select user_id, full_name, role_name, is_sales_rep, deals_owned "
+                         "from marts.dim_users")
+    assert users == [{"user_id": 1, "full_name": "Alice Rep", "role_name": "sales_rep",
+                      "is_sales_rep": True, "deals_owned": 2}]
+    accounts = _rows(built, "select account_id, customer_status, contacts, won_deals, "
+                            "won_revenue from marts.dim_accounts")
+    assert accounts == [{"account_id": 1, "customer_status": "customer", "contacts": 1,
+                         "won_deals": 1, "won_revenue": 12000}]
+    days = _rows(built, "select count(*) as n, min(date_day) as first, "
+                        "bool_and(is_weekend = (day_of_week > 5)) as weekends from marts.dim_date")
+    assert days[0]["n"] == 7670 and days[0]["first"].isoformat() == "2015-01-01"
+    assert days[0]["weekends"] is True
+
+
+def test_lead_status_history(built):
+    leads = {r["lead_id"]: r for r in _rows(built, "select * from marts.fct_leads")}
+    ann, robert, bob_dq = leads[1], leads[2], leads[3]
+    # Ann: an email click (e4) after creation makes her an MQL; her deal, created on the day
+    # she converted, makes her an SQL and an opportunity then; it was won on 04-10
+    assert ann["funnel_stage"] == "won"
+    assert ann["mql_at"].isoformat() == "2025-03-15T10:00:00+00:00"
+    assert ann["sql_at"] == ann["opportunity_at"]
+    assert ann["opportunity_at"].isoformat() == "2025-03-20T00:00:00+00:00"
+    assert ann["won_at"].isoformat() == "2025-04-10T00:00:00+00:00"
+    assert float(ann["days_to_qualify"]) == 18.63
+    # Robert (working) has an open deal; his meeting 5 days after creation is the first touch
+    assert robert["funnel_stage"] == "opportunity"
+    assert float(robert["hours_to_first_response"]) == 111.0
+    assert robert["responded_within_sla"] is False
+    assert bob_dq["funnel_stage"] == "lead" and bob_dq["disqualified_reason"] == "no budget"
+    assert bob_dq["disqualified_at"].isoformat() == "2025-02-01T12:00:00+00:00"
+
+
 def test_fct_touchpoints_links_contacts(built):
     tps = {r["touchpoint_id"]: r for r in _rows(built, "select * from marts.fct_touchpoints")}
     assert sorted(tps) == ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"]
@@ -321,43 +375,68 @@ def test_staging_nulls_junk_and_keeps_latest_version(built):
     assert opps["006B"]["is_won"] is False
 
 
+MODELS = {"first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "u_shaped",
+          "w_shaped"}
+
+
 def test_attribution_credits_by_hand(built):
-    rows = _rows(built, "select model, lead_id, touchpoint_id, channel, campaign, credit, "
-                        "attributed_revenue, conversion_date from marts.fct_attribution "
-                        "order by model, lead_id, touch_position")
-    ann = [r for r in rows if r["lead_id"] == 1]
-    credits = {(r["model"], r["touchpoint_id"]): r["credit"] for r in ann}
-    # window 2024-12-20 .. 2025-03-20 10:00: e1, e2, e3, e4 (e0 is older, e5 later)
-    assert credits == {
-        ("first_touch", "e1"): 1.0, ("last_touch", "e4"): 1.0,
+    rows = _rows(built, "select model, conversion_type, conversion_id, lead_id, touchpoint_id, "
+                        "channel, campaign, credit, attributed_revenue, conversion_date "
+                        "from marts.fct_attribution order by model, conversion_id, touch_position")
+    ann = [r for r in rows if r["conversion_id"] == "lead-1"]
+    credits = {(r["model"], r["touchpoint_id"]): r["credit"] for r in ann
+               if r["model"] in ("first_touch", "last_touch", "last_non_direct", "linear",
+                                 "u_shaped", "w_shaped")}
+    # window 2024-12-20 .. 2025-03-20 10:00: e1, e2, e3, e4 (e0 is older, e5 later); the
+    # lead was created on 2025-03-01 (after e2), its opportunity on 2025-03-20 (after e4)
+    assert credits == pytest.approx({
+        ("first_touch", "e1"): 1.0, ("last_touch", "e4"): 1.0, ("last_non_direct", "e4"): 1.0,
         ("linear", "e1"): 0.25, ("linear", "e2"): 0.25, ("linear", "e3"): 0.25,
         ("linear", "e4"): 0.25,
-    }
+        ("u_shaped", "e1"): 0.4, ("u_shaped", "e2"): 0.1, ("u_shaped", "e3"): 0.1,
+        ("u_shaped", "e4"): 0.4,
+        # first e1 0.3; lead creation e2 0.3; opportunity e4 0.3; e3 the rest, 0.1
+        ("w_shaped", "e1"): 0.3, ("w_shaped", "e2"): 0.3, ("w_shaped", "e3"): 0.1,
+        ("w_shaped", "e4"): 0.3,
+    })
+    decay = {r["touchpoint_id"]: r["credit"] for r in ann if r["model"] == "time_decay"}
+    # newer touches weigh more: e4 (5 days before) > e3 (15) > e2 (36) > e1 (38)
+    assert decay["e4"] > decay["e3"] > decay["e2"] > decay["e1"] > 0
     assert {float(r["attributed_revenue"]) for r in ann if r["model"] == "linear"} == {3000.0}
-    assert [r["attributed_revenue"] for r in ann if r["model"] != "linear"] == [12000, 12000]
+    assert [r["attributed_revenue"] for r in ann
+            if r["model"] in ("first_touch", "last_touch")] == [12000, 12000]
     # lead 6 converted with no touchpoints: unattributed, once per model
-    quiet = [r for r in rows if r["lead_id"] == 6]
-    assert sorted((r["model"], r["channel"], r["credit"]) for r in quiet) == [
-        ("first_touch", "unattributed", 1.0), ("last_touch", "unattributed", 1.0),
-        ("linear", "unattributed", 1.0)]
-    sums = _rows(built, "select model, lead_id, sum(credit) as total from marts.fct_attribution "
-                        "group by model, lead_id")
-    assert all(abs(r["total"] - 1.0) < 1e-9 for r in sums) and len(sums) == 6
+    quiet = [r for r in rows if r["conversion_id"] == "lead-6"]
+    assert sorted((r["model"], r["channel"], r["credit"]) for r in quiet) == sorted(
+        (m, "unattributed", 1.0) for m in MODELS)
+    # the won deal 1 (closed 2025-04-10) is a conversion of its own, in a 365-day window:
+    # e0 and e5 count too
+    deal = {r["touchpoint_id"] for r in rows if r["conversion_id"] == "deal-1"}
+    assert deal == {"e0", "e1", "e2", "e3", "e4", "e5"}
+    sums = _rows(built, "select model, conversion_id, sum(credit) as total "
+                        "from marts.fct_attribution group by model, conversion_id")
+    assert all(abs(r["total"] - 1.0) < 1e-9 for r in sums) and len(sums) == 3 * len(MODELS)
 
 
 def test_attribution_by_channel(built):
     rows = _rows(built, "select * from marts.attribution_by_channel "
-                        "where model = 'linear' order by channel, campaign")
+                        "where model = 'linear' and conversion_type = 'lead' "
+                        "order by channel, campaign")
     by_key = {(r["channel"], r["campaign"], r["period"].isoformat()): r for r in rows}
     # e1 and e2 name the campaign differently; both count for the app's campaign
     assert by_key[("paid_social", "Spring Launch", "2025-03-01")]["conversions"] == 0.5
     assert by_key[("email", None, "2025-03-01")]["conversions"] == 0.5
     assert float(by_key[("email", None, "2025-03-01")]["revenue"]) == 6000.0
     assert by_key[("unattributed", None, "2025-05-01")]["conversions"] == 1.0
-    totals = _rows(built, "select model, sum(conversions) as n, sum(revenue) as revenue "
-                          "from marts.attribution_by_channel group by model")
-    assert {r["model"]: (r["n"], float(r["revenue"])) for r in totals} == {
-        "first_touch": (2.0, 12000.0), "last_touch": (2.0, 12000.0), "linear": (2.0, 12000.0)}
+    totals = _rows(built, "select model, conversion_type, sum(conversions) as n, "
+                          "sum(revenue) as revenue from marts.attribution_by_channel "
+                          "group by model, conversion_type")
+    expected = {**{(m, "lead"): 2.0 for m in MODELS}, **{(m, "deal_won"): 1.0 for m in MODELS}}
+    assert {(r["model"], r["conversion_type"]): r["n"] for r in totals} == \
+        pytest.approx(expected)
+    # revenue is rounded per row to cents: totals reconcile to within a few cents
+    assert {(r["model"], r["conversion_type"]): float(r["revenue"]) for r in totals} == \
+        pytest.approx({key: 12000.0 for key in expected}, abs=0.05)
 
 
 def test_failing_test_raises_with_the_node(built, database_url, dbt_target, dbt_vars):

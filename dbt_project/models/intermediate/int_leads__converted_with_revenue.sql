@@ -1,5 +1,6 @@
 -- Converted live leads, with the revenue they brought: the amount of their won deals
--- (the deal they converted into, or any deal that names the lead).
+-- (the deal they converted into, or any deal that names the lead), in the reporting
+-- currency (seeds/currency_rates.csv; a deal in a currency without a rate adds nothing).
 with
 
 converted as (
@@ -13,10 +14,11 @@ converted as (
 
 won_deals as (
 
-    select deal_id, lead_id, amount
-    from {{ ref('stg_app__deals') }}
-    where is_won
-      and not is_deleted
+    select deals.deal_id, deals.lead_id, deals.amount * rates.rate_to_reporting as amount
+    from {{ ref('stg_app__deals') }} as deals
+    left join {{ ref('currency_rates') }} as rates on rates.currency = upper(deals.currency)
+    where deals.is_won
+      and not deals.is_deleted
 
 ),
 
@@ -36,7 +38,7 @@ lead_deals as (
 
 revenue as (
 
-    select lead_id, sum(amount) as revenue, count(*) as won_deals
+    select lead_id, coalesce(sum(amount), 0) as revenue, count(*) as won_deals
     from lead_deals
     group by lead_id
 

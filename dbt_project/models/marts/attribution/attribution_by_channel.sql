@@ -1,4 +1,6 @@
--- Attributed conversions and revenue per model, channel, campaign and month of conversion.
+-- Attributed conversions and revenue per model, conversion type, channel, campaign and
+-- month of conversion: the long table that compares attribution models side by side. The
+-- data-driven models of ml write the same shape (CONTRACTS.md).
 with
 
 attribution as (
@@ -9,12 +11,14 @@ attribution as (
 
 select
     model,
+    conversion_type,
     channel,
     campaign,
     date_trunc('month', conversion_date)::date as period,
     sum(credit)::double precision as conversions,
     round(sum(attributed_revenue), 2)::numeric(16, 2) as revenue,
-    count(distinct lead_id)::integer as converted_leads,
+    count(distinct lead_id) filter (where conversion_type = 'lead')::integer as converted_leads,
+    count(distinct deal_id)::integer as won_deals,
     count(touchpoint_id)::integer as credited_touchpoints
 from attribution
-group by model, channel, campaign, date_trunc('month', conversion_date)::date
+group by model, conversion_type, channel, campaign, date_trunc('month', conversion_date)::date

@@ -32,6 +32,32 @@ history as (
 
 ),
 
+accounts as (
+
+    select account_id, segment from {{ ref('stg_app__accounts') }}
+
+),
+
+teams as (
+
+    select team_id, team_name from {{ ref('stg_app__teams') }}
+
+),
+
+rates as (
+
+    select currency, rate_to_reporting from {{ ref('currency_rates') }}
+
+),
+
+reopened as (
+
+    select deal_id, count(*) filter (where is_reopen) as times_reopened
+    from {{ ref('fct_deal_stage_history') }}
+    group by deal_id
+
+),
+
 resolved_contacts as (
 
     select * from {{ ref('int_contacts__resolved_to_golden') }}
@@ -47,6 +73,10 @@ joined as (
         stages.pipeline_name,
         stages.probability as stage_probability,
         stages.forecast_category as stage_forecast_category,
+        -- an open deal (e.g. reopened after it was lost) is never 'closed' in the forecast
+        case when deals.forecast_category = 'closed'
+             then coalesce(nullif(stages.forecast_category, 'closed'), 'pipeline')
+             else deals.forecast_category end as open_forecast_category,
         (coalesce(stages.is_closed, false) or deals.is_won is not null) as is_closed_derived,
         coalesce(deals.is_won, stages.is_won and stages.is_closed, false) as is_won_derived,
         users.full_name as owner_name,
@@ -55,15 +85,23 @@ joined as (
         case when resolved_contacts.is_golden_live
              then resolved_contacts.golden_contact_id end as golden_contact_id,
         -- the history's open row counts only when it is about the stage the deal is in now
-        case when history.history_stage_id is not distinct from deals.stage_id
+        case when (history.history_stage_id is not distinct from deals.stage_id)
              then history.current_stage_entered_at end as current_stage_entered_at,
-        coalesce(history.stage_changes, 0) as stage_changes
+        coalesce(history.stage_changes, 0) as stage_changes,
+        accounts.segment,
+        teams.team_name as owner_team_name,
+        rates.rate_to_reporting,
+        coalesce(reopened.times_reopened, 0) as times_reopened
     from deals
     left join stages on stages.stage_id = deals.stage_id
     left join users on users.user_id = deals.owner_id
     left join campaigns on campaigns.campaign_id = deals.campaign_id
     left join history on history.deal_id = deals.deal_id
     left join resolved_contacts on resolved_contacts.contact_id = deals.contact_id
+    left join accounts on accounts.account_id = deals.account_id
+    left join teams on teams.team_id = users.team_id
+    left join rates on rates.currency = upper(deals.currency)
+    left join reopened on reopened.deal_id = deals.deal_id
 
 ),
 
@@ -88,7 +126,7 @@ final as (
         amount,
         currency,
         coalesce(probability, stage_probability) as probability,
-        case when is_closed_derived then 'closed' else forecast_category end
+        case when is_closed_derived then 'closed' else open_forecast_category end
             as forecast_category,
         is_closed_derived as is_closed,
         is_closed_derived and is_won_derived as is_won,
@@ -111,7 +149,24 @@ final as (
             'case when is_closed_derived then coalesce(closed_at, updated_at) else ' ~ as_of() ~ ' end') }}
             as days_in_current_stage,
         stage_changes,
-        updated_at
+        updated_at,
+        owner_team_name,
+        segment,
+        case
+            when is_closed_derived then 'Closed'
+            else case open_forecast_category
+                when 'pipeline' then 'Pipeline'
+                when 'best_case' then 'Best Case'
+                when 'commit' then 'Commit'
+                when 'omitted' then 'Omitted'
+                when 'closed' then 'Closed'
+            end
+        end as forecast_category_label,
+        (amount * rate_to_reporting)::numeric(18, 2) as amount_reporting,
+        case when is_closed_derived then 0
+             else amount * rate_to_reporting * coalesce(probability, stage_probability) / 100.0
+        end::numeric(18, 2) as weighted_amount_reporting,
+        times_reopened::integer as times_reopened
     from joined
 
 )

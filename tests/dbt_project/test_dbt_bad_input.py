@@ -1,0 +1,202 @@
+"""Bad input through the marts, on a small hand-made data set in a database of its own:
+each case with the mart rows it must give.
+
+- a touchpoint that arrives late (loaded after a build) is credited by the next,
+  incremental, build;
+- a touchpoint without a campaign is credited to its channel, campaign null;
+- a conversion without touchpoints is 'unattributed', once per model;
+- a contact merged into another after its touchpoints were attributed: its touchpoints
+  count for the survivor's conversion at the next build;
+- a deal moved back a stage; a deal reopened after it was lost;
+- a deal in a currency other than the reporting one, and in one without a rate.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from salesops.db import get_engine
+from salesops.warehouse import run_dbt
+
+APP_SQL = """
+insert into app.roles (id, name) values (1, 'sales_rep');
+insert into app.users (id, email, full_name, role_id) values (1, 'rep@x.example', 'Rep', 1);
+insert into app.contacts (id, first_name, email, email_normalized)
+values (1, 'Ann', 'ann@a.example', 'ann@a.example'),
+       (2, 'Bea', 'bea@b.example', 'bea@b.example'),
+       (3, 'Ann (old)', 'ann.old@a.example', 'ann.old@a.example');
+insert into app.marketing_campaigns (id, name, channel, status)
+    values (1, 'Spring', 'email', 'running');
+insert into app.pipelines (id, name, is_default) values (1, 'Sales', true);
+insert into app.pipeline_stages (id, pipeline_id, name, position, probability, forecast_category,
+                                 is_closed, is_won)
+values (1, 1, 'Prospecting', 1, 10, 'pipeline', false, false),
+       (2, 1, 'Qualification', 2, 20, 'pipeline', false, false),
+       (3, 1, 'Proposal', 3, 60, 'best_case', false, false),
+       (4, 1, 'Closed Won', 4, 100, 'closed', true, true),
+       (5, 1, 'Closed Lost', 5, 0, 'omitted', true, false);
+insert into app.leads (id, contact_id, status, lead_source, owner_id, created_at, updated_at,
+                       converted_at)
+values (1, 1, 'converted', 'email', 1, '2025-03-01 09:00+00', '2025-03-20 10:00+00',
+        '2025-03-20 10:00+00'),
+       (2, 2, 'converted', 'partner', 1, '2025-03-10 09:00+00', '2025-04-01 10:00+00',
+        '2025-04-01 10:00+00');
+insert into app.sales_pipeline (id, name, contact_id, lead_id, pipeline_id, stage_id, owner_id,
+                                amount, currency, forecast_category, closed_at, is_won,
+                                created_at, updated_at)
+values (10, 'Won', 1, 1, 1, 4, 1, 10000, 'USD', 'closed', '2025-04-15 00:00+00', true,
+        '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
+       (11, 'Moved back', 2, null, 1, 2, 1, 1000, 'EUR', 'pipeline', null, null,
+        '2025-04-01 00:00+00', '2025-04-20 00:00+00'),
+       (12, 'Reopened', 2, null, 1, 2, 1, 500, 'XYZ', 'closed', null, null,
+        '2025-04-01 00:00+00', '2025-05-01 12:00+00');
+update app.leads set converted_deal_id = 10 where id = 1;
+insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, exited_at)
+values (10, 1, 'Prospecting', '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
+       (10, 4, 'Closed Won', '2025-04-15 00:00+00', null),
+       (11, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
+       (11, 3, 'Proposal', '2025-04-10 00:00+00', '2025-04-20 00:00+00'),
+       (11, 2, 'Qualification', '2025-04-20 00:00+00', null),
+       (12, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-05 12:00+00'),
+       (12, 5, 'Closed Lost', '2025-04-05 12:00+00', '2025-05-01 12:00+00'),
+       (12, 2, 'Qualification', '2025-05-01 12:00+00', null);
+"""
+
+
+def _event(conn, event_id: str, occurred_at: str, channel: str, email: str,
+           campaign: str | None, loaded_at: str, batch: uuid.UUID) -> None:
+    record = {"event_id": event_id, "event_type": "session", "occurred_at": occurred_at,
+              "email": email, "channel": channel, "campaign": campaign}
+    conn.execute(sa.text(
+        "insert into raw.touchpoints__events (batch_id, source, source_key, content_hash, "
+        "loaded_at, record) values (:b, 'touchpoints', :k, md5(:r), :l, cast(:r as jsonb))"),
+        {"b": batch, "k": event_id, "r": json.dumps(record), "l": loaded_at})
+
+
+@pytest.fixture(scope="module")
+def db(make_database) -> tuple[str, sa.Engine]:
+    url = make_database("salesops_badinput")
+    engine = get_engine(url)
+    batch = uuid.uuid4()
+    with engine.begin() as conn:
+        for statement in APP_SQL.split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+        conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, status) "
+                             "values (:b, 'test', 'all', 'loaded')"), {"b": batch})
+        loaded = "2025-05-01 00:00+00"
+        _event(conn, "t1", "2025-03-05T10:00:00Z", "email", "ann@a.example", "Spring", loaded,
+               batch)
+        _event(conn, "t2", "2025-03-10T10:00:00Z", "organic_search", "ann@a.example", None,
+               loaded, batch)
+        _event(conn, "t3", "2025-03-12T10:00:00Z", "paid_social", "ann.old@a.example",
+               "Spring", loaded, batch)
+    return url, engine
+
+
+@pytest.fixture(scope="module")
+def first_build(db, dbt_target: Path, dbt_vars) -> sa.Engine:
+    url, engine = db
+    run_dbt(["build", "--full-refresh", *dbt_vars], url, target_path=dbt_target, quiet=True)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
+    """After the first build: a late touchpoint arrives, and Ann's old record is merged
+    into Ann. An incremental build (no full refresh) must take both in."""
+    url, engine = db
+    with engine.begin() as conn:
+        batch = conn.execute(sa.text("select batch_id from ops.load_batches")).scalar()
+        _event(conn, "t4", "2025-03-15T10:00:00Z", "events", "ann@a.example", None,
+               "2025-05-02 00:00+00", batch)
+        conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 3"))
+    run_dbt(["build", *dbt_vars], url, target_path=dbt_target, quiet=True)
+    return engine
+
+
+def _rows(engine: sa.Engine, sql: str) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
+
+
+def _linear(engine: sa.Engine, conversion_id: str) -> dict[str, float]:
+    return {r["touchpoint_id"]: r["credit"] for r in _rows(
+        engine, "select touchpoint_id, credit from marts.fct_attribution "
+                f"where model = 'linear' and conversion_id = '{conversion_id}'")}
+
+
+def test_touchpoint_without_campaign_and_conversion_without_touchpoints(first_build):
+    # before the merge, t3 is another person's: Ann's lead has t1 and t2
+    assert _linear(first_build, "lead-1") == {"t1": 0.5, "t2": 0.5}
+    rows = _rows(first_build, "select channel, campaign, conversions from "
+                              "marts.attribution_by_channel where model = 'linear' "
+                              "and conversion_type = 'lead' order by channel")
+    assert rows == [
+        {"channel": "email", "campaign": "Spring", "conversions": 0.5},
+        {"channel": "organic_search", "campaign": None, "conversions": 0.5},
+        {"channel": "unattributed", "campaign": None, "conversions": 1.0},
+    ]
+    bea = _rows(first_build, "select model, channel, credit, touchpoint_id "
+                             "from marts.fct_attribution where conversion_id = 'lead-2'")
+    assert len(bea) == 7
+    assert {(r["channel"], r["credit"], r["touchpoint_id"]) for r in bea} == \
+        {("unattributed", 1.0, None)}
+
+
+def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build):
+    # t3 (Ann's old record, now merged into Ann) and t4 (loaded late) count now
+    assert _linear(second_build, "lead-1") == {"t1": 0.25, "t2": 0.25, "t3": 0.25, "t4": 0.25}
+    assert _rows(second_build, "select contact_id from marts.fct_touchpoints "
+                               "where touchpoint_id in ('t3', 't4')") == \
+        [{"contact_id": 1}, {"contact_id": 1}]
+
+
+def test_deal_moved_back_a_stage(first_build):
+    history = _rows(first_build, "select current_stage_name, duration_days, is_backward_move, "
+                                 "is_current from marts.fct_deal_stage_history "
+                                 "where deal_id = 11 order by stage_sequence")
+    assert [(r["current_stage_name"], r["is_backward_move"], r["is_current"]) for r in history] \
+        == [("Prospecting", False, False), ("Proposal", False, False),
+            ("Qualification", True, True)]
+    assert [float(r["duration_days"]) for r in history] == [9.0, 10.0, 42.0]  # as_of 06-01
+    stages = {r["snapshot_date"].isoformat(): r["stage_name"] for r in _rows(
+        first_build, "select snapshot_date, stage_name from marts.fct_pipeline_daily_snapshot "
+                     "where deal_id = 11 and snapshot_date in "
+                     "('2025-04-05', '2025-04-15', '2025-04-25')")}
+    assert stages == {"2025-04-05": "Prospecting", "2025-04-15": "Proposal",
+                      "2025-04-25": "Qualification"}
+
+
+def test_deal_reopened_after_lost(first_build):
+    deal = _rows(first_build, "select is_closed, forecast_category, forecast_category_label, "
+                              "times_reopened from marts.fct_deals where deal_id = 12")[0]
+    assert deal == {"is_closed": False, "forecast_category": "pipeline",
+                    "forecast_category_label": "Pipeline", "times_reopened": 1}
+    days = [r["snapshot_date"].isoformat() for r in _rows(
+        first_build, "select snapshot_date from marts.fct_pipeline_daily_snapshot "
+                     "where deal_id = 12 order by 1")]
+    # open 04-01..04-04, lost from 04-05 12:00 to 05-01 12:00, open again to as_of (06-01)
+    assert days[:4] == ["2025-04-01", "2025-04-02", "2025-04-03", "2025-04-04"]
+    assert days[4] == "2025-05-01" and days[-1] == "2025-06-01"
+    assert len(days) == 4 + 32
+    history = _rows(first_build, "select is_reopen from marts.fct_deal_stage_history "
+                                 "where deal_id = 12 order by stage_sequence")
+    assert [r["is_reopen"] for r in history] == [False, False, True]
+
+
+def test_non_default_currency(first_build):
+    deals = {r["deal_id"]: r for r in _rows(
+        first_build, "select deal_id, amount, currency, amount_reporting from marts.fct_deals")}
+    assert (float(deals[11]["amount"]), deals[11]["currency"]) == (1000.0, "EUR")
+    assert float(deals[11]["amount_reporting"]) == 1080.0  # seeds/currency_rates.csv
+    assert deals[12]["amount_reporting"] is None  # XYZ has no rate: never a guess
+    assert float(deals[10]["amount_reporting"]) == 10000.0
+    snapshot = _rows(first_build, "select amount_reporting from marts.fct_pipeline_daily_snapshot "
+                                  "where deal_id = 11 and snapshot_date = '2025-06-01'")
+    assert float(snapshot[0]["amount_reporting"]) == 1080.0
