@@ -9,7 +9,11 @@
   live (logout and refresh-token reuse end it at once) and the user still active.
 - `RedisDep`, `TokensDep`, `SecurityDep`, `ClientDep`: the app's Redis client, token
   service, security settings and the caller's IP and user agent.
+- `ActorDep`: the current user with the request id and IP every audited write needs.
+- `VersionDep`: the version named by an If-Match header, for optimistic locking.
 - `RateLimit(...)`: a fixed-window limit per client IP, as a route dependency.
+
+Integration users authenticate with an `X-API-Key` header instead of a bearer token.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from salesops.domain.errors import AuthenticationFailed, RateLimited
+from salesops.domain import api_keys
+from salesops.domain.audit import Actor
+from salesops.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
 from salesops.domain.users import Principal, get_principal
 from salesops.security import SecuritySettings
 from salesops.security.tokens import TokenService
@@ -88,15 +94,51 @@ bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken",
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep) -> Principal:
-    if credentials is None:
-        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.",
-                                   code="not_authenticated")
-    claims = tokens.decode_access_token(credentials.credentials)
-    return get_principal(session, claims.user_id)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+                              description="A key of an integration user (POST /api/v1/api-keys).")
+ApiKeyDep = Annotated[str | None, Depends(api_key_header)]
+
+
+def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep,
+                 api_key: ApiKeyDep) -> Principal:
+    if credentials is not None:
+        claims = tokens.decode_access_token(credentials.credentials)
+        return get_principal(session, claims.user_id)
+    if api_key is not None:
+        return api_keys.authenticate(session, api_key)
+    raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>` "
+                               "(or an integration's `X-API-Key`).", code="not_authenticated")
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def current_actor(request: Request, user: CurrentUser, client: ClientDep) -> Actor:
+    return Actor(user, getattr(request.state, "request_id", None), client.ip)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def if_match_version(if_match: Annotated[str | None, Header(
+        description='The version you read, e.g. `"3"` (the ETag of the GET).')] = None
+        ) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or not 1 <= int(value) < 2**31:
+        raise InvalidInput('If-Match must be a record version, e.g. "3".', field="If-Match")
+    return int(value)
+
+
+VersionDep = Annotated[int | None, Depends(if_match_version)]
+
+
+def pick_version(header: int | None, body: int | None) -> int | None:
+    """The version a write is based on, from If-Match or the body (they must agree)."""
+    if header is not None and body is not None and header != body:
+        raise InvalidInput("If-Match and version disagree; send one.", field="version")
+    return header if header is not None else body
 
 
 class RateLimit:
