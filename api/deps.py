@@ -99,22 +99,29 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="A
 ApiKeyDep = Annotated[str | None, Depends(api_key_header)]
 
 
-def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep,
-                 api_key: ApiKeyDep) -> Principal:
-    if credentials is not None:
-        claims = tokens.decode_access_token(credentials.credentials)
-        return get_principal(session, claims.user_id)
-    if api_key is not None:
-        return api_keys.authenticate(session, api_key)
-    raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>` "
-                               "(or an integration's `X-API-Key`).", code="not_authenticated")
+def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep) -> Principal:
+    if credentials is None:
+        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.",
+                                   code="not_authenticated")
+    claims = tokens.decode_access_token(credentials.credentials)
+    return get_principal(session, claims.user_id)
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def current_actor(request: Request, user: CurrentUser, client: ClientDep) -> Actor:
-    return Actor(user, getattr(request.state, "request_id", None), client.ip)
+def current_actor(request: Request, session: SessionDep, tokens: TokensDep,
+                  credentials: BearerDep, api_key: ApiKeyDep, client: ClientDep) -> Actor:
+    """The caller of a record route: a user's bearer token or an integration's API key."""
+    if credentials is not None:
+        principal = current_user(session, tokens, credentials)
+    elif api_key is not None:
+        principal = api_keys.authenticate(session, api_key)
+    else:
+        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>` "
+                                   "(or an integration's `X-API-Key`).",
+                                   code="not_authenticated")
+    return Actor(principal, getattr(request.state, "request_id", None), client.ip)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
