@@ -41,6 +41,7 @@ from salesops.security import permissions
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_FILTER_VALUES = 100
+BIGINT = 2**63
 
 
 def columns(model: type, names: str) -> dict[str, ColumnElement]:
@@ -152,6 +153,8 @@ def decode_cursor(cursor: str, sort: str) -> tuple[bool, str | None, int]:
 def _parse(value: str, kind: type, name: str) -> Any:
     try:
         if kind is int:
+            if not -BIGINT <= int(value) < BIGINT:
+                raise ValueError
             return int(value)
         if kind is bool:
             return {"true": True, "false": False}[value.lower()]
