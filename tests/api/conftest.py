@@ -64,17 +64,16 @@ PERSONAS = {
 }
 
 
-@pytest.fixture
-def personas(app, clean_db, security) -> dict[str, dict]:
+def make_personas(app, engine, security) -> dict[str, dict]:
     """Each persona's user id and request headers (a bearer token; an API key for the
-    integration user)."""
+    integration user), made in an emptied database."""
     from salesops.domain import api_keys
     from salesops.domain.audit import Actor
     from salesops.domain.users import get_principal
     from salesops.models import Team
 
     out = {}
-    with Session(clean_db) as session, session.begin():
+    with Session(engine) as session, session.begin():
         sales = Team(name="Sales")
         session.add(sales)
         session.flush()
@@ -94,3 +93,8 @@ def personas(app, clean_db, security) -> dict[str, dict]:
             {"X-API-Key": key} if name == "integration" else
             {"Authorization": f"Bearer {app.state.tokens.issue(persona['id']).access_token}"})
     return out
+
+
+@pytest.fixture
+def personas(app, clean_db, security) -> dict[str, dict]:
+    return make_personas(app, clean_db, security)
