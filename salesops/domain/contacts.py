@@ -19,6 +19,7 @@ from salesops.domain.audit import Actor
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact
+from salesops.security import permissions
 
 #: How similar (pg_trgm, 0..1) a name must be to be found by search or flagged as a duplicate.
 SEARCH_THRESHOLD = 0.25
@@ -31,13 +32,17 @@ CONTACT_NAME = sa.func.coalesce(Contact.first_name, "").op("||")(" ").op("||")(
 
 
 
-def _contact_search(q: str) -> tuple[Any, Any]:
+def _contact_search(q: str, role: str) -> tuple[Any, Any]:
+    """Names by similarity; emails by prefix, for roles that may see them."""
     score = sa.func.greatest(sa.func.word_similarity(q, CONTACT_NAME),
                              sa.func.similarity(CONTACT_NAME, q))
-    return sa.or_(score >= SEARCH_THRESHOLD, Contact.email.ilike(_prefix(q))), score
+    match = score >= SEARCH_THRESHOLD
+    if "email" not in permissions.hidden_fields(role, "contacts"):
+        match = sa.or_(match, Contact.email.ilike(_prefix(q)))
+    return match, score
 
 
-def _account_search(q: str) -> tuple[Any, Any]:
+def _account_search(q: str, role: str) -> tuple[Any, Any]:
     score = sa.func.greatest(sa.func.word_similarity(q, Account.name),
                              sa.func.similarity(Account.name, q))
     return sa.or_(score >= SEARCH_THRESHOLD, Account.domain.ilike(_prefix(q))), score

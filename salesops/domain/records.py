@@ -78,8 +78,8 @@ class Resource:
     references: Mapping[str, Resource] = field(default_factory=dict)
     joins: Callable[[sa.Select], sa.Select] | None = None
     live: ColumnElement[bool] | None = None  # extra condition on listed records
-    # q -> (match condition, relevance); lists sorted by relevance when searching
-    search: Callable[[str], tuple[ColumnElement[bool], ColumnElement]] | None = None
+    # (q, role) -> (match condition, relevance); lists sorted by relevance when searching
+    search: Callable[[str, str], tuple[ColumnElement[bool], ColumnElement]] | None = None
 
     def owner_columns(self) -> list[ColumnElement]:
         return [getattr(self.model, c) for c in self.owners]
@@ -198,11 +198,14 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
         q = " ".join(q.split())
         if not q or "\x00" in q or len(q) > 200:
             raise InvalidInput("q must be 1 to 200 characters (no NUL).", field="q")
-        match, relevance = res.search(q)
+        match, relevance = res.search(q, actor.role)
     sort = sort or ("-relevance" if relevance is not None else res.default_sort)
     desc, key = sort.startswith("-"), sort.lstrip("-")
     sortable = {**{s: res.fields[s] for s in res.sorts},
                 **({"relevance": relevance} if relevance is not None else {})}
+    if key in permissions.hidden_fields(actor.role, res.name):
+        raise InvalidInput(f"Cannot sort by {key!r}: your role may not see it.",
+                           field="sort", code="invalid_sort")
     if key not in sortable:
         raise InvalidInput(f"Cannot sort by {key!r}; one of: {', '.join(sortable)} "
                            "(prefix - for descending).", field="sort", code="invalid_sort")

@@ -53,7 +53,8 @@ MATRIX: dict[str, dict[str, dict[str, Scope]]] = {
 
 _SALES = frozenset({"admin", "sales_manager", "sales_rep", "integration"})
 SENSITIVE: dict[str, dict[str, frozenset[str]]] = {
-    "contacts": {"phone": _SALES, "email": _SALES | {"marketing_manager"}},
+    "contacts": {"phone": _SALES, "email": _SALES | {"marketing_manager"},
+                 "email_normalized": _SALES | {"marketing_manager"}},
     "leads": {"phone": _SALES, "email": _SALES | {"marketing_manager"}},
     "deals": {"amount": _SALES},
     "contracts": {"value": _SALES},

@@ -87,6 +87,22 @@ def test_search_tolerates_typos_and_respects_permissions(client, personas):
     admin = personas["admin"]["headers"]
     ranked = client.get("/api/v1/contacts?q=John Smith", headers=admin).json()["items"]
     assert [i["first_name"] for i in ranked] == ["John", "Johnny"]  # closest first
+    analyst = personas["analyst"]["headers"]  # may not see emails, so may not probe them
+    assert client.get("/api/v1/contacts?q=js@acme", headers=analyst).json()["items"] == []
+
+
+def test_hidden_fields_cannot_be_sorted_on_or_read_from_the_audit(client, personas,
+                                                                  clean_db):
+    _contact(client, personas["rep"]["headers"], last_name="Priv", email="priv@secret.io",
+             phone="+1 555 0123")
+    r = client.get("/api/v1/deals?sort=-amount", headers=personas["analyst"]["headers"])
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_sort"
+    assert client.get("/api/v1/deals?sort=-amount",
+                      headers=personas["rep"]["headers"]).status_code == 200
+    with clean_db.connect() as conn:
+        logged = conn.execute(sa.text("select after::text from app.audit_logs "
+                                      "where entity = 'contacts'")).scalar()
+    assert "secret.io" not in logged and "0123" not in logged
 
 
 def test_duplicates_warn_and_same_email_conflicts(client, rep):
