@@ -16,7 +16,7 @@ from salesops.domain import contacts, records
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 AccountId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Listing = Annotated[ListQuery, Depends(list_query(contacts.ACCOUNTS))]
-ERRORS = error_responses(401, 403, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def _out(session, actor, account_id: int, response: Response) -> dict:

@@ -17,7 +17,7 @@ from salesops.domain import api_keys, audit
 from salesops.domain.errors import InvalidInput
 
 router = APIRouter(tags=["admin"])
-ERRORS = error_responses(401, 403, 404, 422)
+ERRORS = error_responses(401, 403, 404, 422, 429)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyPublic], responses=ERRORS,

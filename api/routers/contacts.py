@@ -16,7 +16,7 @@ from salesops.domain import contacts, records
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 ContactId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Listing = Annotated[ListQuery, Depends(list_query(contacts.CONTACTS))]
-ERRORS = error_responses(401, 403, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def _out(session, actor, contact_id: int, response: Response) -> dict:

@@ -24,7 +24,7 @@ from salesops.domain import deals, records
 router = APIRouter(tags=["deals"])
 DealId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Listing = Annotated[ListQuery, Depends(list_query(deals.DEALS))]
-ERRORS = error_responses(401, 403, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def _out(session, actor, deal_id: int, response: Response) -> dict:

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/leads", tags=["leads"])
 LeadId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Listing = Annotated[ListQuery, Depends(list_query(leads.LEADS))]
 OptionalVersion = Annotated[VersionOnly | None, Body()]
-ERRORS = error_responses(401, 403, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def _out(session, actor, lead_id: int, response: Response) -> dict:

@@ -16,7 +16,7 @@ from salesops.domain import records, tasks
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 TaskId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Listing = Annotated[ListQuery, Depends(list_query(tasks.TASKS))]
-ERRORS = error_responses(401, 403, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def _out(session, actor, task_id: int, response: Response) -> dict:
