@@ -80,6 +80,7 @@ class Resource:
     live: ColumnElement[bool] | None = None  # extra condition on listed records
     # (q, role) -> (match condition, relevance); lists sorted by relevance when searching
     search: Callable[[str, str], tuple[ColumnElement[bool], ColumnElement]] | None = None
+    prepare_search: Callable[[Session], None] | None = None  # e.g. set thresholds
 
     def owner_columns(self) -> list[ColumnElement]:
         return [getattr(self.model, c) for c in self.owners]
@@ -199,6 +200,8 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
         if not q or "\x00" in q or len(q) > 200:
             raise InvalidInput("q must be 1 to 200 characters (no NUL).", field="q")
         match, relevance = res.search(q, actor.role)
+        if res.prepare_search:
+            res.prepare_search(session)
     sort = sort or ("-relevance" if relevance is not None else res.default_sort)
     desc, key = sort.startswith("-"), sort.lstrip("-")
     sortable = {**{s: res.fields[s] for s in res.sorts},
