@@ -30,6 +30,8 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from salesops import migrate
@@ -88,20 +90,18 @@ def seed(url: str, scale: int) -> None:
     engine.dispose()
 
 
-def baseline_app():
-    """The baseline: one POST endpoint doing one INSERT, in the same framework and pool."""
-    from fastapi import FastAPI
-    from pydantic import BaseModel
+class InsertBody(BaseModel):
+    email: str
+    payload: dict = {}
 
+
+def baseline_app() -> FastAPI:
+    """The baseline: one POST endpoint doing one INSERT, in the same framework and pool."""
     engine = get_engine(os.environ["DATABASE_URL"])
     app = FastAPI()
 
-    class Body(BaseModel):
-        email: str
-        payload: dict = {}
-
     @app.post("/insert", status_code=201)
-    def insert(body: Body) -> dict:
+    def insert(body: InsertBody) -> dict:
         with engine.begin() as conn:
             new_id = conn.execute(sa.text(
                 "insert into bench_inserts (email, payload) values (:e, cast(:p as jsonb)) "
@@ -117,12 +117,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen]
+           ) -> tuple[subprocess.Popen, str]:
+    """Start uvicorn on a free loopback port (added to `processes`, to stop later)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
         env={**os.environ, **env})
+    processes.append(process)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -134,7 +137,6 @@ def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         if process.poll() is not None:
             raise SystemExit(f"{factory} did not start (exit {process.returncode})")
         time.sleep(0.2)
-    process.terminate()
     raise SystemExit(f"{factory} did not answer within 60 s")
 
 
@@ -184,9 +186,8 @@ def run(server_url: str, redis_url: str, scale: int, seconds: float, concurrency
                "SALESOPS_DATA_DIR": str(workdir / "data"),
                "SALESOPS_FORM_RATE_LIMIT": "1000000000",
                "SALESOPS_USER_RATE_LIMIT": "1000000000"}
-        api, api_base = _serve("api.main:create_app", env)
-        base, base_url = _serve("bench.api_load:baseline_app", env)
-        processes += [api, base]
+        api, api_base = _serve("api.main:create_app", env, processes)
+        base_url = _serve("bench.api_load:baseline_app", env, processes)[1]
         token = httpx.post(f"{api_base}/api/v1/auth/login", json={
             "email": "bench@example.com", "password": PASSWORD}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}

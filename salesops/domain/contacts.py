@@ -34,7 +34,7 @@ CONTACT_NAME = sa.literal_column(
 
 
 def _trigram(session: Session) -> None:
-    """This transaction's pg_trgm thresholds, for the `%` and `<%` operators."""
+    """This transaction's pg_trgm thresholds, for the `%` and `%>` operators."""
     session.execute(sa.text(
         "select set_config('pg_trgm.similarity_threshold', :s, true), "
         "set_config('pg_trgm.word_similarity_threshold', :w, true)"),
@@ -42,7 +42,8 @@ def _trigram(session: Session) -> None:
 
 
 def _similar(column: Any, q: str) -> tuple[Any, Any]:
-    match = sa.or_(column.op("%")(q), sa.literal(q, sa.Text).op("<%")(column))
+    # `column %> q` is `q <% column` (q matches a part of it), written so the index serves
+    match = sa.or_(column.op("%")(q), column.op("%>")(q))
     return match, sa.func.greatest(sa.func.similarity(column, q),
                                    sa.func.word_similarity(q, column))
 
