@@ -9,7 +9,12 @@
   live (logout and refresh-token reuse end it at once) and the user still active.
 - `RedisDep`, `TokensDep`, `SecurityDep`, `ClientDep`: the app's Redis client, token
   service, security settings and the caller's IP and user agent.
-- `RateLimit(...)`: a fixed-window limit per client IP, as a route dependency.
+- `ActorDep`: the current user with the request id and IP every audited write needs.
+- `VersionDep`: the version named by an If-Match header, for optimistic locking.
+- `RateLimit(...)`: a fixed-window limit per client IP, as a route dependency; record
+  routes are limited per user and per API key (`ActorDep`).
+
+Integration users authenticate with an `X-API-Key` header instead of a bearer token.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from salesops.domain.errors import AuthenticationFailed, RateLimited
+from salesops.domain import api_keys
+from salesops.domain.audit import Actor
+from salesops.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
 from salesops.domain.users import Principal, get_principal
 from salesops.security import SecuritySettings
 from salesops.security.tokens import TokenService
@@ -88,6 +95,11 @@ bearer = HTTPBearer(auto_error=False, scheme_name="AccessToken",
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+                              description="A key of an integration user (POST /api/v1/api-keys).")
+ApiKeyDep = Annotated[str | None, Depends(api_key_header)]
+
+
 def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep) -> Principal:
     if credentials is None:
         raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.",
@@ -99,12 +111,75 @@ def current_user(session: SessionDep, tokens: TokensDep, credentials: BearerDep)
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-class RateLimit:
-    """At most `limit(settings)` requests per `window(settings)` seconds per client IP.
+def current_actor(request: Request, session: SessionDep, tokens: TokensDep,
+                  credentials: BearerDep, api_key: ApiKeyDep, client: ClientDep,
+                  redis_client: RedisDep, security: SecurityDep) -> Actor:
+    """The caller of a record route: a user's bearer token or an integration's API key,
+    each within its own rate limit (per user; per key)."""
+    if credentials is not None:
+        principal = current_user(session, tokens, credentials)
+        bucket, limit = f"user:{principal.id}", security.user_rate_limit
+    elif api_key is not None:
+        principal = api_keys.authenticate(session, api_key)
+        bucket, limit = f"key:{api_key.split('_')[1]}", security.api_key_rate_limit
+    else:
+        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>` "
+                                   "(or an integration's `X-API-Key`).",
+                                   code="not_authenticated")
+    if retry_after := _over_limit(redis_client, f"{security.redis_prefix}:rl:{bucket}", limit,
+                                  security.api_rate_window_seconds):
+        raise RateLimited(f"Too many requests; try again in {retry_after} seconds.",
+                          retry_after=retry_after)
+    return Actor(principal, getattr(request.state, "request_id", None), client.ip)
 
-    Fixed windows in Redis (INCR + EXPIRE). If Redis is down the request is let through
-    and a warning logged: losing a lead is worse than letting a burst in.
-    """
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def if_match_version(if_match: Annotated[str | None, Header(
+        description='The version you read, e.g. `"3"` (the ETag of the GET).')] = None
+        ) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or not 1 <= int(value) < 2**31:
+        raise InvalidInput('If-Match must be a record version, e.g. "3".', field="If-Match")
+    return int(value)
+
+
+VersionDep = Annotated[int | None, Depends(if_match_version)]
+
+
+def pick_version(header: int | None, body: int | None) -> int | None:
+    """The version a write is based on, from If-Match or the body (they must agree)."""
+    if header is not None and body is not None and header != body:
+        raise InvalidInput("If-Match and version disagree; send one.", field="version")
+    return header if header is not None else body
+
+
+def _over_limit(redis_client: redis.Redis, key: str, limit: int, window: int) -> int | None:
+    """Count a hit in a fixed window; the seconds to wait when over the limit, else None.
+
+    If Redis is down the request is let through and a warning logged: losing a lead is
+    worse than letting a burst in."""
+    now = time.time()
+    slot = int(now // window)
+    try:
+        pipe = redis_client.pipeline(transaction=True)
+        pipe.incr(f"{key}:{slot}")
+        pipe.expire(f"{key}:{slot}", window + 1)
+        count = pipe.execute()[0]
+    except redis.RedisError as exc:
+        log.warning("rate limit %s not enforced: Redis unavailable (%s)", key, exc)
+        return None
+    if count <= limit:
+        return None
+    return max(1, math.ceil((slot + 1) * window - now))
+
+
+class RateLimit:
+    """At most `limit(settings)` requests per `window(settings)` seconds per client IP,
+    in fixed windows in Redis (INCR + EXPIRE)."""
 
     def __init__(self, bucket: str, limit: Callable[[SecuritySettings], int],
                  window: Callable[[SecuritySettings], int]) -> None:
@@ -112,19 +187,8 @@ class RateLimit:
 
     def __call__(self, redis_client: RedisDep, security: SecurityDep,
                  client: ClientDep) -> None:
-        limit, window = self.limit(security), self.window(security)
-        now = time.time()
-        slot = int(now // window)
-        key = f"{security.redis_prefix}:rl:{self.bucket}:{client.ip or 'unknown'}:{slot}"
-        try:
-            pipe = redis_client.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, window + 1)
-            count = pipe.execute()[0]
-        except redis.RedisError as exc:
-            log.warning("rate limit %s not enforced: Redis unavailable (%s)", self.bucket, exc)
-            return
-        if count > limit:
-            retry_after = max(1, math.ceil((slot + 1) * window - now))
+        key = f"{security.redis_prefix}:rl:{self.bucket}:{client.ip or 'unknown'}"
+        if retry_after := _over_limit(redis_client, key, self.limit(security),
+                                      self.window(security)):
             raise RateLimited(f"Too many requests; try again in {retry_after} seconds.",
                               retry_after=retry_after)

@@ -25,7 +25,19 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routers import auth, forms, health, notifications, tracking
+from api.routers import (
+    accounts,
+    admin,
+    auth,
+    contacts,
+    deals,
+    forms,
+    health,
+    leads,
+    notifications,
+    tasks,
+    tracking,
+)
 from salesops import __version__
 from salesops.db import get_engine
 from salesops.domain.errors import (
@@ -65,6 +77,13 @@ TAGS = [
     {"name": "auth", "description": "Log in, refresh tokens, log out, who am I."},
     {"name": "forms", "description": "Public web-form submissions: lead capture."},
     {"name": "health", "description": "Is the API ready: database and Redis status."},
+    {"name": "contacts", "description": "People: search, duplicates, trash."},
+    {"name": "accounts", "description": "Companies: search, duplicates, trash."},
+    {"name": "leads", "description": "The work queue with scores; qualify, disqualify, "
+                                     "convert."},
+    {"name": "deals", "description": "Pipelines, stages and deals; won, lost, history."},
+    {"name": "tasks", "description": "Assignments with due dates and priorities."},
+    {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
     {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
 ]
@@ -75,6 +94,13 @@ The operational API of salesops: transactional writes for sales and marketing te
 **Authentication**: `POST /api/v1/auth/login` with email and password returns an access
 token (a JWT, minutes) and a refresh token (single use, rotated at every refresh). Send the
 access token as `Authorization: Bearer <token>`.
+
+Integration users send an API key as `X-API-Key` instead.
+
+**Lists** return `{"items": [...], "next_cursor": ...}`: pass `next_cursor` back as
+`cursor` for the next page. **Changes** need the version you read (If-Match header or a
+`version` field): a stale one is a 409 and nothing is written. Fields your role may not
+see are null and named in `hidden_fields`.
 
 **Errors** always look like `{"error": {"code": "...", "message": "...", "request_id":
 "..."}}`; switch on `code`. Every response carries an `X-Request-ID` header.
@@ -210,7 +236,8 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
 
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for router in (health.router, auth.router, forms.router, notifications.router,
-                   tracking.router):
+    for router in (health.router, auth.router, forms.router, contacts.router, accounts.router,
+                   leads.router, deals.router, tasks.router, notifications.router,
+                   tracking.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

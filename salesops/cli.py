@@ -24,9 +24,11 @@ app = typer.Typer(help="salesops: sales data and automation platform.", no_args_
 db_app = typer.Typer(help="The database: migrations, status, a SQL shell.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the operational API.", no_args_is_help=True)
+keys_app = typer.Typer(help="Field encryption keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
+app.add_typer(keys_app, name="keys")
 
 console = Console(stderr=True)
 
@@ -176,6 +178,17 @@ def user_create(
     with Session(get_engine(_database_url())) as session, session.begin():
         user = create_user(session, email=email, full_name=name, password=password, role=role)
         typer.echo(f"created user {user.id} {user.email} ({role})")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new field key active and re-encrypt every sealed value with it."""
+    from salesops.db import get_engine
+    from salesops.security import crypto
+
+    cipher = crypto.add_key()
+    count = crypto.rotate(get_engine(_database_url()), cipher)
+    typer.echo(f"active key {cipher.active}: re-encrypted {count} values")
 
 
 @app.command()

@@ -5,5 +5,10 @@ caller commits); rule violations raise the typed exceptions of `salesops.domain.
 
 - `users`: roles, creating users, the `Principal` a request acts for
 - `auth`: checking passwords, recording login attempts, lockout
-- `leads`: capturing web-form leads (contact matching, consent, idempotency, events)
+- `leads`: capturing web-form leads (contact matching, consent, idempotency, events), and
+  working them: update, qualify, disqualify, convert into a deal
+- `records`: what every record module shares (scoped reads, cursor lists, audited writes,
+  optimistic locking, trash); `audit`: the audit log and the `Actor` writes are made by
+- `contacts` (and accounts), `deals` (pipelines, stage rules, contracts), `tasks`
+- `api_keys`: keys for the integration role
 """

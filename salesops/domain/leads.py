@@ -1,5 +1,8 @@
 """Lead capture: a web-form submission becomes a contact, a lead and an outbox event.
 
+`LEADS` and the functions after `capture_lead` work leads: update, qualify, disqualify
+with a reason, convert into a deal. The read model carries the latest ml.lead_scores row.
+
 Everything happens in the caller's single transaction, so the three exist together or not
 at all. Rules:
 
@@ -25,8 +28,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from salesops import events
-from salesops.domain.errors import InvalidInput
-from salesops.models import Contact, ContactSource, Lead
+from salesops.domain import deals, records
+from salesops.domain.audit import Actor
+from salesops.domain.contacts import ACCOUNTS, CONTACTS
+from salesops.domain.errors import Conflict, InvalidInput
+from salesops.domain.records import Filter, Resource, columns, names
+from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 WEB_LEAD_SOURCE = "Web"  # the channel, in the CRM's LeadSource vocabulary
@@ -149,3 +156,115 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         "source": source, "submission_id": submission_id, "form_key": form_key,
         "utm": lead.utm})
     return lead
+
+
+# ------------------------------------------------------------------ working leads
+
+_latest_score = (sa.select(LeadScore.score, LeadScore.band, LeadScore.probability,
+                           LeadScore.reasons, LeadScore.scored_at)
+                 .where(LeadScore.lead_id == Lead.id)
+                 .order_by(LeadScore.scored_at.desc(), LeadScore.id.desc())
+                 .limit(1).lateral("latest_score"))
+
+#: Statuses a person may set by hand; the others have their own actions.
+OPEN_STATUSES = ("new", "working", "nurturing")
+MAX_REASON_LENGTH = 1000
+
+LEADS = Resource(
+    name="leads", entity="lead", model=Lead,
+    fields={"id": Lead.id, "contact_id": Lead.contact_id,
+            "first_name": Contact.first_name, "last_name": Contact.last_name,
+            "email": Contact.email, "phone": Contact.phone,
+            **columns(Lead, "account_id company title industry employees status lead_source "
+                      "campaign_id owner_id utm source source_key first_touch_at qualified_at "
+                      "disqualified_reason converted_at converted_deal_id"),
+            "score": _latest_score.c.score, "band": _latest_score.c.band,
+            "score_probability": _latest_score.c.probability,
+            "score_reasons": _latest_score.c.reasons, "scored_at": _latest_score.c.scored_at,
+            **columns(Lead, "created_at updated_at deleted_at version")},
+    writable=names("status owner_id company title industry employees"),
+    sorts=("id", "score", "created_at", "updated_at", "first_touch_at", "company"),
+    filters={"owner_id": Filter(Lead.owner_id, int, user=True),
+             "status": Filter(Lead.status), "band": Filter(_latest_score.c.band),
+             "campaign_id": Filter(Lead.campaign_id, int),
+             "lead_source": Filter(Lead.lead_source), "source": Filter(Lead.source),
+             "created_since": Filter(Lead.created_at, datetime, "gte")},
+    campaign="campaign_id",
+    joins=lambda q: q.outerjoin(Contact, Contact.id == Lead.contact_id)
+                     .outerjoin(_latest_score, sa.true()))
+
+
+def update_lead(session: Session, actor: Actor, lead_id: int, values: dict[str, Any],
+                version: int | None) -> Lead:
+    if "status" in values and values["status"] not in OPEN_STATUSES:
+        raise InvalidInput(f"status can be set to {', '.join(OPEN_STATUSES)}; use qualify, "
+                           "disqualify or convert for the others.", field="status",
+                           code="invalid_transition")
+    return records.update(session, actor, LEADS, lead_id, values, version)
+
+
+def _open_lead(session: Session, actor: Actor, lead_id: int, version: int | None) -> Lead:
+    lead = records.load_for_write(session, actor, LEADS, lead_id, version=version)
+    if lead.status in ("converted", "disqualified"):
+        raise Conflict(f"The lead is {lead.status}; it cannot change status any more.",
+                       code="invalid_transition")
+    return lead
+
+
+def qualify(session: Session, actor: Actor, lead_id: int, version: int | None = None) -> Lead:
+    lead = _open_lead(session, actor, lead_id, version)
+    if lead.status == "qualified":
+        return lead
+    return records.change(session, actor, LEADS, lead, {}, check=False, action="qualify",
+                          topic="lead.qualified",
+                          extra={"status": "qualified", "qualified_at": sa.func.now()})
+
+
+def disqualify(session: Session, actor: Actor, lead_id: int, reason: str,
+               version: int | None = None) -> Lead:
+    reason = _clean(reason, MAX_REASON_LENGTH)
+    if not reason or "\x00" in reason:
+        raise InvalidInput("Say why the lead is disqualified (reason, no NUL characters).",
+                           field="reason", code="reason_required")
+    lead = _open_lead(session, actor, lead_id, version)
+    return records.change(session, actor, LEADS, lead, {}, check=False, action="disqualify",
+                          topic="lead.disqualified", payload={"reason": reason},
+                          extra={"status": "disqualified", "disqualified_reason": reason})
+
+
+def convert(session: Session, actor: Actor, lead_id: int, *, deal_name: str | None = None,
+            amount: Any = None, expected_close_date: Any = None,
+            version: int | None = None) -> tuple[Lead, Deal]:
+    """Turn a lead into a deal on its contact (and the account of its company, found by
+    name or created): the contact becomes an opportunity (owned by the lead's owner if it
+    had none), the lead `converted`. The lead's own contact and account need no further
+    permission: converting the lead is the permission."""
+    lead = _open_lead(session, actor, lead_id, version)
+    contact = session.get(Contact, lead.contact_id) if lead.contact_id else None
+    if contact is None or contact.deleted_at is not None:
+        raise Conflict("The lead has no contact to convert.", code="lead_without_contact")
+    account_id = lead.account_id or contact.account_id
+    owner_id = lead.owner_id or actor.id
+    if account_id is None and lead.company:
+        account_id = session.scalar(sa.select(Account.id).where(
+            sa.func.lower(Account.name) == lead.company.lower(), Account.deleted_at.is_(None))
+            .order_by(Account.id).limit(1))
+        if account_id is None:
+            account_id = records.create(session, actor, ACCOUNTS,
+                                        {"name": lead.company, "owner_id": owner_id}).id
+    name = _clean(deal_name, 300) or " - ".join(
+        p for p in (lead.company, _clean(f"{contact.first_name or ''} "
+                                         f"{contact.last_name or ''}")) if p) or f"Lead {lead.id}"
+    deal = deals.create_deal(session, actor, {
+        "name": name, "owner_id": owner_id, "amount": amount,
+        "expected_close_date": expected_close_date},
+        extra={"account_id": account_id, "contact_id": contact.id, "lead_id": lead.id,
+               "lead_source": lead.lead_source, "campaign_id": lead.campaign_id})
+    records.change(session, actor, CONTACTS, contact, {}, check=False, extra={
+        "lifecycle_stage": "opportunity", "account_id": contact.account_id or account_id,
+        "owner_id": contact.owner_id or owner_id})
+    records.change(session, actor, LEADS, lead, {}, check=False, action="convert",
+                   topic="lead.converted", payload={"deal_id": deal.id},
+                   extra={"status": "converted", "converted_at": sa.func.now(),
+                          "converted_deal_id": deal.id, "account_id": account_id})
+    return lead, deal

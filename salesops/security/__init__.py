@@ -33,6 +33,17 @@ class SecuritySettings(BaseSettings):
                                             "doubles with every further failure.")
     login_lockout_max_seconds: int = Field(900, ge=1)
 
+    # authenticated API calls: fixed window per user and per API key
+    user_rate_limit: int = Field(600, ge=1, description="Requests per user per window.")
+    api_key_rate_limit: int = Field(1200, ge=1, description="Requests per API key per window.")
+    api_rate_window_seconds: int = Field(60, ge=1)
+
+    # calls made on a user's behalf (webhooks, enrichment): see salesops.security.ssrf
+    ssrf_allow_private: bool = Field(False, description="Let outgoing calls reach private, "
+                                     "loopback and link-local addresses.")
+    ssrf_allowed_hosts: list[str] = Field(default_factory=list, description="Host names "
+                                          "outgoing calls may reach whatever they resolve to.")
+
     # public web forms: fixed window per client IP
     form_rate_limit: int = Field(30, ge=1, description="Submissions per IP per window.")
     form_rate_window_seconds: int = Field(60, ge=1)

@@ -1,0 +1,78 @@
+"""Contacts: CRUD, typo-tolerant search, duplicate warnings, soft delete and restore."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from api.deps import ActorDep, SessionDep, VersionDep, pick_version
+from api.listing import ListQuery, list_query
+from api.schemas import error_responses
+from api.schemas.contacts import ContactCreate, ContactCreated, ContactPublic, ContactUpdate
+from api.schemas.records import BIGINT_MAX, Page
+from salesops.domain import contacts, records
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+ContactId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+Listing = Annotated[ListQuery, Depends(list_query(contacts.CONTACTS))]
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
+
+
+def _out(session, actor, contact_id: int, response: Response) -> dict:
+    record = records.get(session, actor, contacts.CONTACTS, contact_id)
+    response.headers["ETag"] = f'"{record["version"]}"'
+    return record
+
+
+@router.get("", response_model=Page[ContactPublic], responses=ERRORS,
+            summary="List or search contacts")
+def list_contacts(session: SessionDep, actor: ActorDep, query: Listing):
+    """The contacts you may see, a page at a time. `q` searches names (typo tolerant) and
+    email prefixes, most relevant first."""
+    return records.list_records(session, actor, contacts.CONTACTS, **query.kwargs())
+
+
+@router.post("", response_model=ContactCreated, status_code=status.HTTP_201_CREATED,
+             responses=ERRORS, summary="Create a contact")
+def create_contact(body: ContactCreate, session: SessionDep, actor: ActorDep,
+                   response: Response):
+    """A contact owned by you unless `owner_id` says otherwise. An email that already
+    belongs to a contact is a 409 (`duplicate_contact`); similar names come back as
+    `duplicates`, a warning."""
+    contact, duplicates = contacts.create_contact(
+        session, actor, body.model_dump(exclude_unset=True))
+    return {**_out(session, actor, contact.id, response), "duplicates": duplicates}
+
+
+@router.get("/{contact_id}", response_model=ContactPublic, responses=ERRORS,
+            summary="One contact")
+def get_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
+                response: Response):
+    return _out(session, actor, contact_id, response)
+
+
+@router.patch("/{contact_id}", response_model=ContactPublic, responses=ERRORS,
+              summary="Change a contact")
+def update_contact(contact_id: ContactId, body: ContactUpdate, session: SessionDep,
+                   actor: ActorDep, if_match: VersionDep, response: Response):
+    """Send the version you read (If-Match or `version`): if someone changed the contact
+    since, the answer is 409 `stale_version` and nothing is written."""
+    contacts.update_contact(session, actor, contact_id, body.changes(),
+                            pick_version(if_match, body.version))
+    return _out(session, actor, contact_id, response)
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS,
+               summary="Move a contact to the trash")
+def delete_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
+                   if_match: VersionDep) -> None:
+    records.soft_delete(session, actor, contacts.CONTACTS, contact_id, if_match)
+
+
+@router.post("/{contact_id}/restore", response_model=ContactPublic, responses=ERRORS,
+             summary="Bring a contact back from the trash")
+def restore_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
+                    response: Response):
+    records.restore(session, actor, contacts.CONTACTS, contact_id)
+    return _out(session, actor, contact_id, response)

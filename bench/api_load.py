@@ -1,0 +1,262 @@
+"""API load: lead capture and contact search through the real API under uvicorn on
+loopback, against a minimal FastAPI endpoint doing one INSERT, on the same database in
+the same run.
+
+    python -m bench.api_load [--scale N] [--seconds S] [--concurrency C]
+
+`--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
+name repeats about N / 8,455 times). Each workload then runs S seconds with C concurrent
+clients (closed loop: each sends its next request when the last is answered), after a
+short warm-up. The two servers run one uvicorn worker each, in their own processes.
+Prints p50/p95/p99 and throughput per workload; the last line is the JSON result: lead
+capture throughput against the one-INSERT endpoint's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from salesops import migrate
+from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from salesops.domain.users import create_user
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIRST = _words("James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David "
+         "Barbara Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Nancy "
+         "Daniel Lisa Matthew Betty Anthony Margaret Mark Sandra Donald Ashley Steven "
+         "Kimberly Paul Emily Andrew Donna Joshua Michelle Kenneth Dorothy Kevin Carol Brian "
+         "Amanda George Melissa Edward Deborah Ronald Stephanie Timothy Rebecca Jason Sharon "
+         "Jeffrey Laura Ryan Cynthia Jacob Kathleen Gary Amy Nicholas Shirley Eric Angela "
+         "Jonathan Helen Stephen Anna Larry Brenda Justin Pamela Scott Nicole Brandon Emma "
+         "Benjamin Samantha Samuel Katherine Gregory Christine Frank Debra Alexander Rachel "
+         "Raymond Catherine Patrick Carolyn Jack")
+LAST = _words("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
+        "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
+        "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright "
+        "Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell "
+        "Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards "
+        "Collins Reyes Stewart Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan "
+        "Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson Watson "
+        "Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes")
+PASSWORD = "bench password 1"
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    """Swap two neighbouring letters, as people do."""
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word) - 2)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+def seed(url: str, scale: int) -> None:
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("""
+            insert into app.contacts (first_name, last_name, email, email_normalized, source)
+            select f[1 + i % cardinality(f)], l[1 + (i / cardinality(f)) % cardinality(l)],
+                   'p' || i || '@bench.example', 'p' || i || '@bench.example', 'bench'
+            from generate_series(1, :n) i, (select cast(:first as text[]) f,
+                                                   cast(:last as text[]) l) names"""),
+                     {"n": scale, "first": list(FIRST), "last": list(LAST)})
+        conn.execute(sa.text("create unlogged table bench_inserts (id bigint generated "
+                             "always as identity primary key, email text, payload jsonb, "
+                             "created_at timestamptz default now())"))
+        conn.execute(sa.text("analyze app.contacts"))
+    with Session(engine) as session, session.begin():
+        create_user(session, "bench@example.com", "Bench Admin", PASSWORD, "admin")
+    engine.dispose()
+
+
+class InsertBody(BaseModel):
+    email: str
+    payload: dict = {}
+
+
+def baseline_app() -> FastAPI:
+    """The baseline: one POST endpoint doing one INSERT, in the same framework and pool."""
+    engine = get_engine(os.environ["DATABASE_URL"])
+    app = FastAPI()
+
+    @app.post("/insert", status_code=201)
+    def insert(body: InsertBody) -> dict:
+        with engine.begin() as conn:
+            new_id = conn.execute(sa.text(
+                "insert into bench_inserts (email, payload) values (:e, cast(:p as jsonb)) "
+                "returning id"), {"e": body.email, "p": json.dumps(body.payload)}).scalar()
+        return {"id": new_id}
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen]
+           ) -> tuple[subprocess.Popen, str]:
+    """Start uvicorn on a free loopback port (added to `processes`, to stop later)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, **env})
+    processes.append(process)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/openapi.json" if "baseline" in factory
+                         else f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"{factory} did not start (exit {process.returncode})")
+        time.sleep(0.2)
+    raise SystemExit(f"{factory} did not answer within 60 s")
+
+
+async def _drive(make_request, seconds: float, concurrency: int, warmup: float = 1.0
+                 ) -> dict:
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(client: httpx.AsyncClient, n: int) -> None:
+        nonlocal errors
+        rng = random.Random(n)
+        start = time.perf_counter()
+        while (now := time.perf_counter()) - start < warmup + seconds:
+            method, url, kwargs = make_request(rng)
+            response = await client.request(method, url, **kwargs)
+            took = time.perf_counter() - now
+            if now - start >= warmup:
+                if response.status_code >= 400:
+                    errors += 1
+                latencies.append(took)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await asyncio.gather(*(worker(client, n) for n in range(concurrency)))
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {"requests": len(latencies), "errors": errors,
+            "throughput": round(len(latencies) / seconds, 1),
+            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
+
+
+def run(server_url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
+        workdir: Path) -> dict:
+    name = f"bench_api_{uuid.uuid4().hex[:8]}"
+    url = ensure_database(server_url, name)
+    processes = []
+    try:
+        migrate.upgrade(url)
+        started = time.perf_counter()
+        seed(url, scale)
+        print(f"seeded {scale:,} contacts in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url,
+               "SALESOPS_DATA_DIR": str(workdir / "data"),
+               "SALESOPS_FORM_RATE_LIMIT": "1000000000",
+               "SALESOPS_USER_RATE_LIMIT": "1000000000"}
+        api, api_base = _serve("api.main:create_app", env, processes)
+        base_url = _serve("bench.api_load:baseline_app", env, processes)[1]
+        token = httpx.post(f"{api_base}/api/v1/auth/login", json={
+            "email": "bench@example.com", "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def one_insert(rng):
+            return "POST", f"{base_url}/insert", {"json": {
+                "email": f"{uuid.uuid4().hex}@bench.example", "payload": {"utm": "x"}}}
+
+        def capture(rng):
+            known = rng.random() < 0.5  # half of them existing contacts
+            email = (f"p{rng.randrange(1, scale)}@bench.example" if known
+                     else f"{uuid.uuid4().hex}@new.example")
+            return "POST", f"{api_base}/api/v1/forms/bench/submissions", {"json": {
+                "submission_id": uuid.uuid4().hex,
+                "fields": {"email": email, "first_name": rng.choice(FIRST),
+                           "last_name": rng.choice(LAST), "company": "Bench Inc"},
+                "utm": {"source": "google", "medium": "cpc"}}}
+
+        def search(rng):
+            q = f"{_typo(rng.choice(FIRST), rng)} {_typo(rng.choice(LAST), rng)}"
+            return "GET", f"{api_base}/api/v1/contacts", {"params": {"q": q, "limit": 20},
+                                                         "headers": auth}
+
+        results = {}
+        for label, make in (("one_insert", one_insert), ("lead_capture", capture),
+                            ("contact_search", search)):
+            results[label] = asyncio.run(_drive(make, seconds, concurrency))
+            print(f"{label}: {results[label]}", file=sys.stderr)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        get_engine(url).dispose()
+        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+    value = results["lead_capture"]["throughput"]
+    baseline = results["one_insert"]["throughput"]
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return {"bench": "api_load", "scale": scale, "value": value, "unit": "req/s",
+            "baseline": "FastAPI endpoint doing one INSERT", "baseline_value": baseline,
+            "ratio": round(value / baseline, 3), "peak_rss_mb": round(rss / 1024, 1),
+            "concurrency": concurrency, "seconds": seconds,
+            "lead_capture": results["lead_capture"], "contact_search": results["contact_search"],
+            "one_insert": results["one_insert"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_load", description=__doc__
+                                     .split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="contacts loaded first")
+    parser.add_argument("--seconds", type=float, default=20, help="per workload")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        workdir = Path(tmp)
+        if url := os.environ.get("DATABASE_URL"):
+            server_url = url
+        else:
+            from salesops.embedded import start_postgres
+            server_url = start_postgres(workdir / "pg")
+        if not (redis_url := os.environ.get("REDIS_URL")):
+            from salesops.embedded import start_redis
+            redis_url = start_redis(workdir / "redis")
+        result = run(server_url, redis_url, args.scale, args.seconds, args.concurrency, workdir)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
