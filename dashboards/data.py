@@ -43,6 +43,28 @@ def ready(frame: pd.DataFrame, what: str, empty: str | None = None) -> bool:
     return True
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell (and header) that a spreadsheet would run as a formula
+    prefixed with a quote, so an exported CSV shows it as text; numbers are left alone."""
+
+    def safe(value):
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) \
+            else value
+
+    out = frame.rename(columns=lambda c: safe(str(c)))
+    for column in out.select_dtypes(include=["object", "string"]).columns:
+        out[column] = out[column].map(safe)
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return spreadsheet_safe(frame).to_csv(index=False).encode()
+
+
 def download(frame: pd.DataFrame, name: str) -> None:
-    st.download_button(f"Download {name} as CSV", frame.to_csv(index=False).encode(),
-                       file_name=f"{name}.csv", mime="text/csv")
+    st.download_button(f"Download {name} as CSV", csv_bytes(frame),
+                       file_name=f"{name}.csv", mime="text/csv", key=f"download-{name}")

@@ -1,10 +1,23 @@
-"""Sidebar filters kept in the URL's query parameters, so a filtered view can be shared."""
+"""Sidebar filters kept in the URL's query parameters, so a filtered view can be shared.
+
+Each filter reads its starting value from `st.query_params` and writes the value picked
+back, so the address bar always holds the view on screen."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pandas as pd
 import streamlit as st
+
+from dashboards.data import query
+
+#: Who owns deals, with their team: the rows the team and rep filters choose among.
+OWNERS_SQL = """
+    select distinct d.owner_id, d.owner_name, d.owner_team_id as team_id,
+           coalesce(t.name, 'Team ' || d.owner_team_id) as team_name
+    from marts.fct_deals d left join app.teams t on t.id = d.owner_team_id
+    where d.owner_name is not null order by d.owner_name"""
 
 
 def date_range(label: str = "Created between", key: str = "range",
@@ -42,3 +55,30 @@ def one(label: str, key: str, options: list[str], default: str | None = None) ->
     picked = st.sidebar.selectbox(label, options, index=index)
     st.query_params[key] = picked
     return picked
+
+
+def owners() -> list[int] | None:
+    """Team (`?team=`) and rep (`?rep=`) filters, as the owner ids they leave in view;
+    None when neither narrows anything (all owners, including deals with none)."""
+    frame = query(OWNERS_SQL)
+    if "owner_id" not in frame:
+        return None
+    teams = choice("Team", "team", sorted(frame.team_name.dropna().unique()))
+    if teams:
+        frame = frame[frame.team_name.isin(teams)]
+    reps = choice("Rep", "rep", sorted(frame.owner_name.unique()))
+    if reps:
+        frame = frame[frame.owner_name.isin(reps)]
+    if not teams and not reps:
+        return None
+    return sorted(int(i) for i in frame.owner_id)
+
+
+def owner_clause(column: str) -> str:
+    """SQL keeping the rows whose `column` is one of the `:owners` parameter (null: all)."""
+    return f"(cast(:owners as bigint[]) is null or {column} = any(cast(:owners as bigint[])))"
+
+
+def frame_options(frame: pd.DataFrame, column: str) -> list[str]:
+    """The distinct values of `column` (none when the frame lacks it: an unbuilt mart)."""
+    return sorted(frame[column].dropna().unique()) if column in frame else []

@@ -4,10 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range
-
-OWNERS_SQL = """
-    select distinct owner_name from marts.fct_deals where owner_name is not null order by 1"""
+from dashboards.filters import date_range, owner_clause, owners
 
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
@@ -16,14 +13,12 @@ DEALS_SQL = """
            lead_source
     from marts.fct_deals
     where created_date between :start and :end
-      and (cardinality(cast(:reps as text[])) = 0 or owner_name = any(cast(:reps as text[])))"""
+      and """ + owner_clause("owner_id")
 
 st.title("Pipeline")
 
 start, end = date_range()
-owners = query(OWNERS_SQL)
-reps = choice("Rep", "rep", owners.owner_name.tolist() if "owner_name" in owners else [])
-deals = query(DEALS_SQL, {"start": start, "end": end, "reps": reps})
+deals = query(DEALS_SQL, {"start": start, "end": end, "owners": owners()})
 
 if ready(deals, "deals", "No deals were created in this period for these filters."):
     open_deals = deals[~deals.is_closed]

@@ -52,7 +52,8 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
     with clean_db.begin() as conn:
         conn.execute(sa.text("""
             create table marts.fct_deals (deal_id bigint, deal_name text, owner_id bigint,
-                owner_name text, stage_name text, stage_position int, forecast_category text,
+                owner_name text, owner_team_id bigint, stage_name text, stage_position int,
+                forecast_category text,
                 amount numeric, weighted_amount numeric, probability numeric,
                 is_closed boolean, is_won boolean, created_date date, closed_date date,
                 age_days int, days_in_current_stage int, lead_source text)"""))

@@ -20,37 +20,41 @@ HALF_YEAR = "2026-01-01..2026-06-30"
 DEALS = """
     create table marts.fct_deals as
     select * from (values
-        (1, 'One', 1, 'Ann', 'Won', 6, 'closed', 1000, 0, 100, true, true,
+        (1, 'One', 1, 'Ann', 1, 'Won', 6, 'closed', 1000, 0, 100, true, true,
          date '2026-01-10', date '2026-02-09', 30, 0, 'web'),
-        (2, 'Two', 1, 'Ann', 'Won', 6, 'closed', 2000, 0, 100, true, true,
+        (2, 'Two', 1, 'Ann', 1, 'Won', 6, 'closed', 2000, 0, 100, true, true,
          date '2026-04-05', date '2026-05-05', 30, 0, 'web'),
-        (3, 'Three', 2, 'Bob', 'Won', 6, 'closed', 3000, 0, 100, true, true,
+        (3, 'Three', 2, 'Bob', 2, 'Won', 6, 'closed', 3000, 0, 100, true, true,
          date '2026-03-01', date '2026-05-30', 90, 0, 'event'),
-        (4, 'Four', 2, 'Bob', 'Lost', 7, 'closed', 500, 0, 0, true, false,
+        (4, 'Four', 2, 'Bob', 2, 'Lost', 7, 'closed', 500, 0, 0, true, false,
          date '2026-04-10', date '2026-06-01', 52, 0, 'event'),
-        (5, 'Five', 1, 'Ann', 'Proposal', 3, 'commit', 4000, 2400, 60, false, false,
+        (5, 'Five', 1, 'Ann', 1, 'Proposal', 3, 'commit', 4000, 2400, 60, false, false,
          date '2026-02-01', null, 300, 20, 'web'),
-        (6, 'Six', 2, 'Bob', 'Discovery', 1, 'pipeline', 1500, 150, 10, false, false,
+        (6, 'Six', 2, 'Bob', 2, 'Discovery', 1, 'pipeline', 1500, 150, 10, false, false,
          date '2026-05-01', null, 208, 5, 'event'),
-        (7, 'Seven', 1, 'Ann', 'Lost', 7, 'closed', 700, 0, 0, true, false,
+        (7, 'Seven', 1, 'Ann', 1, 'Lost', 7, 'closed', 700, 0, 0, true, false,
          date '2026-01-20', date '2026-03-15', 54, 0, 'web')
-    ) as d (deal_id, deal_name, owner_id, owner_name, stage_name, stage_position,
+    ) as d (deal_id, deal_name, owner_id, owner_name, owner_team_id, stage_name,
+            stage_position,
             forecast_category, amount, weighted_amount, probability, is_closed, is_won,
             created_date, closed_date, age_days, days_in_current_stage, lead_source)"""
 
 LEADS = """
     create table marts.fct_leads as
-    select lead_id::bigint, owner_id::bigint, company, title, lead_source, status,
+    select lead_id::bigint, owner_id::bigint, company, title, lead_source, industry, status,
            created_at::timestamptz, is_converted, is_closed, closed_at::timestamptz
     from (values
-        (1, 1, 'Acme', 'CTO', 'web', 'working', '2026-04-02 10:00+00', false, false, null),
-        (2, 2, 'Beta', 'CFO', 'event', 'new', '2026-05-02 10:00+00', false, false, null),
-        (3, 1, 'Gamma', 'CEO', 'web', 'converted', '2026-06-02 10:00+00', true, true,
-         '2026-06-20 10:00+00'),
-        (4, 1, 'Delta', 'VP', 'web', 'disqualified', '2026-02-02 10:00+00', false, true,
-         '2026-03-01 10:00+00'),
-        (5, 2, 'Epsilon', 'Ops', 'event', 'new', '2026-03-02 10:00+00', false, false, null)
-    ) as l (lead_id, owner_id, company, title, lead_source, status, created_at,
+        (1, 1, 'Acme', 'CTO', 'web', 'software', 'working', '2026-04-02 10:00+00', false,
+         false, null),
+        (2, 2, 'Beta', 'CFO', 'event', 'retail', 'new', '2026-05-02 10:00+00', false, false,
+         null),
+        (3, 1, 'Gamma', 'CEO', 'web', 'software', 'converted', '2026-06-02 10:00+00', true,
+         true, '2026-06-20 10:00+00'),
+        (4, 1, 'Delta', 'VP', 'web', 'retail', 'disqualified', '2026-02-02 10:00+00', false,
+         true, '2026-03-01 10:00+00'),
+        (5, 2, 'Epsilon', 'Ops', 'event', 'software', 'new', '2026-03-02 10:00+00', false,
+         false, null)
+    ) as l (lead_id, owner_id, company, title, lead_source, industry, status, created_at,
             is_converted, is_closed, closed_at)"""
 
 ATTRIBUTION = """
@@ -94,6 +98,8 @@ def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
     for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS):
         conn.execute(sa.text(sql))
+    conn.execute(sa.text("insert into app.teams (id, name) overriding system value "
+                         "values (1, 'East'), (2, 'West')"))
     conn.execute(sa.text(
         "insert into app.leads (id) overriding system value select generate_series(1, 5)"))
     for lead_id, score, band, probability, at in SCORES:
@@ -168,7 +174,7 @@ def test_overview_rep_filter_in_the_url_changes_every_number(page):
         "Average cycle (won deals)": ("30.0 days", "+0.0%"),
         "New leads": ("2", "+100.0%"),
     }
-    assert at.multiselect[0].value == ["Ann"]
+    assert {m.label: m.value for m in at.multiselect} == {"Team": [], "Rep": ["Ann"]}
     assert at.query_params["rep"] == "Ann"
 
 
@@ -266,3 +272,37 @@ def test_data_health_counts_loads_rejects_and_latest_model_metrics(page):
     assert rejects.rows.tolist() == [3]
     assert models[["model_version", "value"]].values.tolist() == [["3", 0.75]]
     assert len(at.get("download_button")) == 3
+
+
+def test_team_filter_in_the_url_narrows_reps_and_numbers(page):
+    at = page("views/pipeline.py", range=HALF_YEAR, team="West")
+    assert sorted(at.dataframe[0].value.deal_id) == [3, 4, 6]
+    assert metrics(at)["Open pipeline"][0] == "$1,500"
+    team, rep = at.multiselect
+    assert (team.label, team.value, rep.options) == ("Team", ["West"], ["Bob"])
+
+    at = page("views/overview.py", range=PERIOD, team="East")
+    assert metrics(at)["Bookings (won)"][0] == "$2,000"  # Ann's deal 2 only
+    assert metrics(at)["New leads"][0] == "2"  # Ann's leads 1 and 3
+
+
+def test_picking_a_filter_writes_it_into_the_url(page):
+    at = page("views/pipeline.py", range=HALF_YEAR)
+    assert "rep" not in at.query_params
+    rep = next(m for m in at.multiselect if m.label == "Rep")
+    rep.select("Bob").run()
+    assert at.query_params["rep"] == "Bob"
+    assert sorted(at.dataframe[0].value.deal_id) == [3, 4, 6]
+
+
+def test_leads_segment_and_rep_filters(page):
+    at = page("views/leads.py", range=HALF_YEAR, segment="software")
+    assert at.dataframe[0].value.lead_id.tolist() == [1, 5]
+    at = page("views/leads.py", range=HALF_YEAR, rep="Bob")
+    assert at.dataframe[0].value.lead_id.tolist() == [2, 5]
+
+
+def test_campaign_filter_in_the_url(page):
+    at = page("views/campaigns.py", range=HALF_YEAR, campaign="brand")
+    assert metrics(at) == {"Conversions": ("1.5", None), "Attributed revenue": ("$2,500", None),
+                           "Media cost": ("$2,000", None)}
