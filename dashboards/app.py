@@ -15,6 +15,7 @@ PAGES = [
     st.Page("views/leads.py", title="Leads", icon=":material/person_search:"),
     st.Page("views/campaigns.py", title="Campaigns and attribution",
             icon=":material/campaign:"),
+    st.Page("views/work_queue.py", title="Work queue", icon=":material/checklist:"),
     st.Page("views/data_health.py", title="Data health", icon=":material/monitor_heart:"),
 ]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.dashboards.dashboard_app import PAGES, marts_aside, run_page
+from tests.dashboards.dashboard_app import READ_PAGES, marts_aside, run_page
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", READ_PAGES)
 def test_without_a_database_every_page_says_so(page, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     at = run_page(page)
@@ -36,7 +36,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", READ_PAGES)
 def test_on_an_empty_database_every_page_says_what_is_missing(page, empty_database):
     at = run_page(page)
     infos = [i.value for i in at.info]
