@@ -24,18 +24,19 @@ def query(sql: str, params: dict | None = None) -> pd.DataFrame:
     return reads.read(url, sql, params)
 
 
-def ready(frame: pd.DataFrame, what: str, empty: str | None = None) -> bool:
+def ready(frame: pd.DataFrame, what: str, empty: str | None = None,
+          missing: str | None = None) -> bool:
     """Say in plain words why there is nothing to show; True when there is.
 
     `empty` is what to say when the table exists but no row matches (default: that no
-    row matches the filters)."""
+    row matches the filters); `missing`, when the table has not been built."""
     if not database_url():
         st.warning("No database is configured. Start the dashboards with `salesops up`, or "
                    "set DATABASE_URL.")
         return False
     if isinstance(frame, reads.Missing):
-        st.info(f"No {what} yet: the table {frame.relation} has not been built. Run the "
-                "pipeline in the Dagster UI (or `salesops up` on a new data folder).")
+        st.info(missing or f"No {what} yet: the table {frame.relation} has not been built. "
+                "Run the pipeline in the Dagster UI (or `salesops up` on a new data folder).")
         return False
     if frame.empty:
         st.info(empty or f"No {what} match these filters.")

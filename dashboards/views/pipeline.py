@@ -1,10 +1,25 @@
-"""Pipeline: open pipeline by stage and forecast category, and won/lost over time."""
+"""Pipeline and forecast: open pipeline by stage and forecast category, won/lost over time,
+the walk of open pipeline between the range's two ends, and the P10/P50/P90 bookings
+forecast against target and against what was booked.
+
+Columns this page expects beyond the built `marts.fct_deals` (align them here after the
+warehouse marts are merged):
+
+- `marts.fct_pipeline_daily_snapshot`, one row per deal per day: snapshot_date, deal_id,
+  owner_id, amount, is_closed, is_won.
+- `ml.forecasts` (built): period rows have deal_id, team_id and owner_id null, as_of,
+  period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
+- `marts.sales_targets`, one row per period: period_start, target_amount (summed over
+  rows; owner_id, when present, is filtered by the rep filter).
+"""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
+from dashboards.flows import waterfall
 
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
@@ -15,10 +30,62 @@ DEALS_SQL = """
     where created_date between :start and :end
       and """ + owner_clause("owner_id")
 
+#: The snapshots on (or last before) the range's two ends.
+SNAPSHOTS_SQL = """
+    with ends as (
+        select (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                where snapshot_date <= :start) as first_day,
+               (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                where snapshot_date <= :end) as last_day)
+    select s.snapshot_date, s.deal_id, s.amount::float8 as amount, s.is_closed, s.is_won,
+           s.snapshot_date = e.last_day as is_end
+    from marts.fct_pipeline_daily_snapshot s, ends e
+    where s.snapshot_date in (e.first_day, e.last_day) and """ + owner_clause("s.owner_id")
+
+#: The company-wide bookings forecast for each period in the range: the latest one, and
+#: the last one made before the period began (the one to judge), with what was booked.
+FORECAST_SQL = """
+    with periods as (
+        select distinct period_start, period_grain,
+               period_start + case period_grain when 'quarter' then interval '3 months'
+                                                else interval '1 month' end as period_end
+        from ml.forecasts
+        where deal_id is null and team_id is null and owner_id is null
+          and period_start between date_trunc('quarter', cast(:start as date)) and :end)
+    select p.period_start, p.period_grain, latest.as_of, latest.p10::float8 as p10,
+           latest.p50::float8 as p50, latest.p90::float8 as p90,
+           prior.as_of as prior_as_of, prior.p10::float8 as prior_p10,
+           prior.p50::float8 as prior_p50, prior.p90::float8 as prior_p90,
+           p.period_end <= current_date as is_past,
+           (select coalesce(sum(d.amount), 0)::float8 from marts.fct_deals d
+            where d.is_won and d.closed_date >= p.period_start
+              and d.closed_date < p.period_end) as booked
+    from periods p
+    cross join lateral (
+        select as_of, p10, p50, p90 from ml.forecasts f
+        where f.deal_id is null and f.team_id is null and f.owner_id is null
+          and f.period_start = p.period_start and f.period_grain = p.period_grain
+        order by as_of desc, id desc limit 1) latest
+    left join lateral (
+        select as_of, p10, p50, p90 from ml.forecasts f
+        where f.deal_id is null and f.team_id is null and f.owner_id is null
+          and f.period_start = p.period_start and f.period_grain = p.period_grain
+          and f.as_of <= p.period_start
+        order by as_of desc, id desc limit 1) prior on true
+    order by p.period_start"""
+
+TARGETS_SQL = """
+    select period_start, sum(target_amount)::float8 as target
+    from marts.sales_targets
+    where period_start between date_trunc('quarter', cast(:start as date)) and :end
+      and """ + owner_clause("owner_id") + """
+    group by 1"""
+
 st.title("Pipeline")
 
 start, end = date_range()
-deals = query(DEALS_SQL, {"start": start, "end": end, "owners": owners()})
+params = {"start": start, "end": end, "owners": owners()}
+deals = query(DEALS_SQL, params)
 
 if ready(deals, "deals", "No deals were created in this period for these filters."):
     open_deals = deals[~deals.is_closed]
@@ -52,3 +119,58 @@ if ready(deals, "deals", "No deals were created in this period for these filters
     st.subheader("Deals")
     st.dataframe(deals, hide_index=True, width="stretch")
     download(deals, "deals")
+
+st.subheader("Pipeline change")
+snapshots = query(SNAPSHOTS_SQL, params)
+if ready(snapshots, "pipeline snapshots", "No pipeline snapshot on or before the range's "
+         "start yet.", missing="The daily pipeline snapshot (marts.fct_pipeline_daily_snapshot) "
+         "has not been built yet: run the dbt assets in Dagster."):
+    first_day, last_day = snapshots.snapshot_date.min(), snapshots.snapshot_date.max()
+    st.caption(f"Open pipeline on {first_day} against {last_day}.")
+    steps = waterfall(snapshots[snapshots.snapshot_date == first_day],
+                      snapshots[snapshots.snapshot_date == last_day])
+    st.plotly_chart(go.Figure(go.Waterfall(
+        x=steps.step, y=steps.amount,
+        measure=["absolute"] + ["relative"] * (len(steps) - 2) + ["total"])),
+        width="stretch")
+    st.dataframe(steps, hide_index=True, width="stretch")
+    download(steps, "pipeline_change")
+
+st.subheader("Bookings forecast")
+forecasts = query(FORECAST_SQL, params)
+if ready(forecasts, "forecast", "No forecast covers this period: the forecasting model has "
+         "not run for it yet. Run it in the Dagster UI."):
+    targets = query(TARGETS_SQL, params)
+    if "target" in targets:
+        forecasts = forecasts.merge(targets, on="period_start", how="left")
+    else:
+        st.caption("No targets yet: marts.sales_targets has not been built.")
+    figure = go.Figure([
+        go.Scatter(x=forecasts.period_start, y=forecasts.p90, name="P90", mode="lines",
+                   line={"width": 0}),
+        go.Scatter(x=forecasts.period_start, y=forecasts.p10, name="P10 to P90",
+                   mode="lines", fill="tonexty", line={"width": 0}),
+        go.Scatter(x=forecasts.period_start, y=forecasts.p50, name="P50", mode="lines+markers"),
+        go.Scatter(x=forecasts.period_start, y=forecasts.booked, name="booked",
+                   mode="markers")])
+    if "target" in forecasts:
+        figure.add_trace(go.Scatter(x=forecasts.period_start, y=forecasts.target,
+                                    name="target", mode="lines", line={"dash": "dash"}))
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(forecasts, hide_index=True, width="stretch")
+    download(forecasts, "bookings_forecast")
+
+    st.subheader("Accuracy of past forecasts")
+    past = forecasts[forecasts.is_past & forecasts.prior_p50.notna()].copy()
+    if past.empty:
+        st.info("No finished period had a forecast made before it began.")
+    else:
+        past["error"] = (past.booked - past.prior_p50) / past.prior_p50.where(past.prior_p50 > 0)
+        past["within_p10_p90"] = past.booked.between(past.prior_p10, past.prior_p90)
+        c1, c2 = st.columns(2)
+        c1.metric("Mean absolute error (P50)", f"{past.error.abs().mean():.0%}")
+        c2.metric("Booked within P10 to P90", f"{past.within_p10_p90.mean():.0%}")
+        accuracy = past[["period_start", "prior_as_of", "prior_p10", "prior_p50", "prior_p90",
+                         "booked", "error", "within_p10_p90"]]
+        st.dataframe(accuracy, hide_index=True, width="stretch")
+        download(accuracy, "forecast_accuracy")

@@ -15,15 +15,19 @@ APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 READ_PAGES = {
     "views/overview.py": "Overview",
     "views/pipeline.py": "Pipeline",
+    "views/funnel.py": "Funnel and velocity",
     "views/leads.py": "Leads",
     "views/campaigns.py": "Campaigns and attribution",
+    "views/engagement.py": "Engagement and sentiment",
     "views/data_health.py": "Data health",
 }
 #: every page; the work queue reads and writes through the API only
 PAGES = {**READ_PAGES, "views/work_queue.py": "Work queue"}
 
 #: The marts relations the pages read.
-MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints")
+MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints",
+         "fct_lead_funnel", "fct_deal_stage_history", "fct_pipeline_daily_snapshot",
+         "fct_interactions", "sales_targets")
 ASIDE = "__dashboards_aside"
 
 

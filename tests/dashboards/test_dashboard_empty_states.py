@@ -28,7 +28,14 @@ def empty_database(database_url: str, clean_db: sa.Engine, monkeypatch) -> str:
 EXPECTED = {
     "views/overview.py": ["table marts.fct_deals has not been built",
                           "table marts.fct_leads has not been built"],
-    "views/pipeline.py": ["table marts.fct_deals has not been built"],
+    "views/pipeline.py": ["table marts.fct_deals has not been built",
+                          "(marts.fct_pipeline_daily_snapshot) has not been built yet",
+                          "No forecast yet: the table marts.fct_deals has not been built"],
+    "views/funnel.py": ["(marts.fct_lead_funnel) has not been built yet",
+                        "(marts.fct_deal_stage_history) has not been built yet",
+                        "table marts.fct_deals has not been built"],
+    "views/engagement.py": ["table marts.fct_touchpoints has not been built"]
+                           + ["(marts.fct_interactions) has not been built yet"] * 3,
     "views/leads.py": ["table marts.fct_leads has not been built"],
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built"],
     "views/data_health.py": ["No source has loaded yet", "No row has been quarantined",

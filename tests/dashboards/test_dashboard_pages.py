@@ -73,15 +73,76 @@ ATTRIBUTION = """
 
 TOUCHPOINTS = """
     create table marts.fct_touchpoints as
-    select channel, campaign, occurred_date::date, cost::numeric(12, 2)
+    select channel, campaign, event_type, occurred_date::date, cost::numeric(12, 2)
     from (values
-        ('email', 'spring', '2026-04-10', 500),
-        ('paid_search', 'brand', '2026-05-10', 1000),
-        ('paid_search', 'brand', '2026-05-11', 1000),
-        ('display', 'retarget', '2026-05-12', 300),
-        ('email', 'spring', '2026-05-13', null),
-        ('email', 'winter', '2025-06-10', 50)
-    ) as t (channel, campaign, occurred_date, cost)"""
+        ('email', 'spring', 'email_open', '2026-04-10', 500),
+        ('paid_search', 'brand', 'ad_click', '2026-05-10', 1000),
+        ('paid_search', 'brand', 'ad_click', '2026-05-11', 1000),
+        ('display', 'retarget', 'session', '2026-05-12', 300),
+        ('email', 'spring', 'email_click', '2026-05-13', null),
+        ('email', 'winter', 'email_open', '2025-06-10', 50)
+    ) as t (channel, campaign, event_type, occurred_date, cost)"""
+
+#: Leads 1 and 2 in the April cohort, 3 and 4 in May; lead 2 is Bob's.
+FUNNEL = """
+    create table marts.fct_lead_funnel as
+    select lead_id, owner_id::bigint, created_at::timestamptz, mql_at::timestamptz,
+           sql_at::timestamptz, opportunity_at::timestamptz, won_at::timestamptz
+    from (values
+        (1, 1, '2026-04-02', '2026-04-04', '2026-04-08', '2026-04-10', '2026-05-10'),
+        (2, 2, '2026-04-15', '2026-04-16', null, null, null),
+        (3, 1, '2026-05-02', '2026-05-12', '2026-05-22', null, null),
+        (4, 1, '2026-05-20', null, null, null, null)
+    ) as f (lead_id, owner_id, created_at, mql_at, sql_at, opportunity_at, won_at)"""
+
+STAGE_HISTORY = """
+    create table marts.fct_deal_stage_history as
+    select deal_id, owner_id::bigint, stage_name, stage_position, entered_at::timestamptz,
+           exited_at::timestamptz
+    from (values
+        (2, 1, 'Discovery', 1, '2026-04-05', '2026-04-15'),
+        (2, 1, 'Proposal', 3, '2026-04-15', '2026-05-05'),
+        (6, 2, 'Discovery', 1, '2026-05-01', '2026-05-11'),
+        (6, 2, 'Proposal', 3, '2026-05-11', null)
+    ) as h (deal_id, owner_id, stage_name, stage_position, entered_at, exited_at)"""
+
+#: From 2026-03-31 to 2026-06-30: deal 3 won, 5 grew by 500, 6 is new, 9 lost, 10 gone.
+SNAPSHOTS = """
+    create table marts.fct_pipeline_daily_snapshot as
+    select snapshot_date::date, deal_id, owner_id::bigint, amount::numeric(16, 2), is_closed,
+           is_won
+    from (values
+        ('2026-03-31', 3, 2, 3000, false, false), ('2026-03-31', 5, 1, 4000, false, false),
+        ('2026-03-31', 9, 1, 800, false, false), ('2026-03-31', 10, 1, 100, false, false),
+        ('2026-05-15', 5, 1, 4200, false, false),
+        ('2026-06-30', 3, 2, 3000, true, true), ('2026-06-30', 5, 1, 4500, false, false),
+        ('2026-06-30', 6, 2, 1500, false, false), ('2026-06-30', 9, 1, 800, true, false)
+    ) as s (snapshot_date, deal_id, owner_id, amount, is_closed, is_won)"""
+
+TARGETS = """
+    create table marts.sales_targets as
+    select period_start::date, owner_id::bigint, target_amount::numeric(16, 2)
+    from (values ('2026-05-01', 1, 2000), ('2026-05-01', 2, 3000), ('2026-06-01', 1, 1000)
+    ) as t (period_start, owner_id, target_amount)"""
+
+INTERACTIONS = """
+    create table marts.fct_interactions as
+    select interaction_id, account_name, owner_id::bigint, interaction_type, direction,
+           occurred_at::timestamptz, response_minutes, sentiment_label,
+           sentiment_score::float8
+    from (values
+        (1, 'Acme', 1, 'email', 'inbound', '2026-04-06 10:00+00', 120, 'positive', 0.8),
+        (2, 'Acme', 1, 'email', 'inbound', '2026-04-07 10:00+00', 240, 'neutral', 0.1),
+        (3, 'Beta', 2, 'email', 'inbound', '2026-05-05 09:00+00', null, 'negative', -0.6),
+        (4, 'Beta', 2, 'email', 'outbound', '2026-05-06 09:00+00', null, null, null),
+        (5, 'Acme', 1, 'call', 'outbound', '2026-05-06 09:00+00', null, 'positive', 0.5)
+    ) as i (interaction_id, account_name, owner_id, interaction_type, direction,
+            occurred_at, response_minutes, sentiment_label, sentiment_score)"""
+
+#: (as_of, period_start, p10, p50, p90): May's forecast before May, and a later one; June's.
+FORECASTS = [("2026-04-25", "2026-05-01", 1000, 3000, 6000),
+             ("2026-05-20", "2026-05-01", 4000, 5000, 6000),
+             ("2026-05-28", "2026-06-01", 100, 200, 300)]
 
 REASONS = [{"feature": "email_clicks", "value": 5, "contribution": 0.9, "direction": "up"},
            {"feature": "is_free_email", "value": False, "contribution": -0.1,
@@ -96,8 +157,15 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS):
+    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, FUNNEL, STAGE_HISTORY, SNAPSHOTS,
+                TARGETS, INTERACTIONS):
         conn.execute(sa.text(sql))
+    for as_of, period_start, p10, p50, p90 in FORECASTS:
+        conn.execute(sa.text(
+            "insert into ml.forecasts (model_name, model_version, mlflow_run_id, as_of, "
+            "period_start, period_grain, p10, p50, p90) values ('bookings', '1', 'run', "
+            ":as_of, :period_start, 'month', :p10, :p50, :p90)"),
+            {"as_of": as_of, "period_start": period_start, "p10": p10, "p50": p50, "p90": p90})
     conn.execute(sa.text("insert into app.teams (id, name) overriding system value "
                          "values (1, 'East'), (2, 'West')"))
     conn.execute(sa.text(
@@ -185,7 +253,9 @@ def test_pipeline_lists_deals_and_filters_by_rep(page):
     assert values["Open pipeline"][0] == "$5,500"
     assert values["Weighted pipeline"][0] == "$2,550"
     assert values["Win rate"][0] == "60%"  # 3 won of 5 closed
-    assert len(at.get("download_button")) == 1
+    assert [b.key for b in at.get("download_button")] == [
+        "download-deals", "download-pipeline_change", "download-bookings_forecast",
+        "download-forecast_accuracy"]
 
     at = page("views/pipeline.py", range=HALF_YEAR, rep="Ann")
     assert sorted(at.dataframe[0].value.deal_id) == [1, 2, 5, 7]
@@ -306,3 +376,81 @@ def test_campaign_filter_in_the_url(page):
     at = page("views/campaigns.py", range=HALF_YEAR, campaign="brand")
     assert metrics(at) == {"Conversions": ("1.5", None), "Attributed revenue": ("$2,500", None),
                            "Media cost": ("$2,000", None)}
+
+
+def test_pipeline_walks_open_pipeline_between_the_range_ends(page):
+    at = page("views/pipeline.py", range=PERIOD)
+    steps = next(d.value for d in at.dataframe if "step" in d.value)
+    assert steps.set_index("step").amount.to_dict() == {
+        "Start": 7900, "New": 1500, "Increased": 500, "Decreased": 0, "Won": -3000,
+        "Lost": -800, "Removed": -100, "End": 6000}
+    assert any("2026-03-31 against 2026-06-30" in c.value for c in at.caption)
+
+    at = page("views/pipeline.py", range=PERIOD, rep="Ann")
+    steps = next(d.value for d in at.dataframe if "step" in d.value)
+    assert steps.set_index("step").amount.to_dict() == {
+        "Start": 4900, "New": 0, "Increased": 500, "Decreased": 0, "Won": 0, "Lost": -800,
+        "Removed": -100, "End": 4500}
+
+
+def test_pipeline_forecast_against_target_and_its_accuracy(page):
+    at = page("views/pipeline.py", range=PERIOD)
+    forecast = next(d.value for d in at.dataframe if "p50" in d.value)
+    assert forecast.p50.tolist() == [5000, 200]  # the latest forecast of each period
+    assert forecast.booked.tolist() == [5000, 0]  # deals 2 and 3 won in May
+    assert forecast.target.tolist() == [5000, 1000]
+    values = metrics(at)
+    assert values["Mean absolute error (P50)"][0] == "83%"  # (2000/3000 + 200/200) / 2
+    assert values["Booked within P10 to P90"][0] == "50%"  # May yes, June no
+
+    at = page("views/pipeline.py", range=PERIOD, rep="Bob")
+    forecast = next(d.value for d in at.dataframe if "p50" in d.value)
+    assert forecast.target.fillna(0).tolist() == [3000, 0]
+
+
+def test_funnel_by_cohort_stage_durations_and_velocity(page):
+    at = page("views/funnel.py", range=PERIOD)
+    cohorts, durations, reps, teams = (d.value for d in at.dataframe)
+    assert cohorts[["leads", "mqls", "sqls", "opportunities", "won"]].values.tolist() == [
+        [2, 2, 1, 1, 1], [2, 1, 1, 0, 0]]
+    assert cohorts.lead_to_mql_days.tolist() == [1.5, 10.0]
+    assert cohorts.mql_rate.tolist() == [1.0, 0.5]
+    assert cohorts.sql_from_previous.tolist() == [0.5, 1.0]
+    discovery = durations.set_index("stage_name").loc["Discovery"]
+    assert (discovery.visits, discovery.median_days, discovery.avg_days) == (2, 10.0, 10.0)
+    assert durations.set_index("stage_name").deals_in_stage_now.to_dict() == {
+        "Discovery": 0, "Proposal": 1}
+    assert len(at.get("download_button")) == 4
+
+    at = page("views/funnel.py", range=HALF_YEAR)
+    reps, teams = (d.value for d in at.dataframe[2:])
+    by_rep = reps.set_index("rep")
+    assert by_rep.opportunities.to_dict() == {"Ann": 4, "Bob": 3}
+    assert by_rep.velocity_per_day.round(2).to_dict() == {"Ann": 133.33, "Bob": 50.0}
+    assert teams.set_index("team").velocity_per_day.round(2).to_dict() == {
+        "East": 133.33, "West": 50.0}
+
+    at = page("views/funnel.py", range=PERIOD, rep="Bob")
+    assert at.dataframe[0].value[["cohort", "leads"]].values.tolist()[0][1] == 1
+
+
+def test_engagement_email_responses_sentiment_and_alerts(page):
+    at = page("views/engagement.py", range=PERIOD)
+    values = metrics(at)
+    assert (values["Opens"][0], values["Clicks"][0], values["Click-to-open"][0]) == (
+        "1", "1", "100%")
+    responses, sentiment, alerts = (d.value for d in at.dataframe)
+    assert responses.inbound.tolist() == [2, 1]
+    assert responses.median_response_hours.tolist()[0] == 3.0
+    assert sentiment.set_index(["account_name", "week"]).sentiment.round(2).tolist() == [
+        0.45, 0.5, -0.6]
+    assert alerts.account_name.tolist() == ["Beta"]
+    assert alerts.unanswered_inbound.tolist() == [1]
+    assert len(at.get("download_button")) == 4
+
+    at = page("views/engagement.py", range=PERIOD, rep="Ann", account="Acme")
+    assert at.dataframe[1].value.account_name.unique().tolist() == ["Acme"]
+    assert "No account needs attention." in [i.value for i in at.info]
+
+    at = page("views/engagement.py", range=PERIOD, campaign="winter")
+    assert "No email opens or clicks in this period." in [i.value for i in at.info]
