@@ -22,6 +22,8 @@ from dashboards.filters import choice, date_range, frame_options, owner_clause, 
 NEGATIVE_SENTIMENT = -0.2
 #: Inbound messages unanswered for longer than this are flagged.
 UNANSWERED_HOURS = 48
+#: Accounts drawn in the sentiment trend when none is picked.
+TREND_ACCOUNTS = 8
 MISSING_INTERACTIONS = ("The interactions mart (marts.fct_interactions) has not been built "
                         "yet: run the dbt assets in Dagster.")
 
@@ -106,7 +108,12 @@ sentiment = query(SENTIMENT_SQL, params)
 if ready(sentiment, "analysed messages", "No message in this period has a sentiment yet.",
          missing=MISSING_INTERACTIONS):
     accounts = choice("Account", "account", frame_options(sentiment, "account_name"))
-    shown = sentiment[sentiment.account_name.isin(accounts)] if accounts else sentiment
+    if not accounts:
+        busiest = sentiment.groupby("account_name").analysed.sum().nlargest(TREND_ACCOUNTS)
+        accounts = busiest.index.tolist()
+        st.caption(f"The {len(accounts)} accounts with the most analysed messages; pick "
+                   "others in the sidebar.")
+    shown = sentiment[sentiment.account_name.isin(accounts)]
     st.plotly_chart(px.line(shown, x="week", y="sentiment", color="account_name",
                             markers=True, range_y=[-1, 1]), width="stretch")
     st.dataframe(shown, hide_index=True, width="stretch")

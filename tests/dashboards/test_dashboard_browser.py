@@ -83,8 +83,8 @@ def browser_page(streamlit_url: str):
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
         # tall enough that a screenshot holds the whole page (streamlit scrolls inside)
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.set_default_timeout(30_000)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(90_000)  # a first run on a busy machine can be slow
         yield page
         browser.close()
 
@@ -102,6 +102,7 @@ def url_path(page_file: str) -> str:
 def test_a_filter_picked_in_the_sidebar_is_kept_in_the_address(browser_page, streamlit_url):
     page = browser_page
     page.goto(f"{streamlit_url}/pipeline?range={HALF_YEAR}")
+    page.get_by_role("heading", name="Pipeline", exact=True).wait_for()
     settle(page)
     rows_before = page.locator("[data-testid='stMetricValue']").first.inner_text()
     rep = page.locator("[data-testid='stMultiSelect']").filter(has_text="Rep")
