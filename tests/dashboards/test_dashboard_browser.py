@@ -54,7 +54,8 @@ def streamlit_url(data_url: str, work_api: StandInWorkApi, tmp_path_factory) -> 
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
+             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
