@@ -1,7 +1,8 @@
 """Sidebar filters kept in the URL's query parameters, so a filtered view can be shared.
 
-Each filter reads its starting value from `st.query_params` and writes the value picked
-back, so the address bar always holds the view on screen."""
+Each filter reads its starting value from `st.query_params` (else from what was picked on
+another page in this session, so filters follow the user from page to page) and writes the
+value picked back, so the address bar always holds the view on screen."""
 
 from __future__ import annotations
 
@@ -20,29 +21,39 @@ OWNERS_SQL = """
     where d.owner_name is not null order by d.owner_name"""
 
 
+def _wanted(key: str) -> str:
+    """The filter's value in the URL, else the one last picked in this session."""
+    return st.query_params.get(key, st.session_state.get(f"_filter_{key}", ""))
+
+
+def _keep(key: str, value: str) -> None:
+    st.session_state[f"_filter_{key}"] = value
+    if value:
+        st.query_params[key] = value
+    else:
+        st.query_params.pop(key, None)
+
+
 def date_range(label: str = "Created between", key: str = "range",
                days: int = 365) -> tuple[date, date]:
     """A date range (inclusive) from `?range=YYYY-MM-DD..YYYY-MM-DD`, default the last year."""
     default = (date.today() - timedelta(days=days), date.today())
     try:
-        start, end = (date.fromisoformat(p) for p in st.query_params.get(key, "").split(".."))
+        start, end = (date.fromisoformat(p) for p in _wanted(key).split(".."))
     except ValueError:
         start, end = default
     picked = st.sidebar.date_input(label, (start, end))
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
-        st.query_params[key] = f"{start}..{end}"
+        _keep(key, f"{start}..{end}")
     return start, end
 
 
 def choice(label: str, key: str, options: list[str]) -> list[str]:
     """A multi-select kept as `?key=a,b`; empty means all."""
-    wanted = [v for v in st.query_params.get(key, "").split(",") if v in options]
+    wanted = [v for v in _wanted(key).split(",") if v in options]
     picked = st.sidebar.multiselect(label, options, default=wanted)
-    if picked:
-        st.query_params[key] = ",".join(picked)
-    else:
-        st.query_params.pop(key, None)
+    _keep(key, ",".join(picked))
     return picked
 
 
@@ -50,10 +61,10 @@ def one(label: str, key: str, options: list[str], default: str | None = None) ->
     """A single choice kept as `?key=a`; None when there is nothing to choose from."""
     if not options:
         return None
-    wanted = st.query_params.get(key, default)
+    wanted = _wanted(key) or default
     index = options.index(wanted) if wanted in options else 0
     picked = st.sidebar.selectbox(label, options, index=index)
-    st.query_params[key] = picked
+    _keep(key, picked)
     return picked
 
 

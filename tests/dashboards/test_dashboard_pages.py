@@ -255,3 +255,12 @@ def test_engagement_email_responses_sentiment_and_alerts(page):
 
     at = page("views/engagement.py", range=PERIOD, campaign="winter")
     assert "No email opens or clicks in this period." in [i.value for i in at.info]
+
+
+def test_filters_follow_the_user_to_another_page(page):
+    at = page("views/pipeline.py", range=HALF_YEAR, rep="Bob")
+    at.query_params.clear()  # what navigating to another page does to the address
+    at.switch_page("views/leads.py").run()
+    assert not at.exception
+    assert at.query_params["rep"] == "Bob" and at.query_params["range"] == HALF_YEAR
+    assert at.dataframe[0].value.lead_id.tolist() == [2, 5]
