@@ -54,10 +54,17 @@ RESPONSE_SQL = """
     """ + INTERACTIONS + """ and direction = 'inbound'
     group by 1 order by 1"""
 
+#: Accounts with analysed messages, busiest first: the account filter's options.
+ACCOUNTS_SQL = """
+    select account_name, count(*) as analysed
+    """ + INTERACTIONS + """ and sentiment_score is not null and account_name is not null
+    group by 1 order by 2 desc, 1"""
+
 SENTIMENT_SQL = """
     select account_name, date_trunc('week', occurred_at)::date as week,
            avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
-    """ + INTERACTIONS + """ and sentiment_score is not null and account_name is not null
+    """ + INTERACTIONS + """ and sentiment_score is not null
+      and account_name = any(cast(:accounts as text[]))
     group by 1, 2 order by 1, 2"""
 
 ALERTS_SQL = """
@@ -104,16 +111,15 @@ if ready(responses, "inbound messages", "No inbound messages in this period.",
     download(responses, "response_times")
 
 st.subheader("Sentiment trend per account")
-sentiment = query(SENTIMENT_SQL, params)
-if ready(sentiment, "analysed messages", "No message in this period has a sentiment yet.",
+analysed = query(ACCOUNTS_SQL, params)
+if ready(analysed, "analysed messages", "No message in this period has a sentiment yet.",
          missing=MISSING_INTERACTIONS):
-    accounts = choice("Account", "account", frame_options(sentiment, "account_name"))
+    accounts = choice("Account", "account", sorted(analysed.account_name))
     if not accounts:
-        busiest = sentiment.groupby("account_name").analysed.sum().nlargest(TREND_ACCOUNTS)
-        accounts = busiest.index.tolist()
+        accounts = analysed.account_name.head(TREND_ACCOUNTS).tolist()
         st.caption(f"The {len(accounts)} accounts with the most analysed messages; pick "
                    "others in the sidebar.")
-    shown = sentiment[sentiment.account_name.isin(accounts)]
+    shown = query(SENTIMENT_SQL, {**params, "accounts": accounts})
     st.plotly_chart(px.line(shown, x="week", y="sentiment", color="account_name",
                             markers=True, range_y=[-1, 1]), width="stretch")
     st.dataframe(shown, hide_index=True, width="stretch")
