@@ -25,6 +25,10 @@ class ApiError(Exception):
     """A request that did not succeed, in words for the page."""
 
 
+class SessionExpired(ApiError):
+    """The access token is no longer accepted: the user must log in again."""
+
+
 class Api:
     """A logged-in (or not yet) client of the work-queue endpoints."""
 
@@ -41,7 +45,7 @@ class Api:
             raise ApiError(f"The API at {self.base_url} is not answering. Start it with "
                            "`salesops up` (or set SALESOPS_API_URL), then try again.") from None
         if response.status_code == 401 and self.token:
-            raise ApiError("Your session has expired: log in again.")
+            raise SessionExpired("Your session has expired: log in again.")
         if response.status_code == 404 and method == "GET":
             raise ApiError(f"This API does not offer /api/v1{path} yet: update the salesops "
                            "API.")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from dashboards.api_client import Api, ApiError, api_url
+from dashboards.api_client import Api, ApiError, SessionExpired, api_url
 from dashboards.data import download
 from dashboards.filters import choice
 
@@ -35,6 +35,9 @@ def say(kind: str, message: str) -> None:
 def act(action, *args, done: str) -> None:
     try:
         action(*args)
+    except SessionExpired as exc:
+        log_out()
+        say("error", str(exc))
     except ApiError as exc:
         say("error", str(exc))
     else:
@@ -56,6 +59,20 @@ def log_out() -> None:
         st.session_state.pop(key, None)
 
 
+def fetch(items) -> list[dict] | None:
+    """A list from the API, or None after saying why not; an expired session goes back to
+    the login form."""
+    try:
+        return items()
+    except SessionExpired as exc:
+        log_out()
+        say("error", str(exc))
+        st.rerun()
+    except ApiError as exc:
+        st.error(str(exc))
+    return None
+
+
 if said := st.session_state.pop("work_queue_said", None):
     getattr(st, said[0])(said[1])
 
@@ -73,11 +90,7 @@ else:
     bands = choice("Score band", "band", BANDS)
 
     st.subheader("My leads by priority")
-    try:
-        leads = api.my_leads()
-    except ApiError as exc:
-        st.error(str(exc))
-        leads = None
+    leads = fetch(api.my_leads)
     if leads is not None:
         leads = [lead for lead in leads if not bands or lead.get("band") in bands]
         if not leads:
@@ -104,11 +117,7 @@ else:
                                   kwargs={"done": f"Lead {lead['id']} disqualified: {why}."})
 
     st.subheader("My tasks")
-    try:
-        tasks = api.my_tasks()
-    except ApiError as exc:
-        st.error(str(exc))
-        tasks = None
+    tasks = fetch(api.my_tasks)
     if tasks is not None and not tasks:
         st.info("No open tasks: nothing is due.")
     elif tasks:
