@@ -21,14 +21,39 @@ from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
 from dashboards.flows import waterfall
 
+#: The deals created in the range, for the filters.
+IN_RANGE = """
+    from marts.fct_deals
+    where created_date between :start and :end and """ + owner_clause("owner_id")
+
+SUMMARY_SQL = """
+    select count(*) as deals,
+           coalesce(sum(amount) filter (where not is_closed), 0)::float8 as open_pipeline,
+           coalesce(sum(weighted_amount) filter (where not is_closed), 0)::float8
+               as weighted_pipeline,
+           coalesce(sum(amount) filter (where is_won), 0)::float8 as won_amount,
+           count(*) filter (where is_won) as won_deals,
+           count(*) filter (where is_closed) as closed_deals""" + IN_RANGE
+
+BY_STAGE_SQL = """
+    select stage_position, stage_name, forecast_category, sum(amount)::float8 as amount,
+           count(*) as deals""" + IN_RANGE + """ and not is_closed
+    group by 1, 2, 3 order by 1, 2, 3"""
+
+MONTHLY_SQL = """
+    select date_trunc('month', closed_date)::date as month,
+           case when is_won then 'won' else 'lost' end as outcome,
+           sum(amount)::float8 as amount""" + IN_RANGE + """ and is_closed
+    group by 1, 2 order by 1, 2"""
+
+#: The deals themselves, largest first; at most DEALS_LISTED of them.
+DEALS_LISTED = 1000
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
            amount::float8 as amount, weighted_amount::float8 as weighted_amount, probability,
            is_closed, is_won, created_date, closed_date, age_days, days_in_current_stage,
-           lead_source
-    from marts.fct_deals
-    where created_date between :start and :end
-      and """ + owner_clause("owner_id")
+           lead_source""" + IN_RANGE + """
+    order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
 
 #: The snapshots on (or last before) the range's two ends.
 SNAPSHOTS_SQL = """
@@ -85,38 +110,36 @@ st.title("Pipeline")
 
 start, end = date_range()
 params = {"start": start, "end": end, "owners": owners()}
-deals = query(DEALS_SQL, params)
+summary = query(SUMMARY_SQL, params)
 
-if ready(deals, "deals", "No deals were created in this period for these filters."):
-    open_deals = deals[~deals.is_closed]
-    closed = deals[deals.is_closed]
-    won = closed[closed.is_won.fillna(False)]
+if ready(summary, "deals") and ready(summary[summary.deals > 0], "deals",
+                                     "No deals were created in this period for these filters."):
+    total = summary.iloc[0]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Open pipeline", f"${open_deals.amount.sum():,.0f}")
-    c2.metric("Weighted pipeline", f"${open_deals.weighted_amount.sum():,.0f}")
-    c3.metric("Won", f"${won.amount.sum():,.0f}", f"{len(won)} deals", delta_color="off")
-    c4.metric("Win rate", f"{len(won) / len(closed):.0%}" if len(closed) else "n/a")
+    c1.metric("Open pipeline", f"${total.open_pipeline:,.0f}")
+    c2.metric("Weighted pipeline", f"${total.weighted_pipeline:,.0f}")
+    c3.metric("Won", f"${total.won_amount:,.0f}", f"{total.won_deals} deals",
+              delta_color="off")
+    c4.metric("Win rate", f"{total.won_deals / total.closed_deals:.0%}"
+              if total.closed_deals else "n/a")
 
-    by_stage = (open_deals.groupby(["stage_position", "stage_name", "forecast_category"],
-                                   as_index=False)
-                .agg(amount=("amount", "sum"), deals=("deal_id", "count"))
-                .sort_values("stage_position"))
+    by_stage = query(BY_STAGE_SQL, params)
     st.subheader("Open pipeline by stage")
     st.plotly_chart(px.bar(by_stage, x="stage_name", y="amount", color="forecast_category",
                            hover_data=["deals"], labels={"stage_name": "stage",
                                                          "amount": "amount ($)"}),
                     width="stretch")
 
-    if not closed.empty:
-        monthly = (closed.assign(month=closed.closed_date.astype("datetime64[ns]")
-                                 .dt.to_period("M").dt.to_timestamp(),
-                                 outcome=closed.is_won.map({True: "won", False: "lost"}))
-                   .groupby(["month", "outcome"], as_index=False).amount.sum())
+    monthly = query(MONTHLY_SQL, params)
+    if not monthly.empty:
         st.subheader("Closed deals by month")
         st.plotly_chart(px.bar(monthly, x="month", y="amount", color="outcome",
                                barmode="group"), width="stretch")
 
     st.subheader("Deals")
+    deals = query(DEALS_SQL, params)
+    if len(deals) == DEALS_LISTED:
+        st.caption(f"The {DEALS_LISTED:,} largest of {total.deals:,} deals.")
     st.dataframe(deals, hide_index=True, width="stretch")
     download(deals, "deals")
 
