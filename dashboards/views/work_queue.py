@@ -45,9 +45,10 @@ def act(action, *args, done: str) -> None:
 
 
 def log_in() -> None:
+    password = st.session_state.pop("login_password", "")  # kept no longer than needed
     try:
         st.session_state["api_token"] = api.login(st.session_state.get("login_email", ""),
-                                                  st.session_state.get("login_password", ""))
+                                                  password)
         st.session_state["api_user"] = api.me()
     except ApiError as exc:
         st.session_state.pop("api_token", None)

@@ -43,6 +43,7 @@ def test_a_rep_sees_their_open_leads_by_score_and_tasks_overdue_first(api):
     at = log_in(run_page(PAGE))
     assert ("POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD}) in api.calls
     assert "Rita Rep" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "login_password" not in at.session_state
     leads, tasks = (d.value for d in at.dataframe)
     assert leads.id.tolist() == [12, 13, 11]  # mine, new or working, highest score first
     assert tasks.id.tolist() == [21, 22]
