@@ -118,7 +118,7 @@ if ready(summary, "deals") and ready(summary[summary.deals > 0], "deals",
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Open pipeline", f"${total.open_pipeline:,.0f}")
     c2.metric("Weighted pipeline", f"${total.weighted_pipeline:,.0f}")
-    c3.metric("Won", f"${total.won_amount:,.0f}", f"{total.won_deals} deals",
+    c3.metric("Won", f"${total.won_amount:,.0f}", f"{int(total.won_deals)} deals",
               delta_color="off")
     c4.metric("Win rate", f"{total.won_deals / total.closed_deals:.0%}"
               if total.closed_deals else "n/a")

@@ -90,10 +90,18 @@ def browser_page(streamlit_url: str):
         browser.close()
 
 
+#: True once every plotly chart on the page has drawn its SVG.
+CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    .every(chart => chart.querySelector('.main-svg'))"""
+
+
 def settle(page) -> None:
-    """Wait until the script run the last action started has finished."""
+    """Wait until the script run the last action started has finished and its charts are
+    drawn."""
     page.wait_for_timeout(300)
     page.wait_for_selector(IDLE)
+    page.wait_for_function(CHARTS_DRAWN)
+    page.wait_for_timeout(500)  # tables paint on a canvas after they mount
 
 
 def url_path(page_file: str) -> str:
