@@ -6,27 +6,30 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range, one
+from dashboards.filters import choice, date_range, frame_options, one
 
-OPTIONS_SQL = "select distinct model, channel from marts.attribution_by_channel"
+OPTIONS_SQL = "select distinct model, channel, campaign from marts.attribution_by_channel"
+
+#: The channel and campaign filters, as SQL on `channel` and `campaign` columns.
+PICKED = """
+      and (cardinality(cast(:channels as text[])) = 0
+           or channel = any(cast(:channels as text[])))
+      and (cardinality(cast(:campaigns as text[])) = 0
+           or campaign = any(cast(:campaigns as text[])))"""
 
 #: Months whose start falls in the range, or that contain the range's first day.
 ATTRIBUTION_SQL = """
     select model, channel, campaign, period, conversions, revenue::float8 as revenue,
            converted_leads, credited_touchpoints
     from marts.attribution_by_channel
-    where period between date_trunc('month', cast(:start as date)) and :end
-      and (cardinality(cast(:channels as text[])) = 0
-           or channel = any(cast(:channels as text[])))"""
+    where period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
 
 #: Media cost of the touchpoints in the range, per channel and campaign.
 COSTS_SQL = """
     select channel, coalesce(campaign, '(none)') as campaign,
            count(*) as touchpoints, coalesce(sum(cost), 0)::float8 as cost
     from marts.fct_touchpoints
-    where occurred_date between :start and :end
-      and (cardinality(cast(:channels as text[])) = 0
-           or channel = any(cast(:channels as text[])))
+    where occurred_date between :start and :end""" + PICKED + """
     group by 1, 2"""
 
 SUMS = {"conversions": ("conversions", "sum"), "revenue": ("revenue", "sum"),
@@ -36,13 +39,12 @@ st.title("Campaigns and attribution")
 
 start, end = date_range("Converted between")
 options = query(OPTIONS_SQL)
-models = sorted(options.model.dropna().unique()) if "model" in options else []
-channels = sorted(options.channel.dropna().unique()) if "channel" in options else []
+models = frame_options(options, "model")
 model = one("Attribution model", "model", models,
             default="linear" if "linear" in models else None)
-picked_channels = choice("Channel", "channel", channels)
-
-params = {"start": start, "end": end, "channels": picked_channels}
+params = {"start": start, "end": end,
+          "channels": choice("Channel", "channel", frame_options(options, "channel")),
+          "campaigns": choice("Campaign", "campaign", frame_options(options, "campaign"))}
 attribution = query(ATTRIBUTION_SQL, params)
 costs = query(COSTS_SQL, params)
 

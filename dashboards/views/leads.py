@@ -5,15 +5,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range
+from dashboards.filters import choice, date_range, frame_options, owner_clause, owners
 from dashboards.scores import calibration, reasons_text
 
 BANDS = ["A", "B", "C", "D"]
 QUEUE_LIMIT = 1000
 
-SOURCES_SQL = """
-    select distinct lead_source from marts.fct_leads
-    where lead_source is not null order by 1"""
+OPTIONS_SQL = "select distinct lead_source, industry from marts.fct_leads"
 
 #: The leads in the filters with their latest score. Only open leads are scored, so the
 #: latest score of a closed lead is the one it had before it closed: the calibration's input.
@@ -29,7 +27,10 @@ SCORED = """
             order by scored_at desc, id desc limit 1) s on true
         where l.created_at::date between :start and :end
           and (cardinality(cast(:sources as text[])) = 0
-               or l.lead_source = any(cast(:sources as text[]))))"""
+               or l.lead_source = any(cast(:sources as text[])))
+          and (cardinality(cast(:industries as text[])) = 0
+               or l.industry = any(cast(:industries as text[])))
+          and """ + owner_clause("l.owner_id") + ")"
 
 COUNTS_SQL = SCORED + """
     select count(*) as leads, count(*) filter (where not is_closed) as open_leads,
@@ -56,11 +57,12 @@ OUTCOMES_SQL = SCORED + """
 st.title("Leads")
 
 start, end = date_range()
-sources = query(SOURCES_SQL)
-picked_sources = choice("Lead source", "source",
-                        sources.lead_source.tolist() if "lead_source" in sources else [])
+options = query(OPTIONS_SQL)
+params = {"start": start, "end": end, "owners": owners(),
+          "sources": choice("Lead source", "source", frame_options(options, "lead_source")),
+          "industries": choice("Segment (industry)", "segment",
+                               frame_options(options, "industry"))}
 bands = choice("Score band", "band", BANDS)
-params = {"start": start, "end": end, "sources": picked_sources}
 NOT_SCORED = ("No lead has a score yet: the lead-scoring model has not run. Run it in the "
               "Dagster UI.")
 

@@ -4,12 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range
+from dashboards.filters import date_range, owner_clause, owners
 from dashboards.periods import Measure, compare, count, days, money, percent, previous_period
-
-OWNERS_SQL = """
-    select distinct owner_id, owner_name from marts.fct_deals
-    where owner_name is not null order by owner_name"""
 
 #: Both periods in one query; open pipeline is what was open at the end of each period
 #: (created by then, not yet closed), rebuilt from the deals' created and closed dates.
@@ -34,8 +30,7 @@ DEALS_SQL = PERIODS + """
            avg(d.closed_date - d.created_date) filter (
                where d.is_won and d.closed_date between p.p_start and p.p_end)::float8 as cycle_days
     from periods p cross join marts.fct_deals d
-    where cardinality(cast(:owners as bigint[])) = 0
-       or d.owner_id = any(cast(:owners as bigint[]))
+    where """ + owner_clause("d.owner_id") + """
     group by p.period"""
 
 LEADS_SQL = PERIODS + """
@@ -43,8 +38,7 @@ LEADS_SQL = PERIODS + """
     from periods p
     left join marts.fct_leads l
       on l.created_at::date between p.p_start and p.p_end
-     and (cardinality(cast(:owners as bigint[])) = 0
-          or l.owner_id = any(cast(:owners as bigint[])))
+     and """ + owner_clause("l.owner_id") + """
     group by p.period"""
 
 st.title("Overview")
@@ -53,13 +47,8 @@ start, end = date_range("Period")
 prev_start, prev_end = previous_period(start, end)
 st.caption(f"{start} to {end}, against {prev_start} to {prev_end}.")
 
-owners = query(OWNERS_SQL)
-names = owners.owner_name.tolist() if "owner_name" in owners else []
-reps = choice("Rep", "rep", names)
-owner_ids = [int(i) for i in owners.loc[owners.owner_name.isin(reps), "owner_id"]] if reps else []
-
 params = {"start": start, "end": end, "prev_start": prev_start, "prev_end": prev_end,
-          "owners": owner_ids}
+          "owners": owners()}
 deals = query(DEALS_SQL, params)
 leads = query(LEADS_SQL, params)
 

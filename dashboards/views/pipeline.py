@@ -1,59 +1,199 @@
-"""Pipeline: open pipeline by stage and forecast category, and won/lost over time."""
+"""Pipeline and forecast: open pipeline by stage and forecast category, won/lost over time,
+the walk of open pipeline between the range's two ends, and the P10/P50/P90 bookings
+forecast against target and against what was booked.
+
+Columns this page expects beyond the built `marts.fct_deals` (align them here after the
+warehouse marts are merged):
+
+- `marts.fct_pipeline_daily_snapshot`, one row per deal per day: snapshot_date, deal_id,
+  owner_id, amount, is_closed, is_won.
+- `ml.forecasts` (built): period rows have deal_id, team_id and owner_id null, as_of,
+  period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
+- `marts.sales_targets`, one row per period: period_start, target_amount (summed over
+  rows; owner_id, when present, is filtered by the rep filter).
+"""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range
+from dashboards.filters import date_range, owner_clause, owners
+from dashboards.flows import waterfall
 
-OWNERS_SQL = """
-    select distinct owner_name from marts.fct_deals where owner_name is not null order by 1"""
+#: The deals created in the range, for the filters.
+IN_RANGE = """
+    from marts.fct_deals
+    where created_date between :start and :end and """ + owner_clause("owner_id")
 
+SUMMARY_SQL = """
+    select count(*) as deals,
+           coalesce(sum(amount) filter (where not is_closed), 0)::float8 as open_pipeline,
+           coalesce(sum(weighted_amount) filter (where not is_closed), 0)::float8
+               as weighted_pipeline,
+           coalesce(sum(amount) filter (where is_won), 0)::float8 as won_amount,
+           count(*) filter (where is_won) as won_deals,
+           count(*) filter (where is_closed) as closed_deals""" + IN_RANGE
+
+BY_STAGE_SQL = """
+    select stage_position, stage_name, forecast_category, sum(amount)::float8 as amount,
+           count(*) as deals""" + IN_RANGE + """ and not is_closed
+    group by 1, 2, 3 order by 1, 2, 3"""
+
+MONTHLY_SQL = """
+    select date_trunc('month', closed_date)::date as month,
+           case when is_won then 'won' else 'lost' end as outcome,
+           sum(amount)::float8 as amount""" + IN_RANGE + """ and is_closed
+    group by 1, 2 order by 1, 2"""
+
+#: The deals themselves, largest first; at most DEALS_LISTED of them.
+DEALS_LISTED = 1000
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
            amount::float8 as amount, weighted_amount::float8 as weighted_amount, probability,
            is_closed, is_won, created_date, closed_date, age_days, days_in_current_stage,
-           lead_source
-    from marts.fct_deals
-    where created_date between :start and :end
-      and (cardinality(cast(:reps as text[])) = 0 or owner_name = any(cast(:reps as text[])))"""
+           lead_source""" + IN_RANGE + """
+    order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
+
+#: The snapshots on (or last before) the range's two ends.
+SNAPSHOTS_SQL = """
+    with ends as (
+        select (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                where snapshot_date <= :start) as first_day,
+               (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                where snapshot_date <= :end) as last_day)
+    select s.snapshot_date, s.deal_id, s.amount::float8 as amount, s.is_closed, s.is_won,
+           s.snapshot_date = e.last_day as is_end
+    from marts.fct_pipeline_daily_snapshot s, ends e
+    where s.snapshot_date in (e.first_day, e.last_day) and """ + owner_clause("s.owner_id")
+
+#: The company-wide bookings forecast for each period in the range: the latest one, and
+#: the last one made before the period began (the one to judge), with what was booked.
+FORECAST_SQL = """
+    with periods as (
+        select distinct period_start, period_grain,
+               period_start + case period_grain when 'quarter' then interval '3 months'
+                                                else interval '1 month' end as period_end
+        from ml.forecasts
+        where deal_id is null and team_id is null and owner_id is null
+          and period_start between date_trunc('quarter', cast(:start as date)) and :end)
+    select p.period_start, p.period_grain, latest.as_of, latest.p10::float8 as p10,
+           latest.p50::float8 as p50, latest.p90::float8 as p90,
+           prior.as_of as prior_as_of, prior.p10::float8 as prior_p10,
+           prior.p50::float8 as prior_p50, prior.p90::float8 as prior_p90,
+           p.period_end <= current_date as is_past,
+           (select coalesce(sum(d.amount), 0)::float8 from marts.fct_deals d
+            where d.is_won and d.closed_date >= p.period_start
+              and d.closed_date < p.period_end) as booked
+    from periods p
+    cross join lateral (
+        select as_of, p10, p50, p90 from ml.forecasts f
+        where f.deal_id is null and f.team_id is null and f.owner_id is null
+          and f.period_start = p.period_start and f.period_grain = p.period_grain
+        order by as_of desc, id desc limit 1) latest
+    left join lateral (
+        select as_of, p10, p50, p90 from ml.forecasts f
+        where f.deal_id is null and f.team_id is null and f.owner_id is null
+          and f.period_start = p.period_start and f.period_grain = p.period_grain
+          and f.as_of <= p.period_start
+        order by as_of desc, id desc limit 1) prior on true
+    order by p.period_start"""
+
+TARGETS_SQL = """
+    select period_start, sum(target_amount)::float8 as target
+    from marts.sales_targets
+    where period_start between date_trunc('quarter', cast(:start as date)) and :end
+      and """ + owner_clause("owner_id") + """
+    group by 1"""
 
 st.title("Pipeline")
 
 start, end = date_range()
-owners = query(OWNERS_SQL)
-reps = choice("Rep", "rep", owners.owner_name.tolist() if "owner_name" in owners else [])
-deals = query(DEALS_SQL, {"start": start, "end": end, "reps": reps})
+params = {"start": start, "end": end, "owners": owners()}
+summary = query(SUMMARY_SQL, params)
 
-if ready(deals, "deals", "No deals were created in this period for these filters."):
-    open_deals = deals[~deals.is_closed]
-    closed = deals[deals.is_closed]
-    won = closed[closed.is_won.fillna(False)]
+if ready(summary, "deals") and ready(summary[summary.deals > 0], "deals",
+                                     "No deals were created in this period for these filters."):
+    total = summary.iloc[0]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Open pipeline", f"${open_deals.amount.sum():,.0f}")
-    c2.metric("Weighted pipeline", f"${open_deals.weighted_amount.sum():,.0f}")
-    c3.metric("Won", f"${won.amount.sum():,.0f}", f"{len(won)} deals", delta_color="off")
-    c4.metric("Win rate", f"{len(won) / len(closed):.0%}" if len(closed) else "n/a")
+    c1.metric("Open pipeline", f"${total.open_pipeline:,.0f}")
+    c2.metric("Weighted pipeline", f"${total.weighted_pipeline:,.0f}")
+    c3.metric("Won", f"${total.won_amount:,.0f}", f"{int(total.won_deals)} deals",
+              delta_color="off")
+    c4.metric("Win rate", f"{total.won_deals / total.closed_deals:.0%}"
+              if total.closed_deals else "n/a")
 
-    by_stage = (open_deals.groupby(["stage_position", "stage_name", "forecast_category"],
-                                   as_index=False)
-                .agg(amount=("amount", "sum"), deals=("deal_id", "count"))
-                .sort_values("stage_position"))
+    by_stage = query(BY_STAGE_SQL, params)
     st.subheader("Open pipeline by stage")
     st.plotly_chart(px.bar(by_stage, x="stage_name", y="amount", color="forecast_category",
                            hover_data=["deals"], labels={"stage_name": "stage",
                                                          "amount": "amount ($)"}),
                     width="stretch")
 
-    if not closed.empty:
-        monthly = (closed.assign(month=closed.closed_date.astype("datetime64[ns]")
-                                 .dt.to_period("M").dt.to_timestamp(),
-                                 outcome=closed.is_won.map({True: "won", False: "lost"}))
-                   .groupby(["month", "outcome"], as_index=False).amount.sum())
+    monthly = query(MONTHLY_SQL, params)
+    if not monthly.empty:
         st.subheader("Closed deals by month")
         st.plotly_chart(px.bar(monthly, x="month", y="amount", color="outcome",
                                barmode="group"), width="stretch")
 
     st.subheader("Deals")
+    deals = query(DEALS_SQL, params)
+    if len(deals) == DEALS_LISTED:
+        st.caption(f"The {DEALS_LISTED:,} largest of {total.deals:,} deals.")
     st.dataframe(deals, hide_index=True, width="stretch")
     download(deals, "deals")
+
+st.subheader("Pipeline change")
+snapshots = query(SNAPSHOTS_SQL, params)
+if ready(snapshots, "pipeline snapshots", "No pipeline snapshot on or before the range's "
+         "start yet.", missing="The daily pipeline snapshot (marts.fct_pipeline_daily_snapshot) "
+         "has not been built yet: run the dbt assets in Dagster."):
+    first_day, last_day = snapshots.snapshot_date.min(), snapshots.snapshot_date.max()
+    st.caption(f"Open pipeline on {first_day} against {last_day}.")
+    steps = waterfall(snapshots[snapshots.snapshot_date == first_day],
+                      snapshots[snapshots.snapshot_date == last_day])
+    st.plotly_chart(go.Figure(go.Waterfall(
+        x=steps.step, y=steps.amount,
+        measure=["absolute"] + ["relative"] * (len(steps) - 2) + ["total"])),
+        width="stretch")
+    st.dataframe(steps, hide_index=True, width="stretch")
+    download(steps, "pipeline_change")
+
+st.subheader("Bookings forecast")
+forecasts = query(FORECAST_SQL, params)
+if ready(forecasts, "forecast", "No forecast covers this period: the forecasting model has "
+         "not run for it yet. Run it in the Dagster UI."):
+    targets = query(TARGETS_SQL, params)
+    if "target" in targets:
+        forecasts = forecasts.merge(targets, on="period_start", how="left")
+    else:
+        st.caption("No targets yet: marts.sales_targets has not been built.")
+    figure = go.Figure([
+        go.Scatter(x=forecasts.period_start, y=forecasts.p90, name="P90", mode="lines",
+                   line={"width": 0}),
+        go.Scatter(x=forecasts.period_start, y=forecasts.p10, name="P10 to P90",
+                   mode="lines", fill="tonexty", line={"width": 0}),
+        go.Scatter(x=forecasts.period_start, y=forecasts.p50, name="P50", mode="lines+markers"),
+        go.Scatter(x=forecasts.period_start, y=forecasts.booked, name="booked",
+                   mode="markers")])
+    if "target" in forecasts:
+        figure.add_trace(go.Scatter(x=forecasts.period_start, y=forecasts.target,
+                                    name="target", mode="lines", line={"dash": "dash"}))
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(forecasts, hide_index=True, width="stretch")
+    download(forecasts, "bookings_forecast")
+
+    st.subheader("Accuracy of past forecasts")
+    past = forecasts[forecasts.is_past & forecasts.prior_p50.notna()].copy()
+    if past.empty:
+        st.info("No finished period had a forecast made before it began.")
+    else:
+        past["error"] = (past.booked - past.prior_p50) / past.prior_p50.where(past.prior_p50 > 0)
+        past["within_p10_p90"] = past.booked.between(past.prior_p10, past.prior_p90)
+        c1, c2 = st.columns(2)
+        c1.metric("Mean absolute error (P50)", f"{past.error.abs().mean():.0%}")
+        c2.metric("Booked within P10 to P90", f"{past.within_p10_p90.mean():.0%}")
+        accuracy = past[["period_start", "prior_as_of", "prior_p10", "prior_p50", "prior_p90",
+                         "booked", "error", "within_p10_p90"]]
+        st.dataframe(accuracy, hide_index=True, width="stretch")
+        download(accuracy, "forecast_accuracy")

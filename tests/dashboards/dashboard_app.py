@@ -11,24 +11,33 @@ from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 
-#: page file (relative to app.py) -> its title
-PAGES = {
+#: page file (relative to app.py) -> its title, for the pages that read the database
+READ_PAGES = {
     "views/overview.py": "Overview",
     "views/pipeline.py": "Pipeline",
+    "views/funnel.py": "Funnel and velocity",
     "views/leads.py": "Leads",
     "views/campaigns.py": "Campaigns and attribution",
+    "views/engagement.py": "Engagement and sentiment",
     "views/data_health.py": "Data health",
 }
+#: every page; the work queue reads and writes through the API only
+PAGES = {**READ_PAGES, "views/work_queue.py": "Work queue"}
 
 #: The marts relations the pages read.
-MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints")
+MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints",
+         "fct_lead_funnel", "fct_deal_stage_history", "fct_pipeline_daily_snapshot",
+         "fct_interactions", "sales_targets")
 ASIDE = "__dashboards_aside"
 
 
-def run_page(page: str, **query_params: str) -> AppTest:
-    """Run the app on `page` with these URL query parameters; fails on a script exception."""
+def run_page(page: str, session: dict | None = None, **query_params: str) -> AppTest:
+    """Run the app on `page` with these URL query parameters (and session state); fails on
+    a script exception."""
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.query_params.update(query_params)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
     at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == PAGES[page]

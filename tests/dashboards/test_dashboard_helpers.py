@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from dashboards.data import csv_bytes
 from dashboards.periods import change, days, money, percent, previous_period
 from dashboards.scores import calibration, reasons_text
 
@@ -52,3 +53,14 @@ def test_calibration_bins_predicted_against_actual():
     assert table.predicted.round(4).tolist() == [0.065, 0.9267]
     assert table.actual.round(4).tolist() == [0.5, 0.6667]
     assert table.bin.tolist() == ["(-0.001, 0.1]", "(0.9, 1.0]"]
+
+
+def test_csv_export_quotes_what_a_spreadsheet_would_run_as_a_formula():
+    frame = pd.DataFrame({"company": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "Acme", None],
+                          "amount": [-5, 1, 2, 3, 4, 5], "=bad": ["\tx", "a", "b", "c", "d", "e"]})
+    lines = csv_bytes(frame).decode().splitlines()
+    assert lines[0] == "company,amount,'=bad"
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        '"\'=HYPERLINK(""x"")"', "'+1", "'-2", "'@SUM(A1)", "Acme", ""]
+    assert lines[1].split(",")[1] == "-5"  # numbers are not text: left alone
+    assert frame.company[0].startswith("=")  # the frame on screen is untouched

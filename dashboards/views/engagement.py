@@ -1,0 +1,135 @@
+"""Engagement and sentiment: email opens and clicks by week and campaign, how fast inbound
+messages get a reply, the sentiment trend per account, and the accounts that need a look.
+
+Columns this page expects (align them here after the warehouse marts are merged):
+
+- `marts.fct_touchpoints` (built): event_type ('email_open', 'email_click', ...),
+  occurred_date, campaign.
+- `marts.fct_interactions`, one row per interaction: interaction_id, account_id,
+  account_name, owner_id, interaction_type ('email', 'call', 'meeting', ...), direction
+  ('inbound' or 'outbound'), occurred_at, response_minutes (minutes until the first reply
+  to an inbound message; null when unanswered), sentiment_label, sentiment_score (-1..1,
+  null when not analysed).
+"""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards.data import download, query, ready
+from dashboards.filters import choice, date_range, frame_options, owner_clause, owners
+
+#: An account whose mean sentiment in the period is below this is flagged.
+NEGATIVE_SENTIMENT = -0.2
+#: Inbound messages unanswered for longer than this are flagged.
+UNANSWERED_HOURS = 48
+#: Accounts drawn in the sentiment trend when none is picked.
+TREND_ACCOUNTS = 8
+MISSING_INTERACTIONS = ("The interactions mart (marts.fct_interactions) has not been built "
+                        "yet: run the dbt assets in Dagster.")
+
+EMAIL_SQL = """
+    select date_trunc('week', occurred_date)::date as week,
+           count(*) filter (where event_type = 'email_open') as opens,
+           count(*) filter (where event_type = 'email_click') as clicks
+    from marts.fct_touchpoints
+    where occurred_date between :start and :end
+      and event_type in ('email_open', 'email_click')
+      and (cardinality(cast(:campaigns as text[])) = 0
+           or campaign = any(cast(:campaigns as text[])))
+    group by 1 order by 1"""
+
+CAMPAIGNS_SQL = """
+    select distinct campaign from marts.fct_touchpoints
+    where event_type in ('email_open', 'email_click')"""
+
+INTERACTIONS = """
+    from marts.fct_interactions
+    where occurred_at::date between :start and :end and """ + owner_clause("owner_id")
+
+RESPONSE_SQL = """
+    select date_trunc('week', occurred_at)::date as week, count(*) as inbound,
+           count(response_minutes) as answered,
+           (percentile_cont(0.5) within group (order by response_minutes) / 60)::float8
+               as median_response_hours
+    """ + INTERACTIONS + """ and direction = 'inbound'
+    group by 1 order by 1"""
+
+#: Accounts with analysed messages, busiest first: the account filter's options.
+ACCOUNTS_SQL = """
+    select account_name, count(*) as analysed
+    """ + INTERACTIONS + """ and sentiment_score is not null and account_name is not null
+    group by 1 order by 2 desc, 1"""
+
+SENTIMENT_SQL = """
+    select account_name, date_trunc('week', occurred_at)::date as week,
+           avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
+    """ + INTERACTIONS + """ and sentiment_score is not null
+      and account_name = any(cast(:accounts as text[]))
+    group by 1, 2 order by 1, 2"""
+
+ALERTS_SQL = """
+    select account_name,
+           avg(sentiment_score)::float8 as mean_sentiment,
+           count(*) filter (where sentiment_label = 'negative') as negative_messages,
+           count(*) filter (where direction = 'inbound' and response_minutes is null
+                            and occurred_at < now() - make_interval(hours => :hours))
+               as unanswered_inbound
+    """ + INTERACTIONS + """ and account_name is not null
+    group by 1
+    having avg(sentiment_score) < :negative
+        or count(*) filter (where direction = 'inbound' and response_minutes is null
+                            and occurred_at < now() - make_interval(hours => :hours)) > 0
+    order by mean_sentiment nulls last"""
+
+st.title("Engagement and sentiment")
+
+start, end = date_range("Between")
+params = {"start": start, "end": end, "owners": owners(),
+          "campaigns": choice("Campaign", "campaign",
+                              frame_options(query(CAMPAIGNS_SQL), "campaign"))}
+
+st.subheader("Email engagement")
+email = query(EMAIL_SQL, params)
+if ready(email, "email engagement", "No email opens or clicks in this period."):
+    email["click_to_open"] = email.clicks / email.opens.where(email.opens > 0)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Opens", f"{email.opens.sum():,}")
+    c2.metric("Clicks", f"{email.clicks.sum():,}")
+    c3.metric("Click-to-open", f"{email.clicks.sum() / email.opens.sum():.0%}"
+              if email.opens.sum() else "n/a")
+    st.plotly_chart(px.line(email, x="week", y=["opens", "clicks"], markers=True),
+                    width="stretch")
+    download(email, "email_engagement")
+
+st.subheader("Response times")
+responses = query(RESPONSE_SQL, params)
+if ready(responses, "inbound messages", "No inbound messages in this period.",
+         missing=MISSING_INTERACTIONS):
+    st.plotly_chart(px.bar(responses, x="week", y="median_response_hours",
+                           hover_data=["inbound", "answered"]), width="stretch")
+    st.dataframe(responses, hide_index=True, width="stretch")
+    download(responses, "response_times")
+
+st.subheader("Sentiment trend per account")
+analysed = query(ACCOUNTS_SQL, params)
+if ready(analysed, "analysed messages", "No message in this period has a sentiment yet.",
+         missing=MISSING_INTERACTIONS):
+    accounts = choice("Account", "account", sorted(analysed.account_name))
+    if not accounts:
+        accounts = analysed.account_name.head(TREND_ACCOUNTS).tolist()
+        st.caption(f"The {len(accounts)} accounts with the most analysed messages; pick "
+                   "others in the sidebar.")
+    shown = query(SENTIMENT_SQL, {**params, "accounts": accounts})
+    st.plotly_chart(px.line(shown, x="week", y="sentiment", color="account_name",
+                            markers=True, range_y=[-1, 1]), width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch")
+    download(shown, "sentiment_by_account")
+
+st.subheader("Alerts")
+st.caption(f"Accounts whose mean sentiment is below {NEGATIVE_SENTIMENT}, or with inbound "
+           f"messages unanswered for more than {UNANSWERED_HOURS} hours.")
+alerts = query(ALERTS_SQL, {**params, "hours": UNANSWERED_HOURS,
+                            "negative": NEGATIVE_SENTIMENT})
+if ready(alerts, "alerts", "No account needs attention.", missing=MISSING_INTERACTIONS):
+    st.dataframe(alerts, hide_index=True, width="stretch")
+    download(alerts, "engagement_alerts")
