@@ -28,5 +28,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                     404: "Not found", 409: "Conflict", 422: "Invalid input",
                     429: "Too many requests (see the Retry-After header)",
                     503: "A backing service is unavailable"}
-    return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")}
-            for s in statuses}
+    # The content is named so that routes answering HTML or images still document their
+    # errors as the JSON they are.
+    json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error"),
+                "content": json_body} for s in statuses}
