@@ -8,12 +8,24 @@ interaction with text; `ml.sentiment_trends` (a view) compares recent and earlie
 per contact and account, and a significant drop emits a `sentiment.dropped` event.
 
 Modules: features (normalising, VADER), model (estimators), data (labelled CSV with a
-mapping), evaluate (holdout, metrics), train (MLflow, registry), score (batch scoring),
+mapping), evaluate (holdout, metrics), training (MLflow, registry), scoring (batch),
 trends (drop alerts).
 """
 
+from importlib import import_module
+
 from ml.sentiment.model import MODEL_NAME
-from ml.sentiment.score import ScoreResult, score
-from ml.sentiment.train import TrainResult, train
+
+#: Loaded on first use, so `python -m ml.sentiment.evaluate` runs without MLflow imported
+#: (and without runpy's warning about a module imported before it runs).
+_LAZY = {"score": "ml.sentiment.scoring", "ScoreResult": "ml.sentiment.scoring",
+         "train": "ml.sentiment.training", "TrainResult": "ml.sentiment.training"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ml.sentiment' has no attribute {name!r}")
+
 
 __all__ = ["MODEL_NAME", "ScoreResult", "TrainResult", "score", "train"]

@@ -81,6 +81,8 @@ def score(database_url: str, interaction_ids: list[int] | None = None,
     with engine.begin() as conn:
         for batch in pd.read_sql(sa.text(query + " order by i.id"), conn, params=params,
                                  chunksize=BATCH_ROWS):
+            if batch.empty:  # pandas yields one empty chunk when nothing matched
+                continue
             labels, scores = predict(model, batch["text"])
             rows = ((int(i), str(lbl), float(s), MODEL_NAME, version, champion.run_id)
                     for i, lbl, s in zip(batch["id"], labels, scores, strict=True))
