@@ -2,13 +2,16 @@
 
 import dagster as dg
 
-from orchestration.defs import dbt, ingest, merge, ml
+from orchestration.defs import attribution, dbt, ingest, merge, ml, sentiment
 from orchestration.resources import database, source_files
 
 defs = dg.Definitions(
     assets=[*ingest.ingest_assets, merge.merge_into_app, dbt.salesops_dbt,
-            ml.lead_scoring_model, ml.lead_scores],
-    jobs=[ml.score_new_leads],
+            ml.lead_scoring_model, ml.lead_scores,
+            sentiment.email_sentiment_model, sentiment.sentiment_analysis,
+            attribution.attribution],
+    jobs=[ml.score_new_leads, sentiment.score_sentiment, attribution.attribution_job],
+    schedules=[sentiment.sentiment_schedule, attribution.attribution_schedule],
     sensors=[ml.new_lead_sensor],
     resources={"database": database(), "source_files": source_files(),
                "dbt": dbt.dbt_resource()},
