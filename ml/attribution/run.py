@@ -23,6 +23,7 @@ from ml.attribution.markov import MAX_ORDER, removal_effects
 from ml.attribution.paths import Journeys
 from ml.attribution.shapley import MAX_CHANNELS, shapley_values
 from salesops.db import get_engine
+from salesops.errors import SalesopsError
 
 #: The experiment in MLflow and ml.attribution.model_name.
 MODEL_NAME = "attribution"
@@ -86,8 +87,19 @@ def journeys_from_frames(converting: pd.DataFrame,
     return WarehouseJourneys(journeys, campaign, period, untouched[["period", "revenue"]])
 
 
+#: What the run reads; dbt builds them.
+SOURCES = ("marts.fct_attribution", "marts.fct_touchpoints",
+           "intermediate.int_leads__converted_with_revenue")
+
+
 def load(engine: sa.Engine) -> WarehouseJourneys:
+    """The warehouse's journeys; a clear error when dbt has not built what they come from."""
     with engine.connect() as conn:
+        missing = [name for name in SOURCES
+                   if conn.execute(sa.select(sa.func.to_regclass(name))).scalar() is None]
+        if missing:
+            raise SalesopsError(f"{', '.join(missing)} not built yet: run dbt first "
+                                f"(`salesops up`, or the dbt assets in Dagster).")
         converting = pd.read_sql(_CONVERTING, conn)
         non_converting = pd.read_sql(_NON_CONVERTING, conn)
     return journeys_from_frames(converting, non_converting)
