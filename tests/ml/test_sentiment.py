@@ -241,3 +241,11 @@ def test_scoring_writes_every_interaction_and_alerts_a_drop_once(champion, crm, 
     add_mail(engine, turning, None, negative[3:4], start="2025-06-01")
     third = score(database_url)  # a newer interaction that keeps the drop alerts again
     assert (third.rows, third.alerts) == (1, 1)
+
+
+def test_models_command_reports_a_user_mistake_in_one_line(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "ml.cli_models", "sentiment", "evaluate",
+                          "--data", str(tmp_path / "none.csv")], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip() == f"error: No labelled data at {tmp_path / 'none.csv'}: give " \
+        "--data the CSV file (or its folder)."
