@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -74,16 +75,17 @@ def journeys_from_frames(converting: pd.DataFrame,
     n_conv = int(lead_key.max()) + 1 if len(lead_key) else 0
     n_null = int(contact_key.max()) + 1 if len(contact_key) else 0
     revenue = touched.groupby(lead_key, sort=True)["revenue"].first().astype(float)
-    journey = list(lead_key) + [n_conv + k for k in contact_key]
+    journey = np.concatenate([lead_key, n_conv + contact_key])
     channel = pd.concat([touched["channel"], non_converting["channel"]]).fillna("unknown")
     campaign = pd.concat([touched["campaign"], non_converting["campaign"]], ignore_index=True)
     period = pd.concat([touched["period"], pd.Series([None] * len(non_converting))],
                        ignore_index=True)
+    converted = np.repeat([1.0, 0.0], [n_conv, n_null])
     journeys = None
     if n_conv:
         journeys = Journeys.from_touches(
-            journey, channel.to_numpy(), [1.0] * n_conv + [0.0] * n_null,
-            [0.0] * n_conv + [1.0] * n_null, list(revenue.to_numpy()) + [0.0] * n_null)
+            journey, channel.to_numpy(), converted, 1.0 - converted,
+            np.concatenate([revenue.to_numpy(), np.zeros(n_null)]))
     return WarehouseJourneys(journeys, campaign, period, untouched[["period", "revenue"]])
 
 
