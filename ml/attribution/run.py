@@ -43,10 +43,13 @@ def markov_model(order: int) -> str:
 MODELS = (*(markov_model(k) for k in ORDERS), SHAPLEY)
 
 _CONVERTING = sa.text(
-    "select lead_id, channel, campaign, date_trunc('month', conversion_date)::date as period, "
-    "revenue, touchpoint_id is null as untouched "
-    "from marts.fct_attribution where model = 'linear' "
-    "order by lead_id, touch_position nulls first")
+    "select a.lead_id, a.channel, a.campaign, "
+    "date_trunc('month', a.conversion_date)::date as period, c.revenue, "
+    "a.touchpoint_id is null as untouched "
+    "from marts.fct_attribution as a "
+    "join intermediate.int_leads__converted_with_revenue as c on c.lead_id = a.lead_id "
+    "where a.model = 'linear' "
+    "order by a.lead_id, a.touch_position nulls first")
 _NON_CONVERTING = sa.text(
     "select t.contact_id, t.channel, t.campaign "
     "from marts.fct_touchpoints as t "

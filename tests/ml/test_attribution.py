@@ -213,7 +213,7 @@ MART_DDL = (
     "create schema if not exists intermediate",
     """create table marts.fct_attribution (model text, lead_id bigint, contact_id bigint,
        touchpoint_id text, channel text, campaign text, touch_position integer,
-       conversion_date date, revenue numeric)""",
+       conversion_date date, credit double precision)""",
     """create table marts.fct_touchpoints (touchpoint_id text, contact_id bigint,
        occurred_at timestamptz, channel text, campaign text)""",
     """create table intermediate.int_leads__converted_with_revenue (lead_id bigint,
@@ -243,8 +243,8 @@ def warehouse(engine: sa.Engine) -> Iterator[pd.DataFrame]:
                 moved.append((kinds[kind], schema, name))
         for ddl in MART_DDL[2:]:
             conn.execute(sa.text(ddl))
-    conv.assign(model="linear").to_sql("fct_attribution", engine, schema="marts",
-                                       if_exists="append", index=False)
+    conv.drop(columns="revenue").assign(model="linear", credit=1.0).to_sql(
+        "fct_attribution", engine, schema="marts", if_exists="append", index=False)
     non.to_sql("fct_touchpoints", engine, schema="marts", if_exists="append", index=False)
     conv.drop_duplicates("lead_id")[["lead_id", "contact_id", "conversion_date", "revenue"]] \
         .to_sql("int_leads__converted_with_revenue", engine, schema="intermediate",
