@@ -21,12 +21,12 @@ MART_COLUMNS = ("model", "channel", "campaign", "period", "conversions", "revenu
 UNATTRIBUTED = "unattributed"
 
 
-def touch_weights(j: Journeys) -> tuple[np.ndarray, np.ndarray]:
-    """Per touch: its part of the journey's conversions and value for its channel."""
+def touch_share(j: Journeys) -> np.ndarray:
+    """Per touch: 1 / the touches of its channel in its journey (a journey counts once per
+    channel)."""
     pair = j.touch_journey * len(j.channels) + j.touch_channel
     _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    per_touch = 1.0 / counts[inverse]
-    return (j.conversions[j.touch_journey] * per_touch, j.value[j.touch_journey] * per_touch)
+    return 1.0 / counts[inverse]
 
 
 def allocate(model: str, totals: pd.DataFrame, j: Journeys,
@@ -35,16 +35,30 @@ def allocate(model: str, totals: pd.DataFrame, j: Journeys,
 
     `totals` has per channel (name) its attributed `conversions` and `value`; `campaign` and
     `period` are per touch (aligned with the journeys' touches; period = month of the
-    conversion, unused for non-converting journeys).
+    conversion, unused for non-converting journeys). A first-order chain can credit a
+    channel seen only on non-converting journeys (it leads to channels that convert); its
+    credit is split by its own campaigns and by the months of all conversions.
     """
-    conv_w, value_w = touch_weights(j)
+    share = touch_share(j)
     touches = pd.DataFrame({
         "channel": j.channels[j.touch_channel], "campaign": campaign.to_numpy(),
-        "period": period.to_numpy(), "w_conv": conv_w, "w_value": value_w,
+        "period": period.to_numpy(), "w_conv": j.conversions[j.touch_journey] * share,
+        "w_value": j.value[j.touch_journey] * share,
+        "w_all": (j.conversions + j.nulls)[j.touch_journey] * share,
     })
-    touches = touches[touches["w_conv"] > 0]
-    cells = touches.groupby(["channel", "campaign", "period"], dropna=False,
-                            as_index=False)[["w_conv", "w_value"]].sum()
+    keys = ["channel", "campaign", "period"]
+    converting = touches[touches["w_conv"] > 0]
+    cells = converting.groupby(keys, dropna=False, as_index=False)[["w_conv", "w_value"]].sum()
+    credited = totals.loc[(totals["conversions"] != 0) | (totals["value"] != 0), "channel"]
+    orphans = set(credited) - set(cells["channel"])
+    if orphans:
+        months = converting.groupby("period")["w_conv"].sum()
+        months = (months / months.sum()).rename("month_share").reset_index()
+        own = (touches[touches["channel"].isin(orphans)]
+               .groupby(["channel", "campaign"], dropna=False, as_index=False)["w_all"].sum())
+        extra = own.merge(months, how="cross")
+        extra["w_conv"] = extra["w_value"] = extra["w_all"] * extra["month_share"]
+        cells = pd.concat([cells, extra[keys + ["w_conv", "w_value"]]], ignore_index=True)
     by_channel = cells.groupby("channel")[["w_conv", "w_value"]].transform("sum")
     frac_conv = cells["w_conv"] / by_channel["w_conv"]
     # a channel whose converting journeys had no value splits revenue like conversions

@@ -273,3 +273,22 @@ def test_run_writes_the_mart_shape_naming_its_run(warehouse, database_url, engin
     run = tracking.client().get_run(again.run_id)
     assert run.data.metrics["converting_journeys"] == warehouse["touchpoint_id"].notna() \
         .groupby(warehouse["lead_id"]).any().sum()
+
+
+def test_credit_of_a_channel_never_on_a_converting_journey_is_kept():
+    # x only shows on a journey that did not convert, but at order 1 it leads to b, which
+    # converts elsewhere: x earns credit, and the rows must still add up to every conversion
+    conv = pd.DataFrame({
+        "lead_id": [1, 2, 2], "channel": ["b", "a", "b"], "campaign": ["cb", "ca", "cb"],
+        "period": [pd.Timestamp("2025-01-01").date(), pd.Timestamp("2025-02-01").date(),
+                   pd.Timestamp("2025-02-01").date()],
+        "revenue": [10.0, 30.0, 30.0], "untouched": [False] * 3})
+    non = pd.DataFrame({"contact_id": [7, 7, 7, 8], "channel": ["a", "x", "b", "a"],
+                        "campaign": ["ca", "cx", "cb", "ca"]})
+    result = attribute_journeys(journeys_from_frames(conv, non), orders=(1,))
+    rows = result.rows[result.rows["model"] == "markov_order_1"]
+    assert rows["conversions"].sum() == pytest.approx(2)
+    assert rows["revenue"].sum() == pytest.approx(40)
+    x = rows[rows["channel"] == "x"]
+    assert x["conversions"].sum() > 0 and set(x["campaign"]) == {"cx"}
+    assert sorted(x["period"].astype(str)) == ["2025-01-01", "2025-02-01"]
