@@ -30,7 +30,14 @@ from salesops.models.marketing import (
     CommunicationTemplate,
     Interaction,
 )
-from salesops.models.ml import Forecast, LeadScore, ModelMetric, NextBestAction, SentimentAnalysis
+from salesops.models.ml import (
+    Attribution,
+    Forecast,
+    LeadScore,
+    ModelMetric,
+    NextBestAction,
+    SentimentAnalysis,
+)
 from salesops.models.ops import Cursor, LoadBatch, MergeRun, RejectedRow
 from salesops.models.raw import RAW_TABLES, raw_table_name
 from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
@@ -48,7 +55,8 @@ __all__ = [
     "User", "Account", "Attachment", "Contact", "ContactSource", "Lead", "Note", "Event",
     "CrmIntegration", "EmailIntegration", "FinancialIntegration", "IntegrationSyncRun",
     "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
-    "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis", "Cursor",
+    "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
+    "Cursor",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
     "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
     "OutboundEmail", "Reminder", "Task",

@@ -90,6 +90,21 @@ class SentimentAnalysis(_Scored, Base):
     score: Mapped[float] = mapped_column(sa.Float)
 
 
+class Attribution(_Scored, Base):
+    """Data-driven attribution in the dbt attribution mart's long shape; each run replaces
+    the rows (its history stays in MLflow)."""
+
+    __tablename__ = "attribution"
+    __table_args__ = (sa.Index(None, "model", "period"), {"schema": "ml"})
+
+    model: Mapped[str] = mapped_column(sa.Text, comment="markov_order_1..3 or shapley")
+    channel: Mapped[str] = mapped_column(sa.Text)
+    campaign: Mapped[str | None] = mapped_column(sa.Text)
+    period: Mapped[date] = mapped_column(sa.Date, comment="first day of the conversion month")
+    conversions: Mapped[float] = mapped_column(sa.Float)
+    revenue: Mapped[float] = mapped_column(sa.Numeric(16, 2))
+
+
 class ModelMetric(IdMixin, Base):
     __tablename__ = "model_metrics"
     __table_args__ = (sa.Index(None, "model_name", "recorded_at"), {"schema": "ml"})
