@@ -84,13 +84,15 @@ def _actual(deals: history.DealHistory, start: pd.Timestamp, cells: pd.DataFrame
 
 
 def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULATIONS,
-             progress=lambda message: None) -> Backtest:
+             progress=lambda message: None, last_origins: int | None = None) -> Backtest:
+    """Forecast month T at every month start T that has a season behind it and a horizon of
+    labelled snapshots before it (only the last `last_origins` of them when given)."""
     closed = deals.deals["closed_at"].dropna()
     if closed.empty:
         raise NotEnoughData(f"{deals.source}: no closed deals, nothing to backtest.")
     first, last = month_start(closed.min()), month_start(closed.max())
     start = add_months(first, max(HORIZON_MONTHS, SEASON_MONTHS))
-    origins = list(pd.date_range(start, last, freq="MS"))
+    origins = list(pd.date_range(start, last, freq="MS"))[-(last_origins or 0):]
     if not origins:
         raise NotEnoughData(
             f"{deals.source}: closed deals span {first:%Y-%m} to {last:%Y-%m}; a backtest "
@@ -179,8 +181,8 @@ def summarise(result: Backtest) -> tuple[dict, dict]:
 
 
 def evaluate(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULATIONS,
-             progress=lambda message: None) -> dict:
-    metrics, baseline = summarise(backtest(deals, n_simulations, progress))
+             progress=lambda message: None, last_origins: int | None = None) -> dict:
+    metrics, baseline = summarise(backtest(deals, n_simulations, progress, last_origins))
     data = f"{deals.source}: rolling-origin backtest of monthly won revenue"
     return evaluation_record(MODEL_NAME, data, metrics, baseline)
 

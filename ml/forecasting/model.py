@@ -36,6 +36,7 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn._loss.link.Interval",
     "sklearn._loss.link.MultinomialLogit",
     "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn.model_selection._split.StratifiedKFold",
 ]
 
 
