@@ -1,8 +1,6 @@
-"""`python -m ml.forecasting train|score|evaluate [--data PATH] [--mapping FILE]`.
-
-train and score work on the project's database (app.sales_pipeline); evaluate backtests a
-CRM export read through its mapping, or the app's deals without --data, and prints the
-evaluation record as its last line.
+"""`python -m ml.forecasting train|score|evaluate` on the project's database
+(app.sales_pipeline); evaluate prints the backtest's evaluation record as its last line.
+A CRM export is backtested by `python -m bench.forecast_backtest --data PATH`.
 """
 
 from __future__ import annotations
@@ -15,15 +13,11 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ml.forecasting")
     parser.add_argument("command", choices=("train", "score", "evaluate"))
-    parser.add_argument("--data", help="evaluate: a CRM deals export or its folder")
-    parser.add_argument("--mapping", help="evaluate: the export's column mapping")
     args, rest = parser.parse_known_args(argv)
     if args.command == "evaluate":
         from ml.forecasting import evaluate
 
-        extra = [*(["--data", args.data] if args.data else []),
-                 *(["--mapping", args.mapping] if args.mapping else []), *rest]
-        evaluate.main(extra)
+        evaluate.main(rest)
         return
     from salesops.errors import SalesopsError
     from salesops.runtime import resolve_database

@@ -11,10 +11,9 @@ Baselines, computed at the same origins from the same data:
 - seasonal naive: what was won in the same month of the previous quarter (T - 3 months);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
-`python -m ml.forecasting.evaluate --data PATH [--mapping FILE]` reads a CRM export through
-its mapping (a folder like maven_crm: sales_pipeline.csv, with products.csv for list prices
-and sales_teams.csv for teams when present); without --data it backtests app.sales_pipeline.
-The last line printed is the evaluation record.
+`python -m ml.forecasting.evaluate` backtests app.sales_pipeline; a CRM export is read through
+its column mapping by `python -m bench.forecast_backtest --data PATH [--mapping FILE]` (ml
+does not import connectors). The last line printed is the evaluation record.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,7 +37,6 @@ from ml.metrics import evaluation_record
 MIN_TRAINING_ROWS = 100
 MIN_PER_OUTCOME = 10
 SEASON_MONTHS = 3
-DEFAULT_MAPPING = Path(__file__).resolve().parents[2] / "examples" / "maven_crm_deals.yaml"
 LEVELS = ("total", "team", "rep")
 
 
@@ -187,44 +184,20 @@ def evaluate(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
     return evaluation_record(MODEL_NAME, data, metrics, baseline)
 
 
-def load(data: str | Path | None, mapping: str | Path | None, database_url: str | None = None
-         ) -> history.DealHistory:
-    """A CRM export (a file, or a folder holding sales_pipeline.csv and optionally
-    products.csv and sales_teams.csv), or app.sales_pipeline when `data` is None."""
-    if data is None:
-        from salesops.db import get_engine
-
-        return history.from_app(get_engine(database_url))
-    path = Path(data)
-    folder = path if path.is_dir() else path.parent
-    deals_file = path / "sales_pipeline.csv" if path.is_dir() else path
-    if not deals_file.is_file():
-        raise NotEnoughData(f"{deals_file}: no such file; pass --data the deals CSV or a folder "
-                            "holding sales_pipeline.csv.")
-    optional = {name: folder / name if (folder / name).is_file() else None
-                for name in ("products.csv", "sales_teams.csv")}
-    return history.from_mapped_file(deals_file, mapping or DEFAULT_MAPPING,
-                                    teams_path=optional["sales_teams.csv"],
-                                    prices_path=optional["products.csv"])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ml.forecasting.evaluate",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", help="a CRM deals export (or its folder); default: the app")
-    parser.add_argument("--mapping", help=f"its column mapping (default {DEFAULT_MAPPING.name})")
     parser.add_argument("--simulations", type=int, default=simulate.N_SIMULATIONS)
     args = parser.parse_args(argv)
     from salesops.errors import SalesopsError
 
     try:
-        database_url = None
-        if args.data is None:
-            from salesops.runtime import resolve_database
-            from salesops.settings import get_settings
+        from salesops.db import get_engine
+        from salesops.runtime import resolve_database
+        from salesops.settings import get_settings
 
-            database_url, _ = resolve_database(get_settings())
-        deals = load(args.data, args.mapping, database_url)
+        database_url, _ = resolve_database(get_settings())
+        deals = history.from_app(get_engine(database_url))
         record = evaluate(deals, args.simulations,
                           progress=lambda m: print(m, file=sys.stderr, flush=True))
     except SalesopsError as exc:

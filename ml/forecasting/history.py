@@ -10,7 +10,6 @@ Times are tz-naive UTC timestamps; the models work in whole days and calendar mo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -98,53 +97,49 @@ def from_app(engine: sa.Engine) -> DealHistory:
                      "app.sales_pipeline")
 
 
-# ------------------------------------------------------------------- a mapped CRM export
+# ------------------------------------------------------------- records of a CRM export
 
-def from_mapped_file(data_path: str | Path, mapping: str | Path,
-                     teams_path: str | Path | None = None,
-                     prices_path: str | Path | None = None) -> DealHistory:
-    """Deals from a CRM export read with its column mapping (connectors.mapped_file).
+def from_records(records: list[dict], source: str,
+                 prices: pd.DataFrame | None = None,
+                 teams: pd.DataFrame | None = None) -> DealHistory:
+    """Deals from canonical deal records, as a CRM export read through its column mapping
+    gives them (connectors.mapped_file; ml does not import connectors, so the caller reads).
 
     Engage date (or created time) is the pipeline entry, close date (or closed time) the
     close. Open deals often have no amount in exports (Maven CRM's have none): the product's
-    list price from `prices_path` (columns product, sales_price) stands in, and is the
-    pipeline amount of every deal, so a closed deal's features never see what it booked.
-    `teams_path` (columns sales_agent, regional_office) names each owner's team.
+    list price from `prices` (columns product, sales_price) stands in, and is the pipeline
+    amount of every deal, so a closed deal's features never see what it booked. `teams`
+    (columns sales_agent, regional_office) names each owner's team.
     """
-    from connectors.mapped_file import read_mapped  # the import path a user takes
-
-    records, rejects = [], 0
-    for batch in read_mapped(data_path, mapping):
-        records.extend(batch.records)
-        rejects += len(batch.rejects)
     if not records:
-        raise NotEnoughData(f"{data_path}: no deals could be read with {mapping} "
-                            f"({rejects} rows rejected); check the mapping.")
+        raise NotEnoughData(f"{source}: no deal records to read; check the file and its "
+                            "mapping.")
     raw = pd.DataFrame.from_records(records)
-    created = raw["engage_date"].fillna(raw["created_at"]) if "engage_date" in raw else raw[
-        "created_at"]
-    closed = raw["close_date"].fillna(raw["closed_at"]) if "close_date" in raw else raw[
-        "closed_at"]
+    for column in ("engage_date", "close_date", "created_at", "closed_at", "product",
+                   "deal_type", "amount", "owner", "is_won", "is_closed"):
+        if column not in raw:
+            raw[column] = None
+    created = raw["engage_date"].fillna(raw["created_at"])
+    closed = raw["close_date"].fillna(raw["closed_at"])
     is_closed = raw["is_closed"].fillna(False).astype(bool) & closed.notna()
     segment = raw["product"].fillna(raw["deal_type"])
     amount = pd.to_numeric(raw["amount"], errors="coerce")
     pipeline_amount = amount.copy()
-    if prices_path is not None:
-        prices = pd.read_csv(prices_path).set_index("product")["sales_price"]
-        pipeline_amount = segment.map(prices).astype(float).fillna(amount)
+    if prices is not None:
+        price = segment.map(prices.set_index("product")["sales_price"])
+        pipeline_amount = pd.to_numeric(price, errors="coerce").fillna(amount)
     team = raw["owner"]
-    if teams_path is not None:
-        teams = pd.read_csv(teams_path).set_index("sales_agent")["regional_office"]
-        team = raw["owner"].map(teams)
+    if teams is not None:
+        team = raw["owner"].map(teams.set_index("sales_agent")["regional_office"])
+    won = raw["is_won"].fillna(False).astype(bool) & is_closed
     deals = pd.DataFrame({
         "deal_id": raw["source_key"], "owner": raw["owner"], "team": team,
         "segment": segment, "amount": pipeline_amount,
-        "booked_amount": amount.where(raw["is_won"].fillna(False).astype(bool)),
-        "created_at": created, "closed_at": closed.where(is_closed),
-        "is_won": raw["is_won"].fillna(False).astype(bool) & is_closed,
+        "booked_amount": amount.where(won), "created_at": created,
+        "closed_at": closed.where(is_closed), "is_won": won,
     })
     # an export keeps only today's stage, not the stage a deal was in while open: giving
     # open deals theirs and closed ones another would leak the outcome, so all get one label
     stages = pd.DataFrame({"deal_id": deals["deal_id"], "stage": "open",
                            "entered_at": created})
-    return normalise(deals, stages, str(data_path))
+    return normalise(deals, stages, source)

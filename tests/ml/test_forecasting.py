@@ -328,8 +328,9 @@ def test_forecast_accuracy_counts_what_was_won(forecast_db, trained):
 
 
 def test_maven_crm_reads_through_the_mapping(shared_data):
-    folder = shared_data / "crm" / "maven_crm"
-    h = evaluate.load(folder, None)
+    from bench.forecast_backtest import load
+
+    h = load(shared_data / "crm" / "maven_crm")
     d = h.deals
     assert len(d) == 8300  # the 500 Prospecting deals have no engage date: not placeable
     assert d["is_won"].sum() == 4238 and d["closed_at"].notna().sum() == 4238 + 2473
