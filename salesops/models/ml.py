@@ -83,6 +83,11 @@ class NextBestAction(_Scored, Base):
     action: Mapped[str] = mapped_column(sa.Text)
     expected_uplift: Mapped[float | None] = mapped_column(sa.Float)
     rationale: Mapped[str | None] = mapped_column(sa.Text)
+    rank: Mapped[int | None] = mapped_column(sa.SmallInteger, comment="1 = best, per record")
+    confidence: Mapped[float | None] = mapped_column(sa.Float,
+                                                     comment="P(progress) after the action")
+    template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.communication_templates.id", ondelete="SET NULL"))
 
 
 class SentimentAnalysis(_Scored, Base):

@@ -1,4 +1,4 @@
-"""forecasts: level, expected and closed amounts; ml.forecast_accuracy (forecast vs actual)
+"""forecasts: level, expected and closed amounts; ml.forecast_accuracy; next-best-action ranks
 
 Revision ID: f0c7a3e1b9d5
 Revises: 3c9a1f0d2b47
@@ -8,6 +8,8 @@ A period forecast row is at one level: `total` (everyone), `team` or `rep`; deal
 `deal`. `expected_amount` is the simulated mean, `closed_amount` what was already booked in
 the period on the as-of date. The view compares every period forecast (all categories) with
 what was won in that period, so forecast accuracy can be tracked by as-of date.
+Next best actions get their rank (1 = best) per record, a confidence (the probability of
+progress after the action) and the email template they name.
 """
 
 from collections.abc import Sequence
@@ -59,9 +61,23 @@ def upgrade() -> None:
     op.create_check_constraint(op.f("ck_forecasts_level_valid"), "forecasts",
                                "level in ('deal', 'total', 'team', 'rep')", schema="ml")
     op.execute(VIEW)
+    op.add_column("next_best_actions", sa.Column("rank", sa.SmallInteger(), nullable=True),
+                  schema="ml")
+    op.add_column("next_best_actions", sa.Column("confidence", sa.Float(), nullable=True),
+                  schema="ml")
+    op.add_column("next_best_actions", sa.Column("template_id", sa.BigInteger(), nullable=True),
+                  schema="ml")
+    op.create_foreign_key(op.f("fk_next_best_actions_template_id_communication_templates"),
+                          "next_best_actions", "communication_templates", ["template_id"],
+                          ["id"], source_schema="ml", referent_schema="app",
+                          ondelete="SET NULL")
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("fk_next_best_actions_template_id_communication_templates"),
+                       "next_best_actions", schema="ml", type_="foreignkey")
+    for column in ("template_id", "confidence", "rank"):
+        op.drop_column("next_best_actions", column, schema="ml")
     op.execute("drop view if exists ml.forecast_accuracy")
     op.drop_constraint(op.f("ck_forecasts_level_valid"), "forecasts", schema="ml")
     op.drop_column("forecasts", "closed_amount", schema="ml")
