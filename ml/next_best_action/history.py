@@ -2,7 +2,7 @@
 
 Three frames from the app (or built by hand in tests):
 - records: `record` ('lead:7', 'deal:3'), `kind`, `lead_id`, `deal_id`, `created_at`,
-  `closed_at`, `stage` (lead status or deal stage), `amount`, `has_contact`, `opted_out`,
+  `closed_at`, `amount`, `has_contact`, `opted_out`,
   `no_marketing`;
 - actions: `record`, `action` (ACTIONS but wait), `at` — completed call/email/meeting tasks,
   outbound calls, emails and meetings logged on deals, nurture-campaign memberships, and
@@ -24,7 +24,9 @@ import sqlalchemy as sa
 ACTIONS = ("call", "email", "meeting", "nurture", "offer", "wait")
 STEP_DAYS = 7
 PROGRESS_DAYS = 14
-CATEGORICAL = ["kind", "stage", "action"]
+#: Not the lead status or deal stage: the app keeps only today's, which after the fact is
+#: the outcome itself.
+CATEGORICAL = ["kind", "action"]
 NUMERIC = ["age_days", "days_since_action", "actions_before", "amount"]
 FEATURES = CATEGORICAL + NUMERIC
 
@@ -33,7 +35,7 @@ select 'lead:' || l.id as record, 'lead' as kind, l.id as lead_id, null::bigint 
        l.created_at,
        case when l.status in ('converted', 'disqualified') or l.deleted_at is not null
             then coalesce(l.converted_at, l.updated_at) end as closed_at,
-       l.status as stage, null::numeric as amount, c.id is not null as has_contact,
+       null::numeric as amount, c.id is not null as has_contact,
        coalesce(c.email_opt_out, false) as opted_out,
        coalesce(c.marketing_consent = false, false) as no_marketing
   from app.leads l left join app.contacts c on c.id = l.contact_id
@@ -41,7 +43,7 @@ union all
 select 'deal:' || d.id, 'deal', null, d.id, d.created_at,
        case when s.is_closed or d.deleted_at is not null
             then coalesce(d.closed_at, d.updated_at) end,
-       s.name, d.amount, c.id is not null, coalesce(c.email_opt_out, false),
+       d.amount, c.id is not null, coalesce(c.email_opt_out, false),
        coalesce(c.marketing_consent = false, false)
   from app.sales_pipeline d join app.pipeline_stages s on s.id = d.stage_id
   left join app.contacts c on c.id = d.contact_id
@@ -105,8 +107,7 @@ def features_at(records: pd.DataFrame, actions: pd.DataFrame, at: pd.Series) -> 
     last = before.groupby("row")["at"].max()
     count = before.groupby("row").size()
     X = pd.DataFrame({
-        "kind": frame["kind"].astype(str), "stage": frame["stage"].fillna("unknown").astype(str)
-        .str.lower(),
+        "kind": frame["kind"].astype(str),
         "age_days": (frame["t"] - frame["created_at"]).dt.days.astype(float),
         # since the last action, or since creation when there was none
         "days_since_action": (frame["t"] - frame["row"].map(last).fillna(frame["created_at"])
@@ -121,8 +122,12 @@ def decision_points(records: pd.DataFrame, actions: pd.DataFrame, progress: pd.D
                     until: pd.Timestamp) -> pd.DataFrame:
     """One row per record and open week whose outcome window ended by `until`: features,
     `action` taken that week, `progressed` (0/1) and the decision time `t`."""
-    end = records["closed_at"].fillna(until).clip(upper=until - pd.Timedelta(days=PROGRESS_DAYS))
-    weeks = ((end - records["created_at"]).dt.days // STEP_DAYS).clip(lower=0).astype(int)
+    # decision times t = created + k weeks while the record is open (t < closed) and its
+    # outcome window has ended (t <= until - PROGRESS_DAYS)
+    open_days = (records["closed_at"].fillna(until) - records["created_at"]).dt.total_seconds()
+    open_weeks = np.ceil(open_days / 86400 / STEP_DAYS)
+    last_days = (until - pd.Timedelta(days=PROGRESS_DAYS) - records["created_at"]).dt.days
+    weeks = np.minimum(open_weeks, last_days // STEP_DAYS + 1).clip(lower=0).astype(int)
     rows = records.loc[records.index.repeat(weeks)].reset_index(drop=True)
     step = rows.groupby("record").cumcount()
     t = rows["created_at"] + pd.to_timedelta(step * STEP_DAYS, unit="D")
