@@ -61,9 +61,11 @@ def upgrade() -> None:
     op.create_check_constraint(op.f("ck_forecasts_level_valid"), "forecasts",
                                "level in ('deal', 'total', 'team', 'rep')", schema="ml")
     op.execute(VIEW)
-    op.add_column("next_best_actions", sa.Column("rank", sa.SmallInteger(), nullable=True),
+    op.add_column("next_best_actions", sa.Column("rank", sa.SmallInteger(), nullable=True,
+                                                       comment="1 = best, per record"),
                   schema="ml")
-    op.add_column("next_best_actions", sa.Column("confidence", sa.Float(), nullable=True),
+    op.add_column("next_best_actions", sa.Column("confidence", sa.Float(), nullable=True,
+                                                       comment="P(progress) after the action"),
                   schema="ml")
     op.add_column("next_best_actions", sa.Column("template_id", sa.BigInteger(), nullable=True),
                   schema="ml")
