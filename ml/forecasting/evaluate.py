@@ -6,8 +6,8 @@ is compared with what was actually won that month, in total, per team and per re
 
 Baselines, computed at the same origins from the same data:
 - stage-weighted pipeline: each open deal's amount times its stage's historical win rate
-  within the horizon, counted in the month of its expected close date (the CRM's own, or
-  entry date plus the median time to win; an overdue deal counts in month T);
+  within the horizon, counted in the month of its expected close date (entry date plus
+  the median time to win so far; an overdue deal counts in month T);
 - seasonal naive: what was won in the same month of the previous quarter (T - 3 months);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
@@ -65,8 +65,6 @@ def expected_close_month_baseline(deals: history.DealHistory, snap: pd.DataFrame
     won = d[d["is_won"] & (d["closed_at"] < as_of)]
     cycle = (won["closed_at"] - won["created_at"]).median() if len(won) else pd.Timedelta(0)
     expected = snap["created_at"] + cycle
-    if "expected_close_date" in snap:
-        expected = pd.to_datetime(snap["expected_close_date"]).fillna(expected)
     return features.month_offset(expected.clip(lower=as_of), as_of)
 
 
