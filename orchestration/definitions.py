@@ -2,17 +2,22 @@
 
 import dagster as dg
 
-from orchestration.defs import attribution, automations, dbt, ingest, merge, ml, sentiment
+from orchestration.defs import (
+    attribution, automations, dbt, forecasting, ingest, merge, ml, sentiment,
+)
 from orchestration.resources import database, hubspot_api, source_files
 
 defs = dg.Definitions(
     assets=[*ingest.ingest_assets, merge.merge_into_app, dbt.salesops_dbt,
             ml.lead_scoring_model, ml.lead_scores,
             sentiment.email_sentiment_model, sentiment.sentiment_analysis,
-            attribution.attribution],
+            attribution.attribution,
+            forecasting.win_probability_model, forecasting.forecasts,
+            forecasting.next_best_action_model, forecasting.next_best_actions],
     jobs=[ml.score_new_leads, sentiment.score_sentiment, attribution.attribution_job,
-          *automations.jobs],
+          forecasting.forecast_job, forecasting.nba_job, *automations.jobs],
     schedules=[sentiment.sentiment_schedule, attribution.attribution_schedule,
+               forecasting.weekly_forecast, forecasting.daily_next_best_actions,
                *automations.schedules],
     sensors=[ml.new_lead_sensor, *automations.sensors],
     resources={"database": database(), "source_files": source_files(),

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.models.base import Base, IdMixin, one_of
 
+#: What one ml.forecasts row is about: a deal, or a period's bookings of everyone, a team, a rep.
+FORECAST_LEVELS = ("deal", "total", "team", "rep")
+
 
 class _Scored(IdMixin):
     model_name: Mapped[str] = mapped_column(sa.Text)
@@ -45,6 +48,7 @@ class Forecast(_Scored, Base):
         sa.CheckConstraint("win_probability is null or win_probability between 0 and 1",
                            name="probability_range"),
         sa.CheckConstraint("p10 is null or (p10 <= p50 and p50 <= p90)", name="quantiles_ordered"),
+        one_of("level", FORECAST_LEVELS),
         sa.Index(None, "as_of", "period_start"),
         {"schema": "ml"},
     )
@@ -62,6 +66,9 @@ class Forecast(_Scored, Base):
     p50: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
     p90: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
     forecast_category: Mapped[str | None] = mapped_column(sa.Text)
+    level: Mapped[str | None] = mapped_column(sa.Text, comment="deal, total, team or rep")
+    expected_amount: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    closed_amount: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
 
 
 class NextBestAction(_Scored, Base):
@@ -76,6 +83,11 @@ class NextBestAction(_Scored, Base):
     action: Mapped[str] = mapped_column(sa.Text)
     expected_uplift: Mapped[float | None] = mapped_column(sa.Float)
     rationale: Mapped[str | None] = mapped_column(sa.Text)
+    rank: Mapped[int | None] = mapped_column(sa.SmallInteger, comment="1 = best, per record")
+    confidence: Mapped[float | None] = mapped_column(sa.Float,
+                                                     comment="P(progress) after the action")
+    template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app.communication_templates.id", ondelete="SET NULL"))
 
 
 class SentimentAnalysis(_Scored, Base):

@@ -1,0 +1,145 @@
+"""Deal history in one shape, from the app tables or from a CRM export read through a mapping.
+
+`DealHistory.deals` has one row per deal: `deal_id`, `owner`, `team`, `segment` (product or
+deal type), `amount` (the pipeline amount known while the deal is open), `booked_amount`
+(what a won deal booked), `created_at` (when it entered the pipeline), `closed_at`, `is_won`.
+`DealHistory.stages` has one row per stage a deal entered: `deal_id`, `stage`, `entered_at`.
+Times are tz-naive UTC timestamps; the models work in whole days and calendar months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ml.errors import NotEnoughData
+
+DEAL_COLUMNS = ["deal_id", "owner", "team", "segment", "amount", "booked_amount",
+                "created_at", "closed_at", "is_won"]
+STAGE_COLUMNS = ["deal_id", "stage", "entered_at"]
+
+
+@dataclass(frozen=True)
+class DealHistory:
+    deals: pd.DataFrame
+    stages: pd.DataFrame
+    source: str
+
+    def __post_init__(self) -> None:
+        missing = [c for c in DEAL_COLUMNS if c not in self.deals.columns]
+        missing += [c for c in STAGE_COLUMNS if c not in self.stages.columns]
+        if missing:
+            raise ValueError(f"deal history lacks columns {missing}")
+
+
+def _naive(values: pd.Series) -> pd.Series:
+    ts = pd.to_datetime(values, utc=True)
+    return ts.dt.tz_convert(None)
+
+
+def normalise(deals: pd.DataFrame, stages: pd.DataFrame, source: str) -> DealHistory:
+    """Typed columns; deals without a pipeline entry time are dropped (they cannot be placed
+    in time), and so are their stages."""
+    deals = deals[DEAL_COLUMNS].copy()
+    deals["created_at"] = _naive(deals["created_at"])
+    deals["closed_at"] = _naive(deals["closed_at"])
+    deals["is_won"] = deals["is_won"].fillna(False).astype(bool)
+    for column in ("amount", "booked_amount"):
+        deals[column] = pd.to_numeric(deals[column], errors="coerce").astype(float)
+    for column in ("owner", "team", "segment"):
+        deals[column] = deals[column].astype(object).where(deals[column].notna(), "unknown")
+        deals[column] = deals[column].astype(str)
+    deals = deals[deals["created_at"].notna()].reset_index(drop=True)
+    stages = stages[STAGE_COLUMNS].copy()
+    stages["entered_at"] = _naive(stages["entered_at"])
+    stages = stages[stages["deal_id"].isin(deals["deal_id"]) & stages["entered_at"].notna()]
+    return DealHistory(deals, stages.sort_values(["deal_id", "entered_at"]).reset_index(drop=True),
+                       source)
+
+
+# ---------------------------------------------------------------------------- app tables
+
+_APP_DEALS = """
+select d.id as deal_id, d.owner_id as owner, u.team_id as team,
+       coalesce(d.deal_type, d.lead_source) as segment,
+       d.amount, case when d.is_won then d.amount end as booked_amount,
+       d.created_at,
+       case when s.is_closed then coalesce(d.closed_at, d.updated_at) end as closed_at,
+       coalesce(d.is_won, false) and s.is_closed as is_won
+  from app.sales_pipeline d
+  join app.pipeline_stages s on s.id = d.stage_id
+  left join app.users u on u.id = d.owner_id
+ where d.deleted_at is null
+"""
+_APP_STAGES = """
+select h.deal_id, h.stage_label as stage, h.entered_at
+  from app.deal_stage_history h
+  join app.sales_pipeline d on d.id = h.deal_id and d.deleted_at is null
+"""
+_APP_CURRENT_STAGES = """
+select d.id as deal_id, s.name as stage, d.created_at as entered_at
+  from app.sales_pipeline d join app.pipeline_stages s on s.id = d.stage_id
+ where d.deleted_at is null
+"""
+
+
+def from_app(engine: sa.Engine) -> DealHistory:
+    """Deals of app.sales_pipeline with their stage history (app.deal_stage_history); a deal
+    without history is taken to have been in its current stage since it was created."""
+    with engine.connect() as conn:
+        deals = pd.read_sql_query(sa.text(_APP_DEALS), conn)
+        stages = pd.read_sql_query(sa.text(_APP_STAGES), conn)
+        current = pd.read_sql_query(sa.text(_APP_CURRENT_STAGES), conn)
+    without = current[~current["deal_id"].isin(stages["deal_id"])]
+    return normalise(deals, pd.concat([stages, without], ignore_index=True),
+                     "app.sales_pipeline")
+
+
+# ------------------------------------------------------------- records of a CRM export
+
+def from_records(records: list[dict], source: str,
+                 prices: pd.DataFrame | None = None,
+                 teams: pd.DataFrame | None = None) -> DealHistory:
+    """Deals from canonical deal records, as a CRM export read through its column mapping
+    gives them (connectors.mapped_file; ml does not import connectors, so the caller reads).
+
+    Engage date (or created time) is the pipeline entry, close date (or closed time) the
+    close. Open deals often have no amount in exports (Maven CRM's have none): the product's
+    list price from `prices` (columns product, sales_price) stands in, and is the pipeline
+    amount of every deal, so a closed deal's features never see what it booked. `teams`
+    (columns sales_agent, regional_office) names each owner's team.
+    """
+    if not records:
+        raise NotEnoughData(f"{source}: no deal records to read; check the file and its "
+                            "mapping.")
+    raw = pd.DataFrame.from_records(records)
+    for column in ("engage_date", "close_date", "created_at", "closed_at", "product",
+                   "deal_type", "amount", "owner", "is_won", "is_closed"):
+        if column not in raw:
+            raw[column] = None
+    created = raw["engage_date"].fillna(raw["created_at"])
+    closed = raw["close_date"].fillna(raw["closed_at"])
+    is_closed = raw["is_closed"].fillna(False).astype(bool) & closed.notna()
+    segment = raw["product"].fillna(raw["deal_type"])
+    amount = pd.to_numeric(raw["amount"], errors="coerce")
+    pipeline_amount = amount.copy()
+    if prices is not None:
+        price = segment.map(prices.set_index("product")["sales_price"])
+        pipeline_amount = pd.to_numeric(price, errors="coerce").fillna(amount)
+    team = raw["owner"]
+    if teams is not None:
+        team = raw["owner"].map(teams.set_index("sales_agent")["regional_office"])
+    won = raw["is_won"].fillna(False).astype(bool) & is_closed
+    deals = pd.DataFrame({
+        "deal_id": raw["source_key"], "owner": raw["owner"], "team": team,
+        "segment": segment, "amount": pipeline_amount,
+        "booked_amount": amount.where(won), "created_at": created,
+        "closed_at": closed.where(is_closed), "is_won": won,
+    })
+    # an export keeps only today's stage, not the stage a deal was in while open: giving
+    # open deals theirs and closed ones another would leak the outcome, so all get one label
+    stages = pd.DataFrame({"deal_id": deals["deal_id"], "stage": "open",
+                           "entered_at": created})
+    return normalise(deals, stages, source)

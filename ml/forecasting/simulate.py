@@ -1,0 +1,203 @@
+"""Bookings by Monte-Carlo simulation from deal-level probabilities.
+
+Each simulated future draws, for every open deal, the month it is won in (or none) from its
+class probabilities, and the amount it books (its pipeline amount times a ratio drawn from
+what won deals booked against their pipeline amount). Business that is not in the pipeline
+yet (deals created after as_of and won within the horizon) is drawn from history: the
+revenue such deals brought in the same month offset, from a past month start whose target
+month sits at the same position in its quarter (quarter ends behave differently).
+
+Everything is kept per simulation, month, cell (team and owner) and forecast category, so
+any total (a rep, a team, everyone; a month or a quarter) is summed before its quantiles
+are taken: P10/P50/P90 of a sum, never a sum of quantiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.forecasting.features import add_months, month_start
+from ml.forecasting.history import DealHistory
+
+N_SIMULATIONS = 2000
+RANDOM_STATE = 0
+QUANTILES = (0.1, 0.5, 0.9)
+
+#: Deal forecast categories by win probability within the horizon, highest first.
+CATEGORY_THRESHOLDS: tuple[tuple[str, float], ...] = (
+    ("commit", 0.7), ("best_case", 0.4), ("pipeline", 0.1))
+LOWEST_CATEGORY = "omitted"
+CATEGORIES = tuple(c for c, _ in CATEGORY_THRESHOLDS) + (LOWEST_CATEGORY,)
+
+
+#: Past forecast errors needed before they widen (and re-centre) the simulated distribution.
+MIN_PAST_ERRORS = 3
+
+
+def log_error(actual, expected) -> np.ndarray:
+    """How far a past forecast was off: log((actual + 1) / (expected + 1))."""
+    return np.log1p(np.asarray(actual, dtype=float)) - np.log1p(np.asarray(expected, dtype=float))
+
+
+def calibrate(samples: np.ndarray, past_errors, seed: int = RANDOM_STATE) -> np.ndarray:
+    """Scale each simulated future by a past forecast error drawn at random.
+
+    The simulation alone treats deals as independent, so its spread is only the luck of
+    the draw; what moves a month's bookings together (a drifting pipeline, a slow month)
+    shows up in how far earlier forecasts at the same level were off (`log_error` of
+    actual against the simulation's mean). Residuals of past forecasts applied to the new
+    one, as in split-conformal prediction; with fewer than MIN_PAST_ERRORS of them the
+    simulation is returned as it is."""
+    errors = np.asarray(past_errors, dtype=float)
+    errors = errors[np.isfinite(errors)]
+    if len(errors) < MIN_PAST_ERRORS:
+        return samples
+    rng = np.random.default_rng(seed)
+    return (1 + samples) * np.exp(rng.choice(errors, size=samples.shape)) - 1
+
+
+def category_for(win_probability) -> np.ndarray:
+    p = np.asarray(win_probability, dtype=float)
+    return np.select([p >= t for _, t in CATEGORY_THRESHOLDS],
+                     [c for c, _ in CATEGORY_THRESHOLDS], default=LOWEST_CATEGORY)
+
+
+def expected_close_dates(probs: np.ndarray, as_of: pd.Timestamp) -> list[pd.Timestamp]:
+    """The median month a deal is won in, given it is won within the horizon: the middle of
+    that month, never before as_of."""
+    won = probs[:, :-1]
+    total = won.sum(axis=1, keepdims=True).clip(min=1e-12)
+    k = ((won.cumsum(axis=1) / total) < 0.5).sum(axis=1).clip(max=won.shape[1] - 1)
+    dates = []
+    for offset in k:
+        middle = add_months(as_of, int(offset)) + pd.Timedelta(days=14)
+        dates.append(max(middle, as_of.normalize()))
+    return dates
+
+
+@dataclass(frozen=True)
+class Bookings:
+    """Simulated bookings: `existing[s, k, c, g]` from today's open deals, `new[s, k, c]`
+    from deals not created yet, `closed[k, c]` already booked in month k before as_of."""
+
+    as_of: pd.Timestamp
+    cells: pd.DataFrame  # team, owner per cell index
+    existing: np.ndarray
+    new: np.ndarray
+    closed: np.ndarray
+
+    def months(self) -> list[pd.Timestamp]:
+        return [add_months(self.as_of, k) for k in range(self.existing.shape[1])]
+
+    def total(self, cells: np.ndarray, months: list[int], category: str | None = None
+              ) -> np.ndarray:
+        """Samples of bookings for the cells and month offsets given, one category (its
+        existing deals only, or `closed`) or all of them (with new business and closed)."""
+        if category == "closed":
+            return np.full(self.existing.shape[0], self.closed[np.ix_(months, cells)].sum())
+        if category is not None:
+            g = CATEGORIES.index(category)
+            return self.existing[:, months][:, :, cells, g].sum(axis=(1, 2))
+        return (self.existing[:, months][:, :, cells].sum(axis=(1, 2, 3))
+                + self.new[:, months][:, :, cells].sum(axis=(1, 2))
+                + self.closed[np.ix_(months, cells)].sum())
+
+
+def cells_of(history: DealHistory) -> pd.DataFrame:
+    """One cell per (team, owner) seen in the history."""
+    return (history.deals[["team", "owner"]].drop_duplicates()
+            .sort_values(["team", "owner"]).reset_index(drop=True))
+
+
+def _cell_index(frame: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
+    lookup = {(t, o): i for i, (t, o) in enumerate(zip(cells["team"], cells["owner"],
+                                                       strict=True))}
+    return np.array([lookup[(t, o)] for t, o in zip(frame["team"], frame["owner"],
+                                                    strict=True)], dtype=int)
+
+
+def amount_ratios(history: DealHistory, as_of: pd.Timestamp) -> np.ndarray:
+    """What won deals booked over their pipeline amount (1.0 when nothing to go by)."""
+    d = history.deals
+    won = d[d["is_won"] & (d["closed_at"] < as_of) & (d["amount"] > 0)]
+    ratio = (won["booked_amount"] / won["amount"]).dropna().to_numpy()
+    return ratio[np.isfinite(ratio)] if len(ratio) else np.array([1.0])
+
+
+def _won_in_month(history: DealHistory, start: pd.Timestamp, created_from: pd.Timestamp,
+                  cells: pd.DataFrame, until: pd.Timestamp | None = None) -> np.ndarray:
+    d = history.deals
+    end = add_months(start, 1) if until is None else min(add_months(start, 1), until)
+    won = d[d["is_won"] & (d["closed_at"] >= start) & (d["closed_at"] < end)
+            & (d["created_at"] >= created_from)]
+    out = np.zeros(len(cells))
+    np.add.at(out, _cell_index(won, cells), won["booked_amount"].fillna(won["amount"]).fillna(0))
+    return out
+
+
+def new_business_history(history: DealHistory, as_of: pd.Timestamp, horizon: int,
+                         cells: pd.DataFrame) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """For each month offset k: (target month's position in its quarter, revenue per cell
+    won in month o+k by deals created on or after o) for past month starts o whose month
+    o+k had ended by as_of."""
+    first_close = history.deals["closed_at"].min()
+    out: dict[int, list[tuple[int, np.ndarray]]] = {k: [] for k in range(horizon)}
+    if pd.isna(first_close):
+        return out
+    current = month_start(as_of)
+    for origin in pd.date_range(month_start(first_close), add_months(current, -1), freq="MS"):
+        for k in range(horizon):
+            target = add_months(origin, k)
+            if target >= current:
+                break
+            out[k].append(((target.month - 1) % 3,
+                           _won_in_month(history, target, origin, cells)))
+    return out
+
+
+def simulate(history: DealHistory, open_deals: pd.DataFrame, probs: np.ndarray,
+             as_of, n_simulations: int = N_SIMULATIONS, seed: int = RANDOM_STATE
+             ) -> Bookings:
+    """`open_deals` (snapshot rows: deal_id, team, owner, amount) with their class
+    probabilities (features.HORIZON_MONTHS + 1 columns) -> simulated bookings."""
+    as_of = pd.Timestamp(as_of)
+    rng = np.random.default_rng(seed)
+    horizon = probs.shape[1] - 1
+    cells = cells_of(history)
+    n_cells, n_cat = len(cells), len(CATEGORIES)
+
+    cell = _cell_index(open_deals, cells)
+    category = pd.Categorical(category_for(1 - probs[:, -1]), categories=CATEGORIES).codes
+    onehot = np.zeros((len(open_deals), n_cells * n_cat))
+    onehot[np.arange(len(open_deals)), cell * n_cat + category] = 1.0
+
+    amounts = open_deals["amount"].fillna(0).to_numpy(dtype=float)
+    ratios = amount_ratios(history, as_of)
+    cum = probs.cumsum(axis=1)
+    existing = np.zeros((n_simulations, horizon, n_cells, n_cat))
+    for start in range(0, n_simulations, 250):  # bounded memory: 250 futures at a time
+        s = min(250, n_simulations - start)
+        u = rng.random((s, len(open_deals)))
+        month = (u[:, :, None] >= cum[None, :, :-1]).sum(axis=2)  # horizon means not won
+        value = amounts[None, :] * rng.choice(ratios, size=(s, len(open_deals)))
+        for k in range(horizon):
+            booked = np.where(month == k, value, 0.0) @ onehot
+            existing[start:start + s, k] = booked.reshape(s, n_cells, n_cat)
+
+    # business not in the pipeline yet, drawn from the same position in past quarters
+    new = np.zeros((n_simulations, horizon, n_cells))
+    past = new_business_history(history, as_of, horizon, cells)
+    month_fraction = 1.0 - (as_of - month_start(as_of)).days / as_of.days_in_month
+    for k in range(horizon):
+        position = (add_months(as_of, k).month - 1) % 3
+        options = [v for p, v in past[k] if p == position] or [v for _, v in past[k]]
+        if options:
+            drawn = np.stack(options)[rng.integers(0, len(options), n_simulations)]
+            new[:, k] = drawn * (month_fraction if k == 0 else 1.0)
+
+    closed = np.zeros((horizon, n_cells))
+    closed[0] = _won_in_month(history, month_start(as_of), pd.Timestamp.min, cells, until=as_of)
+    return Bookings(as_of, cells, existing, new, closed)

@@ -1,0 +1,150 @@
+"""What was done to leads and deals, and whether they moved forward afterwards.
+
+Three frames from the app (or built by hand in tests):
+- records: `record` ('lead:7', 'deal:3'), `kind`, `lead_id`, `deal_id`, `created_at`,
+  `closed_at`, `amount`, `has_contact`, `opted_out`,
+  `no_marketing`;
+- actions: `record`, `action` (ACTIONS but wait), `at` — completed call/email/meeting tasks,
+  outbound calls, emails and meetings logged on deals, nurture-campaign memberships, and
+  tasks about an offer, quote or discount;
+- progress: `record`, `at` — a lead qualified or converted, a deal entering a stage that is
+  not a lost one.
+
+`decision_points` turns them into weekly decisions: at each week of a record's open life,
+the action taken in the following week (or `wait`), the features known then, and whether the
+record progressed within PROGRESS_DAYS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+ACTIONS = ("call", "email", "meeting", "nurture", "offer", "wait")
+STEP_DAYS = 7
+PROGRESS_DAYS = 14
+#: Not the lead status or deal stage: the app keeps only today's, which after the fact is
+#: the outcome itself.
+CATEGORICAL = ["kind", "action"]
+NUMERIC = ["age_days", "days_since_action", "actions_before", "amount"]
+FEATURES = CATEGORICAL + NUMERIC
+
+_RECORDS = """
+select 'lead:' || l.id as record, 'lead' as kind, l.id as lead_id, null::bigint as deal_id,
+       l.created_at,
+       case when l.status in ('converted', 'disqualified') or l.deleted_at is not null
+            then coalesce(l.converted_at, l.updated_at) end as closed_at,
+       null::numeric as amount, c.id is not null as has_contact,
+       coalesce(c.email_opt_out, false) as opted_out,
+       coalesce(c.marketing_consent = false, false) as no_marketing
+  from app.leads l left join app.contacts c on c.id = l.contact_id
+union all
+select 'deal:' || d.id, 'deal', null, d.id, d.created_at,
+       case when s.is_closed or d.deleted_at is not null
+            then coalesce(d.closed_at, d.updated_at) end,
+       d.amount, c.id is not null, coalesce(c.email_opt_out, false),
+       coalesce(c.marketing_consent = false, false)
+  from app.sales_pipeline d join app.pipeline_stages s on s.id = d.stage_id
+  left join app.contacts c on c.id = d.contact_id
+"""
+_ACTIONS = r"""
+select case when t.deal_id is not null then 'deal:' || t.deal_id else 'lead:' || t.lead_id end
+         as record,
+       case when t.title ~* '(offer|quote|discount|pricing)' then 'offer'
+            when t.task_type in ('call', 'email', 'meeting') then t.task_type end as action,
+       t.completed_at as at
+  from app.tasks t
+ where t.status = 'completed' and t.deleted_at is null
+   and (t.deal_id is not null or t.lead_id is not null)
+union all
+select 'deal:' || i.deal_id, i.kind, i.occurred_at
+  from app.interactions i
+ where i.direction = 'outbound' and i.deal_id is not null and i.deleted_at is null
+union all
+select 'lead:' || m.lead_id, 'nurture', m.created_at
+  from app.campaign_members m where m.lead_id is not null
+"""
+_PROGRESS = """
+select 'lead:' || id as record, coalesce(qualified_at, converted_at) as at
+  from app.leads where coalesce(qualified_at, converted_at) is not null
+union all
+select 'lead:' || id, converted_at from app.leads
+ where converted_at is not null and qualified_at is not null
+union all
+select 'deal:' || h.deal_id, h.entered_at
+  from app.deal_stage_history h
+  left join app.pipeline_stages s on s.id = h.stage_id
+ where not (coalesce(s.is_closed, false) and not coalesce(s.is_won, false))
+   and h.entered_at > (select d.created_at + interval '1 minute'
+                         from app.sales_pipeline d where d.id = h.deal_id)
+"""
+
+
+def _naive(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True).dt.tz_convert(None)
+
+
+def load(engine: sa.Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    with engine.connect() as conn:
+        records = pd.read_sql_query(sa.text(_RECORDS), conn)
+        actions = pd.read_sql_query(sa.text(_ACTIONS), conn)
+        progress = pd.read_sql_query(sa.text(_PROGRESS), conn)
+    for frame, columns in ((records, ("created_at", "closed_at")), (actions, ("at",)),
+                           (progress, ("at",))):
+        for column in columns:
+            frame[column] = _naive(frame[column])
+    actions = actions[actions["action"].isin(ACTIONS) & actions["at"].notna()]
+    return records, actions.reset_index(drop=True), progress.dropna().reset_index(drop=True)
+
+
+def features_at(records: pd.DataFrame, actions: pd.DataFrame, at: pd.Series) -> pd.DataFrame:
+    """Features of each record (row of `records`) at the times `at` (aligned with it)."""
+    frame = records.reset_index(drop=True).assign(t=at.to_numpy(), row=np.arange(len(records)))
+    acts = actions.sort_values("at")
+    before = frame.merge(acts[["record", "at"]], on="record", how="left")
+    before = before[before["at"] < before["t"]]
+    last = before.groupby("row")["at"].max()
+    count = before.groupby("row").size()
+    X = pd.DataFrame({
+        "kind": frame["kind"].astype(str),
+        "age_days": (frame["t"] - frame["created_at"]).dt.days.astype(float),
+        # since the last action, or since creation when there was none
+        "days_since_action": (frame["t"] - frame["row"].map(last).fillna(frame["created_at"])
+                              ).dt.days.astype(float),
+        "actions_before": frame["row"].map(count).fillna(0).astype(float),
+        "amount": pd.to_numeric(frame["amount"], errors="coerce").fillna(0).astype(float),
+    })
+    return X
+
+
+def decision_points(records: pd.DataFrame, actions: pd.DataFrame, progress: pd.DataFrame,
+                    until: pd.Timestamp) -> pd.DataFrame:
+    """One row per record and open week whose outcome window ended by `until`: features,
+    `action` taken that week, `progressed` (0/1) and the decision time `t`."""
+    # decision times t = created + k weeks while the record is open (t < closed) and its
+    # outcome window has ended (t <= until - PROGRESS_DAYS)
+    open_days = (records["closed_at"].fillna(until) - records["created_at"]).dt.total_seconds()
+    open_weeks = np.ceil(open_days / 86400 / STEP_DAYS)
+    last_days = (until - pd.Timedelta(days=PROGRESS_DAYS) - records["created_at"]).dt.days
+    weeks = np.minimum(open_weeks, last_days // STEP_DAYS + 1).clip(lower=0).astype(int)
+    rows = records.loc[records.index.repeat(weeks)].reset_index(drop=True)
+    step = rows.groupby("record").cumcount()
+    t = rows["created_at"] + pd.to_timedelta(step * STEP_DAYS, unit="D")
+    X = features_at(rows, actions, t)
+
+    def first_after(events: pd.DataFrame, within: int, value: str | None) -> pd.Series:
+        frame = pd.DataFrame({"record": rows["record"], "t": t, "row": np.arange(len(rows))})
+        joined = frame.merge(events, on="record", how="inner")
+        joined = joined[(joined["at"] >= joined["t"])
+                        & (joined["at"] < joined["t"] + pd.Timedelta(days=within))]
+        first = joined.sort_values("at").groupby("row").head(1).set_index("row")
+        return first[value] if value else first["at"]
+
+    taken = first_after(actions, STEP_DAYS, "action")
+    moved = first_after(progress, PROGRESS_DAYS, None)
+    X["action"] = pd.Series(np.arange(len(rows))).map(taken).fillna("wait").to_numpy()
+    X["progressed"] = pd.Series(np.arange(len(rows))).isin(moved.index).astype(int).to_numpy()
+    X["t"] = t.to_numpy()
+    X["record"] = rows["record"].to_numpy()
+    return X

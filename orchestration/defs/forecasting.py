@@ -1,0 +1,81 @@
+"""Win probability, revenue forecast and next best actions as assets.
+
+The forecast model is retrained and the forecast re-run every Monday morning, each forecast
+kept with its as-of date (ml.forecast_accuracy compares them with what was won); next best
+actions are re-learned and re-ranked every morning, so reps start the day with them."""
+
+
+import dagster as dg
+
+from orchestration.resources import Database
+from salesops.settings import Settings
+
+GROUP = "forecasting"
+DEAL_KEYS = [dg.AssetKey(["app", "sales_pipeline"]), dg.AssetKey(["app", "deal_stage_history"])]
+MODEL_KEY = dg.AssetKey(["ml", "win_probability_model"])
+FORECASTS_KEY = dg.AssetKey(["ml", "forecasts"])
+ACTION_KEYS = [*DEAL_KEYS, *(dg.AssetKey(["app", t]) for t in ("leads", "tasks", "contacts",
+                                                                 "campaign_members"))]
+NBA_MODEL_KEY = dg.AssetKey(["ml", "next_best_action_model"])
+NBA_KEY = dg.AssetKey(["ml", "next_best_actions"])
+
+
+@dg.asset(key=MODEL_KEY, group_name=GROUP, deps=DEAL_KEYS, kinds={"mlflow", "sklearn"},
+          op_tags={"salesops/heavy": "train"},
+          description="The win-probability model: the month each open deal is won in, learned "
+                      "from monthly pipeline snapshots; promoted to champion only when it beats "
+                      "the current one on the newest snapshots.")
+def win_probability_model(context: dg.AssetExecutionContext,
+                          database: Database) -> dg.MaterializeResult:
+    from ml.forecasting.train import train  # heavy (sklearn, mlflow): loaded when a run needs it
+
+    result = train(database.url, Settings().artifacts_path)
+    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
+    return dg.MaterializeResult(metadata={
+        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
+        "promoted": result.promoted, **{f"holdout_{k}": v for k, v in result.metrics.items()},
+        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+
+
+@dg.asset(key=FORECASTS_KEY, group_name=GROUP, deps=[MODEL_KEY], kinds={"postgres"},
+          description="Per open deal: win probability, expected close date, forecast category. "
+                      "Per month and quarter, for everyone, each team and each rep: P10/P50/P90 "
+                      "of bookings (Monte-Carlo), by forecast category too.")
+def forecasts(database: Database) -> dg.MaterializeResult:
+    from ml.forecasting.score import score
+
+    return dg.MaterializeResult(metadata={"rows": score(database.url)})
+
+
+@dg.asset(key=NBA_MODEL_KEY, group_name=GROUP, deps=ACTION_KEYS, kinds={"mlflow", "sklearn"},
+          op_tags={"salesops/heavy": "train"},
+          description="Which action moved similar leads and deals forward (S-learner over "
+                      "weekly decisions); champion only when its replay beats the current one.")
+def next_best_action_model(context: dg.AssetExecutionContext,
+                           database: Database) -> dg.MaterializeResult:
+    from ml.next_best_action.train import train
+
+    result = train(database.url, Settings().artifacts_path)
+    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
+    return dg.MaterializeResult(metadata={
+        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
+        **{f"replay_{k}": v for k, v in result.metrics.items()},
+        **{f"baseline_{k}": v for k, v in result.baseline.items()}})
+
+
+@dg.asset(key=NBA_KEY, group_name=GROUP, deps=[NBA_MODEL_KEY], kinds={"postgres"},
+          description="Allowed actions for every open lead and deal, ranked, with confidence "
+                      "and reason.")
+def next_best_actions(database: Database) -> dg.MaterializeResult:
+    from ml.next_best_action.score import score
+
+    return dg.MaterializeResult(metadata={"rows": score(database.url)})
+
+
+forecast_job = dg.define_asset_job("weekly_forecast", selection=[MODEL_KEY, FORECASTS_KEY])
+weekly_forecast = dg.ScheduleDefinition(job=forecast_job, cron_schedule="0 6 * * 1",
+                                        execution_timezone="UTC")
+nba_job = dg.define_asset_job("daily_next_best_actions",
+                              selection=[NBA_MODEL_KEY, NBA_KEY])
+daily_next_best_actions = dg.ScheduleDefinition(job=nba_job, cron_schedule="0 5 * * *",
+                                                execution_timezone="UTC")

@@ -1,0 +1,339 @@
+"""Win probability and revenue forecast: snapshots, labels, the simulation, the backtest, and
+train -> score -> ml.forecasts -> ml.forecast_accuracy on a real PostgreSQL and MLflow store.
+
+The synthetic pipeline: reps differ in skill and small deals win more often, which a stage
+table cannot see; deals move Qualify -> Proposal and close won or lost after some weeks.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from ml import registry, tracking
+from ml.errors import NoChampion, NotEnoughData
+from ml.forecasting import MODEL_NAME, evaluate, features, history, simulate
+from ml.forecasting.features import HORIZON_MONTHS
+from ml.forecasting.score import periods, score
+from ml.forecasting.train import train
+
+START = pd.Timestamp("2024-01-01")
+END = pd.Timestamp("2025-01-01")  # the day the data was exported: today, for the tests
+SKILL = {1: 1.2, 2: 0.6, 3: 0.0, 4: -0.6, 5: -1.2, 6: 0.3}
+TEAM_OF = {1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2}
+
+
+def synthetic(n: int = 700, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deals (app-shaped, ids as ints) and their stage history, exported on END."""
+    rng = np.random.default_rng(seed)
+    created = START + pd.to_timedelta(np.sort(rng.uniform(0, 350, n)), unit="D")
+    owner = rng.integers(1, 7, n)
+    small = rng.random(n) < 0.5
+    logit = -0.4 + np.vectorize(SKILL.get)(owner) + np.where(small, 0.8, -0.8)
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    cycle = np.where(won, 15 + rng.gamma(2, 15, n), 5 + rng.gamma(2, 10, n))
+    closed_at = created + pd.to_timedelta(cycle, unit="D")
+    is_closed = closed_at < END
+    deals = pd.DataFrame({
+        "deal_id": np.arange(1, n + 1), "owner": owner,
+        "team": [TEAM_OF[o] for o in owner], "segment": np.where(small, "small", "large"),
+        "amount": np.where(small, 1000.0, 8000.0), "created_at": created,
+        "closed_at": pd.Series(closed_at).where(is_closed), "is_won": won & is_closed,
+    })
+    deals["booked_amount"] = deals["amount"].where(deals["is_won"])
+    proposal_at = created + pd.to_timedelta(cycle / 2, unit="D")
+    stages = pd.concat([
+        pd.DataFrame({"deal_id": deals["deal_id"], "stage": "Qualify", "entered_at": created}),
+        pd.DataFrame({"deal_id": deals["deal_id"], "stage": "Proposal",
+                      "entered_at": proposal_at}).loc[proposal_at < END],
+        pd.DataFrame({"deal_id": deals["deal_id"],
+                      "stage": np.where(won, "Won", "Lost"),
+                      "entered_at": closed_at}).loc[is_closed],
+    ], ignore_index=True)
+    return deals, stages
+
+
+@pytest.fixture(scope="module")
+def deal_history() -> history.DealHistory:
+    deals, stages = synthetic()
+    return history.normalise(deals, stages, "synthetic")
+
+
+# --- snapshots and labels ----------------------------------------------------------------
+
+
+def test_labels_count_calendar_months_and_never_peek_past_the_horizon():
+    day = pd.Timestamp
+    deals = pd.DataFrame({
+        "deal_id": [1, 2, 3, 4, 5], "owner": "a", "team": "t", "segment": "s",
+        "amount": 100.0, "booked_amount": [100.0, 100.0, None, None, 100.0],
+        "created_at": [day("2024-01-05")] * 4 + [day("2024-02-10")],
+        "closed_at": [day("2024-02-03"), day("2024-05-20"), day("2024-02-10"), None,
+                      day("2024-02-12")],
+        "is_won": [True, True, False, False, True],
+    })
+    stages = deals[["deal_id"]].assign(stage="open", entered_at=deals["created_at"])
+    h = history.normalise(deals, stages, "crafted")
+    snap = features.snapshot(h, day("2024-02-01"))
+    # deal 5 did not exist yet; 1 won in February (0), 2 in May (beyond 3 months), 3 lost
+    assert list(snap["deal_id"]) == [1, 2, 3, 4]
+    assert list(features.labels(h, snap, day("2024-02-01"))) == [0, 3, 3, 3]
+    assert list(snap["age_days"]) == [27.0] * 4
+    # a snapshot is labelled only when its whole horizon has passed
+    dates = features.snapshot_dates(h, day("2024-06-15"))
+    assert dates == [day("2024-02-01"), day("2024-03-01")]
+
+
+def test_snapshot_features_use_only_what_was_known(deal_history):
+    as_of = pd.Timestamp("2024-07-01")
+    snap = features.snapshot(deal_history, as_of)
+    d = deal_history.deals.set_index("deal_id").loc[snap["deal_id"]]
+    assert (d["created_at"] <= as_of).all()
+    assert (d["closed_at"].isna() | (d["closed_at"] >= as_of)).all()
+    assert set(snap["stage"]) <= {"Qualify", "Proposal"}  # never the closing stage
+    closed_before = deal_history.deals[deal_history.deals["closed_at"] < as_of]
+    rate = closed_before.groupby("owner")["is_won"].agg(["sum", "count"])
+    prior = closed_before["is_won"].mean()
+    row = snap.iloc[0]
+    s, c = rate.loc[row["owner"]]
+    assert row["owner_win_rate"] == pytest.approx((s + 10 * prior) / (c + 10))
+    X = features.build(snap)
+    assert list(X.columns) == features.FEATURES and X["month_of_quarter"].eq(1).all()
+
+
+# --- simulation ---------------------------------------------------------------------------
+
+
+def _one_deal_history(amount: float = 100.0) -> tuple[history.DealHistory, pd.DataFrame]:
+    deals = pd.DataFrame({
+        "deal_id": [1, 2], "owner": ["a", "b"], "team": ["t", "u"], "segment": "s",
+        "amount": amount, "booked_amount": [None, None],
+        "created_at": [pd.Timestamp("2024-01-05")] * 2, "closed_at": [None, None],
+        "is_won": [False, False]})
+    stages = deals[["deal_id"]].assign(stage="open", entered_at=deals["created_at"])
+    h = history.normalise(deals, stages, "one")
+    return h, features.snapshot(h, pd.Timestamp("2024-03-01"))
+
+
+def test_a_certain_deal_books_its_amount_in_its_month():
+    h, snap = _one_deal_history()
+    probs = np.array([[0.0, 1.0, 0.0, 0.0],    # deal 1 surely won next month
+                      [0.0, 0.0, 0.0, 1.0]])   # deal 2 surely not within the horizon
+    b = simulate.simulate(h, snap, probs, "2024-03-01", n_simulations=200)
+    everyone = np.arange(len(b.cells))
+    assert np.all(b.total(everyone, [0]) == 0)
+    assert np.all(b.total(everyone, [1]) == 100.0)
+    assert np.all(b.total(everyone, [0, 1, 2]) == 100.0)
+    assert np.all(b.total(everyone, [1], "commit") == 100.0)
+    assert np.all(b.total(everyone, [1], "omitted") == 0)
+    dates = simulate.expected_close_dates(probs, pd.Timestamp("2024-03-01"))
+    assert dates[0] == pd.Timestamp("2024-04-15")
+
+
+def test_team_and_rep_samples_add_up_to_the_total_and_quantiles_are_ordered():
+    h, snap = _one_deal_history()
+    probs = np.array([[0.3, 0.2, 0.1, 0.4], [0.5, 0.1, 0.1, 0.3]])
+    b = simulate.simulate(h, snap, probs, "2024-03-01", n_simulations=4000, seed=1)
+    everyone = np.arange(len(b.cells))
+    parts = sum(b.total(np.array([i]), [0]) for i in everyone)
+    assert np.allclose(parts, b.total(everyone, [0]))
+    assert b.total(everyone, [0]).mean() == pytest.approx(80.0, rel=0.05)  # 0.3 + 0.5
+    p10, p50, p90 = np.quantile(b.total(everyone, [0, 1, 2]), simulate.QUANTILES)
+    assert p10 <= p50 <= p90
+
+
+def test_past_errors_recentre_and_widen_the_interval():
+    rng = np.random.default_rng(0)
+    samples = rng.normal(1000, 10, 5000)
+    assert simulate.calibrate(samples, [0.1, -0.1]) is samples  # too few errors: unchanged
+    errors = simulate.log_error([500, 600, 700, 550], [1000, 1000, 1000, 1000])
+    out = simulate.calibrate(samples, errors)
+    assert np.median(out) < 750  # the model over-forecast before: the centre moves down
+    assert np.quantile(out, 0.9) - np.quantile(out, 0.1) > 5 * (
+        np.quantile(samples, 0.9) - np.quantile(samples, 0.1))
+
+
+def test_categories_by_probability():
+    assert list(simulate.category_for([0.9, 0.5, 0.2, 0.01])) == [
+        "commit", "best_case", "pipeline", "omitted"]
+
+
+def test_periods_cover_the_months_and_the_quarters_the_horizon_completes():
+    got = [(g, s.strftime("%Y-%m"), k, [p.strftime("%Y-%m") for p in past])
+           for g, s, k, past in periods(pd.Timestamp("2024-05-10"), 3)]
+    assert got == [("month", "2024-05", [0], []), ("month", "2024-06", [1], []),
+                   ("month", "2024-07", [2], []), ("quarter", "2024-04", [0, 1], ["2024-04"])]
+
+
+# --- backtest -----------------------------------------------------------------------------
+
+
+def test_backtest_beats_the_stage_table_on_deals(deal_history):
+    record = evaluate.evaluate(deal_history, n_simulations=300, last_origins=3)
+    print(json.dumps(record))
+    m, base = record["metrics"], record["baseline"]
+    assert set(record) == {"eval", "data", "metrics", "baseline"}
+    assert m["origins"] == 3 and m["intervals_rep"] == 3 * len(SKILL)
+    # rep skill and deal size are invisible to a stage table
+    assert m["deal_roc_auc_won_this_month"] > base["stage_table_roc_auc_won_this_month"] + 0.03
+    assert 0 <= m["coverage_p10_p90_rep"] <= 1 and m["mape_total"] >= 0
+
+
+def test_too_little_history_is_a_clear_error(deal_history):
+    young = history.normalise(
+        deal_history.deals[deal_history.deals["created_at"] < "2024-02-15"].assign(
+            closed_at=pd.NaT, is_won=False),
+        deal_history.stages.iloc[:0], "young")
+    with pytest.raises(NotEnoughData, match="no closed deals"):
+        evaluate.evaluate(young)
+    with pytest.raises(NotEnoughData, match="labelled snapshots"):
+        evaluate.check_enough(np.array([0, 3, 3]))
+
+
+# --- the database path: train, score, ml.forecasts, ml.forecast_accuracy -------------------
+
+
+def load_app(engine: sa.Engine, deals: pd.DataFrame, stages: pd.DataFrame) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("insert into app.roles (id, name) values (1, 'sales_rep')"))
+        conn.execute(sa.text("insert into app.teams (id, name) values (1, 'East'), (2, 'West')"))
+        for owner, team in TEAM_OF.items():
+            conn.execute(sa.text(
+                "insert into app.users (id, email, full_name, role_id, team_id) "
+                "values (:i, :e, :n, 1, :t)"),
+                {"i": owner, "e": f"rep{owner}@x.example", "n": f"Rep {owner}", "t": team})
+        conn.execute(sa.text("insert into app.pipelines (id, name, is_default) "
+                             "values (1, 'Sales', true)"))
+        conn.execute(sa.text(
+            "insert into app.pipeline_stages (id, pipeline_id, name, position, probability, "
+            "forecast_category, is_closed, is_won) values "
+            "(1, 1, 'Qualify', 1, 20, 'pipeline', false, false),"
+            "(2, 1, 'Proposal', 2, 50, 'best_case', false, false),"
+            "(3, 1, 'Won', 3, 100, 'closed', true, true),"
+            "(4, 1, 'Lost', 4, 0, 'closed', true, false)"))
+    current = stages.sort_values("entered_at").groupby("deal_id").tail(1).set_index("deal_id")
+    stage_id = current.loc[deals["deal_id"], "stage"].map(
+        {"Qualify": 1, "Proposal": 2, "Won": 3, "Lost": 4}).to_numpy()
+    app = pd.DataFrame({
+        "id": deals["deal_id"], "name": [f"Deal {i}" for i in deals["deal_id"]],
+        "pipeline_id": 1, "stage_id": stage_id, "owner_id": deals["owner"],
+        "amount": deals["amount"], "deal_type": deals["segment"],
+        "created_at": deals["created_at"].dt.tz_localize("UTC"),
+        "closed_at": deals["closed_at"].dt.tz_localize("UTC"),
+        "is_won": deals["is_won"].where(deals["closed_at"].notna()),
+    })
+    app.to_sql("sales_pipeline", engine, schema="app", if_exists="append", index=False)
+    stages.assign(stage_label=stages["stage"],
+                  entered_at=stages["entered_at"].dt.tz_localize("UTC")).drop(
+        columns="stage").to_sql("deal_stage_history", engine, schema="app",
+                                if_exists="append", index=False)
+
+
+@pytest.fixture(scope="module")
+def forecast_db(make_database, tmp_path_factory):
+    url = make_database("salesops_forecast")
+    deals, stages = synthetic()
+    from salesops.db import get_engine
+
+    engine = get_engine(url)
+    load_app(engine, deals, stages)
+    return url, engine, tmp_path_factory.mktemp("forecast_artifacts"), deals
+
+
+@pytest.fixture(scope="module")
+def trained(forecast_db):
+    url, _engine, artifacts, _ = forecast_db
+    tracking.configure(url, artifacts)
+    with pytest.raises(NoChampion, match="train one first"):
+        score(url, as_of=END)
+    return train(url, artifacts, as_of=END)
+
+
+def test_train_registers_a_champion_with_holdout_metrics(trained, forecast_db):
+    assert trained.promoted and trained.alias == registry.CHAMPION
+    assert str(registry.champion(MODEL_NAME).version) == trained.version
+    run = tracking.client().get_run(trained.run_id)
+    for name in ("roc_auc", "brier", "ece", "baseline_roc_auc"):
+        assert 0 <= run.data.metrics[name] <= 1, name
+    assert trained.metrics["roc_auc"] > trained.baseline_metrics["roc_auc"]
+    assert int(run.data.params["horizon_months"]) == HORIZON_MONTHS
+
+
+def test_score_writes_deal_and_period_forecasts(trained, forecast_db):
+    url, engine, _, deals = forecast_db
+    written = score(url, as_of=END, n_simulations=300)
+    with engine.connect() as conn:
+        rows = pd.read_sql_query(sa.text("select * from ml.forecasts"), conn)
+        accuracy = pd.read_sql_query(sa.text("select * from ml.forecast_accuracy"), conn)
+    assert written == len(rows)
+    assert (rows["model_version"] == trained.version).all()
+    assert (rows["mlflow_run_id"] == trained.run_id).all()
+    assert (pd.to_datetime(rows["as_of"]) == END).all()
+
+    per_deal = rows[rows["level"] == "deal"]
+    open_ids = set(deals.loc[deals["closed_at"].isna(), "deal_id"])
+    assert set(per_deal["deal_id"]) == open_ids
+    assert per_deal["win_probability"].between(0, 1).all()
+    assert (pd.to_datetime(per_deal["expected_close_date"]) >= END).all()
+    assert set(per_deal["forecast_category"]) <= set(simulate.CATEGORIES)
+
+    periods_ = rows[rows["level"] != "deal"]
+    allcat = periods_[periods_["forecast_category"].isna()]
+    months = allcat[allcat["period_grain"] == "month"]
+    assert set(pd.to_datetime(months["period_start"])) == {
+        pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-01")}
+    assert set(allcat["period_grain"]) == {"month", "quarter"}
+    assert (allcat["p10"] <= allcat["p50"]).all() and (allcat["p50"] <= allcat["p90"]).all()
+    assert set(allcat["level"]) == {"total", "team", "rep"}
+    assert set(allcat.loc[allcat["level"] == "rep", "owner_id"]) == set(SKILL)
+    # everyone's expected bookings are the teams' added up
+    jan = allcat[allcat["period_grain"].eq("month") & pd.to_datetime(
+        allcat["period_start"]).eq("2025-01-01")]
+    total = float(jan.loc[jan["level"] == "total", "expected_amount"].iloc[0])
+    assert total == pytest.approx(float(jan.loc[jan["level"] == "team",
+                                                "expected_amount"].sum()), rel=1e-6)
+    assert total > 0
+
+    # the accuracy view pairs every all-category period forecast with what was won
+    assert len(accuracy) == len(allcat)
+    assert accuracy["is_complete"].all()  # these periods (2025) have ended by today
+    assert (accuracy["actual_amount"] == 0).all()  # nothing was won after the export
+
+
+def test_forecast_accuracy_counts_what_was_won(forecast_db, trained):
+    url, engine, _, _ = forecast_db
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "insert into ml.forecasts (as_of, level, period_start, period_grain, owner_id, "
+            "team_id, p10, p50, p90, expected_amount, model_name, model_version, mlflow_run_id)"
+            " values ('2024-06-01', 'rep', '2024-06-01', 'month', 1, 1, 0, 1, 2, 1,"
+            " 'test', '0', 'r')"))
+        got = conn.execute(sa.text(
+            "select actual_amount, is_complete, in_p10_p90 from ml.forecast_accuracy "
+            "where model_name = 'test'")).one()
+        expected = conn.execute(sa.text(
+            "select coalesce(sum(amount), 0) from app.sales_pipeline where is_won "
+            "and owner_id = 1 and closed_at >= '2024-06-01' and closed_at < '2024-07-01'"
+        )).scalar()
+        conn.execute(sa.text("delete from ml.forecasts where model_name = 'test'"))
+    assert float(got.actual_amount) == float(expected) > 0
+    assert got.is_complete and got.in_p10_p90 is False
+
+
+# --- the real data set --------------------------------------------------------------------
+
+
+def test_maven_crm_reads_through_the_mapping(shared_data):
+    from bench.forecast_backtest import load
+
+    h = load(shared_data / "crm" / "maven_crm")
+    d = h.deals
+    assert len(d) == 8300  # the 500 Prospecting deals have no engage date: not placeable
+    assert d["is_won"].sum() == 4238 and d["closed_at"].notna().sum() == 4238 + 2473
+    assert set(d["team"]) == {"Central", "East", "West"}
+    assert d["amount"].notna().all()  # open deals priced from products.csv (GTXPro mapped)
+    assert d.loc[d["is_won"], "booked_amount"].sum() == 10_005_534
