@@ -3,7 +3,14 @@
 import dagster as dg
 
 from orchestration.defs import (
-    attribution, automations, dbt, forecasting, ingest, merge, ml, sentiment,
+    attribution,
+    automations,
+    dbt,
+    forecasting,
+    ingest,
+    merge,
+    ml,
+    sentiment,
 )
 from orchestration.resources import database, hubspot_api, source_files
 
