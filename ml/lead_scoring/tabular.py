@@ -159,7 +159,7 @@ def build_table(frame: pd.DataFrame, after_contact: Sequence[str] = ()) -> Table
         elif column == "title":
             X["title_seniority"] = features.title_seniority(values)
             categorical.append("title_seniority")
-        elif values.dropna().nunique() <= 1:
+        elif values.dropna().nunique() <= 1 and values.notna().all():
             excluded[column] = "one value only: nothing to learn from"
         elif pd.api.types.is_bool_dtype(values) or set(values.dropna().unique()) <= {True, False}:
             X[column] = values.map({True: 1.0, False: 0.0})
