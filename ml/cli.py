@@ -73,8 +73,20 @@ def evaluate(
 
 
 @app.command()
-def score(model: Model) -> None:
+def score(
+    model: Model,
+    change_threshold: Annotated[int | None, typer.Option(
+        min=1, max=100, help="Notify the owner when a lead's score moves by at least this "
+                             "many points [default: 10].")] = None,
+) -> None:
     """Score every open lead with the champion."""
     from ml import lead_scoring
 
-    typer.echo(f"{lead_scoring.score(_database_url())} leads scored")
+    options = {} if change_threshold is None else {"change_threshold": change_threshold}
+    run = lead_scoring.score(_database_url(), **options)
+    served = " (tracking store down: the last served champion)" if run.fallback else ""
+    typer.echo(f"{run.written} leads scored with version {run.model_version}{served}; "
+               f"{run.changes} score changes notified")
+    if run.unscorable:
+        typer.echo(f"{len(run.unscorable)} leads not scored, no feature known: "
+                   f"{run.unscorable[:20]}", err=True)

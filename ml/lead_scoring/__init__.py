@@ -10,7 +10,15 @@ metrics), train (MLflow run, registry), score (batch scoring, bands, reasons).
 """
 
 from ml.lead_scoring.model import MODEL_NAME
-from ml.lead_scoring.score import BAND_THRESHOLDS, band_for, score
+from ml.lead_scoring.score import (
+    BAND_THRESHOLDS,
+    SCORE_CHANGE_THRESHOLD,
+    SCORE_CHANGED,
+    ScoreRun,
+    band_for,
+    score,
+)
 from ml.lead_scoring.train import TrainResult, train
 
-__all__ = ["BAND_THRESHOLDS", "MODEL_NAME", "TrainResult", "band_for", "score", "train"]
+__all__ = ["BAND_THRESHOLDS", "MODEL_NAME", "SCORE_CHANGED", "SCORE_CHANGE_THRESHOLD",
+           "ScoreRun", "TrainResult", "band_for", "score", "train"]

@@ -53,7 +53,8 @@ def lead_table(n: int = N, seed: int = 3, with_created: bool = True) -> pd.DataF
         "Row No": np.arange(1, n + 1),
         "Channel": channel, "Visits": visits, "Job Title": title,
         "E-mail": [f"p{i}@{'gmail.com' if i % 3 else 'acme.io'}" for i in range(n)],
-        "Rep Rating": np.where(won, rng.choice(["hot", "warm"], n), rng.choice(["cold", "warm"], n)),
+        "Rep Rating": np.where(won, rng.choice(["hot", "warm"], n),
+                               rng.choice(["cold", "warm"], n)),
         "Closing Note": np.where(won, "signed", "n/a"),
         "Last Touched": (created + pd.to_timedelta(rng.uniform(1, 60, n), unit="D")).strftime(
             "%Y-%m-%d"),
