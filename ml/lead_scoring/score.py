@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -147,7 +147,16 @@ def score(database_url: str, lead_ids: list[int] | None = None,
     """Score open leads (only `lead_ids` when given) with the champion and write
     ml.lead_scores, with a change event per lead whose score moved by `change_threshold`."""
     model, version, run_id, fallback = _champion_model(database_url)
-    engine = get_engine(database_url)
+    run = write_scores(get_engine(database_url), model, version, run_id, lead_ids,
+                       change_threshold)
+    return replace(run, fallback=fallback)
+
+
+def write_scores(engine: sa.Engine, model, version: str, run_id: str,
+                 lead_ids: list[int] | None = None,
+                 change_threshold: int = SCORE_CHANGE_THRESHOLD) -> ScoreRun:
+    """Read the open leads' features, predict, explain, and write ml.lead_scores (with the
+    change events) in one transaction, for a given fitted model version."""
     frame = features.load_open(engine, lead_ids)
     unknown = features.nothing_known(frame)
     unscorable = [int(i) for i in frame.loc[unknown, "lead_id"]]
@@ -156,7 +165,7 @@ def score(database_url: str, lead_ids: list[int] | None = None,
                     unscorable[:20])
     frame = frame[~unknown]
     if frame.empty:
-        return ScoreRun(0, unscorable, 0, version, fallback)
+        return ScoreRun(0, unscorable, 0, version)
     X = features.build(frame)
     with threads_for(len(X)):
         probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
@@ -172,4 +181,4 @@ def score(database_url: str, lead_ids: list[int] | None = None,
         changes = _emit_changes(conn, frame["lead_id"], scores, bands, version, run_id,
                                 change_threshold)
         written = store.copy_rows(conn, "ml.lead_scores", _COLUMNS, rows)
-    return ScoreRun(written, unscorable, changes, version, fallback)
+    return ScoreRun(written, unscorable, changes, version)
