@@ -6,7 +6,9 @@
 loads the champion and writes `ml.lead_scores` for open leads.
 
 Modules: features (SQL and feature building), model (estimators), evaluate (time split,
-metrics), train (MLflow run, registry), score (batch scoring, bands, reasons).
+metrics), train (MLflow run, registry), score (batch scoring, bands, reasons, score-change
+events, the last served champion when MLflow is down), leakage (columns filled in after the
+outcome), tabular (the same on any lead file read through a column mapping).
 """
 
 from ml.lead_scoring.model import MODEL_NAME
