@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -41,16 +43,50 @@ def train(model: Model) -> None:
 
 
 @app.command()
-def evaluate(model: Model) -> None:
-    """Print the holdout evaluation as one JSON line; nothing is logged or registered."""
-    from ml.lead_scoring.evaluate import evaluate as run
+def evaluate(
+    model: Model,
+    data: Annotated[Path | None, typer.Option(
+        help="A lead table (CSV or XLSX, or a folder holding one) to evaluate on, instead "
+             "of the database's marts.lead_features.")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="The YAML column mapping of --data (docs/mapping.md; entity: leads).")] = None,
+    leakage_auc: Annotated[float | None, typer.Option(
+        min=0.5, max=1.0, help="Exclude a column that alone predicts the outcome with at "
+                               "least this cross-fitted ROC AUC [default: 0.9].")] = None,
+) -> None:
+    """Fit on a holdout split and print the evaluation as one JSON line (the last line);
+    nothing is logged or registered."""
+    if data is None:
+        if mapping is not None:
+            raise typer.BadParameter("--mapping goes with --data PATH", param_hint="--mapping")
+        from ml.lead_scoring.evaluate import evaluate as run
 
-    typer.echo(json.dumps(run(_database_url())))
+        typer.echo(json.dumps(run(_database_url(), leakage_auc)))
+        return
+    if mapping is None:
+        raise typer.BadParameter("give the file's column mapping, --mapping FILE.yaml "
+                                 "(see docs/mapping.md and examples/)", param_hint="--mapping")
+    from ml.lead_scoring.tabular import evaluate_file
+
+    typer.echo(f"evaluating {model.value} on {data} with {mapping} ...", err=True)
+    typer.echo(json.dumps(evaluate_file(data, mapping, leakage_auc)))
 
 
 @app.command()
-def score(model: Model) -> None:
+def score(
+    model: Model,
+    change_threshold: Annotated[int | None, typer.Option(
+        min=1, max=100, help="Notify the owner when a lead's score moves by at least this "
+                             "many points [default: 10].")] = None,
+) -> None:
     """Score every open lead with the champion."""
     from ml import lead_scoring
 
-    typer.echo(f"{lead_scoring.score(_database_url())} leads scored")
+    options = {} if change_threshold is None else {"change_threshold": change_threshold}
+    run = lead_scoring.score(_database_url(), **options)
+    served = " (tracking store down: the last served champion)" if run.fallback else ""
+    typer.echo(f"{run.written} leads scored with version {run.model_version}{served}; "
+               f"{run.changes} score changes notified")
+    if run.unscorable:
+        typer.echo(f"{len(run.unscorable)} leads not scored, no feature known: "
+                   f"{run.unscorable[:20]}", err=True)

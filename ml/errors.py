@@ -11,3 +11,7 @@ class NotEnoughData(SalesopsError):
 
 class NoChampion(SalesopsError):
     """Scoring was asked for before any model version was promoted to champion."""
+
+
+class TrackingUnavailable(SalesopsError):
+    """The MLflow tracking store cannot be reached, and no champion was served before."""

@@ -52,8 +52,11 @@ def tree_contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
         trees = [cc.estimator for cc in model.calibrated_classifiers_]
     else:
         trees = [model]
-    values = np.mean([np.asarray(shap.TreeExplainer(t).shap_values(encoded)) for t in trees],
-                     axis=0)
+    # exact (tree-path-dependent) values; SHAP's additivity self-check re-predicts every
+    # row with each tree model and costs several times the explanation itself
+    values = np.mean([np.asarray(shap.TreeExplainer(t).shap_values(encoded,
+                                                                   check_additivity=False))
+                      for t in trees], axis=0)
     if values.ndim == 3:  # (rows, columns, classes) from some explainers: keep the positive
         values = values[..., -1]
     owners = _input_feature_of_each_column(prep)

@@ -38,9 +38,12 @@ def binary_metrics(y_true, p) -> dict[str, float]:
 
 
 def evaluation_record(name: str, data: str, metrics: dict[str, float],
-                      baseline: dict[str, float]) -> dict:
-    def rounded(d: dict[str, float]) -> dict[str, float]:
-        return {k: round(float(v), 4) for k, v in d.items()}
+                      baseline: dict, **details) -> dict:
+    """The one-line record; `baseline` is one baseline's metrics or {name: metrics}, and
+    `details` (excluded columns, split, row counts...) follow the four standard keys."""
+    def rounded(d: dict) -> dict:
+        return {k: rounded(v) if isinstance(v, dict) else round(float(v), 4)
+                for k, v in d.items()}
 
     return {"eval": name, "data": data, "metrics": rounded(metrics),
-            "baseline": rounded(baseline)}
+            "baseline": rounded(baseline), **details}

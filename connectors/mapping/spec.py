@@ -114,6 +114,9 @@ class Mapping(_Strict):
     types: dict[str, TypeName] = {}
     optional: list[str] = []
     required: list[str] = []
+    #: Source columns filled in after a lead is contacted (a status tag, the rep's rating):
+    #: read and kept like any column, but never used as a model feature (they leak the outcome).
+    after_contact: list[str] = []
 
     _rules: list[FieldRule] = PrivateAttr(default_factory=list)
 

@@ -6,11 +6,21 @@
 loads the champion and writes `ml.lead_scores` for open leads.
 
 Modules: features (SQL and feature building), model (estimators), evaluate (time split,
-metrics), train (MLflow run, registry), score (batch scoring, bands, reasons).
+metrics), train (MLflow run, registry), score (batch scoring, bands, reasons, score-change
+events, the last served champion when MLflow is down), leakage (columns filled in after the
+outcome), tabular (the same on any lead file read through a column mapping).
 """
 
 from ml.lead_scoring.model import MODEL_NAME
-from ml.lead_scoring.score import BAND_THRESHOLDS, band_for, score
+from ml.lead_scoring.score import (
+    BAND_THRESHOLDS,
+    SCORE_CHANGE_THRESHOLD,
+    SCORE_CHANGED,
+    ScoreRun,
+    band_for,
+    score,
+)
 from ml.lead_scoring.train import TrainResult, train
 
-__all__ = ["BAND_THRESHOLDS", "MODEL_NAME", "TrainResult", "band_for", "score", "train"]
+__all__ = ["BAND_THRESHOLDS", "MODEL_NAME", "SCORE_CHANGED", "SCORE_CHANGE_THRESHOLD",
+           "ScoreRun", "TrainResult", "band_for", "score", "train"]

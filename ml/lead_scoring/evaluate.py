@@ -8,13 +8,13 @@ logging or registering anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ml.errors import NotEnoughData
-from ml.lead_scoring import features
+from ml.lead_scoring import features, leakage
 from ml.lead_scoring.model import MODEL_NAME, build_baseline, build_model, threads_for
 from ml.metrics import binary_metrics, evaluation_record
 from salesops.db import get_engine
@@ -37,11 +37,14 @@ class Evaluation:
     X_train: pd.DataFrame
     y_train: pd.Series
     y_holdout: pd.Series
+    excluded: dict[str, str] = field(default_factory=dict)
 
     @property
     def record(self) -> dict:
         data = f"{features.SOURCE}: closed leads created from {self.cutoff:%Y-%m-%d} (holdout)"
-        return evaluation_record(MODEL_NAME, data, self.metrics, self.baseline_metrics)
+        return evaluation_record(MODEL_NAME, data, self.metrics,
+                                 {"logistic_regression": self.baseline_metrics},
+                                 excluded_columns=self.excluded)
 
 
 def _outcomes(y: pd.Series) -> str:
@@ -49,16 +52,18 @@ def _outcomes(y: pd.Series) -> str:
     return f"{converted} converted, {len(y) - converted} not converted"
 
 
-def check_enough(frame: pd.DataFrame) -> None:
+def check_enough(frame: pd.DataFrame, source: str = features.SOURCE) -> None:
     """Enough closed leads, and of both outcomes, to train and evaluate."""
     y = frame["converted"]
     converted, lost = int(y.sum()), int(len(y) - y.sum())
     if len(frame) < MIN_CLOSED_LEADS or min(converted, lost) < MIN_PER_OUTCOME:
+        then = ("run dbt before training" if source == features.SOURCE
+                else "bring a file with more of them")
         raise NotEnoughData(
             f"Lead scoring needs at least {MIN_CLOSED_LEADS} closed leads in "
-            f"{features.SOURCE} with at least {MIN_PER_OUTCOME} of each outcome; found "
+            f"{source} with at least {MIN_PER_OUTCOME} of each outcome; found "
             f"{len(frame)} closed leads ({_outcomes(y)}). Load more history, or close more "
-            f"leads, and run dbt before training.")
+            f"leads, and {then}.")
 
 
 def split_by_time(frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTION
@@ -79,27 +84,34 @@ def split_by_time(frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTIO
     return train, holdout, cutoff
 
 
-def fit_and_evaluate(frame: pd.DataFrame,
-                     holdout_fraction: float = HOLDOUT_FRACTION) -> Evaluation:
-    """Closed leads (features.load_training) -> the fitted model, baseline and metrics."""
+def fit_and_evaluate(frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTION,
+                     leakage_auc: float | None = None) -> Evaluation:
+    """Closed leads (features.load_training) -> the fitted model, baseline and metrics.
+
+    A feature that alone predicts the outcome suspiciously well on the training period is
+    left out (ml.lead_scoring.leakage) and named in `excluded`."""
     check_enough(frame)
     train_rows, holdout_rows, cutoff = split_by_time(frame, holdout_fraction)
     X_train, y_train = features.build(train_rows), train_rows["converted"]
     X_hold, y_hold = features.build(holdout_rows), holdout_rows["converted"]
+    excluded = leakage.too_predictive(X_train, y_train, leakage_auc)
+    categorical = [c for c in features.CATEGORICAL if c not in excluded]
+    numeric = [c for c in features.NUMERIC if c not in excluded]
     with threads_for(len(X_train)):
-        model = build_model(len(X_train)).fit(X_train, y_train)
+        model = build_model(len(X_train), categorical, numeric).fit(X_train, y_train)
         p_model = model.predict_proba(X_hold)[:, 1]
-    baseline = build_baseline().fit(X_train, y_train)
+    baseline = build_baseline(categorical, numeric).fit(X_train, y_train)
     return Evaluation(
         model=model, baseline=baseline, metrics=binary_metrics(y_hold, p_model),
         baseline_metrics=binary_metrics(y_hold, baseline.predict_proba(X_hold)[:, 1]),
-        cutoff=cutoff, X_train=X_train, y_train=y_train, y_holdout=y_hold)
+        cutoff=cutoff, X_train=X_train, y_train=y_train, y_holdout=y_hold, excluded=excluded)
 
 
-def evaluate(database_url: str, holdout_fraction: float = HOLDOUT_FRACTION) -> dict:
+def evaluate(database_url: str, leakage_auc: float | None = None,
+             holdout_fraction: float = HOLDOUT_FRACTION) -> dict:
     """The evaluation record on the current data; nothing logged or registered."""
     frame = features.load_training(get_engine(database_url))
-    return fit_and_evaluate(frame, holdout_fraction).record
+    return fit_and_evaluate(frame, holdout_fraction, leakage_auc).record
 
 
 def main() -> None:

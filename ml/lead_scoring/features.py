@@ -73,6 +73,20 @@ def build(frame: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+#: The mart's inputs of the features: a lead with none of them known cannot be scored.
+INPUTS = ["lead_source", "industry", "country", "title", "employees", "is_free_email",
+          "has_phone", "campaign_id", "touchpoints_before_creation",
+          "touchpoints_30d_after_creation", "email_opens", "email_clicks", "form_fills",
+          "inbound_emails"]
+
+
+def nothing_known(frame: pd.DataFrame) -> pd.Series:
+    """Rows of mart-shaped leads with every feature input missing (blank text counts)."""
+    inputs = frame[INPUTS].astype(object)
+    blank = inputs.map(lambda v: isinstance(v, str) and not v.strip())
+    return (inputs.isna() | blank).all(axis=1)
+
+
 def require_source(conn: sa.Connection) -> None:
     """The feature view is built by dbt: say so when it is not there yet."""
     if conn.execute(sa.text("select to_regclass(:r)"), {"r": SOURCE}).scalar() is None:

@@ -22,6 +22,8 @@ MODEL_NAME = "lead_scoring"
 RANDOM_STATE = 0
 #: Categories seen fewer times than this in training are pooled as "infrequent".
 MIN_CATEGORY_COUNT = 5
+#: At most this many one-hot columns per categorical feature (the rest pooled).
+MAX_CATEGORIES = 50
 BOOSTING_PARAMS = {
     # shallow trees and a slow rate: lead histories are often only a few hundred rows
     "learning_rate": 0.05, "max_iter": 100, "max_depth": 3, "min_samples_leaf": 20,
@@ -45,16 +47,20 @@ SKOPS_TRUSTED_TYPES = [
 ]
 
 
-def build_model(n_rows: int) -> Pipeline:
-    """One-hot categories + calibrated HistGradientBoosting (NaN handled natively).
+def build_model(n_rows: int, categorical: list[str] | None = None,
+                numeric: list[str] | None = None) -> Pipeline:
+    """One-hot categories + calibrated HistGradientBoosting (NaN handled natively), on the
+    given columns (the mart's features by default); other input columns are dropped.
 
     Kept to plain scikit-learn steps so the model saves with skops and SHAP's TreeExplainer
-    reads its trees (ml.explain)."""
+    reads its trees (ml.explain). A category never seen in training is scored as the pooled
+    rare categories (or as none of the known ones), never as an error."""
     prep = ColumnTransformer([
         ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist",
-                              min_frequency=MIN_CATEGORY_COUNT, sparse_output=False),
-         features.CATEGORICAL),
-        ("num", "passthrough", features.NUMERIC),
+                              min_frequency=MIN_CATEGORY_COUNT, max_categories=MAX_CATEGORIES,
+                              sparse_output=False),
+         features.CATEGORICAL if categorical is None else categorical),
+        ("num", "passthrough", features.NUMERIC if numeric is None else numeric),
     ])
     method = "isotonic" if n_rows >= ISOTONIC_MIN_ROWS else "sigmoid"
     model = CalibratedClassifierCV(HistGradientBoostingClassifier(**BOOSTING_PARAMS),
@@ -62,16 +68,21 @@ def build_model(n_rows: int) -> Pipeline:
     return Pipeline([("prep", prep), ("model", model)])
 
 
-def build_baseline() -> Pipeline:
-    """Logistic regression on one-hot categories and scaled log counts."""
+def build_baseline(categorical: list[str] | None = None,
+                   numeric: list[str] | None = None) -> Pipeline:
+    """Logistic regression on one-hot categories and scaled, signed log numbers."""
     prep = ColumnTransformer([
         ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=MIN_CATEGORY_COUNT),
-         features.CATEGORICAL),
-        ("num", make_pipeline(SimpleImputer(strategy="median"),
-                              FunctionTransformer(np.log1p), StandardScaler()),
-         features.NUMERIC),
+         features.CATEGORICAL if categorical is None else categorical),
+        ("num", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                              FunctionTransformer(_signed_log1p), StandardScaler()),
+         features.NUMERIC if numeric is None else numeric),
     ])
     return Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=2000))])
+
+
+def _signed_log1p(x):
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 def threads_for(n_rows: int) -> AbstractContextManager:

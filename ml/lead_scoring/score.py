@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 
 import mlflow
+import mlflow.artifacts
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ml import explain, registry, store, tracking
-from ml.errors import NoChampion
+from ml.errors import NoChampion, TrackingUnavailable
 from ml.lead_scoring import features
 from ml.lead_scoring.model import MODEL_NAME, threads_for
+from salesops import events
 from salesops.db import get_engine
 from salesops.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 #: Bands by score (0-100), best first: the one place these thresholds live.
 BAND_THRESHOLDS: tuple[tuple[str, int], ...] = (("A", 75), ("B", 50), ("C", 25))
 LOWEST_BAND = "D"
 #: How many feature contributions each score keeps as its reasons.
 N_REASONS = 3
+#: A score that moves by at least this many points since the lead's last score emits
+#: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
+SCORE_CHANGE_THRESHOLD = 10
+SCORE_CHANGED = "lead.score_changed"
 
 _COLUMNS = ("lead_id", "score", "band", "probability", "reasons", "model_name",
             "model_version", "mlflow_run_id")
@@ -33,6 +47,21 @@ def band_for(scores) -> np.ndarray:
                      [band for band, _ in BAND_THRESHOLDS], default=LOWEST_BAND)
 
 
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one scoring run did."""
+
+    written: int
+    #: Leads with no feature known at all: not scored (a score would be the base rate
+    #: dressed up as a judgement of the lead), logged and returned for a follow-up.
+    unscorable: list[int] = field(default_factory=list)
+    #: `lead.score_changed` events emitted for owners.
+    changes: int = 0
+    model_version: str | None = None
+    #: True when the tracking store was down and the last known champion served.
+    fallback: bool = False
+
+
 @lru_cache(maxsize=4)
 def _load(tracking_uri: str, version: str, run_id: str):
     """The fitted pipeline of one registered version. A version's model never changes, so it
@@ -40,20 +69,103 @@ def _load(tracking_uri: str, version: str, run_id: str):
     return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
 
 
-def score(database_url: str, lead_ids: list[int] | None = None) -> int:
-    """Score open leads (only `lead_ids` when given) with the champion; rows written."""
+def _served_file() -> Path:
+    return Path(get_settings().artifacts_path) / MODEL_NAME / "served_champion.json"
+
+
+def _champion_model(database_url: str):
+    """(model, version, run id, fallback): the registry's champion; when the tracking store
+    is down, the champion this installation last served (its model files are local), so
+    scoring goes on with a known model; no champion at all is a clear error."""
     uri = tracking.configure(database_url, get_settings().artifacts_path)
-    champion = registry.champion(MODEL_NAME)
+    served = _served_file()
+    try:
+        champion = registry.champion(MODEL_NAME)
+    except Exception as exc:  # any failure to reach the store: unreachable, bad schema...
+        if served.is_file():
+            last = json.loads(served.read_text())
+            log.warning("MLflow tracking store (%s) unreachable (%s): scoring with the last "
+                        "served champion, version %s", tracking.describe_store(database_url),
+                        exc, last["version"])
+            model = mlflow.sklearn.load_model(last["model_path"])
+            return model, last["version"], last["run_id"], True
+        raise TrackingUnavailable(
+            f"The MLflow tracking store ({tracking.describe_store(database_url)}) cannot be "
+            f"reached ({type(exc).__name__}: {str(exc)[:200]}) and no champion was served "
+            "before: start the store or fix MLFLOW_TRACKING_URI, then score again. Nothing was "
+            "scored; the previous scores stay current.") from None
     if champion is None:
         raise NoChampion(
             f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
             f"registry ({tracking.describe_store(database_url)}): train one first "
             f"(`salesops ml train {MODEL_NAME}`).")
-    engine = get_engine(database_url)
-    frame = features.load_open(engine, lead_ids)
-    if frame.empty:
+    version = str(champion.version)
+    model = _load(uri, version, champion.run_id)
+    local = served.parent / "served" / version
+    if not (local / "MLmodel").is_file():  # a local copy, readable without the store
+        local.mkdir(parents=True, exist_ok=True)
+        mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/{version}",
+                                            dst_path=str(local))
+    served.write_text(json.dumps({"version": version, "run_id": champion.run_id,
+                                  "model_path": str(local)}))
+    return model, version, champion.run_id, False
+
+
+_PREVIOUS = sa.text(
+    "select distinct on (s.lead_id) s.lead_id, s.score, s.band, l.owner_id"
+    " from ml.lead_scores s join app.leads l on l.id = s.lead_id"
+    " where s.lead_id = any(:ids) order by s.lead_id, s.scored_at desc, s.id desc")
+
+
+def _emit_changes(conn: sa.Connection, lead_ids, scores, bands, version: str, run_id: str,
+                  threshold: int) -> int:
+    """A `lead.score_changed` event, naming the owner, per lead whose score moved by at
+    least `threshold` points since its last score (a first score is no change)."""
+    ids = [int(i) for i in lead_ids]
+    previous = pd.DataFrame(conn.execute(_PREVIOUS, {"ids": ids}).all(),
+                            columns=["lead_id", "previous", "previous_band", "owner_id"])
+    if previous.empty:
         return 0
-    model = _load(uri, str(champion.version), champion.run_id)
+    now = pd.DataFrame({"lead_id": ids, "score": scores, "band": bands})
+    moved = now.merge(previous, on="lead_id")
+    moved = moved[(moved["score"] - moved["previous"]).abs() >= threshold]
+    with Session(bind=conn) as session:
+        for row in moved.itertuples(index=False):
+            owner = None if pd.isna(row.owner_id) else int(row.owner_id)
+            events.emit(session, SCORE_CHANGED, "lead", int(row.lead_id), {
+                "lead_id": int(row.lead_id), "owner_id": owner,
+                "previous_score": int(row.previous), "score": int(row.score),
+                "change": int(row.score - row.previous), "previous_band": row.previous_band,
+                "band": str(row.band), "model_name": MODEL_NAME, "model_version": version,
+                "mlflow_run_id": run_id})
+        session.flush()
+    return len(moved)
+
+
+def score(database_url: str, lead_ids: list[int] | None = None,
+          change_threshold: int = SCORE_CHANGE_THRESHOLD) -> ScoreRun:
+    """Score open leads (only `lead_ids` when given) with the champion and write
+    ml.lead_scores, with a change event per lead whose score moved by `change_threshold`."""
+    model, version, run_id, fallback = _champion_model(database_url)
+    run = write_scores(get_engine(database_url), model, version, run_id, lead_ids,
+                       change_threshold)
+    return replace(run, fallback=fallback)
+
+
+def write_scores(engine: sa.Engine, model, version: str, run_id: str,
+                 lead_ids: list[int] | None = None,
+                 change_threshold: int = SCORE_CHANGE_THRESHOLD) -> ScoreRun:
+    """Read the open leads' features, predict, explain, and write ml.lead_scores (with the
+    change events) in one transaction, for a given fitted model version."""
+    frame = features.load_open(engine, lead_ids)
+    unknown = features.nothing_known(frame)
+    unscorable = [int(i) for i in frame.loc[unknown, "lead_id"]]
+    if unscorable:
+        log.warning("%d leads have no feature known and are not scored: %s", len(unscorable),
+                    unscorable[:20])
+    frame = frame[~unknown]
+    if frame.empty:
+        return ScoreRun(0, unscorable, 0, version)
     X = features.build(frame)
     with threads_for(len(X)):
         probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
@@ -61,10 +173,12 @@ def score(database_url: str, lead_ids: list[int] | None = None) -> int:
     bands = band_for(scores)
     reasons = explain.top_reasons(explain.tree_contributions(model, X), X, k=N_REASONS)
     rows = (
-        (int(lead_id), int(s), str(b), float(p), json.dumps(r), MODEL_NAME,
-         str(champion.version), champion.run_id)
+        (int(lead_id), int(s), str(b), float(p), json.dumps(r), MODEL_NAME, version, run_id)
         for lead_id, s, b, p, r in zip(frame["lead_id"], scores, bands, probability, reasons,
                                        strict=True)
     )
     with engine.begin() as conn:
-        return store.copy_rows(conn, "ml.lead_scores", _COLUMNS, rows)
+        changes = _emit_changes(conn, frame["lead_id"], scores, bands, version, run_id,
+                                change_threshold)
+        written = store.copy_rows(conn, "ml.lead_scores", _COLUMNS, rows)
+    return ScoreRun(written, unscorable, changes, version)

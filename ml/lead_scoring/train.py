@@ -52,6 +52,7 @@ def train(database_url: str, artifacts_dir: Path,
             "holdout_cutoff": ev.cutoff.isoformat(), "holdout_fraction": holdout_fraction,
             "n_train": len(ev.X_train), "n_holdout": len(ev.y_holdout),
             "source": features.SOURCE,
+            "excluded_columns": ", ".join(ev.excluded) or "none",
         })
         mlflow.log_metrics({
             **ev.metrics, **baseline_metrics,

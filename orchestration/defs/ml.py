@@ -37,7 +37,11 @@ def lead_scoring_model(context: dg.AssetExecutionContext,
 def lead_scores(database: Database) -> dg.MaterializeResult:
     from ml import lead_scoring
 
-    return dg.MaterializeResult(metadata={"rows": lead_scoring.score(database.url)})
+    run = lead_scoring.score(database.url)
+    return dg.MaterializeResult(metadata={
+        "rows": run.written, "model_version": run.model_version or "",
+        "score_changes_notified": run.changes, "not_scored_no_features": len(run.unscorable),
+        "served_by_fallback": run.fallback})
 
 
 @dg.op(description="Score the leads named by claimed outbox events; release them on failure.")
@@ -48,7 +52,7 @@ def score_leads_from_outbox(context: dg.OpExecutionContext, database: Database) 
     with events.claim(database.engine, LEAD_TOPICS, limit=1000) as batch:
         lead_ids = sorted({int(e.aggregate_id) for e in batch})
         try:
-            written = lead_scoring.score(database.url, lead_ids) if lead_ids else 0
+            written = lead_scoring.score(database.url, lead_ids).written if lead_ids else 0
         except Exception as exc:  # counted against each event, so a poison batch stops
             error = exc
         for event in batch:

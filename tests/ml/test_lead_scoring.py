@@ -183,7 +183,8 @@ def test_train_logs_run_and_registers_champion(champion, engine, artifacts):
             {"m": MODEL_NAME, "v": champion.version, "r": champion.run_id}).all())
     assert recorded["roc_auc"] == pytest.approx(champion.metrics["roc_auc"])
     assert champion.evaluation["eval"] == MODEL_NAME
-    assert set(champion.evaluation["baseline"]) == {"roc_auc", "pr_auc", "brier", "ece"}
+    assert set(champion.evaluation["baseline"]["logistic_regression"]) == {
+        "roc_auc", "pr_auc", "brier", "ece"}
 
 
 def test_model_learns_the_signal(champion):
@@ -196,7 +197,8 @@ def test_model_learns_the_signal(champion):
 
 def test_evaluate_prints_what_train_logged(champion, database_url):
     record = evaluate(database_url)
-    assert set(record) == {"eval", "data", "metrics", "baseline"}
+    assert set(record) == {"eval", "data", "metrics", "baseline", "excluded_columns"}
+    assert record["excluded_columns"] == {}  # nothing in the mart leaks
     assert record["metrics"] == champion.evaluation["metrics"]  # same split, same seed
 
 
@@ -245,7 +247,7 @@ def test_retraining_on_worse_data_does_not_steal_champion(champion, database_url
 def test_score_writes_one_row_per_open_lead(champion, database_url, engine, leads):
     with engine.begin() as conn:
         conn.execute(sa.text("delete from ml.lead_scores"))
-    written = score(database_url)
+    written = score(database_url).written
     expected = open_ids(leads)
     assert written == len(expected) > 0
     rows = pd.read_sql_query(sa.text("select * from ml.lead_scores"), engine)
@@ -274,11 +276,11 @@ def test_score_a_subset_by_lead_ids(champion, database_url, engine, leads):
         conn.execute(sa.text("delete from ml.lead_scores"))
     wanted = sorted(open_ids(leads))[:5]
     closed_one = int(leads.loc[leads["is_closed"], "lead_id"].iloc[0])
-    assert score(database_url, lead_ids=[*wanted, closed_one]) == len(wanted)
+    assert score(database_url, lead_ids=[*wanted, closed_one]).written == len(wanted)
     with engine.connect() as conn:
         scored = conn.execute(sa.text("select lead_id from ml.lead_scores")).scalars().all()
     assert sorted(scored) == wanted
-    assert score(database_url, lead_ids=[]) == 0
+    assert score(database_url, lead_ids=[]).written == 0
 
 
 def test_scoring_without_a_champion_says_to_train_first(champion, database_url):
@@ -344,3 +346,116 @@ def test_expected_calibration_error():
 def test_a_missing_champion_metric_never_defends():
     assert registry.beats(0.8, None)
     assert registry.beats(0.81, 0.8) and not registry.beats(0.8, 0.8)
+
+
+# --- score changes, fallbacks and odd leads ------------------------------------------------
+
+
+def _owner(engine: sa.Engine) -> int:
+    with engine.begin() as conn:
+        role = conn.execute(sa.text(
+            "insert into app.roles (name) values ('sales_rep') on conflict (name) do update "
+            "set name = excluded.name returning id")).scalar()
+        return conn.execute(sa.text(
+            "insert into app.users (email, full_name, role_id) values "
+            "('rep@ml.test', 'Rep', :r) on conflict (email) do update set full_name = "
+            "excluded.full_name returning id"), {"r": role}).scalar()
+
+
+def test_a_score_change_past_the_threshold_notifies_the_owner(champion, database_url, engine,
+                                                             leads):
+    from ml.lead_scoring import SCORE_CHANGED
+
+    owner = _owner(engine)
+    moved, still = sorted(open_ids(leads))[:2]
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+        conn.execute(sa.text("delete from app.events where topic = :t"), {"t": SCORE_CHANGED})
+        conn.execute(sa.text("update app.leads set owner_id = :o where id = :i"),
+                     {"o": owner, "i": moved})
+    first = score(database_url, lead_ids=[moved, still])
+    assert first.written == 2 and first.changes == 0  # a first score is no change
+    assert score(database_url, lead_ids=[moved, still]).changes == 0  # same data, same score
+    with engine.begin() as conn:  # pretend the last score of `moved` was far away
+        conn.execute(sa.text(
+            "update ml.lead_scores set score = case when score >= 50 then 0 else 100 end "
+            "where lead_id = :i"), {"i": moved})
+    again = score(database_url, lead_ids=[moved, still], change_threshold=10)
+    assert again.changes == 1
+    with engine.connect() as conn:
+        events = conn.execute(sa.text(
+            "select aggregate_id, payload from app.events where topic = :t"),
+            {"t": SCORE_CHANGED}).all()
+    assert len(events) == 1 and events[0].aggregate_id == str(moved)
+    payload = events[0].payload
+    assert payload["owner_id"] == owner and abs(payload["change"]) >= 50
+    assert payload["model_version"] == champion.version
+    assert payload["score"] == payload["previous_score"] + payload["change"]
+
+
+def test_a_lead_with_every_feature_missing_is_reported_not_scored(champion, database_url,
+                                                                  engine, leads):
+    blank_id = sorted(open_ids(leads))[0]
+    blank = leads.copy()
+    inputs = [c for c in features.INPUTS if c in blank.columns]
+    for column in inputs:  # nullable dtypes, so the table keeps its column types
+        nullable = {"b": "boolean", "i": "Int64"}.get(blank[column].dtype.kind)
+        if nullable:
+            blank[column] = blank[column].astype(nullable)
+        blank.loc[blank["lead_id"] == blank_id, column] = pd.NA
+    with mart_replaced(engine, leads, blank):
+        run = score(database_url, lead_ids=sorted(open_ids(leads))[:3])
+    assert run.unscorable == [blank_id] and run.written == 2
+
+
+def test_unseen_categories_score_like_unknown_ones(champion, database_url):
+    import mlflow
+
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champion.version}")
+    X = features.build(synthetic_leads(20, seed=11))
+    unseen = X.assign(lead_source="carrier pigeon", industry="space mining")
+    unknown = X.assign(lead_source="some never seen source", industry="another unseen one")
+    p_unseen = model.predict_proba(unseen)[:, 1]
+    assert np.isfinite(p_unseen).all() and ((p_unseen >= 0) & (p_unseen <= 1)).all()
+    assert np.allclose(p_unseen, model.predict_proba(unknown)[:, 1])  # one treatment
+
+
+def test_an_empty_training_set_is_a_clear_error(database_url, engine, leads, artifacts):
+    with mart_replaced(engine, leads, leads.head(0)), pytest.raises(NotEnoughData) as error:
+        train(database_url, artifacts)
+    assert "found 0 closed leads" in str(error.value)
+
+
+def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
+        champion, database_url, engine, leads, artifacts, monkeypatch, tmp_path):
+    import importlib
+
+    from ml.errors import TrackingUnavailable
+
+    score_module = importlib.import_module("ml.lead_scoring.score")  # not the function
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+    score(database_url, lead_ids=sorted(open_ids(leads))[:3])  # records the served champion
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    monkeypatch.setattr(tracking, "get_settings",
+                        lambda: Settings(mlflow_tracking_uri="http://127.0.0.1:9"))
+    try:
+        run = score(database_url, lead_ids=sorted(open_ids(leads))[:3])
+        assert run.fallback and run.written == 3 and run.model_version == champion.version
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text(
+                "select distinct model_version, mlflow_run_id from ml.lead_scores")).all()
+        assert versions == [(champion.version, champion.run_id)]
+
+        served = score_module._served_file()
+        served.rename(tmp_path / "served.json")  # never served before: a clear error
+        try:
+            with pytest.raises(TrackingUnavailable, match="cannot be reached"):
+                score(database_url)
+        finally:
+            (tmp_path / "served.json").rename(served)
+    finally:
+        monkeypatch.undo()
+        tracking.configure(database_url, artifacts)
