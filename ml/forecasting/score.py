@@ -115,7 +115,7 @@ def score(database_url: str, as_of=None, n_simulations: int = simulate.N_SIMULAT
         raise NoChampion(
             f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
             f"registry ({tracking.describe_store(database_url)}): train one first "
-            f"(`python -m ml.forecasting train`).")
+            f"(`salesops ml train win_probability`).")
     engine = get_engine(database_url)
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=None)
     deals = history.from_app(engine)

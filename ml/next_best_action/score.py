@@ -45,7 +45,7 @@ def score(database_url: str, now=None) -> int:
     if champion is None:
         raise NoChampion(f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the "
                          f"MLflow registry ({tracking.describe_store(database_url)}): train "
-                         "one first (`python -m ml.next_best_action train`).")
+                         "one first (`salesops ml train next_best_action`).")
     engine = get_engine(database_url)
     now = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=None)
     records, actions, _ = history.load(engine)

@@ -70,7 +70,7 @@ def score(database_url: str, interaction_ids: list[int] | None = None,
         raise NoChampion(
             f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
             f"registry ({tracking.describe_store(database_url)}): train one first on "
-            f"labelled text (`python -m ml.cli_models sentiment train --data PATH`).")
+            f"labelled text (`salesops ml train email_sentiment --data PATH`).")
     version = str(champion.version)
     model = _load(uri, version, champion.run_id)
     engine = get_engine(database_url)

@@ -244,7 +244,7 @@ def test_scoring_writes_every_interaction_and_alerts_a_drop_once(champion, crm, 
 
 
 def test_models_command_reports_a_user_mistake_in_one_line(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "ml.cli_models", "sentiment", "evaluate",
+    run = subprocess.run([sys.executable, "-m", "salesops", "ml", "evaluate", "email_sentiment",
                           "--data", str(tmp_path / "none.csv")], capture_output=True, text=True)
     assert run.returncode == 1
     assert run.stderr.strip() == f"error: No labelled data at {tmp_path / 'none.csv'}: give " \
