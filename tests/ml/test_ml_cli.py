@@ -10,7 +10,7 @@ from ml.sentiment.data import Mapping
 
 
 def test_sentiment_column_defaults_are_the_mappings():
-    assert (cli._TEXT, cli._LABEL, cli._TIME) == (Mapping.text, Mapping.label, Mapping.time)
+    assert (Mapping.text, Mapping.label, Mapping.time) == (cli._TEXT, cli._LABEL, cli._TIME)
 
 
 @pytest.mark.parametrize(("args", "message"), [
