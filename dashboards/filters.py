@@ -6,6 +6,7 @@ value picked back, so the address bar always holds the view on screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -57,13 +58,15 @@ def choice(label: str, key: str, options: list[str]) -> list[str]:
     return picked
 
 
-def one(label: str, key: str, options: list[str], default: str | None = None) -> str | None:
-    """A single choice kept as `?key=a`; None when there is nothing to choose from."""
+def one(label: str, key: str, options: list[str], default: str | None = None,
+        shown: Callable[[str], str] = str) -> str | None:
+    """A single choice kept as `?key=a` (`shown` says how to show an option); None when
+    there is nothing to choose from."""
     if not options:
         return None
     wanted = _wanted(key) or default
     index = options.index(wanted) if wanted in options else 0
-    picked = st.sidebar.selectbox(label, options, index=index)
+    picked = st.sidebar.selectbox(label, options, index=index, format_func=shown)
     _keep(key, picked)
     return picked
 

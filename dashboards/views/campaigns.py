@@ -1,6 +1,11 @@
 """Campaigns and attribution: conversions and won revenue credited to channels and
 campaigns under one attribution model, against their media cost; and all models side by
-side."""
+side.
+
+`marts.attribution_by_channel` holds one row per model x conversion_type x channel x
+campaign x month: every number here is for one conversion type (`lead`: converted leads,
+credited with the won revenue they brought; `deal_won`: won deals), since summing both
+would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints`."""
 
 import plotly.express as px
 import streamlit as st
@@ -8,7 +13,10 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import choice, date_range, frame_options, one
 
-OPTIONS_SQL = "select distinct model, channel, campaign from marts.attribution_by_channel"
+OPTIONS_SQL = """select distinct model, conversion_type, channel, campaign
+                 from marts.attribution_by_channel"""
+#: conversion_type -> what the selector shows
+CONVERSION_TYPES = {"lead": "Converted leads", "deal_won": "Won deals"}
 
 #: The channel and campaign filters, as SQL on `channel` and `campaign` columns.
 PICKED = """
@@ -20,9 +28,10 @@ PICKED = """
 #: Months whose start falls in the range, or that contain the range's first day.
 ATTRIBUTION_SQL = """
     select model, channel, campaign, period, conversions, revenue::float8 as revenue,
-           converted_leads, credited_touchpoints
+           converted_leads, won_deals, credited_touchpoints
     from marts.attribution_by_channel
-    where period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
+    where conversion_type = :conversion_type
+      and period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
 
 #: Media cost of the touchpoints in the range, per channel and campaign.
 COSTS_SQL = """
@@ -39,10 +48,12 @@ st.title("Campaigns and attribution")
 
 start, end = date_range("Converted between")
 options = query(OPTIONS_SQL)
+conversion_type = one("Conversions", "conversion", frame_options(options, "conversion_type"),
+                      default="lead", shown=lambda t: CONVERSION_TYPES.get(t, t))
 models = frame_options(options, "model")
 model = one("Attribution model", "model", models,
             default="linear" if "linear" in models else None)
-params = {"start": start, "end": end,
+params = {"start": start, "end": end, "conversion_type": conversion_type,
           "channels": choice("Channel", "channel", frame_options(options, "channel")),
           "campaigns": choice("Campaign", "campaign", frame_options(options, "campaign"))}
 attribution = query(ATTRIBUTION_SQL, params)
@@ -50,7 +61,8 @@ costs = query(COSTS_SQL, params)
 
 if ready(attribution, "attributed conversions"):
     chosen = attribution[attribution.model == model]
-    st.subheader(f"By channel: {model.replace('_', ' ')} attribution")
+    what = CONVERSION_TYPES.get(conversion_type, conversion_type).lower()
+    st.subheader(f"By channel: {what}, {model.replace('_', ' ')} attribution")
     if ready(chosen, f"conversions under the {model} model"):
         c1, c2 = st.columns(2)
         c1.metric("Conversions", f"{chosen.conversions.sum():,.1f}")
@@ -80,7 +92,7 @@ if ready(attribution, "attributed conversions"):
         st.dataframe(by_campaign, hide_index=True, width="stretch")
         download(by_campaign, f"campaign_performance_{model}")
 
-    st.subheader("All models side by side")
+    st.subheader(f"All models side by side: {what}")
     long = attribution.groupby(["channel", "model"], as_index=False).agg(**SUMS)
     st.plotly_chart(px.bar(long, x="channel", y="conversions", color="model",
                            barmode="group", hover_data=["revenue"]),

@@ -53,19 +53,24 @@ LEADS = """
     ) as l (lead_id, owner_id, company, title, lead_source, industry, status, created_at,
             is_converted, is_closed, closed_at)"""
 
+#: Converted leads (conversion_type 'lead') and won deals ('deal_won') are credited
+#: separately: summing both would count the revenue twice. w_shaped has only deal rows.
 ATTRIBUTION = """
     create table marts.attribution_by_channel as
-    select model, channel, campaign, period::date, conversions::float8,
-           revenue::numeric(16, 2), converted_leads, credited_touchpoints
+    select model, conversion_type, channel, campaign, period::date, conversions::float8,
+           revenue::numeric(16, 2), converted_leads, won_deals, credited_touchpoints
     from (values
-        ('first_touch', 'email', 'spring', '2026-04-01', 2, 3000, 2, 2),
-        ('first_touch', 'paid_search', 'brand', '2026-05-01', 2, 2000, 2, 2),
-        ('linear', 'email', 'spring', '2026-04-01', 1.5, 2500, 2, 3),
-        ('linear', 'paid_search', 'brand', '2026-05-01', 1.5, 2500, 3, 3),
-        ('linear', 'email', 'winter', '2025-06-01', 4, 100, 4, 4),
-        ('last_touch', 'paid_search', 'brand', '2026-05-01', 3, 5000, 3, 3)
-    ) as a (model, channel, campaign, period, conversions, revenue, converted_leads,
-            credited_touchpoints)"""
+        ('first_touch', 'lead', 'email', 'spring', '2026-04-01', 2, 3000, 2, 0, 2),
+        ('first_touch', 'lead', 'paid_search', 'brand', '2026-05-01', 2, 2000, 2, 0, 2),
+        ('linear', 'lead', 'email', 'spring', '2026-04-01', 1.5, 2500, 2, 0, 3),
+        ('linear', 'lead', 'paid_search', 'brand', '2026-05-01', 1.5, 2500, 3, 0, 3),
+        ('linear', 'lead', 'email', 'winter', '2025-06-01', 4, 100, 4, 0, 4),
+        ('last_touch', 'lead', 'paid_search', 'brand', '2026-05-01', 3, 5000, 3, 0, 3),
+        ('linear', 'deal_won', 'email', 'spring', '2026-05-01', 0.5, 1000, 0, 1, 2),
+        ('linear', 'deal_won', 'paid_search', 'brand', '2026-05-01', 0.5, 1000, 0, 1, 2),
+        ('w_shaped', 'deal_won', 'paid_search', 'brand', '2026-06-01', 2, 7000, 0, 2, 4)
+    ) as a (model, conversion_type, channel, campaign, period, conversions, revenue,
+            converted_leads, won_deals, credited_touchpoints)"""
 
 TOUCHPOINTS = """
     create table marts.fct_touchpoints as

@@ -99,7 +99,7 @@ def test_leads_filters_in_the_url_narrow_the_list(page):
 
 def test_campaigns_page_by_model_and_side_by_side(page):
     at = page("views/campaigns.py", range=HALF_YEAR)
-    assert at.selectbox[0].value == "linear"
+    assert at.selectbox[1].value == "linear"
     assert metrics(at) == {"Conversions": ("3.0", None), "Attributed revenue": ("$5,000", None),
                            "Media cost": ("$2,800", None)}
     by_channel, by_campaign, side_by_side = (d.value for d in at.dataframe)
@@ -171,6 +171,27 @@ def test_leads_segment_and_rep_filters(page):
     assert at.dataframe[0].value.lead_id.tolist() == [1, 5]
     at = page("views/leads.py", range=HALF_YEAR, rep="Bob")
     assert at.dataframe[0].value.lead_id.tolist() == [2, 5]
+
+
+def test_campaigns_count_one_conversion_type_and_offer_every_model(page):
+    at = page("views/campaigns.py", range=HALF_YEAR)
+    conversion, model = at.sidebar.selectbox[0], at.sidebar.selectbox[1]
+    assert (conversion.value, at.query_params["conversion"]) == ("lead", "lead")
+    assert model.options == ["first_touch", "last_touch", "linear", "w_shaped"]
+    assert metrics(at)["Conversions"][0] == "3.0"  # the lead rows only, not the deal rows
+
+    at = page("views/campaigns.py", range=HALF_YEAR, conversion="deal_won")
+    assert at.sidebar.selectbox[0].value == "deal_won"
+    assert metrics(at)["Conversions"][0] == "1.0"
+    assert metrics(at)["Attributed revenue"][0] == "$2,000"
+    side_by_side = at.dataframe[-1].value.set_index("channel")
+    assert side_by_side.to_dict("index")["paid_search"] == {
+        "linear conversions": 0.5, "w_shaped conversions": 2.0,
+        "linear revenue": 1000.0, "w_shaped revenue": 7000.0}
+
+    at = page("views/campaigns.py", range=HALF_YEAR, conversion="deal_won", model="w_shaped")
+    assert at.query_params["model"] == "w_shaped"
+    assert metrics(at)["Conversions"][0] == "2.0"
 
 
 def test_campaign_filter_in_the_url(page):
