@@ -16,10 +16,10 @@ from dashboards.data import query
 
 #: Who owns deals, with their team: the rows the team and rep filters choose among.
 OWNERS_SQL = """
-    select distinct d.owner_id, d.owner_name, d.owner_team_id as team_id,
-           coalesce(t.name, 'Team ' || d.owner_team_id) as team_name
-    from marts.fct_deals d left join app.teams t on t.id = d.owner_team_id
-    where d.owner_name is not null order by d.owner_name"""
+    select distinct owner_id, owner_name, owner_team_id as team_id,
+           coalesce(owner_team_name, 'Team ' || owner_team_id) as team_name
+    from marts.fct_deals
+    where owner_name is not null order by owner_name"""
 
 
 def _wanted(key: str) -> str:

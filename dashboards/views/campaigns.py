@@ -5,7 +5,8 @@ side.
 `marts.attribution_by_channel` holds one row per model x conversion_type x channel x
 campaign x month: every number here is for one conversion type (`lead`: converted leads,
 credited with the won revenue they brought; `deal_won`: won deals), since summing both
-would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints`."""
+would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints`; each
+campaign's own results, cost and ROI (all time) from `marts.fct_campaign_performance`."""
 
 import plotly.express as px
 import streamlit as st
@@ -41,6 +42,17 @@ COSTS_SQL = """
     where occurred_date between :start and :end""" + PICKED + """
     group by 1, 2"""
 
+#: The campaigns live in the range (channel filter applied), with their all-time results.
+PERFORMANCE_SQL = """
+    select campaign_name, channel, status, start_date, end_date, leads, converted_leads,
+           opportunities, won_deals, pipeline::float8 as pipeline, revenue::float8 as revenue,
+           cost::float8 as cost, cost_source, roi::float8 as roi
+    from marts.fct_campaign_performance
+    where (start_date is null or start_date <= :end) and (end_date is null or end_date >= :start)
+      and (cardinality(cast(:channels as text[])) = 0
+           or channel = any(cast(:channels as text[])))
+    order by revenue desc nulls last, campaign_name"""
+
 SUMS = {"conversions": ("conversions", "sum"), "revenue": ("revenue", "sum"),
         "credited_touchpoints": ("credited_touchpoints", "sum")}
 
@@ -74,7 +86,7 @@ if ready(attribution, "attributed conversions"):
         st.dataframe(by_channel, hide_index=True, width="stretch")
         download(by_channel, f"attribution_by_channel_{model}")
 
-        st.subheader("Campaign performance")
+        st.subheader("Attributed revenue against media cost, by campaign")
         by_campaign = (chosen.fillna({"campaign": "(none)"})
                        .groupby(["channel", "campaign"], as_index=False).agg(**SUMS))
         if "cost" in costs:
@@ -90,7 +102,7 @@ if ready(attribution, "attributed conversions"):
             st.caption(f"No media cost yet: the table {costs.relation} has not been built.")
         by_campaign = by_campaign.sort_values(["conversions", "revenue"], ascending=False)
         st.dataframe(by_campaign, hide_index=True, width="stretch")
-        download(by_campaign, f"campaign_performance_{model}")
+        download(by_campaign, f"campaign_attribution_{model}")
 
     st.subheader(f"All models side by side: {what}")
     long = attribution.groupby(["channel", "model"], as_index=False).agg(**SUMS)
@@ -103,3 +115,11 @@ if ready(attribution, "attributed conversions"):
     side_by_side = side_by_side.reset_index()
     st.dataframe(side_by_side, hide_index=True, width="stretch")
     download(side_by_side, "attribution_models_side_by_side")
+
+st.subheader("Campaign performance")
+st.caption("Each campaign live in the range, with everything it brought so far: its leads, "
+           "deals and won revenue, its cost (actual, else its media cost) and ROI.")
+performance = query(PERFORMANCE_SQL, params)
+if ready(performance, "campaigns", "No campaign was live in this period for these filters."):
+    st.dataframe(performance, hide_index=True, width="stretch")
+    download(performance, "campaign_performance")
