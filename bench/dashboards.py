@@ -40,11 +40,10 @@ RANGE = "2025-07-01..2026-06-30"
 #: :n is the number of contacts; days run over the two years before 2026-07-01.
 MARTS_SQL = [
     "create schema if not exists marts",
-    "insert into app.teams (id, name) overriding system value "
-    "select i, 'Team ' || i from generate_series(1, 5) i",
     """create table marts.fct_deals as
        select i as deal_id, 'Deal ' || i as deal_name, 1 + i % 50 as owner_id,
               'Rep ' || (1 + i % 50) as owner_name, 1 + (i % 50) % 5 as owner_team_id,
+              'Team ' || (1 + (i % 50) % 5) as owner_team_name,
               (array['Discovery','Qualify','Proposal','Negotiate','Won','Lost'])[1 + i % 6]
                   as stage_name, 1 + i % 6 as stage_position,
               (array['pipeline','best_case','commit','commit','closed','closed'])[1 + i % 6]
@@ -70,7 +69,15 @@ MARTS_SQL = [
               timestamptz '2024-07-01' + (i % 730) * interval '1 day' as created_at,
               i % 6 = 5 as is_converted, i % 6 >= 4 as is_closed,
               case when i % 6 >= 4 then timestamptz '2024-07-01'
-                  + (i % 730 + 20) * interval '1 day' end as closed_at
+                  + (i % 730 + 20) * interval '1 day' end as closed_at,
+              case when i % 2 = 0 then timestamptz '2024-07-01'
+                  + (i % 730 + 3) * interval '1 day' end as mql_at,
+              case when i % 4 = 0 then timestamptz '2024-07-01'
+                  + (i % 730 + 9) * interval '1 day' end as sql_at,
+              case when i % 8 = 0 then timestamptz '2024-07-01'
+                  + (i % 730 + 20) * interval '1 day' end as opportunity_at,
+              case when i % 24 = 0 then timestamptz '2024-07-01'
+                  + (i % 730 + 60) * interval '1 day' end as won_at
        from generate_series(1, (:n / 2)::int) i""",
     "insert into app.leads (id) overriding system value "
     "select generate_series(1, (:n / 2)::int)",
@@ -92,37 +99,61 @@ MARTS_SQL = [
               (i % 7)::numeric(12, 2) as cost
        from generate_series(1, 2 * :n) i""",
     """create table marts.attribution_by_channel as
-       select m as model, c as channel, 'Campaign ' || k as campaign,
+       select m as model, t as conversion_type, c as channel, 'Campaign ' || k as campaign,
               (date '2024-07-01' + (p || ' months')::interval)::date as period,
               (1 + k % 3)::float8 as conversions, (1000 * k)::numeric(16, 2) as revenue,
-              1 + k % 3 as converted_leads, 2 as credited_touchpoints
-       from unnest(array['first_touch','last_touch','linear','markov','shapley']) m,
+              case t when 'lead' then 1 + k % 3 else 0 end as converted_leads,
+              case t when 'deal_won' then 1 + k % 3 else 0 end as won_deals,
+              2 as credited_touchpoints
+       from unnest(array['first_touch','last_touch','linear','time_decay','w_shaped']) m,
+            unnest(array['lead','deal_won']) t,
             unnest(array['email','paid_search','organic_search','paid_social','events']) c,
             generate_series(0, 19) k, generate_series(0, 23) p""",
-    """create table marts.fct_lead_funnel as
-       select lead_id, owner_id, created_at,
-              case when lead_id % 2 = 0 then created_at + interval '3 days' end as mql_at,
-              case when lead_id % 4 = 0 then created_at + interval '9 days' end as sql_at,
-              case when lead_id % 8 = 0 then created_at + interval '20 days' end
-                  as opportunity_at,
-              case when lead_id % 24 = 0 then created_at + interval '60 days' end as won_at
-       from marts.fct_leads""",
+    """create table marts.fct_campaign_performance as
+       select 'Campaign ' || k as campaign_name,
+              (array['email','paid_search','organic_search','paid_social','events'])
+                  [1 + k % 5] as channel, 'running' as status,
+              date '2024-07-01' + k * 30 as start_date, null::date as end_date,
+              100 + k as leads, 10 + k as converted_leads, 5 + k as opportunities,
+              2 + k % 3 as won_deals, (50000 + k)::numeric(18, 2) as pipeline,
+              (20000 + k)::numeric(18, 2) as revenue, 5000::numeric(18, 2) as cost,
+              'actual_cost' as cost_source, 3.0::numeric(12, 4) as roi
+       from generate_series(0, 19) k""",
     """create table marts.fct_deal_stage_history as
-       select deal_id, owner_id, 'Stage ' || s as stage_name, s as stage_position,
+       select deal_id, 'Stage ' || s as current_stage_name, s as stage_position,
+              false as is_closed_stage, s = 4 and not is_closed as is_current,
               created_date + (s * 10) * interval '1 day' as entered_at,
-              created_date + (s * 10 + 10) * interval '1 day' as exited_at
+              created_date + (s * 10 + 10) * interval '1 day' as exited_at,
+              10::numeric as duration_days
        from marts.fct_deals, generate_series(1, 4) s""",
     """create table marts.fct_pipeline_daily_snapshot as
        select (date '2024-07-31' + (m || ' months')::interval)::date as snapshot_date,
-              deal_id, owner_id, amount, is_closed and m % 3 = 0 as is_closed, is_won
-       from marts.fct_deals, generate_series(0, 23) m""",
+              deal_id, owner_id, amount
+       from marts.fct_deals, generate_series(0, 23) m
+       where not (is_closed and m % 3 = 0)""",
     "create index on marts.fct_pipeline_daily_snapshot (snapshot_date)",
+    """create table marts.dim_accounts as
+       select i::bigint as account_id, 'Account ' || i as account_name
+       from generate_series(0, 1999) i""",
+    """create table marts.dim_users as
+       select i::bigint as user_id, 'Rep ' || i as full_name,
+              (1 + i % 5)::bigint as team_id, 'Team ' || (1 + i % 5) as team_name
+       from generate_series(1, 50) i""",
+    """create table marts.sales_velocity as
+       select p::date as period, d as dimension, k::text as dimension_key,
+              case d when 'rep' then 'Rep ' || k else 'Team ' || k end as dimension_label,
+              10 + k % 7 as opportunities_created, 6 as deals_closed, 2 + k % 3 as deals_won,
+              (20000 + 100 * k)::numeric(18, 2) as won_amount,
+              (30 + k % 40)::numeric(10, 1) as avg_cycle_days
+       from generate_series(date '2024-07-01', date '2026-06-01', interval '1 month') p,
+            (select 'rep' as d, generate_series(1, 50) as k
+             union all select 'team', generate_series(1, 5)) dims""",
     """create table marts.fct_interactions as
-       select i as interaction_id, 'Account ' || i % 2000 as account_name,
-              (1 + i % 50)::bigint as owner_id, 'email' as interaction_type,
+       select i as interaction_id, (i % 2000)::bigint as account_id,
+              (1 + i % 50)::bigint as user_id, 'email' as kind,
               case when i % 2 = 0 then 'inbound' else 'outbound' end as direction,
               timestamptz '2024-07-01' + (i % 730) * interval '1 day' as occurred_at,
-              case when i % 10 <> 0 then i % 600 end as response_minutes,
+              case when i % 10 <> 0 then (i % 600) / 60.0 end as hours_to_reply,
               (array['negative','neutral','positive'])[1 + i % 3] as sentiment_label,
               ((i % 3) - 1) * 0.5 as sentiment_score
        from generate_series(1, :n) i""",

@@ -6,6 +6,7 @@ value picked back, so the address bar always holds the view on screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -15,10 +16,10 @@ from dashboards.data import query
 
 #: Who owns deals, with their team: the rows the team and rep filters choose among.
 OWNERS_SQL = """
-    select distinct d.owner_id, d.owner_name, d.owner_team_id as team_id,
-           coalesce(t.name, 'Team ' || d.owner_team_id) as team_name
-    from marts.fct_deals d left join app.teams t on t.id = d.owner_team_id
-    where d.owner_name is not null order by d.owner_name"""
+    select distinct owner_id, owner_name, owner_team_id as team_id,
+           coalesce(owner_team_name, 'Team ' || owner_team_id) as team_name
+    from marts.fct_deals
+    where owner_name is not null order by owner_name"""
 
 
 def _wanted(key: str) -> str:
@@ -57,13 +58,15 @@ def choice(label: str, key: str, options: list[str]) -> list[str]:
     return picked
 
 
-def one(label: str, key: str, options: list[str], default: str | None = None) -> str | None:
-    """A single choice kept as `?key=a`; None when there is nothing to choose from."""
+def one(label: str, key: str, options: list[str], default: str | None = None,
+        shown: Callable[[str], str] = str) -> str | None:
+    """A single choice kept as `?key=a` (`shown` says how to show an option); None when
+    there is nothing to choose from."""
     if not options:
         return None
     wanted = _wanted(key) or default
     index = options.index(wanted) if wanted in options else 0
-    picked = st.sidebar.selectbox(label, options, index=index)
+    picked = st.sidebar.selectbox(label, options, index=index, format_func=shown)
     _keep(key, picked)
     return picked
 

@@ -1,6 +1,12 @@
 """Campaigns and attribution: conversions and won revenue credited to channels and
 campaigns under one attribution model, against their media cost; and all models side by
-side."""
+side.
+
+`marts.attribution_by_channel` holds one row per model x conversion_type x channel x
+campaign x month: every number here is for one conversion type (`lead`: converted leads,
+credited with the won revenue they brought; `deal_won`: won deals), since summing both
+would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints`; each
+campaign's own results, cost and ROI (all time) from `marts.fct_campaign_performance`."""
 
 import plotly.express as px
 import streamlit as st
@@ -8,7 +14,10 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import choice, date_range, frame_options, one
 
-OPTIONS_SQL = "select distinct model, channel, campaign from marts.attribution_by_channel"
+OPTIONS_SQL = """select distinct model, conversion_type, channel, campaign
+                 from marts.attribution_by_channel"""
+#: conversion_type -> what the selector shows
+CONVERSION_TYPES = {"lead": "Converted leads", "deal_won": "Won deals"}
 
 #: The channel and campaign filters, as SQL on `channel` and `campaign` columns.
 PICKED = """
@@ -20,9 +29,10 @@ PICKED = """
 #: Months whose start falls in the range, or that contain the range's first day.
 ATTRIBUTION_SQL = """
     select model, channel, campaign, period, conversions, revenue::float8 as revenue,
-           converted_leads, credited_touchpoints
+           converted_leads, won_deals, credited_touchpoints
     from marts.attribution_by_channel
-    where period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
+    where conversion_type = :conversion_type
+      and period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
 
 #: Media cost of the touchpoints in the range, per channel and campaign.
 COSTS_SQL = """
@@ -32,6 +42,17 @@ COSTS_SQL = """
     where occurred_date between :start and :end""" + PICKED + """
     group by 1, 2"""
 
+#: The campaigns live in the range (channel filter applied), with their all-time results.
+PERFORMANCE_SQL = """
+    select campaign_name, channel, status, start_date, end_date, leads, converted_leads,
+           opportunities, won_deals, pipeline::float8 as pipeline, revenue::float8 as revenue,
+           cost::float8 as cost, cost_source, roi::float8 as roi
+    from marts.fct_campaign_performance
+    where (start_date is null or start_date <= :end) and (end_date is null or end_date >= :start)
+      and (cardinality(cast(:channels as text[])) = 0
+           or channel = any(cast(:channels as text[])))
+    order by revenue desc nulls last, campaign_name"""
+
 SUMS = {"conversions": ("conversions", "sum"), "revenue": ("revenue", "sum"),
         "credited_touchpoints": ("credited_touchpoints", "sum")}
 
@@ -39,10 +60,12 @@ st.title("Campaigns and attribution")
 
 start, end = date_range("Converted between")
 options = query(OPTIONS_SQL)
+conversion_type = one("Conversions", "conversion", frame_options(options, "conversion_type"),
+                      default="lead", shown=lambda t: CONVERSION_TYPES.get(t, t))
 models = frame_options(options, "model")
 model = one("Attribution model", "model", models,
             default="linear" if "linear" in models else None)
-params = {"start": start, "end": end,
+params = {"start": start, "end": end, "conversion_type": conversion_type,
           "channels": choice("Channel", "channel", frame_options(options, "channel")),
           "campaigns": choice("Campaign", "campaign", frame_options(options, "campaign"))}
 attribution = query(ATTRIBUTION_SQL, params)
@@ -50,7 +73,8 @@ costs = query(COSTS_SQL, params)
 
 if ready(attribution, "attributed conversions"):
     chosen = attribution[attribution.model == model]
-    st.subheader(f"By channel: {model.replace('_', ' ')} attribution")
+    what = CONVERSION_TYPES.get(conversion_type, conversion_type).lower()
+    st.subheader(f"By channel: {what}, {model.replace('_', ' ')} attribution")
     if ready(chosen, f"conversions under the {model} model"):
         c1, c2 = st.columns(2)
         c1.metric("Conversions", f"{chosen.conversions.sum():,.1f}")
@@ -62,7 +86,7 @@ if ready(attribution, "attributed conversions"):
         st.dataframe(by_channel, hide_index=True, width="stretch")
         download(by_channel, f"attribution_by_channel_{model}")
 
-        st.subheader("Campaign performance")
+        st.subheader("Attributed revenue against media cost, by campaign")
         by_campaign = (chosen.fillna({"campaign": "(none)"})
                        .groupby(["channel", "campaign"], as_index=False).agg(**SUMS))
         if "cost" in costs:
@@ -78,9 +102,9 @@ if ready(attribution, "attributed conversions"):
             st.caption(f"No media cost yet: the table {costs.relation} has not been built.")
         by_campaign = by_campaign.sort_values(["conversions", "revenue"], ascending=False)
         st.dataframe(by_campaign, hide_index=True, width="stretch")
-        download(by_campaign, f"campaign_performance_{model}")
+        download(by_campaign, f"campaign_attribution_{model}")
 
-    st.subheader("All models side by side")
+    st.subheader(f"All models side by side: {what}")
     long = attribution.groupby(["channel", "model"], as_index=False).agg(**SUMS)
     st.plotly_chart(px.bar(long, x="channel", y="conversions", color="model",
                            barmode="group", hover_data=["revenue"]),
@@ -91,3 +115,11 @@ if ready(attribution, "attributed conversions"):
     side_by_side = side_by_side.reset_index()
     st.dataframe(side_by_side, hide_index=True, width="stretch")
     download(side_by_side, "attribution_models_side_by_side")
+
+st.subheader("Campaign performance")
+st.caption("Each campaign live in the range, with everything it brought so far: its leads, "
+           "deals and won revenue, its cost (actual, else its media cost) and ROI.")
+performance = query(PERFORMANCE_SQL, params)
+if ready(performance, "campaigns", "No campaign was live in this period for these filters."):
+    st.dataframe(performance, hide_index=True, width="stretch")
+    download(performance, "campaign_performance")

@@ -1,15 +1,15 @@
 """Engagement and sentiment: email opens and clicks by week and campaign, how fast inbound
 messages get a reply, the sentiment trend per account, and the accounts that need a look.
 
-Columns this page expects (align them here after the warehouse marts are merged):
+Columns this page reads:
 
-- `marts.fct_touchpoints` (built): event_type ('email_open', 'email_click', ...),
-  occurred_date, campaign.
-- `marts.fct_interactions`, one row per interaction: interaction_id, account_id,
-  account_name, owner_id, interaction_type ('email', 'call', 'meeting', ...), direction
-  ('inbound' or 'outbound'), occurred_at, response_minutes (minutes until the first reply
-  to an inbound message; null when unanswered), sentiment_label, sentiment_score (-1..1,
-  null when not analysed).
+- `marts.fct_touchpoints`: event_type ('email_open', 'email_click', ...), occurred_date,
+  campaign.
+- `marts.fct_interactions`, one row per interaction: account_id, user_id (the rep who
+  took part: the team and rep filters), direction ('inbound', 'outbound', 'internal'),
+  occurred_at, hours_to_reply (until the other side answered; null while unanswered),
+  sentiment_label, sentiment_score (-1..1, null when not analysed); the account's name
+  from `marts.dim_accounts`.
 """
 
 import plotly.express as px
@@ -43,41 +43,41 @@ CAMPAIGNS_SQL = """
     where event_type in ('email_open', 'email_click')"""
 
 INTERACTIONS = """
-    from marts.fct_interactions
-    where occurred_at::date between :start and :end and """ + owner_clause("owner_id")
+    from marts.fct_interactions i left join marts.dim_accounts a on a.account_id = i.account_id
+    where i.occurred_at::date between :start and :end and """ + owner_clause("i.user_id")
 
 RESPONSE_SQL = """
     select date_trunc('week', occurred_at)::date as week, count(*) as inbound,
-           count(response_minutes) as answered,
-           (percentile_cont(0.5) within group (order by response_minutes) / 60)::float8
+           count(hours_to_reply) as answered,
+           percentile_cont(0.5) within group (order by hours_to_reply)::float8
                as median_response_hours
     """ + INTERACTIONS + """ and direction = 'inbound'
     group by 1 order by 1"""
 
 #: Accounts with analysed messages, busiest first: the account filter's options.
 ACCOUNTS_SQL = """
-    select account_name, count(*) as analysed
-    """ + INTERACTIONS + """ and sentiment_score is not null and account_name is not null
+    select a.account_name, count(*) as analysed
+    """ + INTERACTIONS + """ and sentiment_score is not null and a.account_name is not null
     group by 1 order by 2 desc, 1"""
 
 SENTIMENT_SQL = """
-    select account_name, date_trunc('week', occurred_at)::date as week,
+    select a.account_name, date_trunc('week', occurred_at)::date as week,
            avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
     """ + INTERACTIONS + """ and sentiment_score is not null
-      and account_name = any(cast(:accounts as text[]))
+      and a.account_name = any(cast(:accounts as text[]))
     group by 1, 2 order by 1, 2"""
 
 ALERTS_SQL = """
-    select account_name,
+    select a.account_name,
            avg(sentiment_score)::float8 as mean_sentiment,
            count(*) filter (where sentiment_label = 'negative') as negative_messages,
-           count(*) filter (where direction = 'inbound' and response_minutes is null
+           count(*) filter (where direction = 'inbound' and hours_to_reply is null
                             and occurred_at < now() - make_interval(hours => :hours))
                as unanswered_inbound
-    """ + INTERACTIONS + """ and account_name is not null
+    """ + INTERACTIONS + """ and a.account_name is not null
     group by 1
     having avg(sentiment_score) < :negative
-        or count(*) filter (where direction = 'inbound' and response_minutes is null
+        or count(*) filter (where direction = 'inbound' and hours_to_reply is null
                             and occurred_at < now() - make_interval(hours => :hours)) > 0
     order by mean_sentiment nulls last"""
 

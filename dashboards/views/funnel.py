@@ -1,14 +1,18 @@
 """Funnel and velocity: lead -> MQL -> SQL -> opportunity -> won by monthly cohort, the
 time between stages, how long deals sit in each stage, and sales velocity by rep and team.
 
-Columns this page expects (align them here after the warehouse marts are merged):
+Columns this page reads:
 
-- `marts.fct_lead_funnel`, one row per lead: lead_id, owner_id, created_at, mql_at, sql_at,
-  opportunity_at, won_at (timestamps; null until the lead reached that stage).
-- `marts.fct_deal_stage_history`, one row per deal per stage visit: deal_id, owner_id,
-  stage_name, stage_position, entered_at, exited_at (null while the deal is in it).
-- `marts.fct_deals` (built): velocity from owner_id, owner_name, owner_team_id, amount,
-  is_closed, is_won, created_date, closed_date.
+- `marts.fct_leads`, one row per lead: owner_id, created_at, mql_at, sql_at,
+  opportunity_at, won_at (null until the lead reached that stage). The funnel is counted
+  from the leads rather than read from `marts.fct_lead_funnel`, which has no owner and so
+  could not follow the team and rep filters.
+- `marts.fct_deal_stage_history`, one row per deal per stage visit: deal_id,
+  current_stage_name, stage_position, is_closed_stage, is_current, entered_at,
+  duration_days; its deal's owner from `marts.fct_deals`.
+- `marts.sales_velocity`, per month and per rep (`dimension` 'rep', `dimension_key` the
+  owner id) and team ('team', the team id): opportunities_created, deals_closed,
+  deals_won, won_amount, avg_cycle_days; a rep's team from `marts.dim_users`.
 """
 
 import plotly.express as px
@@ -27,7 +31,7 @@ FUNNEL_SQL = """
            percentile_cont(0.5) within group (order by {mql_sql}) as mql_to_sql_days,
            percentile_cont(0.5) within group (order by {sql_opp}) as sql_to_opportunity_days,
            percentile_cont(0.5) within group (order by {opp_won}) as opportunity_to_won_days
-    from marts.fct_lead_funnel
+    from marts.fct_leads
     where created_at::date between :start and :end and {owners}
     group by 1 order by 1""".format(
     lead_mql=DAYS.format(later="mql_at", earlier="created_at"),
@@ -36,32 +40,41 @@ FUNNEL_SQL = """
     opp_won=DAYS.format(later="won_at", earlier="opportunity_at"),
     owners=owner_clause("owner_id"))
 
+#: The open stages deals entered in the range (the closed stage a deal ends in has no
+#: duration).
 STAGE_DURATIONS_SQL = """
-    select stage_position, stage_name, count(*) as visits,
-           avg({days})::float8 as avg_days,
-           percentile_cont(0.5) within group (order by {days}) as median_days,
-           count(*) filter (where exited_at is null) as deals_in_stage_now
-    from marts.fct_deal_stage_history
-    where entered_at::date between :start and :end and {owners}
-    group by 1, 2 order by 1""".format(
-    days=DAYS.format(later="coalesce(exited_at, now())", earlier="entered_at"),
-    owners=owner_clause("owner_id"))
+    select h.stage_position, h.current_stage_name as stage_name, count(*) as visits,
+           avg(h.duration_days)::float8 as avg_days,
+           percentile_cont(0.5) within group (order by h.duration_days) as median_days,
+           count(*) filter (where h.is_current) as deals_in_stage_now
+    from marts.fct_deal_stage_history h join marts.fct_deals d on d.deal_id = h.deal_id
+    where not h.is_closed_stage and h.entered_at::date between :start and :end
+      and """ + owner_clause("d.owner_id") + """
+    group by 1, 2 order by 1"""
 
-#: Per rep and per team (grouping sets: the team's own row has rep null).
+#: The months of marts.sales_velocity in the range, added up per rep (with the team in
+#: marts.dim_users) and per team (rep null); the team and rep filters keep the reps in
+#: view and their teams.
 VELOCITY_SQL = """
-    select coalesce(t.name, 'Team ' || d.owner_team_id, '(no team)') as team,
-           d.owner_name as rep,
-           count(*) filter (where d.created_date between :start and :end) as opportunities,
-           count(*) filter (where d.is_won and d.closed_date between :start and :end) as won,
-           count(*) filter (where d.is_closed and d.closed_date between :start and :end)
-               as closed,
-           avg(d.amount) filter (where d.is_won and d.closed_date between :start and :end
-               )::float8 as avg_won_amount,
-           avg(d.closed_date - d.created_date) filter (
-               where d.is_won and d.closed_date between :start and :end)::float8 as cycle_days
-    from marts.fct_deals d left join app.teams t on t.id = d.owner_team_id
-    where d.owner_name is not null and """ + owner_clause("d.owner_id") + """
-    group by grouping sets ((1, 2), (1)) order by 1, 2 nulls first"""
+    with months as (
+        select * from marts.sales_velocity
+        where period between date_trunc('month', cast(:start as date)) and :end
+          and dimension in ('rep', 'team')),
+    picked as (
+        select coalesce(u.team_name, '(no team)') as team, m.dimension_label as rep, m.*
+        from months m left join marts.dim_users u on u.user_id::text = m.dimension_key
+        where m.dimension = 'rep' and (cast(:owners as bigint[]) is null
+               or m.dimension_key = any(cast(cast(:owners as bigint[]) as text[])))
+        union all
+        select m.dimension_label, null, m.* from months m
+        where m.dimension = 'team' and (cast(:owners as bigint[]) is null
+               or m.dimension_key in (select team_id::text from marts.dim_users
+                                      where user_id = any(cast(:owners as bigint[])))))
+    select team, rep, sum(opportunities_created) as opportunities, sum(deals_won) as won,
+           sum(deals_closed) as closed,
+           (sum(won_amount) / nullif(sum(deals_won), 0))::float8 as avg_won_amount,
+           (sum(avg_cycle_days * deals_won) / nullif(sum(deals_won), 0))::float8 as cycle_days
+    from picked group by 1, 2 order by 1, 2 nulls first"""
 
 st.title("Funnel and velocity")
 
@@ -71,8 +84,8 @@ params = {"start": start, "end": end, "owners": owners()}
 st.subheader("Lead funnel by cohort")
 cohorts = query(FUNNEL_SQL, params)
 if ready(cohorts, "leads", "No leads were created in this period for these filters.",
-         missing="The funnel mart (marts.fct_lead_funnel) has not been built yet: run the "
-         "dbt assets in Dagster."):
+         missing="The leads mart (marts.fct_leads) has not been built yet: run the dbt "
+         "assets in Dagster."):
     totals = cohorts[[c for c, _ in FUNNEL_STAGES]].sum()
     st.plotly_chart(px.funnel(x=totals.to_numpy(), y=[label for _, label in FUNNEL_STAGES],
                               labels={"x": "leads", "y": "stage"}), width="stretch")
@@ -93,7 +106,8 @@ if ready(durations, "stage changes", "No deal entered a stage in this period.",
 
 st.subheader("Sales velocity by rep and team")
 st.caption("Velocity = opportunities created x win rate x average won deal / average days "
-           "to win: the dollars a day the pipeline turns into bookings.")
+           "to win: the dollars a day the pipeline turns into bookings. Counted by whole "
+           "months (marts.sales_velocity), from the month the range starts in.")
 reps = query(VELOCITY_SQL, params)
 if ready(reps, "deals", "No deals for these filters."):
     table = velocity(reps)

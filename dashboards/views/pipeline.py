@@ -2,15 +2,19 @@
 the walk of open pipeline between the range's two ends, and the P10/P50/P90 bookings
 forecast against target and against what was booked.
 
-Columns this page expects beyond the built `marts.fct_deals` (align them here after the
-warehouse marts are merged):
+Columns this page reads:
 
-- `marts.fct_pipeline_daily_snapshot`, one row per deal per day: snapshot_date, deal_id,
-  owner_id, amount, is_closed, is_won.
+- `marts.fct_deals`: deal_id, deal_name, owner_id, owner_name, stage_name, stage_position,
+  forecast_category, amount, weighted_amount, probability, is_closed, is_won, created_date,
+  closed_date, age_days, days_in_current_stage, lead_source.
+- `marts.fct_pipeline_daily_snapshot`, one row per OPEN deal per day: snapshot_date,
+  deal_id, owner_id, amount. The deals that closed between two snapshots are told won or
+  lost by `marts.fct_deals`.
 - `ml.forecasts` (built): period rows have deal_id, team_id and owner_id null, as_of,
   period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
 - `marts.sales_targets`, one row per period: period_start, target_amount (summed over
-  rows; owner_id, when present, is filtered by the rep filter).
+  rows; owner_id, when present, is filtered by the rep filter). No dbt model builds it yet:
+  until one does, the page says there are no targets.
 """
 
 import plotly.express as px
@@ -55,17 +59,23 @@ DEALS_SQL = """
            lead_source""" + IN_RANGE + """
     order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
 
-#: The snapshots on (or last before) the range's two ends.
+#: The open deals on the snapshots on (or last before) the range's two ends, and the deals
+#: that closed between them (dated the last day, with their outcome).
 SNAPSHOTS_SQL = """
     with ends as (
         select (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
                 where snapshot_date <= :start) as first_day,
                (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
                 where snapshot_date <= :end) as last_day)
-    select s.snapshot_date, s.deal_id, s.amount::float8 as amount, s.is_closed, s.is_won,
-           s.snapshot_date = e.last_day as is_end
+    select s.snapshot_date, s.deal_id, s.amount::float8 as amount, false as is_closed,
+           false as is_won
     from marts.fct_pipeline_daily_snapshot s, ends e
-    where s.snapshot_date in (e.first_day, e.last_day) and """ + owner_clause("s.owner_id")
+    where s.snapshot_date in (e.first_day, e.last_day) and """ + owner_clause("s.owner_id") + """
+    union all
+    select e.last_day, d.deal_id, d.amount::float8, true, d.is_won
+    from marts.fct_deals d, ends e
+    where d.is_closed and d.closed_date > e.first_day and d.closed_date <= e.last_day
+      and """ + owner_clause("d.owner_id")
 
 #: The company-wide bookings forecast for each period in the range: the latest one, and
 #: the last one made before the period began (the one to judge), with what was booked.

@@ -15,7 +15,8 @@ HALF_YEAR = "2026-01-01..2026-06-30"
 
 DEALS = """
     create table marts.fct_deals as
-    select * from (values
+    select d.*, case owner_team_id when 1 then 'East' else 'West' end as owner_team_name
+    from (values
         (1, 'One', 1, 'Ann', 1, 'Won', 6, 'closed', 1000, 0, 100, true, true,
          date '2026-01-10', date '2026-02-09', 30, 0, 'web'),
         (2, 'Two', 1, 'Ann', 1, 'Won', 6, 'closed', 2000, 0, 100, true, true,
@@ -35,37 +36,46 @@ DEALS = """
             forecast_category, amount, weighted_amount, probability, is_closed, is_won,
             created_date, closed_date, age_days, days_in_current_stage, lead_source)"""
 
+#: Lead 1 (April) reached SQL, lead 3 (June) was won, lead 4 (February) was an MQL.
 LEADS = """
     create table marts.fct_leads as
     select lead_id::bigint, owner_id::bigint, company, title, lead_source, industry, status,
-           created_at::timestamptz, is_converted, is_closed, closed_at::timestamptz
+           created_at::timestamptz, is_converted, is_closed, closed_at::timestamptz,
+           mql_at::timestamptz, sql_at::timestamptz, opportunity_at::timestamptz,
+           won_at::timestamptz
     from (values
         (1, 1, 'Acme', 'CTO', 'web', 'software', 'working', '2026-04-02 10:00+00', false,
-         false, null),
+         false, null, '2026-04-04 10:00+00', '2026-04-08 10:00+00', null, null),
         (2, 2, 'Beta', 'CFO', 'event', 'retail', 'new', '2026-05-02 10:00+00', false, false,
-         null),
+         null, null, null, null, null),
         (3, 1, 'Gamma', 'CEO', 'web', 'software', 'converted', '2026-06-02 10:00+00', true,
-         true, '2026-06-20 10:00+00'),
+         true, '2026-06-20 10:00+00', '2026-06-03 10:00+00', '2026-06-05 10:00+00',
+         '2026-06-10 10:00+00', '2026-06-20 10:00+00'),
         (4, 1, 'Delta', 'VP', 'web', 'retail', 'disqualified', '2026-02-02 10:00+00', false,
-         true, '2026-03-01 10:00+00'),
+         true, '2026-03-01 10:00+00', '2026-02-10 10:00+00', null, null, null),
         (5, 2, 'Epsilon', 'Ops', 'event', 'software', 'new', '2026-03-02 10:00+00', false,
-         false, null)
+         false, null, null, null, null, null)
     ) as l (lead_id, owner_id, company, title, lead_source, industry, status, created_at,
-            is_converted, is_closed, closed_at)"""
+            is_converted, is_closed, closed_at, mql_at, sql_at, opportunity_at, won_at)"""
 
+#: Converted leads (conversion_type 'lead') and won deals ('deal_won') are credited
+#: separately: summing both would count the revenue twice. w_shaped has only deal rows.
 ATTRIBUTION = """
     create table marts.attribution_by_channel as
-    select model, channel, campaign, period::date, conversions::float8,
-           revenue::numeric(16, 2), converted_leads, credited_touchpoints
+    select model, conversion_type, channel, campaign, period::date, conversions::float8,
+           revenue::numeric(16, 2), converted_leads, won_deals, credited_touchpoints
     from (values
-        ('first_touch', 'email', 'spring', '2026-04-01', 2, 3000, 2, 2),
-        ('first_touch', 'paid_search', 'brand', '2026-05-01', 2, 2000, 2, 2),
-        ('linear', 'email', 'spring', '2026-04-01', 1.5, 2500, 2, 3),
-        ('linear', 'paid_search', 'brand', '2026-05-01', 1.5, 2500, 3, 3),
-        ('linear', 'email', 'winter', '2025-06-01', 4, 100, 4, 4),
-        ('last_touch', 'paid_search', 'brand', '2026-05-01', 3, 5000, 3, 3)
-    ) as a (model, channel, campaign, period, conversions, revenue, converted_leads,
-            credited_touchpoints)"""
+        ('first_touch', 'lead', 'email', 'spring', '2026-04-01', 2, 3000, 2, 0, 2),
+        ('first_touch', 'lead', 'paid_search', 'brand', '2026-05-01', 2, 2000, 2, 0, 2),
+        ('linear', 'lead', 'email', 'spring', '2026-04-01', 1.5, 2500, 2, 0, 3),
+        ('linear', 'lead', 'paid_search', 'brand', '2026-05-01', 1.5, 2500, 3, 0, 3),
+        ('linear', 'lead', 'email', 'winter', '2025-06-01', 4, 100, 4, 0, 4),
+        ('last_touch', 'lead', 'paid_search', 'brand', '2026-05-01', 3, 5000, 3, 0, 3),
+        ('linear', 'deal_won', 'email', 'spring', '2026-05-01', 0.5, 1000, 0, 1, 2),
+        ('linear', 'deal_won', 'paid_search', 'brand', '2026-05-01', 0.5, 1000, 0, 1, 2),
+        ('w_shaped', 'deal_won', 'paid_search', 'brand', '2026-06-01', 2, 7000, 0, 2, 4)
+    ) as a (model, conversion_type, channel, campaign, period, conversions, revenue,
+            converted_leads, won_deals, credited_touchpoints)"""
 
 TOUCHPOINTS = """
     create table marts.fct_touchpoints as
@@ -79,41 +89,49 @@ TOUCHPOINTS = """
         ('email', 'winter', 'email_open', '2025-06-10', 50)
     ) as t (channel, campaign, event_type, occurred_date, cost)"""
 
-#: Leads 1 and 2 in the April cohort, 3 and 4 in May; lead 2 is Bob's.
-FUNNEL = """
-    create table marts.fct_lead_funnel as
-    select lead_id, owner_id::bigint, created_at::timestamptz, mql_at::timestamptz,
-           sql_at::timestamptz, opportunity_at::timestamptz, won_at::timestamptz
+#: Spring and brand ran in the first half of 2026, winter in 2025; brand's cost is unknown.
+CAMPAIGNS = """
+    create table marts.fct_campaign_performance as
+    select campaign_name, channel, status, start_date::date, end_date::date, leads,
+           converted_leads, opportunities, won_deals, pipeline::numeric(18, 2),
+           revenue::numeric(18, 2), cost::numeric(18, 2), cost_source,
+           roi::numeric(12, 4)
     from (values
-        (1, 1, '2026-04-02', '2026-04-04', '2026-04-08', '2026-04-10', '2026-05-10'),
-        (2, 2, '2026-04-15', '2026-04-16', null, null, null),
-        (3, 1, '2026-05-02', '2026-05-12', '2026-05-22', null, null),
-        (4, 1, '2026-05-20', null, null, null, null)
-    ) as f (lead_id, owner_id, created_at, mql_at, sql_at, opportunity_at, won_at)"""
+        ('Spring', 'email', 'completed', '2026-03-01', '2026-05-31', 10, 3, 2, 1, 5000,
+         3000, 1000, 'actual_cost', 2.0),
+        ('Brand', 'paid_search', 'running', '2026-01-01', null, 20, 4, 3, 2, 9000, 6000,
+         null, null, null),
+        ('Winter', 'email', 'completed', '2025-01-01', '2025-02-28', 5, 1, 1, 0, 100, 0, 50,
+         'touchpoints', -1.0)
+    ) as c (campaign_name, channel, status, start_date, end_date, leads, converted_leads,
+            opportunities, won_deals, pipeline, revenue, cost, cost_source, roi)"""
 
+#: Deal 2 went Discovery -> Proposal -> Won; deal 6 is in Proposal.
 STAGE_HISTORY = """
     create table marts.fct_deal_stage_history as
-    select deal_id, owner_id::bigint, stage_name, stage_position, entered_at::timestamptz,
-           exited_at::timestamptz
+    select deal_id, current_stage_name, stage_position, is_closed_stage, is_current,
+           entered_at::timestamptz, exited_at::timestamptz, duration_days::numeric
     from (values
-        (2, 1, 'Discovery', 1, '2026-04-05', '2026-04-15'),
-        (2, 1, 'Proposal', 3, '2026-04-15', '2026-05-05'),
-        (6, 2, 'Discovery', 1, '2026-05-01', '2026-05-11'),
-        (6, 2, 'Proposal', 3, '2026-05-11', null)
-    ) as h (deal_id, owner_id, stage_name, stage_position, entered_at, exited_at)"""
+        (2, 'Discovery', 1, false, false, '2026-04-05', '2026-04-15', 10),
+        (2, 'Proposal', 3, false, false, '2026-04-15', '2026-05-05', 20),
+        (2, 'Won', 6, true, true, '2026-05-05', null, null),
+        (6, 'Discovery', 1, false, false, '2026-05-01', '2026-05-11', 10),
+        (6, 'Proposal', 3, false, true, '2026-05-11', null, 50)
+    ) as h (deal_id, current_stage_name, stage_position, is_closed_stage, is_current,
+            entered_at, exited_at, duration_days)"""
 
-#: From 2026-03-31 to 2026-06-30: deal 3 won, 5 grew by 500, 6 is new, 9 lost, 10 gone.
+#: Open deals only. From 2026-04-30 to 2026-06-30: deals 2 and 3 won, 4 lost (fct_deals),
+#: 5 grew by 500, 6 is new, 10 gone.
 SNAPSHOTS = """
     create table marts.fct_pipeline_daily_snapshot as
-    select snapshot_date::date, deal_id, owner_id::bigint, amount::numeric(16, 2), is_closed,
-           is_won
+    select snapshot_date::date, deal_id, owner_id::bigint, amount::numeric(16, 2)
     from (values
-        ('2026-03-31', 3, 2, 3000, false, false), ('2026-03-31', 5, 1, 4000, false, false),
-        ('2026-03-31', 9, 1, 800, false, false), ('2026-03-31', 10, 1, 100, false, false),
-        ('2026-05-15', 5, 1, 4200, false, false),
-        ('2026-06-30', 3, 2, 3000, true, true), ('2026-06-30', 5, 1, 4500, false, false),
-        ('2026-06-30', 6, 2, 1500, false, false), ('2026-06-30', 9, 1, 800, true, false)
-    ) as s (snapshot_date, deal_id, owner_id, amount, is_closed, is_won)"""
+        ('2026-04-30', 2, 1, 2000), ('2026-04-30', 3, 2, 3000), ('2026-04-30', 4, 2, 500),
+        ('2026-04-30', 5, 1, 4000), ('2026-04-30', 10, 1, 100),
+        ('2026-05-15', 5, 1, 4200),
+        ('2026-06-30', 5, 1, 4500), ('2026-06-30', 6, 2, 1500)
+    ) as s (snapshot_date, deal_id, owner_id, amount)"""
+WALK = "2026-04-30..2026-06-30"
 
 TARGETS = """
     create table marts.sales_targets as
@@ -123,17 +141,51 @@ TARGETS = """
 
 INTERACTIONS = """
     create table marts.fct_interactions as
-    select interaction_id, account_name, owner_id::bigint, interaction_type, direction,
-           occurred_at::timestamptz, response_minutes, sentiment_label,
+    select interaction_id, account_id::bigint, user_id::bigint, kind, direction,
+           occurred_at::timestamptz, hours_to_reply::numeric, sentiment_label,
            sentiment_score::float8
     from (values
-        (1, 'Acme', 1, 'email', 'inbound', '2026-04-06 10:00+00', 120, 'positive', 0.8),
-        (2, 'Acme', 1, 'email', 'inbound', '2026-04-07 10:00+00', 240, 'neutral', 0.1),
-        (3, 'Beta', 2, 'email', 'inbound', '2026-05-05 09:00+00', null, 'negative', -0.6),
-        (4, 'Beta', 2, 'email', 'outbound', '2026-05-06 09:00+00', null, null, null),
-        (5, 'Acme', 1, 'call', 'outbound', '2026-05-06 09:00+00', null, 'positive', 0.5)
-    ) as i (interaction_id, account_name, owner_id, interaction_type, direction,
-            occurred_at, response_minutes, sentiment_label, sentiment_score)"""
+        (1, 1, 1, 'email', 'inbound', '2026-04-06 10:00+00', 2, 'positive', 0.8),
+        (2, 1, 1, 'email', 'inbound', '2026-04-07 10:00+00', 4, 'neutral', 0.1),
+        (3, 2, 2, 'email', 'inbound', '2026-05-05 09:00+00', null, 'negative', -0.6),
+        (4, 2, 2, 'email', 'outbound', '2026-05-06 09:00+00', null, null, null),
+        (5, 1, 1, 'call', 'outbound', '2026-05-06 09:00+00', null, 'positive', 0.5)
+    ) as i (interaction_id, account_id, user_id, kind, direction, occurred_at,
+            hours_to_reply, sentiment_label, sentiment_score)"""
+
+ACCOUNTS = """
+    create table marts.dim_accounts as
+    select account_id::bigint, account_name
+    from (values (1, 'Acme'), (2, 'Beta')) as a (account_id, account_name)"""
+
+USERS = """
+    create table marts.dim_users as
+    select user_id::bigint, full_name, team_id::bigint, team_name
+    from (values (1, 'Ann', 1, 'East'), (2, 'Bob', 2, 'West')
+    ) as u (user_id, full_name, team_id, team_name)"""
+
+#: Per month, per rep and per team. Over 2026: Ann 4 created, 3 closed, 2 won for 3,000
+#: in 30 days each; Bob 3 created, 2 closed, 1 won for 3,000 in 90 days. 2025 is outside.
+VELOCITY = """
+    create table marts.sales_velocity as
+    select period::date, dimension, dimension_key, dimension_label, opportunities_created,
+           deals_closed, deals_won, won_amount::numeric(18, 2),
+           avg_cycle_days::numeric(10, 1)
+    from (values
+        ('2026-02-01', 'rep', '1', 'Ann', 2, 2, 1, 1000, 30),
+        ('2026-05-01', 'rep', '1', 'Ann', 2, 1, 1, 2000, 30),
+        ('2026-03-01', 'rep', '2', 'Bob', 1, 0, 0, 0, null),
+        ('2026-05-01', 'rep', '2', 'Bob', 2, 1, 1, 3000, 90),
+        ('2026-06-01', 'rep', '2', 'Bob', 0, 1, 0, 0, null),
+        ('2025-06-01', 'rep', '1', 'Ann', 5, 5, 5, 9999, 10),
+        ('2026-02-01', 'team', '1', 'East', 2, 2, 1, 1000, 30),
+        ('2026-05-01', 'team', '1', 'East', 2, 1, 1, 2000, 30),
+        ('2026-03-01', 'team', '2', 'West', 1, 0, 0, 0, null),
+        ('2026-05-01', 'team', '2', 'West', 2, 1, 1, 3000, 90),
+        ('2026-06-01', 'team', '2', 'West', 0, 1, 0, 0, null),
+        ('2026-05-01', 'segment', 'smb', 'smb', 4, 2, 2, 5000, 60)
+    ) as v (period, dimension, dimension_key, dimension_label, opportunities_created,
+            deals_closed, deals_won, won_amount, avg_cycle_days)"""
 
 #: (as_of, period_start, p10, p50, p90): May's forecast before May, and a later one; June's.
 FORECASTS = [("2026-04-25", "2026-05-01", 1000, 3000, 6000),
@@ -153,8 +205,8 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, FUNNEL, STAGE_HISTORY, SNAPSHOTS,
-                TARGETS, INTERACTIONS):
+    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY, SNAPSHOTS, TARGETS,
+                INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
         conn.execute(sa.text(sql))
     for as_of, period_start, p10, p50, p90 in FORECASTS:
         conn.execute(sa.text(
@@ -162,10 +214,9 @@ def load_rows(conn: sa.Connection) -> None:
             "period_start, period_grain, p10, p50, p90) values ('bookings', '1', 'run', "
             ":as_of, :period_start, 'month', :p10, :p50, :p90)"),
             {"as_of": as_of, "period_start": period_start, "p10": p10, "p50": p50, "p90": p90})
-    conn.execute(sa.text("insert into app.teams (id, name) overriding system value "
-                         "values (1, 'East'), (2, 'West')"))
     conn.execute(sa.text(
         "insert into app.leads (id) overriding system value select generate_series(1, 5)"))
+    conn.execute(sa.text("select setval(pg_get_serial_sequence('app.leads', 'id'), 5)"))
     for lead_id, score, band, probability, at in SCORES:
         conn.execute(sa.text(
             "insert into ml.lead_scores (lead_id, score, band, probability, reasons, "

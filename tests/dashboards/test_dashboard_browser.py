@@ -1,7 +1,7 @@
 """The dashboards in headless Chromium (Debian's, driven by playwright): streamlit on the
 hand-made rows, a filter picked in the sidebar and kept in the address, every page opened
 and screenshotted into test-artifacts/dashboards/, and one work-queue action sent to the
-stand-in of the API contract (work_api_standin.py)."""
+real API (served by uvicorn over the same database, work_api.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.dashboards.dashboard_app import APP, PAGES
 from tests.dashboards.marts_rows import HALF_YEAR
-from tests.dashboards.work_api_standin import EMAIL, PASSWORD, StandInWorkApi
+from tests.dashboards.work_api import EMAIL, PASSWORD, ServedApi, WorkQueue, cheap_security, seed
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("chromium"),
@@ -40,16 +41,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def work_api() -> Iterator[StandInWorkApi]:
-    with StandInWorkApi() as server:
-        yield server
+def work_api(data_url: str, engine: sa.Engine, redis_url: str,
+             tmp_path_factory) -> Iterator[tuple[ServedApi, WorkQueue]]:
+    """The API over the test database, with a rep's leads and tasks next to the marts."""
+    security = cheap_security()
+    queue = seed(engine, security)
+    with ServedApi(data_url, redis_url, security, tmp_path_factory.mktemp("api")) as api:
+        yield api, queue
 
 
 @pytest.fixture(scope="module")
-def streamlit_url(data_url: str, work_api: StandInWorkApi, tmp_path_factory) -> Iterator[str]:
+def streamlit_url(data_url: str, work_api: tuple[ServedApi, WorkQueue],
+                  tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "DATABASE_URL": data_url, "SALESOPS_API_URL": work_api.url}
+    env = {**os.environ, "DATABASE_URL": data_url, "SALESOPS_API_URL": work_api[0].url}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
@@ -135,7 +141,9 @@ def test_every_page_renders_in_a_browser(browser_page, streamlit_url, page_file)
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-def test_log_in_and_qualify_a_lead_from_the_work_queue(browser_page, streamlit_url, work_api):
+def test_log_in_and_qualify_a_lead_from_the_work_queue(browser_page, streamlit_url, work_api,
+                                                       engine):
+    lead = work_api[1].leads["high"]
     page = browser_page
     page.goto(f"{streamlit_url}/work_queue")
     page.get_by_label("Email").fill(EMAIL)
@@ -143,9 +151,11 @@ def test_log_in_and_qualify_a_lead_from_the_work_queue(browser_page, streamlit_u
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("My leads by priority").wait_for()
     settle(page)
-    page.locator(".st-key-qualify-12 button").click()
-    page.get_by_text("Lead 12 qualified.").wait_for()
+    page.locator(f".st-key-qualify-{lead} button").click()
+    page.get_by_text(f"Lead {lead} qualified.").wait_for()
     settle(page)
     page.screenshot(path=str(ARTIFACTS / "work_queue-after-qualify.png"), full_page=True)
-    assert ("POST", "/api/v1/leads/12/qualify", None) in work_api.calls
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select status from app.leads where id = :id"),
+                            {"id": lead}).scalar() == "qualified"
     assert page.locator("[data-testid='stException']").count() == 0

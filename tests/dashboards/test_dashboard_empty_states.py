@@ -31,13 +31,14 @@ EXPECTED = {
     "views/pipeline.py": ["table marts.fct_deals has not been built",
                           "(marts.fct_pipeline_daily_snapshot) has not been built yet",
                           "No forecast yet: the table marts.fct_deals has not been built"],
-    "views/funnel.py": ["(marts.fct_lead_funnel) has not been built yet",
+    "views/funnel.py": ["(marts.fct_leads) has not been built yet",
                         "(marts.fct_deal_stage_history) has not been built yet",
-                        "table marts.fct_deals has not been built"],
+                        "table marts.sales_velocity has not been built"],
     "views/engagement.py": ["table marts.fct_touchpoints has not been built"]
                            + ["(marts.fct_interactions) has not been built yet"] * 3,
     "views/leads.py": ["table marts.fct_leads has not been built"],
-    "views/campaigns.py": ["table marts.attribution_by_channel has not been built"],
+    "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
+                           "table marts.fct_campaign_performance has not been built"],
     "views/data_health.py": ["No source has loaded yet", "No row has been quarantined",
                              "No model has been trained yet"],
 }
@@ -59,7 +60,8 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
     with clean_db.begin() as conn:
         conn.execute(sa.text("""
             create table marts.fct_deals (deal_id bigint, deal_name text, owner_id bigint,
-                owner_name text, owner_team_id bigint, stage_name text, stage_position int,
+                owner_name text, owner_team_id bigint, owner_team_name text,
+                stage_name text, stage_position int,
                 forecast_category text,
                 amount numeric, weighted_amount numeric, probability numeric,
                 is_closed boolean, is_won boolean, created_date date, closed_date date,
@@ -75,9 +77,10 @@ def test_campaigns_without_touchpoints_says_cost_is_missing(empty_database, clea
     with clean_db.begin() as conn:
         conn.execute(sa.text("""
             create table marts.attribution_by_channel as
-            select 'linear'::text as model, 'email'::text as channel, 'spring'::text as campaign,
+            select 'linear'::text as model, 'lead'::text as conversion_type,
+                   'email'::text as channel, 'spring'::text as campaign,
                    current_date as period, 1.0::float8 as conversions,
-                   100::numeric(16, 2) as revenue, 1 as converted_leads,
+                   100::numeric(16, 2) as revenue, 1 as converted_leads, 0 as won_deals,
                    1 as credited_touchpoints"""))
     at = run_page("views/campaigns.py")
     assert any("marts.fct_touchpoints has not been built" in c.value for c in at.caption)

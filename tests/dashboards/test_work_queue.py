@@ -1,23 +1,28 @@
-"""The work queue against a stand-in of the API contract (tests/dashboards/
-work_api_standin.py), and against an API that is down: plain words, a usable page."""
+"""The work queue against the real salesops API (served by uvicorn over the test database,
+tests/dashboards/work_api.py), and against an API that is down: plain words, a usable page."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+import sqlalchemy as sa
 
+from salesops.domain.errors import AuthenticationFailed
 from tests.dashboards.dashboard_app import run_page
-from tests.dashboards.work_api_standin import EMAIL, PASSWORD, TOKEN, StandInWorkApi
+from tests.dashboards.work_api import EMAIL, PASSWORD, ServedApi, cheap_security, seed
 
 PAGE = "views/work_queue.py"
 
 
 @pytest.fixture
-def api(monkeypatch):
-    with StandInWorkApi() as server:
-        monkeypatch.setenv("SALESOPS_API_URL", server.url)
-        yield server
+def queue(clean_db, database_url, redis_url, monkeypatch, tmp_path):
+    """Rita Rep's leads and tasks, with the API serving them at SALESOPS_API_URL."""
+    security = cheap_security()
+    made = seed(clean_db, security)
+    with ServedApi(database_url, redis_url, security, tmp_path) as api:
+        monkeypatch.setenv("SALESOPS_API_URL", api.url)
+        yield made
 
 
 def log_in(at, email: str = EMAIL, password: str = PASSWORD):
@@ -28,72 +33,84 @@ def log_in(at, email: str = EMAIL, password: str = PASSWORD):
     return at
 
 
-def texts(at) -> str:
-    return " ".join(m.value for m in at.markdown)
+def statuses(engine: sa.Engine, table: str, ids: list[int]) -> dict[int, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(f"select id, status from app.{table} "
+                                         "where id = any(:ids)"), {"ids": ids}).all())
 
 
-def test_a_wrong_password_says_so_and_keeps_the_form(api):
-    at = log_in(run_page(PAGE), password="wrong")
-    assert [e.value for e in at.error] == ["Login failed: Wrong email or password."]
+def test_a_wrong_password_says_so_and_keeps_the_form(queue):
+    at = log_in(run_page(PAGE), password="wrong password")
+    assert [e.value for e in at.error] == [
+        f"Login failed: {AuthenticationFailed.default_message}"]
     assert at.text_input(key="login_email").value == EMAIL  # the form is still there
     assert "api_token" not in at.session_state
 
 
-def test_a_rep_sees_their_open_leads_by_score_and_tasks_overdue_first(api):
+def test_a_rep_sees_their_open_leads_by_score_and_tasks_overdue_first(queue):
     at = log_in(run_page(PAGE))
-    assert ("POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD}) in api.calls
     assert "Rita Rep" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "sales rep" in " ".join(m.value for m in at.sidebar.markdown)
     assert "login_password" not in at.session_state
     leads, tasks = (d.value for d in at.dataframe)
-    assert leads.id.tolist() == [12, 13, 11]  # mine, new or working, highest score first
-    assert tasks.id.tolist() == [21, 22]
+    # mine, new or working, highest score first: not the other rep's, not the qualified one
+    assert leads.id.tolist() == [queue.leads[n] for n in ("high", "mid", "low")]
+    assert leads.score.tolist() == [91, 64, 35] and leads.band.tolist() == ["A", "B", "C"]
+    assert tasks.id.tolist() == [queue.tasks["call"], queue.tasks["proposal"]]
     assert tasks.overdue.tolist() == [True, False]
     assert at.metric[0].value == "1"
-    assert "Overdue" in texts(at)
+    assert "Overdue" in " ".join(m.value for m in at.markdown)
     assert len(at.get("download_button")) == 2
 
 
-def test_qualify_disqualify_and_complete_go_through_the_api(api):
+def test_qualify_disqualify_and_complete_go_through_the_api(queue, clean_db):
+    high, mid, low = (queue.leads[n] for n in ("high", "mid", "low"))
     at = log_in(run_page(PAGE))
-    at.button(key="qualify-12").click().run()
-    assert ("POST", "/api/v1/leads/12/qualify", None) in api.calls
-    assert [s.value for s in at.success] == ["Lead 12 qualified."]
-    assert at.dataframe[0].value.id.tolist() == [13, 11]  # no longer open
+    at.button(key=f"qualify-{high}").click().run()
+    assert [s.value for s in at.success] == [f"Lead {high} qualified."]
+    assert at.dataframe[0].value.id.tolist() == [mid, low]  # no longer open
 
-    at.selectbox(key="reason-13").select("No budget").run()
-    at.button(key="disqualify-13").click().run()
-    assert ("POST", "/api/v1/leads/13/disqualify", {"reason": "No budget"}) in api.calls
-    assert at.dataframe[0].value.id.tolist() == [11]
+    at.selectbox(key=f"reason-{mid}").select("No budget").run()
+    at.button(key=f"disqualify-{mid}").click().run()
+    assert at.dataframe[0].value.id.tolist() == [low]
 
-    at.button(key="complete-21").click().run()
-    assert ("POST", "/api/v1/tasks/21/complete", None) in api.calls
-    assert at.dataframe[1].value.id.tolist() == [22]
+    at.button(key=f"complete-{queue.tasks['call']}").click().run()
+    assert at.dataframe[1].value.id.tolist() == [queue.tasks["proposal"]]
     assert at.metric[0].value == "0"
-    assert {r["id"]: r["status"] for r in api.state["leads"] if r["id"] in (12, 13)} == {
-        12: "qualified", 13: "disqualified"}
+
+    assert statuses(clean_db, "leads", [high, mid, low]) == {
+        high: "qualified", mid: "disqualified", low: "new"}
+    assert statuses(clean_db, "tasks", list(queue.tasks.values()))[queue.tasks["call"]] == \
+        "completed"
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("select disqualified_reason from app.leads where id = :id"),
+                            {"id": mid}).scalar() == "No budget"
 
 
-def test_a_failed_action_says_why_and_the_page_stays(api):
+def test_a_failed_action_says_why_and_the_page_stays(queue, clean_db):
+    low = queue.leads["low"]
     at = log_in(run_page(PAGE))
-    api.state["leads"] = [lead for lead in api.state["leads"] if lead["id"] != 11]
-    at.button(key="qualify-11").click().run()
+    with clean_db.begin() as conn:  # someone else deletes the lead meanwhile
+        conn.execute(sa.text("update app.leads set deleted_at = now() where id = :id"),
+                     {"id": low})
+    at.button(key=f"qualify-{low}").click().run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["No lead 11."]
-    assert at.dataframe[0].value.id.tolist() == [12, 13]
+    assert [e.value for e in at.error] == [f"No lead {low} (or you may not see it)."]
+    assert at.dataframe[0].value.id.tolist() == [queue.leads["high"], queue.leads["mid"]]
 
 
-def test_the_band_filter_in_the_url(api):
+def test_the_band_filter_in_the_url(queue):
     at = log_in(run_page(PAGE, band="A,B"))
-    assert at.dataframe[0].value.id.tolist() == [12, 13]
+    assert at.dataframe[0].value.id.tolist() == [queue.leads["high"], queue.leads["mid"]]
     assert at.query_params["band"] == "A,B"
 
 
-def test_an_expired_session_asks_to_log_in_again(api):
+def test_an_expired_session_asks_to_log_in_again(queue):
     at = run_page(PAGE, session={"api_token": "stale", "api_user": {"full_name": "Rita"}})
     assert [e.value for e in at.error] == ["Your session has expired: log in again."]
     assert "api_token" not in at.session_state
     log_in(at)
-    assert at.dataframe[0].value.id.tolist() == [12, 13, 11]
+    assert at.dataframe[0].value.id.tolist() == [queue.leads[n] for n in ("high", "mid", "low")]
 
 
 def closed_port() -> int:
@@ -111,6 +128,6 @@ def test_an_api_that_is_down_is_said_plainly(monkeypatch):
         "(or set SALESOPS_API_URL), then try again."]
     assert at.text_input(key="login_email").value == EMAIL
 
-    at = run_page(PAGE, session={"api_token": TOKEN, "api_user": {"full_name": "Rita"}})
+    at = run_page(PAGE, session={"api_token": "a-token", "api_user": {"full_name": "Rita"}})
     assert len(at.error) == 2 and all("is not answering" in e.value for e in at.error)
     assert not at.dataframe and at.sidebar.button[0].label == "Log out"

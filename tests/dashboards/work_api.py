@@ -1,0 +1,111 @@
+"""The real salesops API for the work-queue tests: `api.main.create_app` over the test
+database, served by uvicorn in a thread on a free loopback port; and a rep with the leads
+they own (scored) and the tasks assigned to them, next to another rep's."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy.orm import Session
+
+from api.main import create_app
+from salesops.domain import tasks
+from salesops.domain.audit import Actor
+from salesops.domain.leads import capture_lead
+from salesops.domain.users import create_user, get_principal
+from salesops.security import SecuritySettings
+from salesops.settings import Settings
+
+EMAIL, PASSWORD = "rita@example.com", "correct horse battery"
+
+
+def cheap_security() -> SecuritySettings:
+    """Fast password hashing and a Redis key prefix of its own (as tests/api does)."""
+    return SecuritySettings(argon2_time_cost=1, argon2_memory_cost=1024, argon2_parallelism=1,
+                            redis_prefix=f"dash-{uuid.uuid4().hex[:10]}")
+
+
+class ServedApi:
+    """The API app under uvicorn on 127.0.0.1, in a daemon thread, for a `with` block."""
+
+    def __init__(self, database_url: str, redis_url: str, security: SecuritySettings,
+                 data_dir: Path):
+        app = create_app(database_url, redis_url, settings=Settings(data_dir=data_dir),
+                         security=security)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> ServedApi:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive(), "uvicorn stopped while starting the API"
+            assert time.monotonic() < deadline, "the API did not start in 30 s"
+            time.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class WorkQueue:
+    """Ids of what `seed` made: the rep, and leads and tasks by name."""
+
+    rep_id: int
+    leads: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, int] = field(default_factory=dict)
+
+
+#: name -> (company, status, owner ('rep' or 'other'), score and band or None)
+LEADS = {"low": ("Acme", "new", "rep", (35, "C")), "high": ("Beta", "working", "rep", (91, "A")),
+         "mid": ("Gamma", "new", "rep", (64, "B")), "theirs": ("Delta", "new", "other", (99, "A")),
+         "done": ("Eps", "qualified", "rep", (80, "A"))}
+
+
+def seed(engine: sa.Engine, security: SecuritySettings) -> WorkQueue:
+    """Rita Rep (EMAIL, PASSWORD) owning four leads (three open, scored) and two open tasks,
+    one overdue; another rep owning one lead and one task."""
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        rep = create_user(session, EMAIL, "Rita Rep", PASSWORD, "sales_rep",
+                          security=security)
+        other = create_user(session, "otto@example.com", "Otto Other", PASSWORD, "sales_rep",
+                            security=security)
+        made = WorkQueue(rep.id)
+        for name, (company, status, owner, _) in LEADS.items():
+            lead = capture_lead(session, email=f"{name}@{company.lower()}.example",
+                                first_name=name.title(), last_name="Lead", company=company,
+                                form_key="demo", submission_id=f"work-queue-{name}")
+            lead.owner_id, lead.status = (rep if owner == "rep" else other).id, status
+            made.leads[name] = lead.id
+        session.flush()
+        for name, (*_, (score, band)) in LEADS.items():
+            session.execute(sa.text(
+                "insert into ml.lead_scores (lead_id, score, band, probability, model_name, "
+                "model_version, mlflow_run_id, scored_at) values (:lead, :score, :band, "
+                ":score / 100.0, 'lead_score', '1', 'run', now())"),
+                {"lead": made.leads[name], "score": score, "band": band})
+        for name, title, due, assignee in (
+                ("call", "Call Beta", now - timedelta(days=2), rep),
+                ("proposal", "Send proposal", now + timedelta(days=3), rep),
+                ("theirs", "Someone else's", now, other)):
+            actor = Actor(get_principal(session, assignee.id))
+            task = tasks.create_task(session, actor, {
+                "title": title, "due_at": due, "assignee_id": assignee.id,
+                "priority": "high" if name == "call" else "normal",
+                "lead_id": made.leads["high"] if name == "call" else None})
+            made.tasks[name] = task.id
+    return made
