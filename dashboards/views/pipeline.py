@@ -10,7 +10,8 @@ Columns this page reads:
 - `marts.fct_pipeline_daily_snapshot`, one row per OPEN deal per day: snapshot_date,
   deal_id, owner_id, amount. The deals that closed between two snapshots are told won or
   lost by `marts.fct_deals`.
-- `ml.forecasts` (built): period rows have deal_id, team_id and owner_id null, as_of,
+- `ml.forecasts`: the company-wide bookings of a period are the rows of level 'total' with
+  no forecast_category (the others split it by category, team or rep): as_of,
   period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
 - `marts.sales_targets`, one row per period: period_start, target_amount (summed over
   rows; owner_id, when present, is filtered by the rep filter). No dbt model builds it yet:
@@ -85,7 +86,7 @@ FORECAST_SQL = """
                period_start + case period_grain when 'quarter' then interval '3 months'
                                                 else interval '1 month' end as period_end
         from ml.forecasts
-        where deal_id is null and team_id is null and owner_id is null
+        where level = 'total' and forecast_category is null
           and period_start between date_trunc('quarter', cast(:start as date)) and :end)
     select p.period_start, p.period_grain, latest.as_of, latest.p10::float8 as p10,
            latest.p50::float8 as p50, latest.p90::float8 as p90,
@@ -98,12 +99,12 @@ FORECAST_SQL = """
     from periods p
     cross join lateral (
         select as_of, p10, p50, p90 from ml.forecasts f
-        where f.deal_id is null and f.team_id is null and f.owner_id is null
+        where f.level = 'total' and f.forecast_category is null
           and f.period_start = p.period_start and f.period_grain = p.period_grain
         order by as_of desc, id desc limit 1) latest
     left join lateral (
         select as_of, p10, p50, p90 from ml.forecasts f
-        where f.deal_id is null and f.team_id is null and f.owner_id is null
+        where f.level = 'total' and f.forecast_category is null
           and f.period_start = p.period_start and f.period_grain = p.period_grain
           and f.as_of <= p.period_start
         order by as_of desc, id desc limit 1) prior on true

@@ -208,12 +208,17 @@ def load_rows(conn: sa.Connection) -> None:
     for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY, SNAPSHOTS, TARGETS,
                 INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
         conn.execute(sa.text(sql))
+    # Each company-wide forecast comes with a per-category split written after it, as
+    # ml.forecasting writes them: the page must read the total, not the latest row.
     for as_of, period_start, p10, p50, p90 in FORECASTS:
-        conn.execute(sa.text(
-            "insert into ml.forecasts (model_name, model_version, mlflow_run_id, as_of, "
-            "period_start, period_grain, p10, p50, p90) values ('bookings', '1', 'run', "
-            ":as_of, :period_start, 'month', :p10, :p50, :p90)"),
-            {"as_of": as_of, "period_start": period_start, "p10": p10, "p50": p50, "p90": p90})
+        for category, scale in ((None, 1), ("commit", 0.25)):
+            conn.execute(sa.text(
+                "insert into ml.forecasts (model_name, model_version, mlflow_run_id, as_of, "
+                "level, forecast_category, period_start, period_grain, p10, p50, p90) values "
+                "('win_probability', '1', 'run', :as_of, 'total', :category, :period_start, "
+                "'month', :p10, :p50, :p90)"),
+                {"as_of": as_of, "period_start": period_start, "category": category,
+                 "p10": p10 * scale, "p50": p50 * scale, "p90": p90 * scale})
     conn.execute(sa.text(
         "insert into app.leads (id) overriding system value select generate_series(1, 5)"))
     conn.execute(sa.text("select setval(pg_get_serial_sequence('app.leads', 'id'), 5)"))
