@@ -109,8 +109,7 @@ def train(model: Model, data: DataOpt = None, text_column: TextOpt = _TEXT,
         from ml.next_best_action.train import train as fit
     result = fit(_database_url(), _artifacts())
     typer.echo(f"{model.value} version {result.version} ({result.alias}), run {result.run_id}")
-    baseline = getattr(result, "baseline_metrics", None) or getattr(result, "baseline", None)
-    typer.echo(json.dumps({"metrics": result.metrics, "baseline": baseline}))
+    typer.echo(json.dumps({"metrics": result.metrics, "baseline": result.baseline_metrics}))
 
 
 @app.command()

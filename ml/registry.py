@@ -7,7 +7,7 @@ Scoring always loads the champion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -16,6 +16,19 @@ from ml import tracking
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training a model gave: its registered version, run, holdout metrics and alias."""
+
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+    promoted: bool
+    alias: str
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

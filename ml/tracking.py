@@ -78,3 +78,23 @@ def experiment_id(model_name: str) -> str:
     location = _artifacts_dir / model_name
     location.mkdir(parents=True, exist_ok=True)
     return c.create_experiment(model_name, artifact_location=location.as_uri(), tags=tags)
+
+
+def log_classifier(estimator, example, model_name: str, trusted_types: list[str]) -> str:
+    """Log a fitted scikit-learn classifier to the active run, serialised with skops, with
+    its signature and input example; register it under `model_name` and return the version.
+
+    The requirements are named, which skips MLflow's inference of them (a subprocess that
+    reloads the model)."""
+    import mlflow.sklearn
+    import sklearn
+    from mlflow.models import infer_signature
+
+    info = mlflow.sklearn.log_model(
+        estimator, name="model", registered_model_name=model_name,
+        signature=infer_signature(example, estimator.predict_proba(example)),
+        input_example=example, pyfunc_predict_fn="predict_proba",
+        skops_trusted_types=trusted_types,
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}",
+                          f"mlflow=={mlflow.__version__}", "skops"])
+    return str(info.registered_model_version)

@@ -5,15 +5,13 @@ every labelled snapshot, log, register, and promote only a better model."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
-import sklearn
-from mlflow.models import infer_signature
 
 from ml import registry, store, tracking
 from ml.errors import NotEnoughData
@@ -22,22 +20,13 @@ from ml.forecasting.evaluate import check_enough
 from ml.forecasting.features import HORIZON_MONTHS, add_months
 from ml.forecasting.model import MODEL_NAME, StageTable, class_probabilities, fit
 from ml.metrics import binary_metrics, evaluation_record
+from ml.registry import TrainResult
 from salesops.db import get_engine
 
 #: The newest labelled snapshots (month starts) held out for evaluation.
 HOLDOUT_SNAPSHOTS = 2
 #: The holdout metric that decides promotion (higher is better).
 PROMOTION_METRIC = "roc_auc"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    promoted: bool
-    alias: str
-    baseline_metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,16 +88,9 @@ def train(database_url: str, artifacts_dir: Path, as_of=None) -> TrainResult:
                             "won_within_horizon_rate": float((y < HORIZON_MONTHS).mean())})
         mlflow.log_dict(record, "evaluation.json")
         example = X.head(5)
-        info = mlflow.sklearn.log_model(
-            final, name="model", registered_model_name=MODEL_NAME,
-            signature=infer_signature(example, final.predict_proba(example)),
-            input_example=example, pyfunc_predict_fn="predict_proba",
-            skops_trusted_types=model.SKOPS_TRUSTED_TYPES,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}",
-                              f"mlflow=={mlflow.__version__}", "skops"])
+        version = tracking.log_classifier(final, example, MODEL_NAME, model.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id
 
-    version = str(info.registered_model_version)
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
                                  ev.metrics[PROMOTION_METRIC])
     tracking.client().set_model_version_tag(MODEL_NAME, version, "evaluation",

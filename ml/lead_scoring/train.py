@@ -4,33 +4,20 @@ baseline in the same MLflow run), log, register, and promote only a better model
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
-import sklearn
-from mlflow.models import infer_signature
 
 from ml import registry, store, tracking
 from ml.lead_scoring import features, model
 from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
 from ml.lead_scoring.model import MODEL_NAME
+from ml.registry import TrainResult
 from salesops.db import get_engine
 
 #: The holdout metric that decides promotion (higher is better).
 PROMOTION_METRIC = "roc_auc"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    promoted: bool
-    alias: str
-    baseline_metrics: dict[str, float] = field(default_factory=dict)
-    evaluation: dict = field(default_factory=dict)
 
 
 def train(database_url: str, artifacts_dir: Path,
@@ -61,17 +48,9 @@ def train(database_url: str, artifacts_dir: Path,
         })
         mlflow.log_dict(evaluation, "evaluation.json")
         example = ev.X_train.head(5)
-        info = mlflow.sklearn.log_model(
-            ev.model, name="model", registered_model_name=MODEL_NAME,
-            signature=infer_signature(example, ev.model.predict_proba(example)),
-            input_example=example, pyfunc_predict_fn="predict_proba",
-            skops_trusted_types=model.SKOPS_TRUSTED_TYPES,
-            # skip MLflow's requirement inference (a subprocess that reloads the model)
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}",
-                              f"mlflow=={mlflow.__version__}", "skops"])
+        version = tracking.log_classifier(ev.model, example, MODEL_NAME, model.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id
 
-    version = str(info.registered_model_version)
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
                                  ev.metrics[PROMOTION_METRIC])
     client = tracking.client()

@@ -5,7 +5,6 @@ its macro F1 beats the champion's."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -14,6 +13,7 @@ import sklearn
 from mlflow.models import infer_signature
 
 from ml import registry, store, tracking
+from ml.registry import TrainResult
 from ml.sentiment import data, model
 from ml.sentiment.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
 from ml.sentiment.model import MODEL_NAME
@@ -21,17 +21,6 @@ from salesops.db import get_engine
 
 #: The holdout metric that decides promotion (higher is better).
 PROMOTION_METRIC = "macro_f1"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float]
-    promoted: bool
-    alias: str
-    evaluation: dict
 
 
 def train(database_url: str, artifacts_dir: Path, data_path: Path,

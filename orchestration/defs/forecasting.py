@@ -60,7 +60,7 @@ def next_best_action_model(context: dg.AssetExecutionContext,
     return dg.MaterializeResult(metadata={
         "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
         **{f"replay_{k}": v for k, v in result.metrics.items()},
-        **{f"baseline_{k}": v for k, v in result.baseline.items()}})
+        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
 
 
 @dg.asset(key=NBA_KEY, group_name=GROUP, deps=[NBA_MODEL_KEY], kinds={"postgres"},
