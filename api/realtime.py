@@ -57,6 +57,13 @@ class Connection:
     expires_at: datetime
     queue: asyncio.Queue[dict[str, Any] | Close] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    metrics: dict[str, Any] | None = None  # the figures last pushed
+
+    def push_metrics(self, figures: dict[str, Any]) -> None:
+        """Push the figures if they differ from the last ones pushed."""
+        if figures != self.metrics:
+            self.metrics = figures
+            self.push({"type": "metrics", "metrics": figures})
 
     def push(self, message: dict[str, Any] | Close) -> None:
         try:
@@ -94,6 +101,9 @@ class Hub:
             self._task = asyncio.create_task(self._listen(), name="salesops-ws-listener")
         self._connections[conn.principal.id].add(conn)
         await self._listening.wait()
+
+    async def send_metrics(self, conn: Connection) -> None:
+        conn.push_metrics(await asyncio.to_thread(self._metrics, conn.principal))
 
     def leave(self, conn: Connection) -> None:
         conns = self._connections.get(conn.principal.id)
@@ -146,41 +156,55 @@ class Hub:
         if channel == feed.NOTIFICATIONS_CHANNEL:
             conns = list(self._connections.get(int(data["user_id"]), ()))
             if conns:
-                message = await asyncio.to_thread(self._notification, int(data["id"]))
+                message, figures = await asyncio.to_thread(
+                    self._notification, int(data["id"]), conns[0].principal)
                 for conn in conns:
                     if message is not None:
                         conn.push(message)
+                    conn.push_metrics(figures)
         elif channel == feed.EVENTS_CHANNEL:
             by_user = {uid: list(conns) for uid, conns in self._connections.items()}
-            logged_out, messages = await asyncio.to_thread(
+            logged_out, messages, figures = await asyncio.to_thread(
                 self._event, int(data["id"]), {uid: next(iter(c)).principal
                                                for uid, c in by_user.items() if c})
             if logged_out is not None:
                 self.close_user(logged_out, "You were logged out by an administrator.")
-            for uid, message in messages.items():
-                for conn in by_user[uid]:
-                    conn.push(message)
+            for uid, conns in by_user.items():
+                for conn in conns:
+                    if uid in messages:
+                        conn.push(messages[uid])
+                    if uid in figures:
+                        conn.push_metrics(figures[uid])
 
-    def _notification(self, notification_id: int) -> dict[str, Any] | None:
+    def _metrics(self, principal: Principal) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            return jsonable_encoder(feed.metrics(session, principal))
+
+    def _notification(self, notification_id: int, principal: Principal
+                      ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(the notification's message, or None if it is gone; the user's new figures)."""
         with Session(self.engine) as session:
             row = feed.notification(session, notification_id)
-            if row is None:
-                return None
-            return {"type": "notification", "notification":
-                    NotificationPublic.model_validate(row).model_dump(mode="json")}
+            message = None if row is None else {
+                "type": "notification",
+                "notification": NotificationPublic.model_validate(row).model_dump(mode="json")}
+            return message, jsonable_encoder(feed.metrics(session, principal))
 
     def _event(self, event_id: int, principals: dict[int, Principal]
-               ) -> tuple[int | None, dict[int, dict[str, Any]]]:
-        """(the user this event logged out, or None; each user's message about it)."""
+               ) -> tuple[int | None, dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+        """(the user this event logged out, or None; each user's message about it; each
+        user's figures, if the event may change them)."""
         with Session(self.engine) as session:
             event = feed.event(session, event_id)
             if event is None:
-                return None, {}
+                return None, {}, {}
             if (user_id := feed.logged_out_user(event)) is not None:
-                return user_id, {}
-            messages = {}
+                return user_id, {}, {}
+            messages, figures = {}, {}
             for uid, principal in principals.items():
                 message = feed.visible_change(session, principal, event)
                 if message is not None:
                     messages[uid] = jsonable_encoder(message)
-            return None, messages
+                if feed.affects_metrics(event):
+                    figures[uid] = jsonable_encoder(feed.metrics(session, principal))
+            return None, messages, figures

@@ -12,6 +12,10 @@ Messages from the server, one JSON object each:
     {"type": "notification", "notification": {...as GET /notifications lists it}}
     {"type": "record", "topic": "contact.updated", "entity": "contact", "id": 12,
      "event_id": 345, "record": {...as GET /contacts/12 returns it for you}}
+    {"type": "metrics", "metrics": {"unread_notifications": 2, "open_leads": 14,
+     "open_tasks": 5, "overdue_tasks": 1, "open_deals": 9, "open_pipeline_amount": 1200.0}}
+                                          (after ready, and again whenever a figure changes;
+                                           null where the role may not see it)
     {"type": "pong"}                      (the answer to {"type": "ping"})
     {"type": "error", "message": "..."}   (a message the server did not understand)
 """
@@ -81,6 +85,7 @@ async def feed(websocket: WebSocket, token: str | None = Query(None)) -> None:
     await hub.join(conn)
     try:
         await websocket.send_json({"type": "ready", "user_id": principal.id})
+        await hub.send_metrics(conn)
         async with anyio.create_task_group() as tg:
             tg.start_soon(_receive, websocket, conn, tg.cancel_scope)
             tg.start_soon(_send, websocket, conn, tg.cancel_scope)

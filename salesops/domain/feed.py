@@ -1,20 +1,22 @@
-"""What the real-time feed may tell a user: their new notifications and the record changes
-they may see.
+"""What the real-time feed may tell a user: their new notifications, the record changes
+they may see, and the live figures of their work-queue header (`metrics`).
 
 The WebSocket feed of the API hears `NOTIFY` on two channels and asks this module, per
 connected user, what to push. A record change is pushed as the record reads for that user
 now (permission-scoped, sensitive fields hidden, by `records.get`), or not at all: an event
 of a kind without a read rule here, or of a record the user may not read, is never pushed.
+The metrics are counted over what the user may read, and pushed again when they change.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from salesops import events
-from salesops.domain import records
+from salesops.domain import leads, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.deals import DEALS
@@ -23,7 +25,8 @@ from salesops.domain.leads import LEADS
 from salesops.domain.sessions import LOGGED_OUT_TOPIC
 from salesops.domain.tasks import TASKS
 from salesops.domain.users import Principal
-from salesops.models import Event, Notification
+from salesops.models import Deal, Event, Lead, Notification, Task
+from salesops.security import permissions
 
 #: `NOTIFY` channel of new in-app notifications (the trigger of migration b8f2d4e6a1c3).
 NOTIFICATIONS_CHANNEL = "salesops_notifications"
@@ -64,6 +67,37 @@ def visible_change(session: Session, principal: Principal, event: Event
         return None
     return {"type": "record", "event_id": event.id, "topic": event.topic,
             "entity": event.aggregate_type, "id": record_id, "record": record}
+
+
+def affects_metrics(event: Event) -> bool:
+    return event.aggregate_type in RESOURCES
+
+
+def metrics(session: Session, principal: Principal) -> dict[str, Any]:
+    """The live figures of the user's work-queue header, over the records they may read
+    (None where their role may not read the records or see the field)."""
+    actor = Actor(principal)
+    open_task = Task.status.in_(("open", "in_progress"))
+    figures: dict[str, Any] = {"unread_notifications": session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.user_id == principal.id, Notification.channel == "in_app",
+            Notification.read_at.is_(None)))}
+    for name, resource, value, condition in (
+            ("open_leads", LEADS, sa.func.count(), Lead.status.in_(leads.OPEN_STATUSES)),
+            ("open_tasks", TASKS, sa.func.count(), open_task),
+            ("overdue_tasks", TASKS, sa.func.count(), sa.and_(open_task,
+                                                               Task.due_at < sa.func.now())),
+            ("open_deals", DEALS, sa.func.count(), Deal.closed_at.is_(None)),
+            ("open_pipeline_amount", DEALS, sa.func.coalesce(sa.func.sum(Deal.amount), 0),
+             Deal.closed_at.is_(None))):
+        scope = permissions.scope_of(principal.role, resource.name, "read")
+        hidden = name.endswith("amount") and "amount" in permissions.hidden_fields(
+            principal.role, resource.name)
+        figures[name] = None if scope is None or hidden else session.scalar(
+            sa.select(value).select_from(resource.model).where(
+                resource.scope(actor, scope), resource.model.deleted_at.is_(None),
+                condition))
+    return figures
 
 
 def logged_out_user(event: Event) -> int | None:

@@ -26,9 +26,18 @@ def _notify(engine, user_id: int, title: str) -> None:
         s.add(Notification(user_id=user_id, kind="reminder", title=title, body="b"))
 
 
+def _next(ws, kind: str = "") -> dict:
+    """The next message that is not a metrics update (or the next of `kind`)."""
+    while True:
+        message = ws.receive_json()
+        if message["type"] == kind or (not kind and message["type"] != "metrics"):
+            return message
+
+
 def _connect(stack: ExitStack, client, personas, name: str):
     ws = stack.enter_context(client.websocket_connect(f"{FEED}?token={_token(personas, name)}"))
     assert ws.receive_json() == {"type": "ready", "user_id": personas[name]["id"]}
+    assert ws.receive_json()["type"] == "metrics"
     return ws
 
 
@@ -37,11 +46,11 @@ def test_a_notification_reaches_its_user_and_no_one_else(client, personas, clean
         a, b = (_connect(stack, client, personas, n) for n in ("rep", "rep2"))
         _notify(clean_db, personas["rep"]["id"], "for rep")
         _notify(clean_db, personas["rep2"]["id"], "for rep2")
-        got_a = a.receive_json()
+        got_a = _next(a)
         assert got_a["type"] == "notification"
         assert got_a["notification"]["title"] == "for rep"
         # rep2's first message is its own: rep's (committed before) never reached it
-        assert b.receive_json()["notification"]["title"] == "for rep2"
+        assert _next(b)["notification"]["title"] == "for rep2"
 
 
 def test_a_record_change_reaches_who_may_read_it(client, personas, clean_db):
@@ -56,15 +65,15 @@ def test_a_record_change_reaches_who_may_read_it(client, personas, clean_db):
         for n in names:  # a marker everyone gets, after the change
             _notify(clean_db, personas[n]["id"], "marker")
         for n in ("rep", "manager", "analyst"):
-            msg = feeds[n].receive_json()
+            msg = _next(feeds[n])
             assert msg["type"] == "record" and msg["topic"] == "contact.created", n
             assert msg["id"] == contact_id and msg["record"]["last_name"] == "Live"
             hidden = ["email", "phone"] if n == "analyst" else []
             assert msg["record"]["hidden_fields"] == hidden, n
             assert (msg["record"]["phone"] is None) == (n == "analyst"), n
-            assert feeds[n].receive_json()["notification"]["title"] == "marker"
+            assert _next(feeds[n])["notification"]["title"] == "marker"
         # rep_west is outside the rep's team: nothing about the contact, only the marker
-        assert feeds["rep_west"].receive_json()["notification"]["title"] == "marker"
+        assert _next(feeds["rep_west"])["notification"]["title"] == "marker"
 
 
 def _refused(client, url: str, first: dict | None = None) -> tuple[int, str]:
@@ -97,7 +106,7 @@ def test_bad_expired_and_revoked_tokens_are_refused(client, personas, app):
         ws.send_json({"type": "auth", "token": _token(personas, "rep")})
         assert ws.receive_json()["type"] == "ready"
         ws.send_json({"type": "ping"})
-        assert ws.receive_json() == {"type": "pong"}
+        assert _next(ws) == {"type": "pong"}
 
 
 def test_forced_logout_revokes_every_session_and_closes_the_feed(client, personas, app):
@@ -105,6 +114,7 @@ def test_forced_logout_revokes_every_session_and_closes_the_feed(client, persona
     pairs = [app.state.tokens.issue(rep) for _ in range(2)]
     with client.websocket_connect(f"{FEED}?token={pairs[0].access_token}") as ws:
         assert ws.receive_json()["type"] == "ready"
+        assert ws.receive_json()["type"] == "metrics"
         denied = client.post(f"/api/v1/users/{rep}/logout",
                              headers=personas["manager"]["headers"])
         assert denied.status_code == 403
@@ -124,3 +134,19 @@ def test_forced_logout_revokes_every_session_and_closes_the_feed(client, persona
     assert [e["action"] for e in entries] == ["logout"]
     assert client.post("/api/v1/users/999999/logout",
                        headers=personas["admin"]["headers"]).status_code == 404
+
+
+def test_metrics_are_pushed_when_the_tables_behind_them_change(client, personas, clean_db):
+    with ExitStack() as stack:
+        rep = _connect(stack, client, personas, "rep")
+        analyst = _connect(stack, client, personas, "analyst")
+        made = client.post("/api/v1/tasks", headers=personas["rep"]["headers"], json={
+            "title": "Overdue call", "priority": "high", "due_at": "2020-01-01T09:00:00Z"})
+        assert made.status_code == 201
+        figures = _next(rep, "metrics")["metrics"]
+        assert figures["open_tasks"] == 1 and figures["overdue_tasks"] == 1
+        assert figures["open_pipeline_amount"] == 0
+        seen = _next(analyst, "metrics")["metrics"]
+        assert seen["open_tasks"] == 1 and seen["open_pipeline_amount"] is None
+        _notify(clean_db, personas["rep"]["id"], "ping")
+        assert _next(rep, "metrics")["metrics"]["unread_notifications"] == 1
