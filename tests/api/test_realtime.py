@@ -4,6 +4,7 @@ refused, and a forced logout closes the feed at once."""
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 
 import pytest
@@ -150,3 +151,44 @@ def test_metrics_are_pushed_when_the_tables_behind_them_change(client, personas,
         assert seen["open_tasks"] == 1 and seen["open_pipeline_amount"] is None
         _notify(clean_db, personas["rep"]["id"], "ping")
         assert _next(rep, "metrics")["metrics"]["unread_notifications"] == 1
+
+
+def test_the_feed_over_a_real_uvicorn_server(app, personas, clean_db):
+    """The same path through a real server and a real WebSocket client (close codes on the
+    wire included)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        url = f"ws://127.0.0.1:{port}{FEED}"
+        with connect(f"{url}?token={_token(personas, 'rep')}", open_timeout=10) as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+            assert json.loads(ws.recv(timeout=10))["type"] == "metrics"
+            _notify(clean_db, personas["rep"]["id"], "over the wire")
+            got = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+            assert {m["type"] for m in got} == {"notification", "metrics"}
+            assert next(m for m in got if m["type"] == "notification")[
+                "notification"]["title"] == "over the wire"
+        with connect(f"{url}?token=forged", open_timeout=10) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd.code == 4401
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
