@@ -32,6 +32,11 @@ from salesops.domain.users import Principal
 log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 1.0
+LISTEN_TIMEOUT_SECONDS = 10.0  # how long a new connection waits for the listener
+
+
+class FeedUnavailable(Exception):
+    """The listener could not reach the database: the connection is closed with 1011."""
 QUEUE_SIZE = 1000  # messages a connection may fall behind before it is closed
 
 
@@ -95,12 +100,17 @@ class Hub:
         self._listening: asyncio.Event | None = None
 
     async def join(self, conn: Connection) -> None:
-        """Add a connection once the listener hears (so nothing committed after is missed)."""
+        """Add a connection once the listener hears (so nothing committed after is missed);
+        FeedUnavailable if it cannot within LISTEN_TIMEOUT_SECONDS."""
         if self._task is None or self._task.done():
             self._listening = asyncio.Event()
             self._task = asyncio.create_task(self._listen(), name="salesops-ws-listener")
         self._connections[conn.principal.id].add(conn)
-        await self._listening.wait()
+        try:
+            await asyncio.wait_for(self._listening.wait(), LISTEN_TIMEOUT_SECONDS)
+        except TimeoutError:
+            self.leave(conn)
+            raise FeedUnavailable from None
 
     async def send_metrics(self, conn: Connection) -> None:
         conn.push_metrics(await asyncio.to_thread(self._metrics, conn.principal))

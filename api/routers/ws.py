@@ -29,7 +29,7 @@ import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 
-from api.realtime import UNAUTHORIZED, Close, Connection, Hub
+from api.realtime import UNAUTHORIZED, Close, Connection, FeedUnavailable, Hub
 from salesops.domain.errors import AuthenticationFailed
 from salesops.domain.users import Principal, get_principal
 from salesops.security.tokens import AccessClaims, TokenService
@@ -82,7 +82,11 @@ async def feed(websocket: WebSocket, token: str | None = Query(None)) -> None:
         return
     hub: Hub = websocket.app.state.hub
     conn = Connection(principal, claims.session_id, claims.expires_at)
-    await hub.join(conn)
+    try:
+        await hub.join(conn)
+    except FeedUnavailable:
+        await websocket.close(1011, "The feed is unavailable; try again shortly.")
+        return
     try:
         await websocket.send_json({"type": "ready", "user_id": principal.id})
         await hub.send_metrics(conn)

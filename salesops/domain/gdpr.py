@@ -61,9 +61,10 @@ def _plain(value: Any) -> Any:
 
 
 def _person(session: Session, contact_id: int) -> list[Contact]:
+    """The contact first, then the contacts merged into it; locked for the change."""
     contacts = list(session.scalars(sa.select(Contact).where(sa.or_(
-        Contact.id == contact_id, Contact.merged_into_id == contact_id)).order_by(Contact.id)
-        .with_for_update()))
+        Contact.id == contact_id, Contact.merged_into_id == contact_id))
+        .order_by(Contact.id != contact_id, Contact.id).with_for_update()))
     if not contacts or contacts[0].id != contact_id:
         raise NotFound(f"No contact {contact_id}.")
     return contacts

@@ -135,3 +135,19 @@ def test_export_then_erase_reach_everything_about_the_person_only(client, person
     assert entries[0]["after"]["gdpr_erase"] == counts
     assert "greta" not in str(entries[0]).lower()
     assert client.get("/api/v1/contacts/999999/export", headers=admin).status_code == 404
+
+
+def test_a_survivor_younger_than_its_duplicates_is_exported_first(client, personas, clean_db):
+    with Session(clean_db) as s, s.begin():
+        older = Contact(first_name="Old", last_name="Dup", email="old@dup.io")
+        s.add(older)
+        s.flush()
+        survivor = Contact(first_name="New", last_name="Survivor", email="new@dup.io")
+        s.add(survivor)
+        s.flush()
+        older.merged_into_id = survivor.id
+        ids = (survivor.id, older.id)
+    doc = client.get(f"/api/v1/contacts/{ids[0]}/export",
+                     headers=personas["admin"]["headers"]).json()
+    assert [c["id"] for c in doc["contacts"]] == list(ids)
+    assert [c["contact_id"] for c in doc["consents"]] == list(ids)
