@@ -25,6 +25,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.realtime import Hub
 from api.routers import (
     accounts,
     admin,
@@ -35,8 +36,11 @@ from api.routers import (
     health,
     leads,
     notifications,
+    privacy,
     tasks,
     tracking,
+    users,
+    ws,
 )
 from salesops import __version__
 from salesops.db import get_engine
@@ -224,6 +228,7 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.hub.stop()
         redis_client.close()
 
     app = FastAPI(title="salesops API", version=__version__, description=DESCRIPTION,
@@ -233,11 +238,13 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     app.state.redis = redis_client
     app.state.security = security
     app.state.tokens = TokenService.from_settings(redis_client, settings, security)
+    app.state.hub = Hub(app.state.engine)
 
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for router in (health.router, auth.router, forms.router, contacts.router, accounts.router,
                    leads.router, deals.router, tasks.router, notifications.router,
-                   tracking.router, admin.router):
+                   tracking.router, admin.router, users.router, ws.router,
+                   privacy.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from salesops.domain.deals import ensure_default_pipeline
+from salesops.domain.users import create_user
 from salesops.models import Account, ApiKey, Campaign, Contact, Deal, Lead, Task
 
 ORDER = ("admin", "manager", "rep", "rep2", "rep_west", "marketing", "analyst", "integration")
@@ -28,6 +29,8 @@ EXPECTED = {
     "contacts.update":     "200 200 200 403 404 403 403 200",
     "contacts.delete":     "204 204 204 403 404 403 403 403",
     "contacts.restore":    "200 200 200 403 404 403 403 403",
+    "contacts.export":     "200 403 403 403 403 403 403 403",
+    "contacts.erase":      "200 403 403 403 403 403 403 403",
     "accounts.list":       "200 200 200 200 200 200 200 200",
     "accounts.get":        "200 200 200 200 404 200 200 200",
     "accounts.get_other":  "200 404 404 404 200 200 200 200",
@@ -69,6 +72,7 @@ EXPECTED = {
     "api_keys.create":     "201 403 403 403 403 403 403 403",
     "api_keys.revoke":     "200 403 403 403 403 403 403 403",
     "audit_logs.list":     "200 403 403 403 403 403 403 403",
+    "users.logout":        "200 403 403 403 403 403 403 403",
 }
 
 #: Fields hidden from each persona in a contact, lead and deal it may read.
@@ -173,9 +177,15 @@ def call(client, records: Records, case: str, headers: dict):
     if op == "restore":
         return client.post(f"{base}/{records.make(resource, deleted=True)}/restore",
                            headers=headers)
+    if resource == "users":
+        with Session(records.engine) as s, s.begin():
+            rid = create_user(s, f"someone{n}@example.com", "Some One", None, "sales_rep").id
+        return client.post(f"{base}/{rid}/{op}", headers=headers)
     rid = records.make(resource)
+    if op == "export":
+        return client.get(f"{base}/{rid}/export", headers=headers)
     body = {"disqualify": {"reason": "no budget"}, "move": {"stage_id": records.stage(2)},
-            }.get(op, {})
+            "erase": {"reason": "asked to be forgotten"}}.get(op, {})
     if op == "history":
         return client.get(f"{base}/{rid}/history", headers=headers)
     return client.post(f"{base}/{rid}/{op}", json=body, headers=headers)
@@ -199,7 +209,7 @@ def test_every_endpoint_as_every_persona(client, personas, clean_db, persona):
 def test_the_table_covers_every_route(app):
     """A new route must get a row in the table (or be one of the public/auth routes)."""
     covered = {c.split(".")[0].replace("_", "-") for c in EXPECTED}
-    public = {"health", "auth", "forms"}
+    public = {"health", "auth", "forms", "ws"}  # ws: tests/api/test_realtime.py
     for route in app.routes:
         path = getattr(route, "path", "")
         if path.startswith("/api/v1/") and not path.endswith("openapi.json"):
