@@ -12,11 +12,12 @@ import pandas as pd
 
 from salesops.demo.salesforce import CONTACT_COLUMNS
 
-FIRST = np.array("Anna Ben Carla David Emma Felix Grace Hugo Ines Jonas Kira Liam Maria Noah "
-                 "Olga Paul Quinn Rosa Sam Tara Uwe Vera Will Xenia Yusuf Zoe".split())
-LAST = np.array("Smith Jones Miller Garcia Brown Davis Wilson Moore Taylor Thomas Martin Lee "
-                "Walker Young King Wright Scott Green Baker Adams Nelson Hill Campbell "
-                "Mitchell Roberts Carter Phillips Evans Turner Parker".split())
+FIRST = np.array(str.split("Anna Ben Carla David Emma Felix Grace Hugo Ines Jonas Kira "
+                           "Liam Maria Noah Olga Paul Quinn Rosa Sam Tara Uwe Vera Will Xenia "
+                           "Yusuf Zoe"))
+LAST = np.array(str.split("Smith Jones Miller Garcia Brown Davis Wilson Moore Taylor Thomas "
+                          "Martin Lee Walker Young King Wright Scott Green Baker Adams Nelson "
+                          "Hill Campbell Mitchell Roberts Carter Phillips Evans Turner Parker"))
 TITLES = np.array(["VP Sales", "Head of Marketing", "CFO", "Sales Manager", "Engineer", ""])
 SOURCES = np.array(["Web", "Partner Referral", "Trade Show", "Advertisement", "Cold Call"])
 

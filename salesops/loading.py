@@ -112,23 +112,10 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
                  {"b": batch_id, "s": source, "e": entity, "o": origin})
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     late_rejects: list[_Reject] = []
+    table = f"raw.{raw_table_name(source, entity)}"
     with driver.cursor() as cur:
-        cur.execute("create temp table _load (source_key text, content_hash text, record jsonb)"
-                    " on commit drop")
-        copied = 0
-        # The queued writer sends in a thread: the server parses while Python serialises.
-        with cur.copy("copy _load (source_key, content_hash, record) from stdin",
-                      writer=QueuedLibpqWriter(cur)) as copy:
-            for record in records:
-                row = _row(record, late_rejects)
-                if row is not None:
-                    copy.write_row(row)
-                    copied += 1
-        table = f"raw.{raw_table_name(source, entity)}"
-        cur.execute(f"insert into {table} (batch_id, source, source_key, content_hash, record) "
-                    f"select %s, %s, source_key, content_hash, record from _load "
-                    f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
-        loaded = cur.rowcount
+        rows = (row for record in records if (row := _row(record, late_rejects)) is not None)
+        copied, loaded = _insert_new(cur, table, batch_id, source, rows)
         rejected = _copy_rejects(cur, batch_id, source, entity, [*rejects, *late_rejects])
     rows_in = copied + rejected
     conn.execute(sa.text(
@@ -137,6 +124,40 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
         "where batch_id = :b"),
         {"i": rows_in, "l": loaded, "d": copied - loaded, "r": rejected, "b": batch_id})
     return LoadResult(batch_id, source, entity, rows_in, loaded, copied - loaded, rejected)
+
+
+def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,
+                rows: Iterable[tuple[str, str, str]]) -> tuple[int, int]:
+    """Insert the rows not in `table` yet; return (rows given, rows inserted).
+
+    Optimistic: COPY straight into the raw table, one write per row, which is what a batch
+    of new records needs. If any row is there already (the unique index on source key and
+    hash says so at the end of the COPY), that COPY is rolled back to its savepoint and the
+    kept rows go through a temporary table and `on conflict do nothing`.
+    """
+    kept: list[tuple[str, str, str]] = []
+    try:
+        # A savepoint inside the batch's transaction. The queued writer sends in a thread:
+        # the server parses while Python serialises.
+        with cur.connection.transaction(), cur.copy(
+                f"copy {table} (batch_id, source, source_key, content_hash, record) from stdin",
+                writer=QueuedLibpqWriter(cur)) as copy:
+            for row in rows:
+                kept.append(row)
+                copy.write_row((batch_id, source, *row))
+        return len(kept), len(kept)
+    except psycopg.errors.UniqueViolation:
+        kept.extend(rows)  # the rest, if the server stopped the COPY early
+    cur.execute("create temp table _load (source_key text, content_hash text, record jsonb)"
+                " on commit drop")
+    with cur.copy("copy _load (source_key, content_hash, record) from stdin",
+                  writer=QueuedLibpqWriter(cur)) as copy:
+        for row in kept:
+            copy.write_row(row)
+    cur.execute(f"insert into {table} (batch_id, source, source_key, content_hash, record) "
+                f"select %s, %s, source_key, content_hash, record from _load "
+                f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
+    return len(kept), cur.rowcount
 
 
 def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, str] | None:
@@ -153,7 +174,7 @@ def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, s
     except (TypeError, ValueError) as exc:
         rejects.append(_Reject(key, f"not JSON-serialisable: {exc}", _jsonable(record)))
         return None
-    return key, content_hash(data), data.decode("utf-8")
+    return key, hashlib.sha256(data).hexdigest(), data.decode("utf-8")
 
 
 def _copy_rejects(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entity: str,
