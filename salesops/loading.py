@@ -161,9 +161,10 @@ def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: st
 
 
 def _copy_lines(rows: Iterable[tuple[str, str, bytes]], prefix: bytes,
-                kept: list[tuple[str, str, bytes]], size: int = 2000) -> Iterator[bytes]:
-    """COPY text-format lines, `size` rows at a time (one write per row costs more than the
-    row); each row is appended to `kept` as it goes."""
+                kept: list[tuple[str, str, bytes]], size: int = 100) -> Iterator[bytes]:
+    """COPY text-format lines, `size` rows at a time; each row is appended to `kept` as it
+    goes. One write per row costs more than the row; a block of ~50 KB keeps the writer's
+    queue (up to 1,024 blocks while the server is behind) well under 100 MB."""
     lines: list[bytes] = []
     for row in rows:
         kept.append(row)
