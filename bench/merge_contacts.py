@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -34,8 +36,11 @@ from salesops.merge import merge_entity
 DUPLICATE_SHARE = 0.1
 
 
-def records(n: int, seed: int = 1):
-    """(source, source_key, person, record) for `n` records; 10% are duplicates."""
+Record = tuple[str, str, str, int, dict[str, Any]]
+
+
+def records(n: int, seed: int = 1) -> Iterator[Record]:
+    """(source, entity, source_key, person, record) for `n` records; 10% are duplicates."""
     rng = np.random.default_rng(seed)
     dups = int(n * DUPLICATE_SHARE)
     p = people(n - dups, seed)
@@ -59,7 +64,7 @@ def records(n: int, seed: int = 1):
         yield _record(row, not in_hubspot[i], f"d{j}", email, phone)
 
 
-def _record(row: dict, hubspot: bool, key: str, email: str, phone: str):
+def _record(row: dict[str, Any], hubspot: bool, key: str, email: str, phone: str) -> Record:
     if hubspot:
         key = f"hs{key}"
         return ("hubspot", "contacts", key, row["person"], {
