@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -112,23 +112,10 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
                  {"b": batch_id, "s": source, "e": entity, "o": origin})
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     late_rejects: list[_Reject] = []
+    table = f"raw.{raw_table_name(source, entity)}"
     with driver.cursor() as cur:
-        cur.execute("create temp table _load (source_key text, content_hash text, record jsonb)"
-                    " on commit drop")
-        copied = 0
-        # The queued writer sends in a thread: the server parses while Python serialises.
-        with cur.copy("copy _load (source_key, content_hash, record) from stdin",
-                      writer=QueuedLibpqWriter(cur)) as copy:
-            for record in records:
-                row = _row(record, late_rejects)
-                if row is not None:
-                    copy.write_row(row)
-                    copied += 1
-        table = f"raw.{raw_table_name(source, entity)}"
-        cur.execute(f"insert into {table} (batch_id, source, source_key, content_hash, record) "
-                    f"select %s, %s, source_key, content_hash, record from _load "
-                    f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
-        loaded = cur.rowcount
+        rows = (row for record in records if (row := _row(record, late_rejects)) is not None)
+        copied, loaded = _insert_new(cur, table, batch_id, source, rows)
         rejected = _copy_rejects(cur, batch_id, source, entity, [*rejects, *late_rejects])
     rows_in = copied + rejected
     conn.execute(sa.text(
@@ -139,7 +126,68 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
     return LoadResult(batch_id, source, entity, rows_in, loaded, copied - loaded, rejected)
 
 
-def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, str] | None:
+def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,
+                rows: Iterable[tuple[str, str, bytes]]) -> tuple[int, int]:
+    """Insert the rows not in `table` yet; return (rows given, rows inserted).
+
+    Optimistic: COPY straight into the raw table, one write per row, which is what a batch
+    of new records needs. If any row is there already (the unique index on source key and
+    hash says so at the end of the COPY), that COPY is rolled back to its savepoint and the
+    kept rows go through a temporary table and `on conflict do nothing`.
+    """
+    kept: list[tuple[str, str, bytes]] = []
+    lineage = f"{batch_id}\t{_copy_text(source)}\t".encode()
+    try:
+        # A savepoint inside the batch's transaction. The queued writer sends in a thread:
+        # the server parses while Python serialises.
+        with cur.connection.transaction(), cur.copy(
+                f"copy {table} (batch_id, source, source_key, content_hash, record) from stdin",
+                writer=QueuedLibpqWriter(cur)) as copy:
+            for lines in _copy_lines(rows, lineage, kept):
+                copy.write(lines)
+        return len(kept), len(kept)
+    except psycopg.errors.UniqueViolation:
+        kept.extend(rows)  # the rest, if the server stopped the COPY early
+    cur.execute("create temp table _load (source_key text, content_hash text, record jsonb)"
+                " on commit drop")
+    with cur.copy("copy _load (source_key, content_hash, record) from stdin",
+                  writer=QueuedLibpqWriter(cur)) as copy:
+        for lines in _copy_lines(kept, b"", []):
+            copy.write(lines)
+    cur.execute(f"insert into {table} (batch_id, source, source_key, content_hash, record) "
+                f"select %s, %s, source_key, content_hash, record from _load "
+                f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
+    return len(kept), cur.rowcount
+
+
+def _copy_lines(rows: Iterable[tuple[str, str, bytes]], prefix: bytes,
+                kept: list[tuple[str, str, bytes]], size: int = 100) -> Iterator[bytes]:
+    """COPY text-format lines, `size` rows at a time; each row is appended to `kept` as it
+    goes. One write per row costs more than the row; a block of ~50 KB keeps the writer's
+    queue (up to 1,024 blocks while the server is behind) well under 100 MB."""
+    lines: list[bytes] = []
+    for row in rows:
+        kept.append(row)
+        key, digest, data = row
+        # canonical JSON holds no tab, newline or carriage return: only backslashes to double
+        lines.append(b"%s%s\t%s\t%s\n" % (prefix, _copy_text(key).encode(), digest.encode(),
+                                            data.replace(b"\\", b"\\\\")))
+        if len(lines) >= size:
+            yield b"".join(lines)
+            lines.clear()
+    if lines:
+        yield b"".join(lines)
+
+
+def _copy_text(text: str) -> str:
+    """A value as COPY's text format spells it."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return text
+
+
+def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, bytes] | None:
     """(source_key, content_hash, json) for COPY, or None after noting why it is unusable."""
     key = record.get("source_key")
     key = None if key is None else str(key).replace("\x00", "").strip()
@@ -153,7 +201,7 @@ def _row(record: Mapping[str, Any], rejects: list[_Reject]) -> tuple[str, str, s
     except (TypeError, ValueError) as exc:
         rejects.append(_Reject(key, f"not JSON-serialisable: {exc}", _jsonable(record)))
         return None
-    return key, content_hash(data), data.decode("utf-8")
+    return key, hashlib.sha256(data).hexdigest(), data
 
 
 def _copy_rejects(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entity: str,

@@ -124,16 +124,18 @@ class _Step:
         ins_cols = ", ".join((*columns, *insert_only)) + (", updated_at" if stamped else "")
         ins_vals = ", ".join(f"s.{c}" for c in (*columns, *insert_only)) + (
             ", s.updated_at" if stamped else "")
-        created, updated = self.run(f"""
-            with upd as (
-                update {table} t set ({cols}{extra_t}) = row({s_cols}{extra_s})
-                from {src} s where {match} and row({t_cols}) is distinct from row({s_cols})
-                returning 1),
-            ins as (
-                insert into {table} ({ins_cols}) select {ins_vals} from {src} s
-                where not exists (select 1 from {table} t where {match})
-                returning 1)
-            select (select count(*) from ins), (select count(*) from upd)""")[0]
+        # The rows to insert are found before any is inserted: the anti-join of a statement
+        # that also inserts re-reads the growing table per row when the planner, trusting an
+        # empty table's statistics, picks a nested loop (quadratic on a first bulk merge).
+        self.run(f"drop table if exists _missing; create temp table _missing on commit drop as"
+                 f" select {ins_vals} from {src} s where not exists"
+                 f" (select 1 from {table} t where {match})")
+        self.run(f"""
+            update {table} t set ({cols}{extra_t}) = row({s_cols}{extra_s})
+            from {src} s where {match} and row({t_cols}) is distinct from row({s_cols})""")
+        updated = self.cur.rowcount
+        self.run(f"insert into {table} ({ins_cols}) select {ins_cols} from _missing")
+        created = self.cur.rowcount
         if created or updated:  # later steps join this table: give the planner its new size
             self.run(f"analyze {table}")
         self.created += created

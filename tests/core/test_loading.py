@@ -109,3 +109,20 @@ def test_unknown_entity_is_refused_before_any_write(clean_db):
     with pytest.raises(LoadFailed, match="no raw table"):
         load_batch(clean_db, "salesforce", "nonsense", None, _contacts(1))
     assert _scalar(clean_db, "select count(*) from ops.load_batches") == 0
+
+
+@pytest.mark.parametrize("preloaded", [False, True], ids=["straight COPY", "via staging"])
+def test_copy_escapes_keys_and_json_on_both_paths(clean_db, preloaded):
+    """Tabs, newlines and backslashes in keys and values arrive as they were."""
+    odd = {"source_key": "a\\b\tc\nd\re", "Note": 'C:\\path\t"quoted"\n\\n', "Ü": "ß"}
+    plain = _contacts(2)
+    if preloaded:
+        load_batch(clean_db, "salesforce", "contact", "a", plain)
+    result = load_batch(clean_db, "salesforce", "contact", "b", [*plain, odd])
+    assert (result.rows_loaded, result.rows_duplicate) == ((1, 2) if preloaded else (3, 0))
+    with clean_db.connect() as conn:
+        row = conn.execute(sa.text("select source_key, record, content_hash"
+                                   " from raw.salesforce__contact where record ? 'Note'")).one()
+    assert row.source_key == odd["source_key"]
+    assert row.record == {"Note": odd["Note"], "Ü": "ß"}
+    assert row.content_hash == content_hash(canonical_json(row.record))

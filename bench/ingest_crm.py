@@ -1,0 +1,129 @@
+"""Salesforce-export ingestion: N generated contacts as a weekly-export Contact.csv, read by
+`connectors.salesforce_export` and loaded into `raw.salesforce__contact` by
+`salesops.loading.load_batch`, against a bare COPY of the same CSV into a table of its
+columns in the same run; `pandas.DataFrame.to_sql` of the same file is the naive baseline.
+
+    python -m bench.ingest_crm [--scale N] [--repeat R] [--no-pandas]
+
+Each side runs R times on emptied tables; the best time counts. Peak RSS is taken after
+our path and before the baselines, so it is our path's (streaming: one batch in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from bench.database import peak_rss_mb, scratch_database
+from bench.people import write_contact_csv
+from connectors.salesforce_export import read_export
+from salesops.db import get_engine
+from salesops.loading import load_batch
+
+
+def ours(engine: sa.Engine, export: Path) -> int:
+    """The real path: read the export, load each batch."""
+    rows = 0
+    for batch in read_export(export, objects=["Contact"]):
+        rows += load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
+                           batch.rejects).rows_loaded
+    return rows
+
+
+def bare_copy(engine: sa.Engine, file: Path) -> int:
+    """The floor: PostgreSQL's own CSV COPY of the file, no parsing in Python."""
+    with engine.begin() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        with file.open("rb") as stream, cur.copy(
+                "copy bench_contact from stdin with (format csv, header true)") as copy:
+            while chunk := stream.read(1 << 20):
+                copy.write(chunk)
+        return cur.rowcount
+
+
+def pandas_to_sql(engine: sa.Engine, file: Path) -> int:
+    """The naive way: pandas reads the CSV (in chunks, to bound memory) and inserts it."""
+    rows = 0
+    with engine.begin() as conn:
+        for frame in pd.read_csv(file, dtype=str, keep_default_na=False, chunksize=50_000):
+            frame.to_sql("bench_contact_pandas", conn, if_exists="append", index=False)
+            rows += len(frame)
+    return rows
+
+
+def best(runs: int, reset: Callable[[], None], work: Callable[[], int]) -> tuple[float, int]:
+    """The fastest of `runs` timed runs, each after `reset`."""
+    fastest, rows = float("inf"), 0
+    for _ in range(runs):
+        reset()
+        start = time.perf_counter()
+        rows = work()
+        fastest = min(fastest, time.perf_counter() - start)
+    return fastest, rows
+
+
+def run(url: str, export: Path, scale: int, repeat: int, with_pandas: bool) -> dict:
+    file = export / "Contact.csv"
+    engine = get_engine(url)
+    with file.open(encoding="utf-8", newline="") as f:
+        columns = ", ".join(f'"{c}" text' for c in next(csv.reader(f)))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"create table bench_contact ({columns})"))
+        conn.execute(sa.text(f"create table bench_contact_pandas ({columns})"))
+
+    def truncate(tables: str) -> Callable[[], None]:
+        def reset() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"truncate {tables} cascade"))
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("checkpoint"))
+        return reset
+
+    ours_s, rows = best(repeat, truncate("raw.salesforce__contact, ops.load_batches"),
+                        lambda: ours(engine, export))
+    rss = peak_rss_mb()
+    print(f"ours: {rows} rows in {ours_s:.2f} s", file=sys.stderr)
+    copy_s, copy_rows = best(repeat, truncate("bench_contact"), lambda: bare_copy(engine, file))
+    print(f"bare COPY: {copy_rows} rows in {copy_s:.2f} s", file=sys.stderr)
+    if with_pandas:
+        pd_s, pd_rows = best(1, truncate("bench_contact_pandas"),
+                             lambda: pandas_to_sql(engine, file))
+        print(f"pandas to_sql: {pd_rows} rows in {pd_s:.2f} s "
+              f"({pd_rows / pd_s:,.0f} rows/s, ours {rows / ours_s / (pd_rows / pd_s):.1f}x)",
+              file=sys.stderr)
+    engine.dispose()
+    value, baseline = rows / ours_s, copy_rows / copy_s
+    return {"bench": "ingest_crm", "scale": scale, "value": round(value), "unit": "rows/s",
+            "baseline": "bare COPY", "baseline_value": round(baseline),
+            "ratio": round(value / baseline, 3), "peak_rss_mb": rss}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_crm",
+                                     description="Salesforce Contact.csv into raw vs bare COPY.")
+    parser.add_argument("--scale", type=int, default=200_000, help="contacts (default 200,000)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per side; the best counts")
+    parser.add_argument("--no-pandas", dest="pandas", action="store_false",
+                        help="skip the pandas to_sql baseline")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-crm-") as tmp:
+        export = Path(tmp) / "export"
+        export.mkdir()
+        print(f"generating {args.scale:,} contacts ...", file=sys.stderr)
+        write_contact_csv(export / "Contact.csv", args.scale, seed=1)
+        with scratch_database(Path(tmp), "bench_ingest_crm") as url:
+            result = run(url, export, args.scale, args.repeat, args.pandas)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
