@@ -196,3 +196,20 @@ def test_rules_are_validated(org, clean_db):
             assignment.save_rule(session, "x")
         with pytest.raises(InvalidInput, match="max_open_leads"):
             assignment.save_rule(session, "x", team_id=org["europe"], max_open_leads=-1)
+
+
+def test_cli_saves_rules_and_assigns(org, clean_db, database_url, tmp_path):
+    from tests.cli.test_cli_errors import one_line_error, salesops
+
+    env = {"DATABASE_URL": database_url}
+    data = tmp_path / "data"
+    saved = salesops("leads", "rule", "dach", "--country", "DE", "--country", "AT",
+                     "--user", "solo@example.com", "--cap", "5", data_dir=data, env=env)
+    assert saved.returncode == 0 and "saved rule" in saved.stdout, saved.stderr
+    error = one_line_error(salesops("leads", "rule", "x", "--team", "Nowhere",
+                                    data_dir=data, env=env))
+    assert "No team 'Nowhere'" in error
+    lead = add_leads(clean_db, ["AT"])
+    ran = salesops("leads", "assign", data_dir=data, env=env)
+    assert ran.returncode == 0 and "1 leads assigned; 0 stay unowned" in ran.stdout, ran.stderr
+    assert owners(clean_db, lead) == [org["solo"]]
