@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,16 +44,20 @@ OPEN_STATUSES = ("new", "working", "nurturing", "qualified")
 _OPEN = "('new', 'working', 'nurturing', 'qualified')"
 _LOCK = sa.text("select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))")
 
-#: The leads to place: unowned, open, live; one lead or all of them.
-_CANDIDATES = f"""
+
+def _candidates(by_id: bool) -> str:
+    """The leads to place: unowned, open, live; the ones named, or all of them (two texts,
+    so the one-lead statement always plans as a primary-key lookup)."""
+    named = "and l.id = any(cast(:lead_ids as bigint[]))" if by_id else ""
+    return f"""
     select l.id, lower(btrim(coalesce(l.custom_fields->>'country', la.country, ca.country)))
              as country
     from app.leads l
     left join app.accounts la on la.id = l.account_id
     left join app.contacts c on c.id = l.contact_id
     left join app.accounts ca on ca.id = c.account_id
-    where l.owner_id is null and l.deleted_at is null and l.status in {_OPEN}
-      and (cast(:all_leads as boolean) or l.id = any(cast(:lead_ids as bigint[])))"""
+    where l.owner_id is null and l.deleted_at is null and l.status in {_OPEN} {named}"""
+
 
 _COVERS = ("(r.countries is null or exists (select 1 from unnest(r.countries) t "
            "where lower(btrim(t)) = cand.country))")
@@ -64,26 +69,33 @@ _SLOT_ORDER = {
 }
 
 
-def _apply_rule(strategy: str) -> sa.TextClause:
+@cache
+def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
     return sa.text(f"""
     with r as (select * from app.assignment_rules where id = :rule_id),
     cand as (
         select cand.id, row_number() over (order by cand.id) as n
-        from ({_CANDIDATES}) cand, r where {_COVERS}),
-    pool as (
-        select u.id, row_number() over (order by u.id) as pos, count(*) over () as size,
-               (select count(*) from app.leads o where o.owner_id = u.id
-                and o.deleted_at is null and o.status in {_OPEN}) as open
+        from ({_candidates(by_id)}) cand, r where {_COVERS}),
+    reps as (
+        select u.id, (select count(*) from app.leads o where o.owner_id = u.id
+                      and o.deleted_at is null and o.status in {_OPEN}) as open
         from app.users u join app.roles ro on ro.id = u.role_id, r
         where u.is_active and u.deleted_at is null
           and (u.id = any(r.user_ids) or (u.team_id = r.team_id and ro.name = 'sales_rep'))),
+    pool as (
+        select reps.*, row_number() over (order by id) as pos, count(*) over () as size,
+               max(open) over () as max_open, (select count(*) from cand) as leads
+        from reps),
     st as (select coalesce((select p.pos from pool p, r where p.id = r.last_user_id), 0)
                   as after),
+    -- a rep's free slots: up to the cap; without one, no more than dealing the leads
+    -- evenly on top of the busiest rep's load could ever give them
     slots as (
         select p.id as user_id, row_number() over (order by {_SLOT_ORDER[strategy]}) as n
         from pool p, st, r, generate_series(1, greatest(0, least(
-            coalesce(r.max_open_leads - p.open, (select count(*) from cand)),
-            (select count(*) from cand)))) s(k)),
+            coalesce(r.max_open_leads - p.open,
+                     p.max_open - p.open + (p.leads + p.size - 1) / p.size),
+            p.leads))) s(k)),
     pairs as (select c.id as lead_id, s.user_id, s.n from cand c join slots s on s.n = c.n),
     upd as (
         update app.leads l set owner_id = p.user_id, version = l.version + 1,
@@ -107,15 +119,17 @@ def _apply_rule(strategy: str) -> sa.TextClause:
            (select count(*) from pointer)""")
 
 
-#: Why each lead still unowned after every rule was tried is unowned (a row changes only
-#: when the reason does, so a re-run with nothing new changes nothing).
-_RECORD_UNASSIGNED = sa.text(f"""
+@cache
+def _record_unassigned(by_id: bool) -> sa.TextClause:
+    """Why each lead still unowned after every rule was tried is unowned (a row changes
+    only when the reason does, so a re-run with nothing new changes nothing)."""
+    return sa.text(f"""
     insert into app.lead_assignments (lead_id, rule_id, owner_id, reason)
     select cand.id, m.id, null, case
         when m.id is null then 'no active assignment rule covers country '
                                || coalesce(quote_literal(cand.country), '(unknown)')
         else 'every rep of rule ' || m.name || ' is at its cap or inactive' end
-    from ({_CANDIDATES}) cand
+    from ({_candidates(by_id)}) cand
     left join lateral (select r.id, r.name from app.assignment_rules r
                        where r.is_active and {_COVERS}
                        order by r.position, r.id limit 1) m on true
@@ -125,7 +139,11 @@ _RECORD_UNASSIGNED = sa.text(f"""
       where (app.lead_assignments.rule_id, app.lead_assignments.reason)
             is distinct from (excluded.rule_id, excluded.reason)
     returning 1""")
-_COUNT_UNASSIGNED = sa.text(f"select count(*) from ({_CANDIDATES}) cand")
+
+
+@cache
+def _count_unassigned(by_id: bool) -> sa.TextClause:
+    return sa.text(f"select count(*) from ({_candidates(by_id)}) cand")
 
 
 @dataclass(frozen=True)
@@ -141,17 +159,20 @@ def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None
     in `app.lead_assignments`). Leads that already have an owner are left alone."""
     if lead_ids is not None and not lead_ids:
         return AssignmentReport(0, 0)
-    params: dict[str, Any] = {"all_leads": lead_ids is None, "lead_ids": list(lead_ids or [])}
+    by_id = lead_ids is not None
+    params: dict[str, Any] = {"lead_ids": list(lead_ids)} if by_id else {}
     conn.execute(_LOCK)
     rules = conn.execute(sa.select(AssignmentRule.id, AssignmentRule.strategy)
                          .where(AssignmentRule.is_active)
                          .order_by(AssignmentRule.position, AssignmentRule.id)).all()
     assigned = 0
     for rule_id, strategy in rules:
-        assigned += conn.execute(_apply_rule(strategy), {**params, "rule_id": rule_id}
-                                 ).scalar_one()
-    conn.execute(_RECORD_UNASSIGNED, params)
-    return AssignmentReport(assigned, conn.execute(_COUNT_UNASSIGNED, params).scalar_one())
+        assigned += conn.execute(_apply_rule(strategy, by_id),
+                                 {**params, "rule_id": rule_id}).scalar_one()
+        if by_id and assigned == len(params["lead_ids"]):
+            return AssignmentReport(assigned, 0)  # all placed: no more statements
+    conn.execute(_record_unassigned(by_id), params)
+    return AssignmentReport(assigned, conn.execute(_count_unassigned(by_id), params).scalar_one())
 
 
 def pending(engine: sa.Engine) -> int:
