@@ -81,7 +81,8 @@ def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
                       and o.deleted_at is null and o.status in {_OPEN}) as open
         from app.users u join app.roles ro on ro.id = u.role_id, r
         where u.is_active and u.deleted_at is null
-          and (u.id = any(r.user_ids) or (u.team_id = r.team_id and ro.name = 'sales_rep'))),
+          and (u.id = any(r.user_ids) or (u.team_id = r.team_id and ro.name = 'sales_rep'))
+          and exists (select 1 from cand)),  -- no lead for this rule: count no loads
     pool as (
         select reps.*, row_number() over (order by id) as pos, count(*) over () as size,
                max(open) over () as max_open, (select count(*) from cand) as leads
