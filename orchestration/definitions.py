@@ -11,6 +11,7 @@ from orchestration.defs import (
     merge,
     ml,
     sentiment,
+    workflows,
 )
 from orchestration.resources import database, hubspot_api, source_files
 
@@ -22,11 +23,12 @@ defs = dg.Definitions(
             forecasting.win_probability_model, forecasting.forecasts,
             forecasting.next_best_action_model, forecasting.next_best_actions],
     jobs=[ml.score_new_leads, sentiment.score_sentiment, attribution.attribution_job,
-          forecasting.forecast_job, forecasting.nba_job, *automations.jobs],
+          forecasting.forecast_job, forecasting.nba_job, *automations.jobs,
+          *workflows.jobs],
     schedules=[sentiment.sentiment_schedule, attribution.attribution_schedule,
                forecasting.weekly_forecast, forecasting.daily_next_best_actions,
                *automations.schedules],
-    sensors=[ml.new_lead_sensor, *automations.sensors],
+    sensors=[ml.new_lead_sensor, *automations.sensors, *workflows.sensors],
     resources={"database": database(), "source_files": source_files(),
                "dbt": dbt.dbt_resource(), "hubspot_api": hubspot_api(),
                "mail": automations.mail_resource()},

@@ -25,10 +25,12 @@ db_app = typer.Typer(help="The database: migrations, status, a SQL shell.", no_a
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the operational API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Field encryption keys.", no_args_is_help=True)
+leads_app = typer.Typer(help="Lead assignment rules.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(keys_app, name="keys")
+app.add_typer(leads_app, name="leads")
 
 console = Console(stderr=True)
 
@@ -189,6 +191,57 @@ def keys_rotate() -> None:
     cipher = crypto.add_key()
     count = crypto.rotate(get_engine(_database_url()), cipher)
     typer.echo(f"active key {cipher.active}: re-encrypted {count} values")
+
+
+@leads_app.command("rule")
+def leads_rule(
+    name: Annotated[str, typer.Argument(help="The rule's name; saving it again replaces it.")],
+    strategy: Annotated[str, typer.Option(help="round_robin or load_balanced")] = "round_robin",
+    country: Annotated[list[str] | None, typer.Option(
+        help="A country or region the rule covers (repeat); none: every lead.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name: its active sales reps.")] = None,
+    user: Annotated[list[str] | None, typer.Option(help="A user's email (repeat).")] = None,
+    cap: Annotated[int | None, typer.Option(help="Most open leads per rep.")] = None,
+    position: Annotated[int, typer.Option(help="Lower positions are tried first.")] = 100,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Keep it, but off.")] = False,
+) -> None:
+    """Create or replace a lead assignment rule (app.assignment_rules)."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from salesops.db import get_engine
+    from salesops.domain import assignment
+    from salesops.domain.errors import InvalidInput
+    from salesops.models import Team, User
+
+    with Session(get_engine(_database_url())) as session, session.begin():
+        team_id = None
+        if team is not None:
+            team_id = session.scalar(sa.select(Team.id).where(Team.name == team))
+            if team_id is None:
+                raise InvalidInput(f"No team {team!r}: check the name in app.teams.")
+        user_ids = []
+        for email in user or ():
+            found = session.scalar(sa.select(User.id).where(User.email == email))
+            if found is None:
+                raise InvalidInput(f"No user {email!r}: create them first (salesops user "
+                                   "create).")
+            user_ids.append(found)
+        saved = assignment.save_rule(session, name, strategy=strategy, countries=country,
+                                     team_id=team_id, user_ids=user_ids, max_open_leads=cap,
+                                     position=position, is_active=not inactive)
+        typer.echo(f"saved rule {saved.id} {saved.name!r}")
+
+
+@leads_app.command("assign")
+def leads_assign() -> None:
+    """Assign every unowned open lead now, by the rules."""
+    from salesops.db import get_engine
+    from salesops.domain import assignment
+
+    report = assignment.assign_all(get_engine(_database_url()))
+    typer.echo(f"{report.assigned} leads assigned; {report.unassigned} stay unowned "
+               "(reasons in app.lead_assignments)")
 
 
 @app.command()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
+from salesops.domain import assignment
 from salesops.models.auth import ROLES
 
 
@@ -79,8 +80,10 @@ _DELETED = ("case when app.as_bool(r->>'IsDeleted') then coalesce("
 class _Step:
     """One entity's merge inside its transaction: SQL runs on the raw psycopg cursor."""
 
-    def __init__(self, cur: psycopg.Cursor, mailbox_owners: Sequence[str] = ()) -> None:
+    def __init__(self, cur: psycopg.Cursor, mailbox_owners: Sequence[str] = (),
+                 conn: sa.Connection | None = None) -> None:
         self.cur = cur
+        self.conn = conn  # the same transaction, for the domain's SQLAlchemy statements
         self.mailbox_owners = mailbox_owners
         self.rows_in = self.created = self.updated = self.rejected = 0
 
@@ -443,7 +446,9 @@ def _leads(step: _Step) -> None:
                case when app.as_int(r->>'NumberOfEmployees') >= 0
                     then app.as_int(r->>'NumberOfEmployees') end as employees,
                l.status, app.txt(r->>'LeadSource') as lead_source,
-               coalesce(mc.id, uc.id) as campaign_id, {_user_of("r->>'OwnerId'")} as owner_id,
+               coalesce(mc.id, uc.id) as campaign_id,
+               coalesce({_user_of("r->>'OwnerId'")}, (select x.owner_id from app.leads x
+                   where x.source = 'salesforce' and x.source_key = l.source_key)) as owner_id,
                jsonb_strip_nulls(jsonb_build_object(
                    'source', app.txt(r->>'UTM_Source__c'),
                    'campaign', app.txt(r->>'UTM_Campaign__c'))) as utm,
@@ -736,6 +741,14 @@ def _interactions(step: _Step) -> None:
                 ("source", "source_key", "created_at"), versioned=False)
 
 
+def _lead_assignment(step: _Step) -> None:
+    """Unowned open leads get an owner by the assignment rules (a lead's owner from its
+    source wins; one the rules gave is kept when the source has none)."""
+    report = assignment.assign(step.conn)
+    step.rows_in = report.assigned + report.unassigned
+    step.updated = report.assigned
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -746,7 +759,7 @@ STEPS: tuple[tuple[str, Callable[[_Step], None]], ...] = (
     ("campaigns", _campaigns), ("contacts", _contacts), ("leads", _leads),
     ("pipeline", _pipeline), ("deals", _deals), ("deal_stage_history", _deal_stage_history),
     ("tasks", _tasks), ("campaign_members", _campaign_members),
-    ("interactions", _interactions),
+    ("interactions", _interactions), ("lead_assignment", _lead_assignment),
 )
 
 
@@ -767,7 +780,7 @@ def merge_entity(engine: sa.Engine, name: str, mailbox_owners: Sequence[str] = (
         with driver.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('salesops.merge'))")
             cur.execute("set local timezone = 'UTC'; set local work_mem = '64MB'")
-            step = _Step(cur, mailbox_owners)
+            step = _Step(cur, mailbox_owners, conn)
             run(step)
             counts = step.counts()
             cur.execute("insert into ops.merge_runs (entity, finished_at, rows_in, created,"

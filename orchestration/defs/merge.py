@@ -20,7 +20,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "leads": ("leads",), "pipeline": ("pipelines", "pipeline_stages"),
     "deals": ("sales_pipeline",), "deal_stage_history": ("deal_stage_history",),
     "tasks": ("tasks",), "campaign_members": ("campaign_members",),
-    "interactions": ("interactions",),
+    "interactions": ("interactions",), "lead_assignment": ("lead_assignments",),
 }
 assert set(TABLES) == {name for name, _ in STEPS}, "every merge step needs its tables here"
 

@@ -9,6 +9,8 @@ caller commits); rule violations raise the typed exceptions of `salesops.domain.
   working them: update, qualify, disqualify, convert into a deal
 - `records`: what every record module shares (scoped reads, cursor lists, audited writes,
   optimistic locking, trash); `audit`: the audit log and the `Actor` writes are made by
-- `contacts` (and accounts), `deals` (pipelines, stage rules, contracts), `tasks`
+- `contacts` (and accounts), `deals` (pipelines, stage rules, stage-entry tasks,
+  contracts), `tasks`
 - `api_keys`: keys for the integration role
+- `assignment`: lead assignment rules (round robin, territory, load balanced with caps)
 """

@@ -6,6 +6,8 @@
 - Closed Won needs an amount and an expected close date; Closed Lost needs a reason.
 - Every move closes the open stage-history row and opens one for the new stage.
 - Winning creates the deal's contract (draft, the deal's amount and account).
+- Entering a stage (on creation too) gives the deal's owner the stage's tasks
+  (`app.stage_task_templates`), so API moves and conversions get them alike.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.merge import DEFAULT_PIPELINE, STAGES
-from salesops.models import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
+from salesops.models import (
+    Contract,
+    Deal,
+    DealStageHistory,
+    Pipeline,
+    PipelineStage,
+    StageTaskTemplate,
+    Task,
+)
 from salesops.security import permissions
 
 MAX_REASON_LENGTH = 1000
@@ -109,6 +119,28 @@ def _enter(session: Session, actor: Actor, deal: Deal, stage: PipelineStage) -> 
     session.add(DealStageHistory(deal_id=deal.id, stage_id=stage.id, stage_label=stage.name,
                                  amount=deal.amount, probability=stage.probability,
                                  entered_at=now, changed_by=actor.id))
+    _stage_tasks(session, actor, deal, stage, now)
+
+
+def _stage_tasks(session: Session, actor: Actor, deal: Deal, stage: PipelineStage,
+                 now: dt.datetime) -> list[Task]:
+    """The stage's task templates become tasks of the deal's owner (each audited, with its
+    `task.created` event), due `due_in_days` after entry."""
+    templates = session.scalars(sa.select(StageTaskTemplate).where(
+        StageTaskTemplate.stage_id == stage.id, StageTaskTemplate.is_active)
+        .order_by(StageTaskTemplate.id)).all()
+    tasks = [Task(title=t.title, description=t.description, task_type=t.task_type,
+                  priority=t.priority, deal_id=deal.id, contact_id=deal.contact_id,
+                  assignee_id=deal.owner_id, created_by=actor.id,
+                  due_at=None if t.due_in_days is None
+                  else now + dt.timedelta(days=t.due_in_days))
+             for t in templates]
+    session.add_all(tasks)
+    session.flush()
+    for task in tasks:
+        audit.write(session, actor, "tasks", task.id, "create", "task.created", None,
+                    audit.snapshot(task), {"deal_id": deal.id, "stage_id": stage.id})
+    return tasks
 
 
 def create_deal(session: Session, actor: Actor, values: dict[str, Any], *,

@@ -13,6 +13,8 @@ at all. Rules:
   does not tick the box does not withdraw an earlier consent (that is an opt-out's job).
 - The lead is keyed by (source, submission id): submitting the same id again changes
   nothing and emits nothing; a changed re-submission updates the lead (`lead.updated`).
+- A new lead gets its owner at once by the assignment rules (`assignment`), or stays
+  unowned with the reason recorded.
 - Concurrent submissions for the same person or the same submission id are safe: the
   inserts use ON CONFLICT against the unique indexes and then lock the winner's row.
 """
@@ -28,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from salesops import events
-from salesops.domain import deals, records
+from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
@@ -99,7 +101,7 @@ def _apply_consent(session: Session, contact: Contact, consent: Mapping[str, Any
 def capture_lead(session: Session, *, email: str, first_name: str | None = None,
                  last_name: str | None = None, company: str | None = None,
                  phone: str | None = None, job_title: str | None = None,
-                 utm: Mapping[str, Any] | None = None,
+                 country: str | None = None, utm: Mapping[str, Any] | None = None,
                  consent: ConsentInput | Mapping[str, Any] | None = None,
                  source: str = "webforms", form_key: str, submission_id: str,
                  message: str | None = None, page_url: str | None = None,
@@ -127,7 +129,8 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
 
     custom = {k: v for k, v in {"form_key": form_key, "message": _clean(message, 10000),
-                                "page_url": _clean(page_url, 2000)}.items() if v}
+                                "page_url": _clean(page_url, 2000),
+                                "country": _clean(country, 100)}.items() if v}
     fields = {"contact_id": contact.id, "company": _clean(company, 300),
               "title": person["title"], "utm": _clean_utm(utm), "custom_fields": custom}
     inserted = session.execute(
@@ -137,6 +140,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         .on_conflict_do_nothing(index_elements=[Lead.source, Lead.source_key])
         .returning(Lead.id)).scalar()
     if inserted is not None:
+        assignment.assign(session, [inserted])  # an owner at once, by the rules
         lead = session.get(Lead, inserted)
         topic = "lead.created"
     else:
@@ -154,7 +158,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
     events.emit(session, topic, "lead", lead.id, {
         "lead_id": lead.id, "contact_id": contact.id, "contact_created": contact_created,
         "source": source, "submission_id": submission_id, "form_key": form_key,
-        "utm": lead.utm})
+        "utm": lead.utm, "owner_id": lead.owner_id})
     return lead
 
 

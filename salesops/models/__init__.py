@@ -3,7 +3,20 @@
 Importing this package registers every table on `Base.metadata`, which Alembic migrates.
 """
 
-from salesops.models import auth, crm, events, integrations, marketing, ml, ops, raw, sales, work
+from salesops.models import (
+    assignment,
+    auth,
+    crm,
+    events,
+    integrations,
+    marketing,
+    ml,
+    ops,
+    raw,
+    sales,
+    work,
+)
+from salesops.models.assignment import AssignmentRule, LeadAssignment, StageTaskTemplate
 from salesops.models.auth import (
     ApiKey,
     AuditLog,
@@ -59,5 +72,6 @@ __all__ = [
     "Cursor",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
     "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
-    "OutboundEmail", "Reminder", "Task",
+    "OutboundEmail", "Reminder", "Task", "assignment", "AssignmentRule", "LeadAssignment",
+    "StageTaskTemplate",
 ]

@@ -1,0 +1,118 @@
+"""Event-driven workflows: leads assigned, qualified leads into the pipeline, score jumps
+told to the owner. Each is a small job started by a sensor as soon as there is work, not at
+the next schedule. The rules live in `salesops` (domain.assignment, automation.workflows);
+the new-lead scoring sensor (defs/ml.py) keeps its own `lead.created` events."""
+
+
+import dagster as dg
+
+from orchestration.resources import Database
+from salesops import events
+from salesops.automation import workflows
+from salesops.domain import assignment
+
+TAGS = {"salesops/system": "workflows"}
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED]
+
+
+@dg.op(description="Give every unowned open lead an owner by the assignment rules "
+                   "(or record why nobody can take it).")
+def assign_leads(context: dg.OpExecutionContext, database: Database) -> dict:
+    report = assignment.assign_all(database.engine)
+    context.log.info(f"{report.assigned} leads assigned, {report.unassigned} unowned "
+                     f"(reasons in app.lead_assignments)")
+    context.add_output_metadata({"assigned": report.assigned,
+                                 "unassigned": report.unassigned})
+    return {"assigned": report.assigned, "unassigned": report.unassigned}
+
+
+@dg.op(description="Qualified leads (lead.qualified in the outbox) become deals of their "
+                   "owner, once.")
+def convert_qualified(context: dg.OpExecutionContext, database: Database) -> dict:
+    report = workflows.convert_qualified_leads(database.engine)
+    if report.failed:
+        context.log.warning(f"{report.failed} qualified leads could not be converted; their "
+                            f"events are retried (app.events.last_error says why)")
+    result = {"converted": report.converted, "skipped": report.skipped,
+              "failed": report.failed}
+    context.add_output_metadata(result)
+    return result
+
+
+class ScoreJumpConfig(dg.Config):
+    threshold: int = workflows.DEFAULT_JUMP
+
+
+@dg.op(description="Notify the owner of each lead whose score rose by the threshold or "
+                   "more since its previous score, once per new score.")
+def notify_score_jumps(context: dg.OpExecutionContext, config: ScoreJumpConfig,
+                       database: Database) -> int:
+    told = workflows.notify_score_jumps(database.engine, threshold=config.threshold)
+    context.log.info(f"{told} owners told of a score jump of {config.threshold}+ points")
+    context.add_output_metadata({"notified": told})
+    return told
+
+
+def _job(name: str, op: dg.OpDefinition, description: str, kind: str) -> dg.JobDefinition:
+    @dg.job(name=name, description=description, executor_def=dg.in_process_executor,
+            tags={**TAGS, "salesops/workflow": kind})
+    def _graph():
+        op()
+
+    return _graph
+
+
+assign_new_leads = _job("assign_new_leads", assign_leads,
+                        "Assign unowned leads by the rules in app.assignment_rules.",
+                        "assignment")
+qualified_leads_to_deals = _job("qualified_leads_to_deals", convert_qualified,
+                                "A qualified lead enters the pipeline as a deal.",
+                                "qualified")
+score_jump_notifications = _job("score_jump_notifications", notify_score_jumps,
+                                "Tell owners when a lead's score jumps.", "score_jump")
+
+
+def _busy(context: dg.SensorEvaluationContext, job: dg.JobDefinition) -> bool:
+    return bool(context.instance.get_runs(
+        dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1))
+
+
+def _request(context: dg.SensorEvaluationContext, job: dg.JobDefinition, waiting: int,
+             what: str):
+    if not waiting:
+        return dg.SkipReason(f"no {what} waiting")
+    if _busy(context, job):
+        return dg.SkipReason(f"{waiting} {what} waiting; a run is in progress")
+    return dg.RunRequest(tags={"salesops/trigger": "sensor", "salesops/pending": str(waiting)})
+
+
+@dg.sensor(job=assign_new_leads, minimum_interval_seconds=15,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts assign_new_leads when a lead no assignment has looked at "
+                       "appears (leads made outside capture and the merge).")
+def unassigned_leads_sensor(context: dg.SensorEvaluationContext, database: Database):
+    return _request(context, assign_new_leads, assignment.pending(database.engine),
+                    "unassigned leads")
+
+
+@dg.sensor(job=qualified_leads_to_deals, minimum_interval_seconds=15,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts qualified_leads_to_deals when lead.qualified events wait in "
+                       "the outbox.")
+def qualified_leads_sensor(context: dg.SensorEvaluationContext, database: Database):
+    return _request(context, qualified_leads_to_deals,
+                    events.pending(database.engine, [workflows.QUALIFIED_TOPIC]),
+                    "qualified leads")
+
+
+@dg.sensor(job=score_jump_notifications, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts score_jump_notifications when new lead scores were written.")
+def score_jump_sensor(context: dg.SensorEvaluationContext, database: Database):
+    return _request(context, score_jump_notifications,
+                    workflows.pending_scores(database.engine), "new lead scores")
+
+
+jobs = [assign_new_leads, qualified_leads_to_deals, score_jump_notifications]
+sensors = [unassigned_leads_sensor, qualified_leads_sensor, score_jump_sensor]
