@@ -83,7 +83,8 @@ class Claim:
     """A batch of events locked by this consumer until the `claim` block ends."""
 
     def __init__(self, conn: sa.Connection, events: list[OutboxEvent]) -> None:
-        self._conn = conn
+        #: The claim's transaction: work done on it commits with the marks, atomically.
+        self.conn = conn
         self.events = events
         self.completed: list[int] = []
         self.failed: list[int] = []
@@ -96,7 +97,7 @@ class Claim:
 
     def complete(self, event: OutboxEvent | int) -> None:
         event_id = event if isinstance(event, int) else event.id
-        self._conn.execute(sa.text(
+        self.conn.execute(sa.text(
             "update app.events set processed_at = now(), attempts = attempts + 1, "
             "last_error = null where id = :id"), {"id": event_id})
         self.completed.append(event_id)
@@ -104,7 +105,7 @@ class Claim:
     def fail(self, event: OutboxEvent | int, error: BaseException | str) -> None:
         event_id = event if isinstance(event, int) else event.id
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self._conn.execute(sa.text(
+        self.conn.execute(sa.text(
             "update app.events set attempts = attempts + 1, last_error = :error "
             "where id = :id"), {"id": event_id, "error": message[:MAX_ERROR_LENGTH]})
         self.failed.append(event_id)

@@ -21,6 +21,7 @@ from ml.errors import NoChampion, TrackingUnavailable
 from ml.lead_scoring import features
 from ml.lead_scoring.model import MODEL_NAME, threads_for
 from salesops import events
+from salesops.automation.workflows import SCORE_CHANGED_TOPIC as SCORE_CHANGED
 from salesops.db import get_engine
 from salesops.settings import get_settings
 
@@ -34,7 +35,6 @@ N_REASONS = 3
 #: A score that moves by at least this many points since the lead's last score emits
 #: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
 SCORE_CHANGE_THRESHOLD = 10
-SCORE_CHANGED = "lead.score_changed"
 
 _COLUMNS = ("lead_id", "score", "band", "probability", "reasons", "model_name",
             "model_version", "mlflow_run_id")

@@ -40,16 +40,11 @@ def convert_qualified(context: dg.OpExecutionContext, database: Database) -> dic
     return result
 
 
-class ScoreJumpConfig(dg.Config):
-    threshold: int = workflows.DEFAULT_JUMP
-
-
-@dg.op(description="Notify the owner of each lead whose score rose by the threshold or "
-                   "more since its previous score, once per new score.")
-def notify_score_jumps(context: dg.OpExecutionContext, config: ScoreJumpConfig,
-                       database: Database) -> int:
-    told = workflows.notify_score_jumps(database.engine, threshold=config.threshold)
-    context.log.info(f"{told} owners told of a score jump of {config.threshold}+ points")
+@dg.op(description="Notify the owner of each lead whose score rose (lead.score_changed in "
+                   "the outbox, emitted when a score moves by the scorer's threshold), once.")
+def notify_score_jumps(context: dg.OpExecutionContext, database: Database) -> int:
+    told = workflows.notify_score_jumps(database.engine)
+    context.log.info(f"{told} owners told of a score jump")
     context.add_output_metadata({"notified": told})
     return told
 
@@ -108,10 +103,12 @@ def qualified_leads_sensor(context: dg.SensorEvaluationContext, database: Databa
 
 @dg.sensor(job=score_jump_notifications, minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts score_jump_notifications when new lead scores were written.")
+           description="Starts score_jump_notifications when lead.score_changed events "
+                       "wait in the outbox.")
 def score_jump_sensor(context: dg.SensorEvaluationContext, database: Database):
     return _request(context, score_jump_notifications,
-                    workflows.pending_scores(database.engine), "new lead scores")
+                    events.pending(database.engine, [workflows.SCORE_CHANGED_TOPIC]),
+                    "score changes")
 
 
 jobs = [assign_new_leads, qualified_leads_to_deals, score_jump_notifications]

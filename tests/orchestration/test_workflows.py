@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from orchestration.defs import workflows
 from orchestration.resources import Database
+from salesops import events
+from salesops.automation.workflows import SCORE_CHANGED_TOPIC
 from salesops.domain import assignment, deals, leads
 from salesops.domain.audit import Actor
 from salesops.domain.users import create_user, get_principal
-from salesops.models import Lead, LeadScore, PipelineStage, StageTaskTemplate, Team
+from salesops.models import Lead, PipelineStage, StageTaskTemplate, Team
 
 
 @pytest.fixture
@@ -136,23 +138,24 @@ def test_entering_a_stage_creates_its_tasks(setup, clean_db):
 
 def test_a_score_jump_notifies_the_owner_once(setup, clean_db):
     jumper = add_lead(clean_db, "jumper", owner_id=setup["rep"], company="Jumpy")
-    steady = add_lead(clean_db, "steady", owner_id=setup["rep"])
+    fallen = add_lead(clean_db, "fallen", owner_id=setup["rep"])
+    orphan = add_lead(clean_db, "orphan", owner_id=None)
 
-    def scores(*pairs):
+    def changed(lead_id, owner_id, previous, score):  # what ml.lead_scoring emits
         with Session(clean_db) as session, session.begin():
-            session.add_all([LeadScore(lead_id=lead_id, score=score, band="B",
-                                       probability=score / 100, model_name="m",
-                                       model_version="1", mlflow_run_id="r")
-                             for lead_id, score in pairs])
+            events.emit(session, SCORE_CHANGED_TOPIC, "lead", lead_id, {
+                "lead_id": lead_id, "owner_id": owner_id, "previous_score": previous,
+                "score": score, "change": score - previous})
 
-    scores((jumper, 30), (steady, 50))
-    assert sensor_result(workflows.score_jump_sensor, setup).tags["salesops/pending"] == "2"
+    changed(jumper, setup["rep"], 30, 75)
+    changed(fallen, setup["rep"], 80, 40)  # a fall is no jump
+    changed(orphan, None, 10, 90)  # nobody to tell
+    assert sensor_result(workflows.score_jump_sensor, setup).tags["salesops/pending"] == "3"
     assert run(workflows.score_jump_notifications, setup).output_for_node(
-        "notify_score_jumps") == 0  # first scores: nothing to jump from
+        "notify_score_jumps") == 1
     assert isinstance(sensor_result(workflows.score_jump_sensor, setup), dg.SkipReason)
-    scores((jumper, 75), (steady, 60))
-    run(workflows.score_jump_notifications, setup)
-    run(workflows.score_jump_notifications, setup)  # again: nothing new
+    assert run(workflows.score_jump_notifications, setup).output_for_node(
+        "notify_score_jumps") == 0  # again: nothing new
     with clean_db.connect() as conn:
         notes = conn.execute(sa.text("select user_id, kind, title, payload->>'lead_id' "
                                      "from app.notifications")).all()
@@ -161,7 +164,3 @@ def test_a_score_jump_notifies_the_owner_once(setup, clean_db):
     assert [tuple(n) for n in notes] == [(setup["rep"], "lead_score_jump",
                                           "Jumpy: score up to 75", str(jumper))]
     assert emails == 1
-    scores((steady, 75))  # +15 with the default threshold of 20: quiet; 10 says yes
-    result = run(workflows.score_jump_notifications, setup, run_config={"ops": {
-        "notify_score_jumps": {"config": {"threshold": 10}}}})
-    assert result.output_for_node("notify_score_jumps") == 1
