@@ -11,11 +11,14 @@ from collections.abc import Callable
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.defs import dbt, ingest, merge, ml
+from orchestration.defs import attribution, dbt, forecasting, ingest, merge, ml
 
 
 def layers() -> list[tuple[str, dg.AssetSelection]]:
-    """The layers in the order data flows; the marts that read scores run after the models."""
+    """The layers in the order data flows; the marts that read scores run after the models.
+
+    The bookings forecast is left to its schedule: it needs months of closed deals, which
+    a small demo does not have (`salesops ml train win_probability` says how many)."""
     scores = dg.AssetSelection.assets(ml.SCORES_KEY)
     models = dg.AssetSelection.assets(ml.MODEL_KEY)
     dbt_models = dg.AssetSelection.groups(*dbt.GROUPS)
@@ -26,6 +29,8 @@ def layers() -> list[tuple[str, dg.AssetSelection]]:
         ("model training", models),
         ("lead scoring", scores),
         ("marts with scores", dbt_models & scores.downstream(include_self=False)),
+        ("attribution and next best actions", dg.AssetSelection.assets(
+            attribution.KEY, forecasting.NBA_MODEL_KEY, forecasting.NBA_KEY)),
     ]
 
 

@@ -54,7 +54,7 @@ def test_every_layer_materialises_in_order(platform):
     assert platform["failed"] is None
     names = [name for _, _, name in platform["progress"]]
     assert names == ["ingest", "merge", "dbt", "model training", "lead scoring",
-                     "marts with scores", "done"]
+                     "marts with scores", "attribution and next best actions", "done"]
 
 
 def test_each_layer_wrote_its_schema(platform, engine):
@@ -65,6 +65,9 @@ def test_each_layer_wrote_its_schema(platform, engine):
     assert scalar(engine, "select count(*) from marts.fct_leads") == leads
     assert scalar(engine, "select count(*) from marts.fct_deals") > 0
     assert scalar(engine, "select count(*) from marts.attribution_by_channel") > 0
+    # Markov chains of order 1 to 3 and Shapley values
+    assert scalar(engine, "select count(distinct model) from ml.attribution") == 4
+    assert scalar(engine, "select count(*) from ml.next_best_actions where rank = 1") > 0
 
 
 def test_model_is_tracked_and_scores_every_open_lead(platform, engine):
@@ -82,7 +85,8 @@ def test_model_is_tracked_and_scores_every_open_lead(platform, engine):
 
 def test_runs_are_recorded_in_the_dagster_instance(platform):
     runs = platform["instance"].get_runs()
-    assert len(runs) == 6 and all(r.is_success for r in runs)
+    layers = len(platform["progress"]) - 1  # one run per layer; the last report says done
+    assert len(runs) == layers == 7 and all(r.is_success for r in runs)
 
 
 def test_a_captured_lead_is_scored_by_the_outbox_sensor(platform, engine, database_url,
