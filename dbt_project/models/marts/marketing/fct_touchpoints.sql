@@ -5,7 +5,7 @@
     config(
         indexes=[
             {'columns': ['occurred_date']},
-            {'columns': ['campaign_id']},
+            {'columns': ['campaign_id', 'occurred_date']},
             {'columns': ['contact_id']},
         ],
     )
