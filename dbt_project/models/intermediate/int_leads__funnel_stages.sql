@@ -9,6 +9,14 @@
 -- First response: the first outbound email, call or meeting with its contact, or completed
 -- task on the lead, at or after creation (else app.leads.first_touch_at, when later than
 -- creation).
+-- A table, not a view: fct_leads, int_attribution__conversions and their tests read it.
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['lead_id']}],
+    )
+}}
+
 with
 
 leads as (
