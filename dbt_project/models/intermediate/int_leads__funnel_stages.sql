@@ -45,13 +45,23 @@ intent_touches as (
 
 ),
 
+-- a lead's deals: those that name it, and the one it converted into (two equi-joins, not
+-- one join on an "or", which PostgreSQL can only run as a nested loop)
 lead_deals as (
 
-    select leads.lead_id, deals.created_at, deals.closed_at, deals.is_won
+    select leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at, deals.is_won
     from leads
     inner join {{ ref('stg_app__deals') }} as deals
-        on (deals.lead_id = leads.lead_id or deals.deal_id = leads.converted_deal_id)
-       and not deals.is_deleted
+        on deals.lead_id = leads.lead_id
+    where not deals.is_deleted
+
+    union
+
+    select leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at, deals.is_won
+    from leads
+    inner join {{ ref('stg_app__deals') }} as deals
+        on deals.deal_id = leads.converted_deal_id
+    where not deals.is_deleted
 
 ),
 
