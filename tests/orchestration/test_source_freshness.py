@@ -7,13 +7,16 @@ from __future__ import annotations
 import dagster as dg
 import sqlalchemy as sa
 
-from orchestration.defs import dbt
 from salesops.warehouse import dbt_env
 
 
 def test_source_freshness_checks_in_dagster(clean_db, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in dbt_env(database_url).items():
         monkeypatch.setenv(name, value)
+    # imported here: a stale manifest is re-parsed on import, which needs the connection
+    from orchestration.defs import dbt
+
     with clean_db.begin() as conn:
         conn.execute(sa.text(
             "insert into ops.load_batches (batch_id, source, entity, status) "
