@@ -104,6 +104,7 @@ def source_freshness(context: dg.AssetCheckExecutionContext,
     """`dbt source freshness`, one result per source: passed when fresh; a warning past
     warn_after, an error past error_after or when the table holds no row. A job that runs
     the checks of some sources (e.g. with their ingest assets) gets only theirs."""
+    configure_environment(os.environ.get("DATABASE_URL"))  # the database of this run
     invocation = dbt.cli(["source", "freshness"], raise_on_error=False).wait()
     results = json.loads((invocation.target_path / "sources.json").read_text())["results"]
     for result in results:
