@@ -1,10 +1,12 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests run as their asset checks.
 
 dbt's `raw`, `app` and `ml` sources map to the keys of the ingest, merge and ml assets, so
-the whole flow is one lineage graph.
+the whole flow is one lineage graph. The freshness rules of the sources (their yml) are
+asset checks on those source assets, run by `dbt source freshness`.
 """
 
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -74,3 +76,50 @@ def salesops_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iter
 
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR))
+
+
+def freshness_sources() -> dict[str, dg.AssetKey]:
+    """The asset key of each dbt source that has a freshness rule, by its dbt unique id."""
+    manifest = json.loads(project.manifest_path.read_text())
+    translator = Translator()
+    return {unique_id: translator.get_asset_key(props)
+            for unique_id, props in manifest["sources"].items()
+            if any(((props.get("freshness") or {}).get(bound) or {}).get("count")
+                   for bound in ("warn_after", "error_after"))}
+
+
+FRESHNESS_SOURCES = freshness_sources()
+FRESHNESS_CHECK = "source_freshness"
+
+
+@dg.multi_asset_check(
+    name="dbt_source_freshness", can_subset=True,
+    specs=[dg.AssetCheckSpec(FRESHNESS_CHECK, asset=key, blocking=False,
+                             description="dbt source freshness: the newest row's loaded "
+                                         "time against the source's warn_after/error_after")
+           for key in FRESHNESS_SOURCES.values()],
+)
+def source_freshness(context: dg.AssetCheckExecutionContext,
+                     dbt: DbtCliResource) -> Iterator[dg.AssetCheckResult]:
+    """`dbt source freshness`, one result per source: passed when fresh; a warning past
+    warn_after, an error past error_after or when the table holds no row. A job that runs
+    the checks of some sources (e.g. with their ingest assets) gets only theirs."""
+    configure_environment(os.environ.get("DATABASE_URL"))  # the database of this run
+    invocation = dbt.cli(["source", "freshness"], raise_on_error=False).wait()
+    results = json.loads((invocation.target_path / "sources.json").read_text())["results"]
+    for result in results:
+        key = FRESHNESS_SOURCES.get(result["unique_id"])
+        if key is None or dg.AssetCheckKey(key, FRESHNESS_CHECK) not in (
+                context.selected_asset_check_keys):
+            continue
+        status = result["status"]
+        age = result.get("max_loaded_at_time_ago_in_s")
+        loaded = result.get("max_loaded_at")
+        yield dg.AssetCheckResult(
+            asset_key=key, check_name=FRESHNESS_CHECK, passed=status == "pass",
+            severity=dg.AssetCheckSeverity.WARN if status == "warn"
+            else dg.AssetCheckSeverity.ERROR,
+            metadata={"status": status,
+                      "max_loaded_at": loaded if loaded and not loaded.startswith("0001")
+                      else "never loaded",
+                      "age_hours": round(age / 3600, 1) if age and age > 0 else None})

@@ -3,6 +3,14 @@
 -- var('attribution_conversion_window_days') of its creation ('deal_won', credited with its
 -- amount). Each carries the moments the W-shaped model keys on: when the lead was created
 -- and when the opportunity was. Revenue is in the reporting currency.
+-- A table, not a view: fct_attribution and its tests read it.
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['conversion_id']}],
+    )
+}}
+
 with
 
 converted_leads as (

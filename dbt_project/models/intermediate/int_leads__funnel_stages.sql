@@ -9,6 +9,14 @@
 -- First response: the first outbound email, call or meeting with its contact, or completed
 -- task on the lead, at or after creation (else app.leads.first_touch_at, when later than
 -- creation).
+-- A table, not a view: fct_leads, int_attribution__conversions and their tests read it.
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['lead_id']}],
+    )
+}}
+
 with
 
 leads as (
@@ -37,13 +45,23 @@ intent_touches as (
 
 ),
 
+-- a lead's deals: those that name it, and the one it converted into (two equi-joins, not
+-- one join on an "or", which PostgreSQL can only run as a nested loop)
 lead_deals as (
 
-    select leads.lead_id, deals.created_at, deals.closed_at, deals.is_won
+    select leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at, deals.is_won
     from leads
     inner join {{ ref('stg_app__deals') }} as deals
-        on (deals.lead_id = leads.lead_id or deals.deal_id = leads.converted_deal_id)
-       and not deals.is_deleted
+        on deals.lead_id = leads.lead_id
+    where not deals.is_deleted
+
+    union
+
+    select leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at, deals.is_won
+    from leads
+    inner join {{ ref('stg_app__deals') }} as deals
+        on deals.deal_id = leads.converted_deal_id
+    where not deals.is_deleted
 
 ),
 

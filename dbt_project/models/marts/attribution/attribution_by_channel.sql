@@ -1,6 +1,16 @@
 -- Attributed conversions and revenue per model, conversion type, channel, campaign and
 -- month of conversion: the long table that compares attribution models side by side. The
 -- data-driven models of ml write the same shape (CONTRACTS.md).
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['period']},
+            {'columns': ['campaign']},
+        ],
+    )
+}}
+
 with
 
 attribution as (

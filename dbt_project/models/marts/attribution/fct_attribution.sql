@@ -21,6 +21,16 @@
 -- in time are broken by touchpoint_id, so the result is deterministic. A conversion with
 -- no touch in its window gets one 'unattributed' row per model (when
 -- var('attribution_include_unattributed')), so every conversion counts once per model.
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['conversion_date']},
+            {'columns': ['campaign_id']},
+        ],
+    )
+}}
+
 {%- set models = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay',
                   'u_shaped', 'w_shaped'] %}
 {%- set u_first = var('attribution_u_shaped_first') | float %}

@@ -3,6 +3,17 @@
 -- status history (when it became an MQL, SQL, opportunity, won or was disqualified), the
 -- first sales response and the time to qualify. The lead_features columns come first and
 -- unchanged: they are a contract (CONTRACTS.md).
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['created_at']},
+            {'columns': ['owner_id']},
+            {'columns': ['campaign_id']},
+        ],
+    )
+}}
+
 with
 
 features as (

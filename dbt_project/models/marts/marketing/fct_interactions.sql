@@ -4,6 +4,16 @@
 -- response_time_hours: for a message that answers the other side (an inbound after an
 -- outbound, or the reverse), the hours since the message it answers; hours_to_reply: the
 -- hours until the other side answered it. Interactions without a thread stand alone.
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['occurred_date']},
+            {'columns': ['user_id']},
+        ],
+    )
+}}
+
 with
 
 interactions as (

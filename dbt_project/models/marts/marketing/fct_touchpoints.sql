@@ -1,5 +1,16 @@
 -- One stream of marketing touchpoints, linked to contacts when linkable and to campaigns
 -- by name.
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['occurred_date']},
+            {'columns': ['campaign_id', 'occurred_date']},
+            {'columns': ['contact_id']},
+        ],
+    )
+}}
+
 with
 
 touchpoints as (

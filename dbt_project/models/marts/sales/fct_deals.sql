@@ -1,4 +1,16 @@
 -- One row per live deal: value, stage, forecast, outcome, age and time in stage.
+-- Indexed on the columns dashboards filter by.
+{{
+    config(
+        indexes=[
+            {'columns': ['owner_id']},
+            {'columns': ['created_date']},
+            {'columns': ['closed_date']},
+            {'columns': ['campaign_id']},
+        ],
+    )
+}}
+
 with
 
 deals as (

@@ -21,6 +21,7 @@
         indexes=[
             {'columns': ['snapshot_date', 'deal_id'], 'unique': True},
             {'columns': ['deal_id']},
+            {'columns': ['owner_id', 'snapshot_date']},
         ],
     )
 }}
