@@ -18,6 +18,7 @@ from conftest import (
     SECRET,
     add_campaign,
     add_contacts,
+    add_user,
     free_port,
     mail_settings,
     wait_for,
@@ -233,8 +234,6 @@ def test_engagement_is_recorded_once_and_loaded_into_raw(clean_db, smtp, tracker
 
 def test_a_broken_campaign_is_paused_with_its_owner_told_and_imports_are_left_alone(
         clean_db, smtp, tracker):
-    from conftest import add_user
-
     inbox, port = smtp
     _people(clean_db, 2)
     with Session(clean_db) as session, session.begin():

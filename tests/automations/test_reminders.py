@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from conftest import add_user, mail_settings
+from conftest import add_user, free_port, mail_settings
 from sqlalchemy.orm import Session
 
 from salesops.automation.notify import send_outbound_emails
@@ -93,8 +93,6 @@ def test_smtp_down_then_up_sends_each_email_once(clean_db, smtp):
         for i in range(3):
             _reminder(session, rita, -5, f"r-{i}")
     dispatch_due_reminders(clean_db, sender_domain=DOMAIN, now=NOW)
-    from conftest import free_port
-
     with Mailer(mail_settings(free_port(), max_attempts=2)) as mailer:  # nobody listening
         report = send_outbound_emails(clean_db, mailer)
     assert (report.sent, report.failed) == (0, 1)  # it stopped at the first failure

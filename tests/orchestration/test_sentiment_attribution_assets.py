@@ -57,12 +57,13 @@ def test_sentiment_assets_train_then_score(resources, clean_db, tmp_path):
     assert [label for _, label in labels] == ["positive", "negative"]
 
 
-def test_attribution_asset_needs_the_marts(resources):
-    result = dg.materialize([attribution.attribution], resources=resources,
+def test_attribution_asset_needs_the_marts(make_database, tmp_path, monkeypatch):
+    unbuilt = make_database("salesops_no_marts")  # no dbt run: no marts
+    monkeypatch.setenv("SALESOPS_DATA_DIR", str(tmp_path))
+    result = dg.materialize([attribution.attribution],
+                            resources={"database": Database(url=unbuilt)},
                             raise_on_error=False)
-    if result.success:  # the marts exist in this database (built by the dbt tests)
-        assert result.asset_materializations_for_node("ml__attribution")[0].metadata["rows"]
-    else:
-        error = result.get_step_failure_events()[0].step_failure_data.error
-        text = error.message + (error.cause.message if error.cause else "")
-        assert "not built yet: run dbt first" in text
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    text = error.message + (error.cause.message if error.cause else "")
+    assert "not built yet: run dbt first" in text
