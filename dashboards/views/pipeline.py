@@ -84,8 +84,8 @@ FORECAST_SQL = """
     with periods as (
         select distinct period_start, period_grain,
                period_start + case period_grain when 'quarter' then interval '3 months'
-                                                else interval '1 month' end as period_end
-        from ml.forecasts
+                                                else interval '1 month' end
+               as period_end from ml.forecasts
         where level = 'total' and forecast_category is null
           and period_start between date_trunc('quarter', cast(:start as date)) and :end)
     select p.period_start, p.period_grain, latest.as_of, latest.p10::float8 as p10,

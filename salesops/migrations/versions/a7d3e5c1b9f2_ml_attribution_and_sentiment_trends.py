@@ -30,8 +30,7 @@ create view ml.sentiment_trends as
 with latest as (
     select distinct on (s.interaction_id)
         s.interaction_id, s.label, s.score, s.model_name, s.model_version,
-        i.contact_id, i.account_id, i.occurred_at
-    from ml.sentiment_analysis as s
+        i.contact_id, i.account_id, i.occurred_at from ml.sentiment_analysis as s
     join app.interactions as i on i.id = s.interaction_id and i.deleted_at is null
     order by s.interaction_id, s.scored_at desc, s.id desc
 ),

@@ -26,8 +26,8 @@ VIEW = """
 create view ml.forecast_accuracy as
 with periods as (
     select f.*, f.period_start + case f.period_grain when 'quarter' then interval '3 months'
-                                                    else interval '1 month' end as period_end
-      from ml.forecasts f
+                                                    else interval '1 month' end
+           as period_end from ml.forecasts f
      where f.deal_id is null and f.forecast_category is null and f.period_start is not null
 ), actuals as (
     select p.id, coalesce(sum(d.amount), 0) as actual_amount
