@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.database import peak_rss_mb
 from ml.attribution import Journeys, removal_effects, shapley_values
 
 DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "attribution"
@@ -90,7 +90,7 @@ def run(scale: int) -> dict:
             "baseline_value": None if baseline is None else round(baseline),
             "ratio": None if baseline is None else round(value / baseline, 2),
             "max_share_gap_pp": gap,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,24 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops import migrate
+from bench.database import peak_rss_mb, scratch_database
 from salesops.automation import campaigns
 from salesops.automation.tracking import Tracker
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from salesops.db import get_engine
 from salesops.mailer import Mailer, MailSettings, message_id
 
 TEMPLATE = """<p>Hi {{ first_name or 'there' }},</p>
@@ -114,13 +111,10 @@ def bare_loop(port: int, messages: list[tuple[str, str, bytes]]) -> int:
     return len(messages)
 
 
-def run(server_url: str, scale: int) -> dict:
-    name = f"bench_campaign_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
+def run(url: str, scale: int) -> dict:
     port = _free_port()
     smtp = _start_smtp(port)
     try:
-        migrate.upgrade(url)
         engine = get_engine(url)
         campaign_id = _seed(engine, scale)
         settings = MailSettings(_env_file=None, smtp_port=port, max_per_second=0)
@@ -142,17 +136,13 @@ def run(server_url: str, scale: int) -> dict:
     finally:
         smtp.terminate()
         smtp.wait()
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
     print(f"campaign runner: {scale} in {ours_s:.2f} s; bare smtplib: {sent} in {base_s:.2f} s",
           file=sys.stderr)
     value, baseline = scale / ours_s, sent / base_s
     return {"bench": "campaign_send", "scale": scale, "value": round(value, 1),
             "unit": "messages/s", "baseline": "bare smtplib loop, pre-rendered",
             "baseline_value": round(baseline, 1), "ratio": round(value / baseline, 3),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -160,14 +150,9 @@ def main(argv: list[str] | None = None) -> None:
                                      description="Campaign send vs a bare smtplib loop.")
     parser.add_argument("--scale", type=int, default=10_000, help="recipients")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
-        if url := os.environ.get("DATABASE_URL"):
-            server_url = url
-        else:
-            from salesops.embedded import start_postgres
-
-            server_url = start_postgres(Path(tmp) / "pg")
-        result = run(server_url, args.scale)
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp, \
+            scratch_database(Path(tmp), "bench_campaign") as url:
+        result = run(url, args.scale)
     print(json.dumps(result))
 
 

@@ -18,18 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from bench.database import peak_rss_mb, scratch_database
+from salesops.db import get_engine
 
 APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
 PAGES = ["views/overview.py", "views/pipeline.py", "views/funnel.py", "views/leads.py",
@@ -238,21 +236,12 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, float]]:
     return times
 
 
-def run(server_url: str, scale: int, repeat: int) -> dict:
-    name = f"bench_dashboards_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
-    try:
-        migrate.upgrade(url)
-        print(f"generating marts for {scale:,} contacts", file=sys.stderr)
-        build(url, scale)
-        print(f"running {len(PAGES)} pages, best of {repeat}", file=sys.stderr)
-        times = measure(url, repeat)
-        get_engine(url).dispose()
-    finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+def run(url: str, scale: int, repeat: int) -> dict:
+    print(f"generating marts for {scale:,} contacts", file=sys.stderr)
+    build(url, scale)
+    print(f"running {len(PAGES)} pages, best of {repeat}", file=sys.stderr)
+    times = measure(url, repeat)
+    get_engine(url).dispose()
     cold = statistics.median(c for c, _ in times.values())
     cached = statistics.median(c for _, c in times.values())
     print(f"queries of the slowest page: cold {max(c for c, _ in times.values()):.1f} ms, "
@@ -261,7 +250,7 @@ def run(server_url: str, scale: int, repeat: int) -> dict:
             "unit": "ms in queries per page, cold (median)",
             "baseline": "the same queries from the cache (median)",
             "baseline_value": round(cached, 1), "ratio": round(cold / cached, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -270,13 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=int, default=100_000, help="contacts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per page; the best counts")
     args = parser.parse_args(argv)
-    if url := os.environ.get("DATABASE_URL"):
+    with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as tmp, \
+            scratch_database(Path(tmp), "bench_dashboards") as url:
         result = run(url, args.scale, args.repeat)
-    else:
-        from salesops.embedded import start_postgres
-
-        with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as tmp:
-            result = run(start_postgres(Path(tmp) / "pg"), args.scale, args.repeat)
     print(json.dumps(result))
 
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import sys
 import tempfile
 import time
@@ -35,8 +33,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from bench.database import peak_rss_mb, scratch_database
+from salesops.db import get_engine
 from salesops.warehouse import run_dbt
 
 #: Reference data, once: a role, 5 teams, 50 reps, 20 campaigns, a pipeline of 5 stages,
@@ -230,40 +228,31 @@ def time_queries(url: str, day) -> dict[str, float]:
     return times
 
 
-def run(server_url: str, scale: int, snapshot_days: int) -> dict:
-    name = f"bench_dbt_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
+def run(url: str, scale: int, snapshot_days: int) -> dict:
     now = datetime.now(UTC).replace(microsecond=0)
     dbt_vars = ["--vars", json.dumps(
         {"pipeline_snapshot_start": str((now - timedelta(days=snapshot_days)).date())})]
     params = {"n": scale, "batch": str(uuid.uuid4()), "base": now - timedelta(days=2)}
     added = max(scale // 100, 10)
-    try:
-        migrate.upgrade(url)
-        print(f"generating {scale:,} contacts, {2 * scale:,} touchpoints, {scale // 5:,} deals",
-              file=sys.stderr)
-        execute(url, REFERENCE_SQL + DATA_SQL,
-                {**params, "lo": 0, "hi": scale, "loaded": now - timedelta(days=1)})
-        with tempfile.TemporaryDirectory(prefix="bench-dbt-target-") as target:
-            full = build(url, ["build", "--full-refresh", *dbt_vars], Path(target), "baseline")
-            print(f"appending {added:,} contacts (1%) and their activity", file=sys.stderr)
-            execute(url, DATA_SQL, {**params, "lo": scale, "hi": scale + added,
-                                    "loaded": datetime.now(UTC)})
-            incremental = build(url, ["build", *dbt_vars], Path(target), "incremental")
-        print("dashboard queries on the marts, best of 3", file=sys.stderr)
-        queries = time_queries(url, now.date())
-        get_engine(url).dispose()
-    finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    print(f"generating {scale:,} contacts, {2 * scale:,} touchpoints, {scale // 5:,} deals",
+          file=sys.stderr)
+    execute(url, REFERENCE_SQL + DATA_SQL,
+            {**params, "lo": 0, "hi": scale, "loaded": now - timedelta(days=1)})
+    with tempfile.TemporaryDirectory(prefix="bench-dbt-target-") as target:
+        full = build(url, ["build", "--full-refresh", *dbt_vars], Path(target), "baseline")
+        print(f"appending {added:,} contacts (1%) and their activity", file=sys.stderr)
+        execute(url, DATA_SQL, {**params, "lo": scale, "hi": scale + added,
+                                "loaded": datetime.now(UTC)})
+        incremental = build(url, ["build", *dbt_vars], Path(target), "incremental")
+    print("dashboard queries on the marts, best of 3", file=sys.stderr)
+    queries = time_queries(url, now.date())
+    get_engine(url).dispose()
     slowest = max(queries, key=queries.get)
     return {"bench": "dbt_build", "scale": scale, "value": round(incremental, 1),
             "unit": "s, dbt build after 1% new data (incremental)",
             "baseline": "dbt build --full-refresh", "baseline_value": round(full, 1),
             "ratio": round(incremental / full, 3),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": peak_rss_mb(),
             "slowest_dashboard_query": slowest,
             "slowest_dashboard_query_ms": round(queries[slowest], 1)}
 
@@ -275,13 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot-days", type=int, default=90,
                         help="days of the daily pipeline snapshot")
     args = parser.parse_args(argv)
-    if url := os.environ.get("DATABASE_URL"):
+    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp, \
+            scratch_database(Path(tmp), "bench_dbt") as url:
         result = run(url, args.scale, args.snapshot_days)
-    else:
-        from salesops.embedded import start_postgres
-
-        with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp:
-            result = run(start_postgres(Path(tmp) / "pg"), args.scale, args.snapshot_days)
     print(json.dumps(result))
 
 

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from bench.database import peak_rss_mb, scratch_database
+from salesops.db import get_engine
 from salesops.domain import assignment
 from salesops.domain.users import ensure_roles
 
@@ -71,42 +68,33 @@ def _owners(engine: sa.Engine) -> list[tuple[int, int | None]]:
             "select id, owner_id from app.leads order by id"))]
 
 
-def run(server_url: str, scale: int) -> dict:
-    name = f"bench_assign_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
-    try:
-        migrate.upgrade(url)
-        engine = get_engine(url)
-        _seed(engine, scale)
-        print(f"{scale} leads: set-based...", file=sys.stderr)
-        start = time.perf_counter()
-        report = assignment.assign_all(engine)
-        ours_s = time.perf_counter() - start
-        _reset(engine)
-        print(f"set-based {report} in {ours_s:.2f} s; now one lead at a time...",
-              file=sys.stderr)
-        ids = [lead_id for lead_id, _ in _owners(engine)]
-        start = time.perf_counter()
-        for done, lead_id in enumerate(ids, 1):
-            with engine.begin() as conn:
-                assignment.assign(conn, [lead_id])
-            if done % 1000 == 0:
-                print(f"  {done}/{len(ids)}", file=sys.stderr)
-        base_s = time.perf_counter() - start
-        placed = sum(1 for _, owner in _owners(engine) if owner)
-        engine.dispose()
-    finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+def run(url: str, scale: int) -> dict:
+    engine = get_engine(url)
+    _seed(engine, scale)
+    print(f"{scale} leads: set-based...", file=sys.stderr)
+    start = time.perf_counter()
+    report = assignment.assign_all(engine)
+    ours_s = time.perf_counter() - start
+    _reset(engine)
+    print(f"set-based {report} in {ours_s:.2f} s; now one lead at a time...",
+          file=sys.stderr)
+    ids = [lead_id for lead_id, _ in _owners(engine)]
+    start = time.perf_counter()
+    for done, lead_id in enumerate(ids, 1):
+        with engine.begin() as conn:
+            assignment.assign(conn, [lead_id])
+        if done % 1000 == 0:
+            print(f"  {done}/{len(ids)}", file=sys.stderr)
+    base_s = time.perf_counter() - start
+    placed = sum(1 for _, owner in _owners(engine) if owner)
+    engine.dispose()
     print(f"set-based {ours_s:.2f} s, per lead {base_s:.2f} s ({placed} placed; the order "
           "differs, so caps and loads may fall differently)", file=sys.stderr)
     value, baseline = scale / ours_s, scale / base_s
     return {"bench": "lead_assignment", "scale": scale, "value": round(value, 1),
             "unit": "leads/s", "baseline": "one lead per transaction (capture's path)",
             "baseline_value": round(baseline, 1), "ratio": round(value / baseline, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,14 +102,9 @@ def main(argv: list[str] | None = None) -> None:
                                      description="Set-based lead assignment vs one at a time.")
     parser.add_argument("--scale", type=int, default=5_000, help="leads")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-assign-") as tmp:
-        if url := os.environ.get("DATABASE_URL"):
-            server_url = url
-        else:
-            from salesops.embedded import start_postgres
-
-            server_url = start_postgres(Path(tmp) / "pg")
-        result = run(server_url, args.scale)
+    with tempfile.TemporaryDirectory(prefix="bench-assign-") as tmp, \
+            scratch_database(Path(tmp), "bench_assign") as url:
+        result = run(url, args.scale)
     print(json.dumps(result))
 
 

@@ -13,20 +13,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.database import peak_rss_mb, scratch_database
 from connectors.salesforce_export import read_export
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from salesops.db import get_engine
 from salesops.loading import load_batch
 
 OBJECTS = ("Contact", "Lead")
@@ -67,47 +64,38 @@ def _best(runs: int, reset: Callable[[], None], work: Callable[[], int]) -> tupl
     return best, rows
 
 
-def run(server_url: str, scale: int, repeat: int, workdir: Path) -> dict:
+def run(url: str, scale: int, repeat: int, workdir: Path) -> dict:
     from salesops.demo import generate
 
     generate(workdir / "demo", scale, seed=1)
     export = workdir / "demo" / "salesforce"
-    name = f"bench_load_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
-    try:
-        migrate.upgrade(url)
-        engine = get_engine(url)
-        with engine.begin() as conn:
-            for obj in OBJECTS:
-                with (export / f"{obj}.csv").open(encoding="utf-8-sig", newline="") as f:
-                    header = next(csv.reader(f))
-                columns = ", ".join(f'"{c}" text' for c in header)
-                conn.execute(sa.text(f"create unlogged table bench_{obj.lower()} ({columns})"))
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        for obj in OBJECTS:
+            with (export / f"{obj}.csv").open(encoding="utf-8-sig", newline="") as f:
+                header = next(csv.reader(f))
+            columns = ", ".join(f'"{c}" text' for c in header)
+            conn.execute(sa.text(f"create unlogged table bench_{obj.lower()} ({columns})"))
 
-        def truncate(tables: str) -> Callable[[], None]:
-            def reset() -> None:
-                with engine.begin() as conn:
-                    conn.execute(sa.text(f"truncate {tables} cascade"))
-            return reset
+    def truncate(tables: str) -> Callable[[], None]:
+        def reset() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"truncate {tables} cascade"))
+        return reset
 
-        ours_s, rows = _best(repeat, truncate("raw.salesforce__contact, raw.salesforce__lead, "
-                                              "ops.rejected_rows, ops.load_batches"),
-                             lambda: ours(engine, export))
-        base_s, base_rows = _best(repeat, truncate("bench_contact, bench_lead"),
-                                  lambda: bare_copy(engine, export))
-        engine.dispose()
-    finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    ours_s, rows = _best(repeat, truncate("raw.salesforce__contact, raw.salesforce__lead, "
+                                          "ops.rejected_rows, ops.load_batches"),
+                         lambda: ours(engine, export))
+    base_s, base_rows = _best(repeat, truncate("bench_contact, bench_lead"),
+                              lambda: bare_copy(engine, export))
+    engine.dispose()
     print(f"load_batch: {rows} rows in {ours_s:.3f} s; bare COPY: {base_rows} rows in "
           f"{base_s:.3f} s (best of {repeat})", file=sys.stderr)
     value, baseline = rows / ours_s, base_rows / base_s
     return {"bench": "load", "scale": scale, "value": round(value), "unit": "rows/s",
             "baseline": "bare COPY", "baseline_value": round(baseline),
             "ratio": round(value / baseline, 3),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,15 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=int, default=20_000, help="people in the demo data")
     parser.add_argument("--repeat", type=int, default=3, help="runs per side; the best counts")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        workdir = Path(tmp)
-        if url := os.environ.get("DATABASE_URL"):
-            server_url = url
-        else:
-            from salesops.embedded import start_postgres
-
-            server_url = start_postgres(workdir / "pg")
-        result = run(server_url, args.scale, args.repeat, workdir)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, \
+            scratch_database(Path(tmp), "bench_load") as url:
+        result = run(url, args.scale, args.repeat, Path(tmp))
     print(json.dumps(result))
 
 

@@ -15,24 +15,21 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from bench.database import peak_rss_mb, scratch_database
 from ml.lead_scoring import features
 from ml.lead_scoring.evaluate import fit_and_evaluate
 from ml.lead_scoring.model import threads_for
 from ml.lead_scoring.score import write_scores
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from salesops.db import get_engine
 
 MART_DDL = """
 create table marts.lead_features (
@@ -94,56 +91,47 @@ def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
             copy.write(chunk)
 
 
-def run(server_url: str, scale: int, train_scale: int) -> dict:
-    name = f"bench_score_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
-    try:
-        migrate.upgrade(url)
-        engine = get_engine(url)
-        print(f"generating {train_scale} closed and {scale} open leads ...", file=sys.stderr)
-        closed = leads(train_scale, 1, closed=True, seed=1)
-        open_ = leads(scale, train_scale + 1, closed=False, seed=2)
-        with engine.begin() as conn:
-            conn.execute(sa.text("create schema if not exists marts"))
-            conn.execute(sa.text(MART_DDL))
-            for part in (closed, open_):
-                copy_frame(conn, "app.leads", part[["lead_id", "title", "lead_source",
-                                                    "created_at"]].rename(
-                    columns={"lead_id": "id"}).assign(status="new"))
-                copy_frame(conn, "marts.lead_features", part)
-            conn.execute(sa.text("analyze marts.lead_features"))
-        del closed, open_
+def run(url: str, scale: int, train_scale: int) -> dict:
+    engine = get_engine(url)
+    print(f"generating {train_scale} closed and {scale} open leads ...", file=sys.stderr)
+    closed = leads(train_scale, 1, closed=True, seed=1)
+    open_ = leads(scale, train_scale + 1, closed=False, seed=2)
+    with engine.begin() as conn:
+        conn.execute(sa.text("create schema if not exists marts"))
+        conn.execute(sa.text(MART_DDL))
+        for part in (closed, open_):
+            copy_frame(conn, "app.leads", part[["lead_id", "title", "lead_source",
+                                                "created_at"]].rename(
+                columns={"lead_id": "id"}).assign(status="new"))
+            copy_frame(conn, "marts.lead_features", part)
+        conn.execute(sa.text("analyze marts.lead_features"))
+    del closed, open_
 
-        print("training ...", file=sys.stderr)
-        start = time.perf_counter()
-        ev = fit_and_evaluate(features.load_training(engine))
-        train_s = time.perf_counter() - start
-        print(f"trained on {len(ev.X_train)} leads in {train_s:.1f} s: {ev.metrics}",
-              file=sys.stderr)
+    print("training ...", file=sys.stderr)
+    start = time.perf_counter()
+    ev = fit_and_evaluate(features.load_training(engine))
+    train_s = time.perf_counter() - start
+    print(f"trained on {len(ev.X_train)} leads in {train_s:.1f} s: {ev.metrics}",
+          file=sys.stderr)
 
-        print(f"scoring {scale} leads end to end ...", file=sys.stderr)
-        start = time.perf_counter()
-        result = write_scores(engine, ev.model, "bench", "bench")
-        ours_s = time.perf_counter() - start
+    print(f"scoring {scale} leads end to end ...", file=sys.stderr)
+    start = time.perf_counter()
+    result = write_scores(engine, ev.model, "bench", "bench")
+    ours_s = time.perf_counter() - start
 
-        X = features.build(features.load_open(engine))
-        start = time.perf_counter()
-        with threads_for(len(X)):
-            ev.model.predict_proba(X)
-        bare_s = time.perf_counter() - start
-        engine.dispose()
-    finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    X = features.build(features.load_open(engine))
+    start = time.perf_counter()
+    with threads_for(len(X)):
+        ev.model.predict_proba(X)
+    bare_s = time.perf_counter() - start
+    engine.dispose()
     print(f"end to end: {result.written} leads in {ours_s:.1f} s; bare predict_proba: "
           f"{len(X)} rows in {bare_s:.2f} s", file=sys.stderr)
     value, baseline = result.written / ours_s, len(X) / bare_s
     return {"bench": "score_leads", "scale": scale, "value": round(value), "unit": "rows/s",
             "baseline": "bare predict_proba on the in-memory matrix",
             "baseline_value": round(baseline), "ratio": round(value / baseline, 4),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": peak_rss_mb(),
             "seconds": round(ours_s, 2), "train_rows": len(ev.X_train),
             "train_s": round(train_s, 2)}
 
@@ -155,14 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-scale", type=int, default=100_000,
                         help="closed leads to train on")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
-        if url := os.environ.get("DATABASE_URL"):
-            server_url = url
-        else:
-            from salesops.embedded import start_postgres
-
-            server_url = start_postgres(Path(tmp) / "pg")
-        result = run(server_url, args.scale, args.train_scale)
+    with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp, \
+            scratch_database(Path(tmp), "bench_score") as url:
+        result = run(url, args.scale, args.train_scale)
     print(json.dumps(result))
 
 
