@@ -34,8 +34,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from salesops import migrate
-from salesops.db import ensure_database, get_engine, sqlalchemy_url
+from bench.database import scratch_database
+from salesops.db import get_engine
 from salesops.domain.users import create_user
 
 
@@ -171,13 +171,10 @@ async def _drive(make_request, seconds: float, concurrency: int, warmup: float =
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
 
-def run(server_url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
+def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         workdir: Path) -> dict:
-    name = f"bench_api_{uuid.uuid4().hex[:8]}"
-    url = ensure_database(server_url, name)
     processes = []
     try:
-        migrate.upgrade(url)
         started = time.perf_counter()
         seed(url, scale)
         print(f"seeded {scale:,} contacts in {time.perf_counter() - started:.1f} s",
@@ -221,10 +218,6 @@ def run(server_url: str, redis_url: str, scale: int, seconds: float, concurrency
             process.terminate()
             process.wait(timeout=30)
         get_engine(url).dispose()
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
     value = results["lead_capture"]["throughput"]
     baseline = results["one_insert"]["throughput"]
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -246,15 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
-        if url := os.environ.get("DATABASE_URL"):
-            server_url = url
-        else:
-            from salesops.embedded import start_postgres
-            server_url = start_postgres(workdir / "pg")
         if not (redis_url := os.environ.get("REDIS_URL")):
             from salesops.embedded import start_redis
             redis_url = start_redis(workdir / "redis")
-        result = run(server_url, redis_url, args.scale, args.seconds, args.concurrency, workdir)
+        with scratch_database(workdir, "bench_api") as url:
+            result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir)
     print(json.dumps(result))
 
 
