@@ -11,16 +11,13 @@ Baselines, computed at the same origins from the same data:
 - seasonal naive: what was won in the same month of the previous quarter (T - 3 months);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
-`python -m ml.forecasting.evaluate` backtests app.sales_pipeline; a CRM export is read through
+`salesops ml evaluate win_probability` backtests app.sales_pipeline; a CRM export is read through
 its column mapping by `python -m bench.forecast_backtest --data PATH [--mapping FILE]` (ml
 does not import connectors). The last line printed is the evaluation record.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,28 +178,3 @@ def evaluate(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
     data = f"{deals.source}: rolling-origin backtest of monthly won revenue"
     return evaluation_record(MODEL_NAME, data, metrics, baseline)
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ml.forecasting.evaluate",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--simulations", type=int, default=simulate.N_SIMULATIONS)
-    args = parser.parse_args(argv)
-    from salesops.errors import SalesopsError
-
-    try:
-        from salesops.db import get_engine
-        from salesops.runtime import resolve_database
-        from salesops.settings import get_settings
-
-        database_url, _ = resolve_database(get_settings())
-        deals = history.from_app(get_engine(database_url))
-        record = evaluate(deals, args.simulations,
-                          progress=lambda m: print(m, file=sys.stderr, flush=True))
-    except SalesopsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(json.dumps(record))
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ only wire it to the database and the SMTP server and report what happened."""
 import dagster as dg
 
 from orchestration.resources import Database
+from orchestration.runs import request_if_waiting, single_op_job
 from salesops import events
 from salesops.automation import campaigns, engagement, finance, notify, reminders
 from salesops.automation.tracking import Tracker
@@ -13,8 +14,6 @@ from salesops.mailer import Mailer, MailSettings
 from salesops.settings import Settings
 
 TAGS = {"salesops/system": "automations"}
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED]
 
 
 class Mail(dg.ConfigurableResource):
@@ -122,12 +121,7 @@ def push_won_deals(context: dg.OpExecutionContext, database: Database) -> dict:
 
 
 def _job(name: str, op: dg.OpDefinition, description: str, kind: str) -> dg.JobDefinition:
-    @dg.job(name=name, description=description, executor_def=dg.in_process_executor,
-            tags={**TAGS, "salesops/automation": kind})
-    def _graph():
-        op()
-
-    return _graph
+    return single_op_job(name, op, description, {**TAGS, "salesops/automation": kind})
 
 
 send_due_reminders = _job("send_due_reminders", dispatch_reminders,
@@ -155,9 +149,11 @@ escalation_schedule = dg.ScheduleDefinition(
     description="Looks for overdue high-priority tasks every 15 minutes.")
 
 
-def _already_running(context: dg.SensorEvaluationContext, job: dg.JobDefinition) -> bool:
-    return bool(context.instance.get_runs(
-        dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1))
+def _outbox_request(context: dg.SensorEvaluationContext, job: dg.JobDefinition,
+                    database: Database, topic: str, what: str):
+    waiting = events.pending(database.engine, [topic])
+    return request_if_waiting(context, job, waiting, what, {
+        "salesops/trigger": "outbox", "salesops/pending_events": str(waiting)})
 
 
 @dg.sensor(job=run_campaigns, minimum_interval_seconds=30,
@@ -166,12 +162,8 @@ def _already_running(context: dg.SensorEvaluationContext, job: dg.JobDefinition)
                        "or it was launched, and while a running one has mail left.")
 def due_campaigns_sensor(context: dg.SensorEvaluationContext, database: Database):
     due = campaigns.due_campaigns(database.engine)
-    if not due:
-        return dg.SkipReason("no campaign due")
-    if _already_running(context, run_campaigns):
-        return dg.SkipReason(f"campaigns {due} due; a send run is in progress")
-    return dg.RunRequest(tags={"salesops/trigger": "sensor",
-                               "salesops/campaigns": ",".join(map(str, due[:20]))})
+    return request_if_waiting(context, run_campaigns, due, "campaigns due", {
+        "salesops/trigger": "sensor", "salesops/campaigns": ",".join(map(str, due[:20]))})
 
 
 @dg.sensor(job=load_campaign_engagement, minimum_interval_seconds=60,
@@ -179,26 +171,16 @@ def due_campaigns_sensor(context: dg.SensorEvaluationContext, database: Database
            description="Starts load_campaign_engagement when opens, clicks or unsubscribes "
                        "wait in the outbox.")
 def engagement_sensor(context: dg.SensorEvaluationContext, database: Database):
-    waiting = events.pending(database.engine, [engagement.ENGAGEMENT_TOPIC])
-    if not waiting:
-        return dg.SkipReason("no engagement events waiting")
-    if _already_running(context, load_campaign_engagement):
-        return dg.SkipReason(f"{waiting} events waiting; a load run is in progress")
-    return dg.RunRequest(tags={"salesops/trigger": "outbox",
-                               "salesops/pending_events": str(waiting)})
+    return _outbox_request(context, load_campaign_engagement, database,
+                           engagement.ENGAGEMENT_TOPIC, "engagement events")
 
 
 @dg.sensor(job=handle_won_deals, minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Starts handle_won_deals when deal.won events wait in the outbox.")
 def won_deal_sensor(context: dg.SensorEvaluationContext, database: Database):
-    waiting = events.pending(database.engine, [finance.WON_TOPIC])
-    if not waiting:
-        return dg.SkipReason("no won deals waiting")
-    if _already_running(context, handle_won_deals):
-        return dg.SkipReason(f"{waiting} won deals waiting; a run is in progress")
-    return dg.RunRequest(tags={"salesops/trigger": "outbox",
-                               "salesops/pending_events": str(waiting)})
+    return _outbox_request(context, handle_won_deals, database, finance.WON_TOPIC,
+                           "won deals")
 
 
 jobs = [send_due_reminders, escalate_overdue_tasks, run_campaigns, load_campaign_engagement,

@@ -7,13 +7,12 @@ the new-lead scoring sensor (defs/ml.py) keeps its own `lead.created` events."""
 import dagster as dg
 
 from orchestration.resources import Database
+from orchestration.runs import request_if_waiting, single_op_job
 from salesops import events
 from salesops.automation import workflows
 from salesops.domain import assignment
 
 TAGS = {"salesops/system": "workflows"}
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED]
 
 
 @dg.op(description="Give every unowned open lead an owner by the assignment rules "
@@ -50,12 +49,7 @@ def notify_score_jumps(context: dg.OpExecutionContext, database: Database) -> in
 
 
 def _job(name: str, op: dg.OpDefinition, description: str, kind: str) -> dg.JobDefinition:
-    @dg.job(name=name, description=description, executor_def=dg.in_process_executor,
-            tags={**TAGS, "salesops/workflow": kind})
-    def _graph():
-        op()
-
-    return _graph
+    return single_op_job(name, op, description, {**TAGS, "salesops/workflow": kind})
 
 
 assign_new_leads = _job("assign_new_leads", assign_leads,
@@ -68,18 +62,10 @@ score_jump_notifications = _job("score_jump_notifications", notify_score_jumps,
                                 "Tell owners when a lead's score jumps.", "score_jump")
 
 
-def _busy(context: dg.SensorEvaluationContext, job: dg.JobDefinition) -> bool:
-    return bool(context.instance.get_runs(
-        dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1))
-
-
 def _request(context: dg.SensorEvaluationContext, job: dg.JobDefinition, waiting: int,
              what: str):
-    if not waiting:
-        return dg.SkipReason(f"no {what} waiting")
-    if _busy(context, job):
-        return dg.SkipReason(f"{waiting} {what} waiting; a run is in progress")
-    return dg.RunRequest(tags={"salesops/trigger": "sensor", "salesops/pending": str(waiting)})
+    return request_if_waiting(context, job, waiting, what, {
+        "salesops/trigger": "sensor", "salesops/pending": str(waiting)})
 
 
 @dg.sensor(job=assign_new_leads, minimum_interval_seconds=15,
