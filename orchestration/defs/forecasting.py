@@ -7,6 +7,7 @@ actions are re-learned and re-ranked every morning, so reps start the day with t
 
 import dagster as dg
 
+from orchestration.defs.ml import trained_model
 from orchestration.resources import Database
 from salesops.settings import Settings
 
@@ -29,12 +30,7 @@ def win_probability_model(context: dg.AssetExecutionContext,
                           database: Database) -> dg.MaterializeResult:
     from ml.forecasting.train import train  # heavy (sklearn, mlflow): loaded when a run needs it
 
-    result = train(database.url, Settings().artifacts_path)
-    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
-    return dg.MaterializeResult(metadata={
-        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
-        "promoted": result.promoted, **{f"holdout_{k}": v for k, v in result.metrics.items()},
-        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+    return trained_model(context, train(database.url, Settings().artifacts_path))
 
 
 @dg.asset(key=FORECASTS_KEY, group_name=GROUP, deps=[MODEL_KEY], kinds={"postgres"},
@@ -55,12 +51,7 @@ def next_best_action_model(context: dg.AssetExecutionContext,
                            database: Database) -> dg.MaterializeResult:
     from ml.next_best_action.train import train
 
-    result = train(database.url, Settings().artifacts_path)
-    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
-    return dg.MaterializeResult(metadata={
-        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
-        **{f"replay_{k}": v for k, v in result.metrics.items()},
-        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+    return trained_model(context, train(database.url, Settings().artifacts_path), "replay")
 
 
 @dg.asset(key=NBA_KEY, group_name=GROUP, deps=[NBA_MODEL_KEY], kinds={"postgres"},

@@ -16,6 +16,18 @@ SCORES_KEY = dg.AssetKey(["ml", "lead_scores"])
 MODEL_KEY = dg.AssetKey(["ml", "lead_scoring_model"])
 
 
+def trained_model(context: dg.AssetExecutionContext, result, metric_prefix: str = "holdout",
+                  **extra) -> dg.MaterializeResult:
+    """Log and record a training run (an ml.registry.TrainResult) as the model asset's
+    materialisation: version, run, alias, and the metrics next to the baseline's."""
+    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
+    return dg.MaterializeResult(metadata={
+        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
+        "promoted": result.promoted, **extra,
+        **{f"{metric_prefix}_{k}": v for k, v in result.metrics.items()},
+        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+
+
 @dg.asset(key=MODEL_KEY, group_name=GROUP, deps=[FEATURES_KEY], kinds={"mlflow", "sklearn"},
           op_tags={"salesops/heavy": "train"},
           description="The lead-scoring model: trained on closed leads, registered in MLflow, "
@@ -24,12 +36,7 @@ def lead_scoring_model(context: dg.AssetExecutionContext,
                        database: Database) -> dg.MaterializeResult:
     from ml import lead_scoring  # heavy (sklearn, shap, mlflow): loaded when a run needs it
 
-    result = lead_scoring.train(database.url, Settings().artifacts_path)
-    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
-    return dg.MaterializeResult(metadata={
-        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
-        "promoted": result.promoted, **{f"holdout_{k}": v for k, v in result.metrics.items()},
-        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+    return trained_model(context, lead_scoring.train(database.url, Settings().artifacts_path))
 
 
 @dg.asset(key=SCORES_KEY, group_name=GROUP, deps=[MODEL_KEY], kinds={"postgres"},

@@ -3,6 +3,7 @@ interactions, updates the trends and alerts on drops (hourly)."""
 
 import dagster as dg
 
+from orchestration.defs.ml import trained_model
 from orchestration.resources import Database
 from salesops.settings import Settings
 
@@ -41,12 +42,7 @@ def email_sentiment_model(context: dg.AssetExecutionContext, config: SentimentTr
                                               "trained": False, "alias": registry.CHAMPION})
     mapping = data.Mapping(config.text_column, config.label_column, config.time_column or None)
     result = train(database.url, Settings().artifacts_path, config.data, mapping)
-    context.log.info(f"version {result.version}: {result.metrics}; alias {result.alias}")
-    return dg.MaterializeResult(metadata={
-        "version": result.version, "mlflow_run_id": result.run_id, "alias": result.alias,
-        "trained": True, "promoted": result.promoted,
-        **{f"holdout_{k}": v for k, v in result.metrics.items()},
-        **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}})
+    return trained_model(context, result, trained=True)
 
 
 @dg.asset(key=SCORES_KEY, group_name=GROUP, deps=[MODEL_KEY, INTERACTIONS_KEY],
