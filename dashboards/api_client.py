@@ -91,10 +91,9 @@ class Api:
 
 
 def _message(response: httpx.Response) -> str:
-    """The API's own message (`{"error": {"message"}}`), else the status in words."""
+    """The API's own message (the `detail` of its problem+json), else the status in words."""
     try:
-        error = response.json().get("error") or {}
-        message = error.get("message")
+        message = response.json().get("detail")
     except (ValueError, AttributeError):
         message = None
     if response.status_code == 401:

@@ -400,7 +400,7 @@ def _contacts(step: _Step) -> None:
 
 
 #: Tables whose rows follow a contact into the one it was merged into.
-_CONTACT_CHILDREN = ("notes", "attachments", "leads", "tasks", "sales_pipeline", "interactions")
+CONTACT_CHILDREN = ("notes", "attachments", "leads", "tasks", "sales_pipeline", "interactions")
 
 
 def _follow_hubspot_merges(step: _Step) -> None:
@@ -421,7 +421,7 @@ def _follow_hubspot_merges(step: _Step) -> None:
         delete from _hs_moves where loser is null or loser = survivor;
         update app.contact_sources c set contact_id = m.survivor, match_rule = 'hubspot_merge'
           from _hs_moves m where c.contact_id = m.loser;""")
-    for table in _CONTACT_CHILDREN:
+    for table in CONTACT_CHILDREN:
         step.run(f"update app.{table} t set contact_id = m.survivor from _hs_moves m "
                  f"where t.contact_id = m.loser")
     step.updated += len(step.run("""

@@ -12,6 +12,15 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: What may be attached to contacts and accounts by default: documents, sheets, images, mail.
+ATTACHMENT_TYPES = (
+    "application/pdf", "text/plain", "text/csv", "image/png", "image/jpeg", "image/gif",
+    "image/webp", "message/rfc822", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -41,6 +50,15 @@ class Settings(BaseSettings):
     mailbox_owners: str = Field(
         "", description="Comma-separated addresses or @domains that are us in email, besides "
                         "the users' own addresses: mail from them is outbound.")
+    attachment_max_bytes: int = Field(10 * 2**20, ge=1, description="Largest file that may "
+                                      "be attached to a contact or account.")
+    attachment_types: list[str] = Field(
+        default_factory=lambda: list(ATTACHMENT_TYPES),
+        description="Media types that may be attached (JSON list in the environment).")
+    enrichment_url: str | None = Field(
+        None, description="Called with a new contact (POST, JSON) to fill in its blanks; "
+                          "through the SSRF guard. Unset: no enrichment.")
+    enrichment_timeout_seconds: float = Field(5.0, gt=0)
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
@@ -55,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_path(self) -> Path:
         return self.data_path / "mlartifacts"
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.data_path / "attachments"
 
     @property
     def demo_path(self) -> Path:

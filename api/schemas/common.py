@@ -1,35 +1,23 @@
-"""Shapes every endpoint shares: the error body."""
+"""Shapes every endpoint shares: the documented error responses."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from api.problems import MEDIA_TYPE, FieldError, Problem
 
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable, machine-readable: switch on this, not the message.")
-    message: str = Field(description="For people.")
-    request_id: str | None = Field(None, description="Quote it when reporting a problem.")
-    details: dict[str, Any] | list[Any] | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
-
-    model_config = {"json_schema_extra": {"examples": [{"error": {
-        "code": "authentication_failed", "message": "Incorrect email or password.",
-        "request_id": "4f1c2a9e0b7d4d7f9a3e2b1c0d9e8f7a"}}]}}
+DESCRIPTIONS = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed",
+                404: "Not found", 409: "Conflict", 413: "Too large", 415: "Unsupported type",
+                422: "Invalid input", 429: "Too many requests (see the Retry-After header)",
+                502: "The remote service failed", 503: "A backing service is unavailable"}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting the error body for these statuses."""
-    descriptions = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed",
-                    404: "Not found", 409: "Conflict", 422: "Invalid input",
-                    429: "Too many requests (see the Retry-After header)",
-                    503: "A backing service is unavailable"}
-    # The content is named so that routes answering HTML or images still document their
-    # errors as the JSON they are.
-    json_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
-    return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error"),
-                "content": json_body} for s in statuses}
+    """OpenAPI `responses=` entries for these error statuses; `api.problems` gives each
+    the Problem schema under application/problem+json."""
+    ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {s: {"description": DESCRIPTIONS.get(s, "Error"), "content": {MEDIA_TYPE: ref}}
+            for s in statuses}
+
+
+__all__ = ["FieldError", "Problem", "error_responses"]

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from api.schemas.records import DuplicateWarning, Id, RecordPublic, Text, Update, Write
 
@@ -117,6 +117,38 @@ class ContactPublic(RecordPublic):
     deleted_at: datetime | None
 
 
+class Enrichment(BaseModel):
+    status: Literal["enriched", "unchanged", "failed"]
+    filled: list[str] = Field(default_factory=list, description="Fields the service filled.")
+    code: str | None = Field(None, description="Why it failed, e.g. `upstream_failed`, "
+                             "`unsafe_url`.")
+    detail: str | None = None
+
+
 class ContactCreated(ContactPublic):
     duplicates: list[DuplicateWarning] = Field(
         default_factory=list, description="Contacts with a similar name: a warning only.")
+    enrichment: Enrichment | None = Field(None, description="What the enrichment service "
+                                          "added; null when none is configured. A failure "
+                                          "keeps the contact.")
+
+
+class ContactEnriched(ContactPublic):
+    enrichment: Enrichment
+
+
+class ContactMerge(Write):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "duplicate_ids": [91, 97], "version": 4}]})
+
+    duplicate_ids: list[Id] = Field(min_length=1, max_length=50, description="Contacts to "
+                                    "merge into this one; they go to the trash pointing here.")
+    version: int | None = Field(None, ge=1, description="The survivor's version you read "
+                                "(or send If-Match); a stale one is a 409.")
+
+
+class ContactMerged(ContactPublic):
+    merged_ids: list[int] = Field(description="The duplicates merged into this contact.")
+    moved: dict[str, int] = Field(description="Related records moved here, per table "
+                                  "(notes, attachments, leads, tasks, sales_pipeline, "
+                                  "interactions, contact_sources).")

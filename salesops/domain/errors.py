@@ -78,3 +78,20 @@ class RateLimited(DomainError):
         self.retry_after = max(1, int(retry_after))
         super().__init__(message, code=code,
                          details={**(details or {}), "retry_after": self.retry_after})
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+    default_message = "The upload is too large."
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+    default_message = "Files of this type are not accepted."
+
+
+class UpstreamFailed(DomainError):
+    """A service the server called on the user's behalf (enrichment, ...) failed."""
+
+    code = "upstream_failed"
+    default_message = "The remote service did not answer usefully; try again later."

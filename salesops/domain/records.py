@@ -296,19 +296,21 @@ def create(session: Session, actor: Actor, res: Resource, values: Mapping[str, A
 
 def load_for_write(session: Session, actor: Actor, res: Resource, record_id: int, *,
                    action: permissions.Action = "update", version: int | None = None,
-                   deleted: bool = False) -> Any:
-    """The record locked for a change the actor may make, at the version they read.
+                   deleted: bool = False, lock: bool = True) -> Any:
+    """The record locked for a change the actor may make, at the version they read
+    (`lock=False`: only checked, e.g. before a slow call whose answer is then written).
 
     NotFound when the actor may not see it, PermissionDenied when they may see but not
     change it, StaleVersion when it changed since they read `version`.
     """
     permissions.require(actor.principal, res.name, action)
     read = permissions.require(actor.principal, res.name, "read")
-    obj = session.scalars(
-        sa.select(res.model).where(res.model.id == record_id, res.scope(actor, read),
-                                   res.model.deleted_at.is_not(None) if deleted
-                                   else res.model.deleted_at.is_(None))
-        .with_for_update(of=res.model).execution_options(populate_existing=True)).first()
+    query = sa.select(res.model).where(res.model.id == record_id, res.scope(actor, read),
+                                       res.model.deleted_at.is_not(None) if deleted
+                                       else res.model.deleted_at.is_(None))
+    if lock:
+        query = query.with_for_update(of=res.model)
+    obj = session.scalars(query.execution_options(populate_existing=True)).first()
     if obj is None:
         raise NotFound(f"No {res.entity} {record_id} (or you may not see it).")
     scope = permissions.require(actor.principal, res.name, action)

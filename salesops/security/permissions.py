@@ -60,6 +60,8 @@ SENSITIVE: dict[str, dict[str, frozenset[str]]] = {
     "deals": {"amount": _SALES},
     "contracts": {"value": _SALES},
 }
+#: Who reads the body of someone else's private note (a sensitive field, like those above).
+PRIVATE_NOTE_READERS = _SALES
 MASK = "***"
 
 

@@ -19,8 +19,11 @@ def _is_clear_error(r, status=None) -> None:
     assert 400 <= r.status_code < 500, r.text
     if status:
         assert r.status_code == status, r.text
-    error = r.json()["error"]
-    assert error["code"] and error["message"] and error["request_id"]
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["status"] == r.status_code and problem["type"].endswith(problem["code"])
+    assert problem["title"] and problem["detail"] and problem["instance"].startswith("/api/v1")
+    assert problem["request_id"] == r.headers["X-Request-ID"]
 
 
 BAD_CONTACTS = [

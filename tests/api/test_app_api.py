@@ -24,7 +24,7 @@ def test_openapi_schema_lists_the_routes_with_examples(client):
     assert found >= ROUTES
     assert all(p.startswith("/api/v1/") for _, p in found)
     schemas = spec["components"]["schemas"]
-    for name in ("LoginRequest", "TokenPair", "UserPublic", "FormSubmission", "ErrorResponse"):
+    for name in ("LoginRequest", "TokenPair", "UserPublic", "FormSubmission", "Problem"):
         assert schemas[name].get("examples"), name
     me = spec["paths"]["/api/v1/auth/me"]["get"]
     assert me["security"] == [{"AccessToken": []}]
@@ -56,13 +56,13 @@ def test_request_id_is_echoed_or_made(client):
     made = client.get("/api/v1/health", headers={"X-Request-ID": "bad id <script>"})
     assert len(made.headers["X-Request-ID"]) == 32
     err = client.get("/api/v1/auth/me", headers={"X-Request-ID": "trace-7"})
-    assert err.json()["error"]["request_id"] == "trace-7"
+    assert err.json()["request_id"] == "trace-7"
 
 
 def test_unknown_route_uses_the_error_format(client):
     r = client.get("/api/v1/nope")
     assert r.status_code == 404
-    assert r.json()["error"]["code"] == "not_found"
+    assert r.json()["code"] == "not_found"
 
 
 def test_missing_configuration_is_a_clear_error(tmp_path):

@@ -27,10 +27,10 @@ def test_me_needs_a_valid_token(client, login, rep):
                         "role": "sales_rep", "team_id": None}
     missing = client.get("/api/v1/auth/me")
     assert missing.status_code == 401
-    assert missing.json()["error"]["code"] == "not_authenticated"
+    assert missing.json()["code"] == "not_authenticated"
     assert missing.headers["WWW-Authenticate"] == "Bearer"
     forged = client.get("/api/v1/auth/me", headers=bearer(token[:-3] + "abc"))
-    assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_token"
+    assert forged.status_code == 401 and forged.json()["code"] == "invalid_token"
     garbage = client.get("/api/v1/auth/me", headers=bearer("not.a.jwt"))
     assert garbage.status_code == 401
 
@@ -39,9 +39,11 @@ def test_wrong_password_and_unknown_user_look_the_same(client, login, clean_db):
     wrong = login(password="wrong password")
     unknown = login(email="nobody@example.com")
     assert wrong.status_code == unknown.status_code == 401
-    strip = lambda r: {**r.json()["error"], "request_id": None}  # noqa: E731
+    strip = lambda r: {**r.json(), "request_id": None}  # noqa: E731
     assert strip(wrong) == strip(unknown) == {
-        "code": "authentication_failed", "message": "Incorrect email or password.",
+        "type": "urn:salesops:problem:authentication_failed", "title": "Unauthorized",
+        "status": 401, "detail": "Incorrect email or password.",
+        "instance": "/api/v1/auth/login", "code": "authentication_failed",
         "request_id": None}
     assert wrong.headers.get("WWW-Authenticate") == unknown.headers.get("WWW-Authenticate")
 
@@ -63,7 +65,7 @@ def test_lockout_after_repeated_failures(login):
         assert login(password="wrong password").status_code == 401
     locked = login()  # even the right password must wait
     assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "login_locked"
+    assert locked.json()["code"] == "login_locked"
     assert 1 <= int(locked.headers["Retry-After"]) <= 30
 
 
@@ -85,7 +87,7 @@ def test_replaying_a_refresh_token_revokes_the_family(client, login):
                          json={"refresh_token": first["refresh_token"]}).json()
     replay = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401
-    assert replay.json()["error"]["code"] == "invalid_refresh_token"
+    assert replay.json()["code"] == "invalid_refresh_token"
     # the legitimate newer tokens are dead too
     assert client.post("/api/v1/auth/refresh",
                        json={"refresh_token": second["refresh_token"]}).status_code == 401
@@ -125,5 +127,8 @@ def test_a_deactivated_user_loses_access_at_once(client, login, clean_db):
 def test_login_body_is_validated(client):
     r = client.post("/api/v1/auth/login", json={"email": "x@example.com"})
     assert r.status_code == 422
-    error = r.json()["error"]
-    assert error["code"] == "validation_error" and "password" in error["message"]
+    problem = r.json()
+    assert r.headers["content-type"] == "application/problem+json"
+    assert problem["code"] == "validation_error" and "password" in problem["detail"]
+    assert problem["errors"] == [{"field": "password", "message": "Field required",
+                                  "type": "missing"}]

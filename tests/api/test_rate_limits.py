@@ -30,5 +30,5 @@ def test_each_user_and_each_key_has_its_own_limit(clean_db, database_url, redis_
         assert statuses("rep2", 3) == [200, 200, 200]  # another user, another count
         assert statuses("integration", 3) == [200, 200, 429]
         limited = client.get("/api/v1/tasks", headers=personas["rep"]["headers"])
-        assert limited.json()["error"]["code"] == "rate_limited"
+        assert limited.json()["code"] == "rate_limited"
         assert 1 <= int(limited.headers["Retry-After"]) <= 3600

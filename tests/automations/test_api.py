@@ -97,7 +97,7 @@ def test_a_tampered_or_misused_link_is_a_404_and_no_redirect(client, sent_mail):
                 "/api/v1/t/c/not-a-token"):
         response = client.get(url)
         assert response.status_code == 404, url
-        assert response.json()["error"]["code"] == "invalid_link"
+        assert response.json()["code"] == "invalid_link"
         assert "location" not in response.headers
 
 
