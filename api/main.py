@@ -30,6 +30,7 @@ from api.routers import (
     deals,
     forms,
     health,
+    integrations,
     leads,
     notes,
     notifications,
@@ -65,6 +66,8 @@ TAGS = [
                                      "for sales roles."},
     {"name": "attachments", "description": "Files on contacts and accounts: upload, "
                                            "download, remove."},
+    {"name": "integrations", "description": "CRM, email and financial connections "
+                                            "(secrets write-only) and their sync runs."},
     {"name": "tasks", "description": "Assignments with due dates and priorities."},
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
@@ -161,6 +164,7 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     for router in (health.router, auth.router, forms.router, contacts.router, accounts.router,
                    leads.router, deals.router, tasks.router, notifications.router,
                    tracking.router, admin.router, users.router, ws.router,
-                   privacy.router, notes.router, attachments.router):
+                   privacy.router, notes.router, attachments.router,
+                   integrations.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -21,7 +21,6 @@ from api.schemas.contacts import (
 )
 from api.schemas.records import BIGINT_MAX, Page
 from salesops.domain import contact_merge, contacts, enrichment, records
-from salesops.domain.errors import Conflict
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 ContactId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
@@ -122,9 +121,5 @@ def enrich_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
     """Calls the configured enrichment URL (through the SSRF guard) and fills only the
     fields that are blank. 409 `enrichment_not_configured` without one; 502 when the
     service fails; 422 `unsafe_url` when its address is not allowed."""
-    enricher = _enricher(request)
-    if enricher is None:
-        raise Conflict("No enrichment service is configured: set SALESOPS_ENRICHMENT_URL.",
-                       code="enrichment_not_configured")
-    outcome = enrichment.enrich(session, actor, enricher, contact_id)
+    outcome = enrichment.enrich(session, actor, _enricher(request), contact_id)
     return {**_out(session, actor, contact_id, response), "enrichment": asdict(outcome)}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from salesops.domain import records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
-from salesops.domain.errors import DomainError, NotFound, UpstreamFailed
+from salesops.domain.errors import Conflict, DomainError, NotFound, UpstreamFailed
 from salesops.security import ssrf
 
 ENRICHABLE = ("first_name", "last_name", "title", "phone")
@@ -69,10 +69,15 @@ def _ask(enricher: Enricher, contact: dict[str, Any], company: dict[str, Any] | 
             and len(v) <= MAX_VALUE and "\x00" not in v}
 
 
-def enrich(session: Session, actor: Actor, enricher: Enricher, contact_id: int) -> Outcome:
+def enrich(session: Session, actor: Actor, enricher: Enricher | None, contact_id: int
+           ) -> Outcome:
     """Ask the service about the contact and fill its blank fields (actor must be allowed
-    to change it). Raises UpstreamFailed or UnsafeUrl when the service cannot be used."""
+    to change it). Raises UpstreamFailed or UnsafeUrl when the service cannot be used,
+    Conflict when none is configured."""
     records.load_for_write(session, actor, CONTACTS, contact_id, lock=False)
+    if enricher is None:
+        raise Conflict("No enrichment service is configured: set SALESOPS_ENRICHMENT_URL.",
+                       code="enrichment_not_configured")
     contact = records.get(session, actor, CONTACTS, contact_id)
     company = None
     if contact["account_id"] is not None:

@@ -39,7 +39,7 @@ def _same(scope: Scope, resources=RECORDS) -> dict[str, dict[str, Scope]]:
 
 MATRIX: dict[str, dict[str, dict[str, Scope]]] = {
     "admin": {r: dict(_EVERYTHING) for r in (*RECORDS, "pipelines", "api_keys", "audit_logs",
-                                                     "users", "gdpr")},
+                                                     "users", "gdpr", "integrations")},
     "sales_manager": {**_same("subtree"), "pipelines": {"read": "all"}},
     "sales_rep": {**{r: {"read": "team", "create": "own", "update": "own", "delete": "own"}
                      for r in RECORDS}, "pipelines": {"read": "all"}},

@@ -32,6 +32,7 @@ EXPECTED = {
     "contacts.export":     "200 403 403 403 403 403 403 403",
     "contacts.erase":      "200 403 403 403 403 403 403 403",
     "contacts.merge":      "200 200 200 403 404 403 403 403",
+    "contacts.enrich":     "409 409 409 403 404 403 403 409",  # none configured
     "notes.list":          "200 200 200 200 404 200 200 200",
     "notes.create":        "201 201 201 403 404 403 403 201",
     "notes.delete":        "204 204 204 403 404 403 403 403",
@@ -80,6 +81,8 @@ EXPECTED = {
     "api_keys.create":     "201 403 403 403 403 403 403 403",
     "api_keys.revoke":     "200 403 403 403 403 403 403 403",
     "audit_logs.list":     "200 403 403 403 403 403 403 403",
+    "integrations.list":   "200 403 403 403 403 403 403 403",
+    "integrations.create": "201 403 403 403 403 403 403 403",
     "users.logout":        "200 403 403 403 403 403 403 403",
 }
 
@@ -155,6 +158,7 @@ CREATE_BODY = {
     "accounts": lambda n: {"name": f"New Firm {n}"},
     "deals": lambda n: {"name": f"New deal {n}"},
     "tasks": lambda n: {"title": f"New task {n}"},
+    "integrations": lambda n: {"name": f"CRM {n}", "provider": "csv"},
 }
 UPDATE_BODY = {"contacts": {"title": "CFO"}, "accounts": {"industry": "Retail"},
                "leads": {"status": "working"}, "deals": {"amount": "2000.00"},
@@ -190,7 +194,8 @@ def call_on_contact(client, records: Records, resource: str, op: str, headers: d
 
 def call(client, records: Records, case: str, headers: dict):
     resource, op = case.split(".")
-    base = f"/api/v1/{resource.replace('_', '-')}"
+    base = f"/api/v1/{resource.replace('_', '-')}" + ("/crm" if resource == "integrations"
+                                                      else "")
     n = next(_counter)
     if resource in ("notes", "attachments"):
         return call_on_contact(client, records, resource, op, headers)
