@@ -26,6 +26,7 @@ from api.routers import (
     admin,
     attachments,
     auth,
+    campaigns,
     contacts,
     deals,
     forms,
@@ -35,7 +36,9 @@ from api.routers import (
     notes,
     notifications,
     privacy,
+    segments,
     tasks,
+    templates,
     tracking,
     users,
     ws,
@@ -68,6 +71,8 @@ TAGS = [
                                            "download, remove."},
     {"name": "integrations", "description": "CRM, email and financial connections "
                                             "(secrets write-only) and their sync runs."},
+    {"name": "campaigns", "description": "Campaigns with their templates and saved "
+                                         "segments: approval and scheduling."},
     {"name": "tasks", "description": "Assignments with due dates and priorities."},
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
@@ -165,6 +170,7 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
                    leads.router, deals.router, tasks.router, notifications.router,
                    tracking.router, admin.router, users.router, ws.router,
                    privacy.router, notes.router, attachments.router,
-                   integrations.router):
+                   integrations.router, campaigns.router, templates.router,
+                   segments.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -42,6 +42,7 @@ from salesops.models.marketing import (
     CampaignMember,
     CommunicationTemplate,
     Interaction,
+    Segment,
 )
 from salesops.models.ml import (
     Attribution,
@@ -68,6 +69,7 @@ __all__ = [
     "User", "Account", "Attachment", "Contact", "ContactSource", "Lead", "Note", "Event",
     "CrmIntegration", "EmailIntegration", "FinancialIntegration", "IntegrationSyncRun",
     "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
+    "Segment",
     "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
     "Cursor",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",

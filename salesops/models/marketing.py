@@ -48,6 +48,9 @@ class Campaign(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     source: Mapped[str | None] = mapped_column(sa.Text)
     source_key: Mapped[str | None] = mapped_column(sa.Text)
+    approval_requested_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    approved_by: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
+    approved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class CommunicationTemplate(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
@@ -58,6 +61,18 @@ class CommunicationTemplate(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMix
     channel: Mapped[str] = mapped_column(sa.Text, server_default="email")
     subject: Mapped[str | None] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
+    owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
+
+
+class Segment(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
+    """An audience as a saved filter over contacts (`salesops.automation.segments`)."""
+
+    __tablename__ = "segments"
+    __table_args__ = {"schema": "app"}
+
+    name: Mapped[str] = mapped_column(sa.Text, unique=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    definition: Mapped[dict] = mapped_column(server_default="{}", comment="segment filter JSON")
     owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
 
 

@@ -27,6 +27,7 @@ Action = Literal["read", "create", "update", "delete"]
 Scope = Literal["own", "campaign", "team", "subtree", "all"]
 
 RECORDS = ("accounts", "contacts", "leads", "deals", "tasks")
+MARKETING = ("campaigns", "templates", "segments")
 
 _EVERYTHING: dict[str, Scope] = {"read": "all", "create": "all", "update": "all",
                                  "delete": "all"}
@@ -39,14 +40,17 @@ def _same(scope: Scope, resources=RECORDS) -> dict[str, dict[str, Scope]]:
 
 MATRIX: dict[str, dict[str, dict[str, Scope]]] = {
     "admin": {r: dict(_EVERYTHING) for r in (*RECORDS, "pipelines", "api_keys", "audit_logs",
-                                                     "users", "gdpr", "integrations")},
+                                                     "users", "gdpr", "integrations",
+                                                     *MARKETING)},
     "sales_manager": {**_same("subtree"), "pipelines": {"read": "all"}},
     "sales_rep": {**{r: {"read": "team", "create": "own", "update": "own", "delete": "own"}
                      for r in RECORDS}, "pipelines": {"read": "all"}},
     "marketing_manager": {"accounts": {"read": "all"}, "contacts": {"read": "all"},
                           "leads": {"read": "campaign", "update": "campaign"},
-                          **_same("own", ("tasks",)), "pipelines": {"read": "all"}},
-    "analyst": {r: {"read": "all"} for r in (*RECORDS, "pipelines")},
+                          **_same("own", ("tasks",)), "pipelines": {"read": "all"},
+                          **{r: {"read": "all", "create": "own", "update": "own",
+                                 "delete": "own"} for r in MARKETING}},
+    "analyst": {r: {"read": "all"} for r in (*RECORDS, "pipelines", *MARKETING)},
     "integration": {**{r: {"read": "all", "create": "all", "update": "all"}
                        for r in ("accounts", "contacts", "leads", "deals")},
                     "tasks": {"read": "all", "create": "all"}, "pipelines": {"read": "all"}},
@@ -60,6 +64,8 @@ SENSITIVE: dict[str, dict[str, frozenset[str]]] = {
     "deals": {"amount": _SALES},
     "contracts": {"value": _SALES},
 }
+#: Who approves campaigns (never their own: four eyes).
+CAMPAIGN_APPROVERS = frozenset({"admin", "marketing_manager"})
 #: Who reads the body of someone else's private note (a sensitive field, like those above).
 PRIVATE_NOTE_READERS = _SALES
 MASK = "***"

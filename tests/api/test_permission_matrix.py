@@ -9,7 +9,7 @@ gets fresh records made straight in the database: owned by `rep` unless the case
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.orm import Session
@@ -81,6 +81,13 @@ EXPECTED = {
     "api_keys.create":     "201 403 403 403 403 403 403 403",
     "api_keys.revoke":     "200 403 403 403 403 403 403 403",
     "audit_logs.list":     "200 403 403 403 403 403 403 403",
+    "campaigns.list":      "200 403 403 403 403 200 200 403",
+    "campaigns.create":    "201 403 403 403 403 201 403 403",
+    "campaigns.approve":   "200 403 403 403 403 403 403 403",  # marketing owns it
+    "templates.list":      "200 403 403 403 403 200 200 403",
+    "templates.create":    "201 403 403 403 403 201 403 403",
+    "segments.list":       "200 403 403 403 403 200 200 403",
+    "segments.create":     "201 403 403 403 403 201 403 403",
     "integrations.list":   "200 403 403 403 403 403 403 403",
     "integrations.create": "201 403 403 403 403 403 403 403",
     "users.logout":        "200 403 403 403 403 403 403 403",
@@ -159,6 +166,9 @@ CREATE_BODY = {
     "deals": lambda n: {"name": f"New deal {n}"},
     "tasks": lambda n: {"title": f"New task {n}"},
     "integrations": lambda n: {"name": f"CRM {n}", "provider": "csv"},
+    "campaigns": lambda n: {"name": f"Campaign {n}"},
+    "templates": lambda n: {"name": f"Template {n}", "body": "Hi {{ first_name }}"},
+    "segments": lambda n: {"name": f"Segment {n}", "definition": {}},
 }
 UPDATE_BODY = {"contacts": {"title": "CFO"}, "accounts": {"industry": "Retail"},
                "leads": {"status": "working"}, "deals": {"amount": "2000.00"},
@@ -199,6 +209,14 @@ def call(client, records: Records, case: str, headers: dict):
     n = next(_counter)
     if resource in ("notes", "attachments"):
         return call_on_contact(client, records, resource, op, headers)
+    if op == "approve":
+        with Session(records.engine) as s, s.begin():
+            campaign = Campaign(name=f"Awaiting {n}", owner_id=records.p["marketing"]["id"],
+                                approval_requested_at=datetime.now(UTC))
+            s.add(campaign)
+            s.flush()
+            rid = campaign.id
+        return client.post(f"{base}/{rid}/approve", headers=headers)
     if op == "merge":
         survivor, duplicate = records.make(resource), records.make(resource)
         return client.post(f"{base}/{survivor}/merge", json={"duplicate_ids": [duplicate]},
