@@ -93,10 +93,10 @@ def delete_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
 
 
 @router.post("/{contact_id}/restore", response_model=ContactPublic, responses=ERRORS,
-             summary="Bring a contact back from the trash")
+             summary="Bring a contact back from the trash (not a merged duplicate)")
 def restore_contact(contact_id: ContactId, session: SessionDep, actor: ActorDep,
                     response: Response):
-    records.restore(session, actor, contacts.CONTACTS, contact_id)
+    contact_merge.restore_contact(session, actor, contact_id)
     return _out(session, actor, contact_id, response)
 
 

@@ -82,3 +82,15 @@ def merge_contacts(session: Session, actor: Actor, survivor_id: int,
                 {**before, "merged_ids": []}, {**after, "merged_ids": duplicates},
                 {"merged_ids": duplicates, "moved": moved})
     return {"merged_ids": duplicates, "moved": moved}
+
+
+def restore_contact(session: Session, actor: Actor, contact_id: int) -> Any:
+    """Restore from the trash, except a merged duplicate: its records live on in the
+    survivor, so bringing it back would make the duplicate again."""
+    contact = records.load_for_write(session, actor, CONTACTS, contact_id, action="delete",
+                                     deleted=True)
+    if contact.merged_into_id is not None:
+        raise Conflict(f"Contact {contact_id} was merged into {contact.merged_into_id}; "
+                       "open that one instead.", code="merged_contact",
+                       details={"survivor_id": contact.merged_into_id})
+    return records.restore(session, actor, CONTACTS, contact_id)

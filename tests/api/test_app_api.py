@@ -62,7 +62,13 @@ def test_request_id_is_echoed_or_made(client):
 def test_unknown_route_uses_the_error_format(client):
     r = client.get("/api/v1/nope")
     assert r.status_code == 404
-    assert r.json()["code"] == "not_found"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {"type": "urn:salesops:problem:not_found", "title": "Not Found",
+                        "status": 404, "detail": "Not Found", "instance": "/api/v1/nope",
+                        "code": "not_found", "request_id": r.headers["X-Request-ID"]}
+    wrong_method = client.delete("/api/v1/health")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == \
+        "method_not_allowed" and wrong_method.headers["allow"] == "GET"
 
 
 def test_missing_configuration_is_a_clear_error(tmp_path):

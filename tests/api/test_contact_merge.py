@@ -91,6 +91,9 @@ def test_merge_moves_everything_to_the_survivor(client, personas, clean_db):
                        (ids["two"], "merge")]
     assert sorted(topics) == ["contact.merged", "contact.merged_away", "contact.merged_away"]
     assert client.get(f"/api/v1/contacts/{ids['one']}", headers=rep).status_code == 404
+    back = client.post(f"/api/v1/contacts/{ids['one']}/restore", headers=rep)
+    assert (back.status_code, back.json()["code"], back.json()["survivor_id"]) == \
+        (409, "merged_contact", ids["survivor"])
 
 
 def test_a_refused_merge_changes_nothing(client, personas, clean_db):
