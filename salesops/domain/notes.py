@@ -38,7 +38,7 @@ def parent_of(obj: Any) -> tuple[str, int]:
     for name, res in PARENTS.items():
         if (record_id := getattr(obj, f"{res.entity}_id", None)) is not None:
             return name, record_id
-    raise NotFound("The record this belongs to is gone.")
+    raise NotFound("It belongs to a lead or deal, not to a contact or account.")
 
 
 def _body_hidden(actor: Actor, note: Note) -> bool:
