@@ -4,9 +4,10 @@ Each chunk of submissions is one transaction: loaded into `raw.webforms__submiss
 the live path keeps them) and, in the same transaction, each one captured by
 `salesops.domain.leads.capture_lead`, the rule the API's form endpoint calls: contact
 matched by e-mail, consent kept with its text and time, the lead keyed by submission id, so
-a submission loaded twice changes nothing. A honeypot answer is ignored as the endpoint
-ignores it. A row that cannot be read, or that capture refuses (no valid e-mail, a date
-that is not ISO 8601), is quarantined with its file and line number; the other rows load.
+a submission loaded twice changes nothing. A honeypot answer is dropped, as the endpoint
+drops it. A row that cannot be read is quarantined with its file and line number; one that
+capture refuses (no valid e-mail, a date that is not ISO 8601) is kept in `raw`, as it came,
+and quarantined at the `capture` stage with its line number. The other rows load.
 """
 
 from __future__ import annotations
@@ -60,16 +61,15 @@ def backfill_webforms(engine: sa.Engine, path: Path,
 
 def _chunk(engine: sa.Engine, origin: str,
            chunk: list[tuple[int, dict[str, Any] | Rejected]], total: BackfillResult) -> None:
-    records = [(line, item) for line, item in chunk if not isinstance(item, Rejected)]
+    records = [(line, item) for line, item in chunk if not isinstance(item, Rejected)
+               and not is_honeypot(item.get("website"), (item.get("fields") or {}).get("website"))]
     read_rejects = [item for _, item in chunk if isinstance(item, Rejected)]
+    total.ignored_honeypot += len(chunk) - len(records) - len(read_rejects)
     refused: list[Rejected] = []
 
     def capture(conn: sa.Connection, result: LoadResult) -> None:
         with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
             for line, record in records:
-                if is_honeypot(record.get("website"), (record.get("fields") or {}).get("website")):
-                    total.ignored_honeypot += 1
-                    continue
                 try:
                     with session.begin_nested():
                         outcome = _capture(session, record)
@@ -78,7 +78,7 @@ def _chunk(engine: sa.Engine, origin: str,
                                             {"file": origin, "line": line, **record}))
                     continue
                 setattr(total, outcome, getattr(total, outcome) + 1)
-            session.flush()
+            session.commit()  # releases its savepoint; the batch commits the rest
         _quarantine(conn, result.batch_id, refused)
 
     result = load_batch(engine, webforms.SOURCE, webforms.ENTITY, origin,
