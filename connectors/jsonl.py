@@ -14,7 +14,22 @@ from typing import Any
 from connectors.records import Rejected
 
 
+def files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """`path` itself, or the files directly in the folder `path` with one of `suffixes`
+    (a daily drop folder: `<source>/2026-01-05/*.jsonl`), in name order; nothing when
+    `path` does not exist."""
+    if not path.is_dir():
+        return [path] if path.exists() else []
+    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+
+
 def read_jsonl(path: Path, key_field: str) -> Iterator[dict[str, Any] | Rejected]:
+    for _, item in numbered_jsonl(path, key_field):
+        yield item
+
+
+def numbered_jsonl(path: Path, key_field: str) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    """(line number, record or Rejected) of each non-blank line."""
     with path.open("rb") as stream:
         for number, raw in enumerate(stream, start=1):
             if not raw.strip():
@@ -23,15 +38,15 @@ def read_jsonl(path: Path, key_field: str) -> Iterator[dict[str, Any] | Rejected
             try:
                 record = json.loads(raw)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-                yield Rejected(None, f"line {number}: invalid JSON: {exc}",
-                               {"line": number, "text": text})
+                yield number, Rejected(None, f"line {number}: invalid JSON: {exc}",
+                                       {"line": number, "text": text})
                 continue
             if not isinstance(record, dict):
-                yield Rejected(None, f"line {number}: not a JSON object",
-                               {"line": number, "text": text})
+                yield number, Rejected(None, f"line {number}: not a JSON object",
+                                       {"line": number, "text": text})
                 continue
             key = record.get(key_field)
             if key in (None, ""):
-                yield Rejected(None, f"line {number}: no {key_field}", record)
+                yield number, Rejected(None, f"line {number}: no {key_field}", record)
                 continue
-            yield {**record, "source_key": str(key)}
+            yield number, {**record, "source_key": str(key)}

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.jsonl import read_jsonl
+from connectors.jsonl import files, read_jsonl
 from connectors.records import DEFAULT_CHUNK, RecordBatch, chunked
 
 SOURCE, ENTITY = "touchpoints", "events"
 
 
 def read_events(path: str | Path, chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
-    path = Path(path)
-    yield from chunked(SOURCE, ENTITY, str(path), read_jsonl(path, "event_id"), chunk_size)
+    """A JSON-lines file, or every `.jsonl` file in a folder."""
+    for file in files(Path(path), (".jsonl",)):
+        yield from chunked(SOURCE, ENTITY, str(file), read_jsonl(file, "event_id"), chunk_size)

@@ -29,7 +29,12 @@ rejects_app = typer.Typer(help="Quarantined rows: list, export to fix, replay.",
 app.add_typer(rejects_app, name="rejects")
 console = Console(stderr=True)
 
-PathOpt = Annotated[Path, typer.Option("--path", help="File or folder to read.")]
+PathOpt = Annotated[Path, typer.Option("--path", help="File or folder to read; with --from, "
+                                       "the folder of the daily drops (<YYYY-MM-DD>/).")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Backfill: the first day "
+                                             "(YYYY-MM-DD) whose drop folder to load.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Backfill: the last day (default: "
+                                           "the --from day).")]
 
 
 def _engine():
@@ -51,13 +56,37 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _since(value: str | None) -> date | None:
+def _since(value: str | None, option: str = "--since") -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise SalesopsError(f"--since {value!r} is not a date: use YYYY-MM-DD") from None
+        raise SalesopsError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _days(path: Path, start: str | None, end: str | None) -> list[Path] | None:
+    """The drop folders of --from .. --to under `path` (None: no range asked), saying which
+    days had no drop."""
+    if start is None:
+        if end is not None:
+            raise SalesopsError("--to needs --from: the first day of the range")
+        return None
+    from orchestration.ingestion import drop_days
+
+    first = _since(start, "--from")
+    days = drop_days(_existing(path), first, _since(end, "--to") or first)
+    empty = [day.isoformat() for day, folder in days if folder is None]
+    if empty:
+        shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        typer.echo(f"no drop folder for {len(empty)} of {len(days)} days: {shown}")
+    return [folder for _, folder in days if folder is not None]
+
+
+def _files(path: Path, start: str | None, end: str | None) -> list[Path]:
+    """What a file command reads: `path`, or the day folders of the range under it."""
+    days = _days(path, start, end)
+    return [_existing(path)] if days is None else days
 
 
 def _progress() -> Progress:
@@ -105,11 +134,11 @@ def _run(batches: Iterable["RecordBatch"]) -> None:
 
 
 @app.command()
-def salesforce(path: PathOpt) -> None:
+def salesforce(path: PathOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """A Salesforce weekly data export: a folder or .zip of CSV files."""
     from connectors.salesforce_export import read_export
 
-    _run(read_export(_existing(path)))
+    _run(batch for folder in _files(path, start, end) for batch in read_export(folder))
 
 
 @app.command()
@@ -152,27 +181,46 @@ def hubspot_files(path: PathOpt) -> None:
 
 
 @app.command()
-def email(path: PathOpt) -> None:
+def email(path: PathOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """An mbox file, a Maildir, a .eml file, or a folder of these."""
     from connectors.mail import read_mail
 
-    _run(read_mail(_existing(path)))
+    _run(batch for folder in _files(path, start, end) for batch in read_mail(folder))
 
 
 @app.command()
-def webforms(path: PathOpt) -> None:
-    """Past web-form submissions (JSON lines)."""
-    from connectors.webforms import read_submissions
+def webforms(
+    path: Annotated[Path, typer.Option("--file", "--path", help="A CSV or JSON-lines export "
+                                       "of past submissions, or a folder of them; with "
+                                       "--from, the folder of the daily drops.")],
+    start: FromOpt = None, end: ToOpt = None,
+) -> None:
+    """Past web-form submissions through the live form's lead capture: contact matched by
+    e-mail, consent kept with its text and time, one lead per submission id (a re-run
+    changes nothing); unreadable rows are quarantined with their line numbers."""
+    from orchestration.webform_backfill import backfill_webforms
 
-    _run(read_submissions(_existing(path)))
+    engine = _engine()
+    with _progress() as bar:
+        task = bar.add_task("webforms.submissions", total=None)
+        results = [backfill_webforms(engine, folder, lambda n: bar.advance(task, n))
+                   for folder in _files(path, start, end)]
+    total = {k: sum(getattr(r, k) for r in results)
+             for k in ("rows", "new_in_raw", "leads_created", "leads_updated", "unchanged",
+                       "ignored_honeypot", "quarantined")}
+    hint = "  (see `salesops ingest rejects list`)" if total["quarantined"] else ""
+    typer.echo(f"webforms.submissions: {total['rows']:,} rows, {total['new_in_raw']:,} new in "
+               f"raw; leads {total['leads_created']:,} created, {total['leads_updated']:,} "
+               f"updated, {total['unchanged']:,} unchanged; {total['ignored_honeypot']:,} "
+               f"honeypot ignored, {total['quarantined']:,} quarantined{hint}")
 
 
 @app.command()
-def touchpoints(path: PathOpt) -> None:
+def touchpoints(path: PathOpt, start: FromOpt = None, end: ToOpt = None) -> None:
     """Sessions, ad clicks, email opens and clicks (JSON lines)."""
     from connectors.touchpoints import read_events
 
-    _run(read_events(_existing(path)))
+    _run(batch for folder in _files(path, start, end) for batch in read_events(folder))
 
 
 @app.command()
@@ -186,27 +234,39 @@ def mapped(path: PathOpt,
 
 @app.command()
 def imap(
-    host: Annotated[str, typer.Option(help="IMAP server.")],
-    user: Annotated[str, typer.Option(help="Login name.")],
+    host: Annotated[str | None, typer.Option(help="IMAP server (default "
+                                             "SALESOPS_IMAP_HOST).")] = None,
+    user: Annotated[str | None, typer.Option(help="Login name (default "
+                                             "SALESOPS_IMAP_USER).")] = None,
     folder: Annotated[list[str] | None, typer.Option(help="Folder to read; repeat for more "
-                                                     "(default INBOX).")] = None,
+                                                     "(default SALESOPS_IMAP_FOLDERS, "
+                                                     "else INBOX).")] = None,
     port: Annotated[int | None, typer.Option(help="993 for ssl, else 143.")] = None,
-    security: Annotated[str, typer.Option(help="ssl, starttls or plain.")] = "ssl",
+    security: Annotated[str | None, typer.Option(help="ssl, starttls or plain (default "
+                                                 "SALESOPS_IMAP_SECURITY, else ssl).")] = None,
     since: Annotated[str | None, typer.Option(help="Only messages from this date "
                                               "(YYYY-MM-DD).")] = None,
     full: Annotated[bool, typer.Option(help="Ignore the cursors: read every message "
                                        "again (nothing is loaded twice).")] = False,
 ) -> None:
     """A mailbox over IMAP: new messages of each folder, then a reconciliation per folder.
-    The password comes from IMAP_PASSWORD."""
-    from connectors.imap import ImapAccount
+    The password comes from IMAP_PASSWORD; the rest from the options or, as the Dagster
+    asset reads them, SALESOPS_IMAP_*."""
     from orchestration.ingestion import sync_imap
+    from orchestration.resources import ImapMailbox, imap_mailbox
+    from salesops.settings import get_settings
 
-    password = os.environ.get("IMAP_PASSWORD")
-    if not password:
+    configured = imap_mailbox(get_settings())
+    mailbox = ImapMailbox(host=host or configured.host, user=user or configured.user,
+                          port=port or configured.port,
+                          security=security or configured.security,
+                          folders=folder or configured.folders)
+    if not mailbox.host or not mailbox.user:
+        raise SalesopsError("say which mailbox: --host and --user (or SALESOPS_IMAP_HOST and "
+                            "SALESOPS_IMAP_USER)")
+    if not os.environ.get(mailbox.password_env):
         raise SalesopsError("set IMAP_PASSWORD to the mailbox password (it is never a flag)")
-    account = ImapAccount(host, user, password, port=port or (993 if security == "ssl" else 143),
-                          security=security, folders=tuple(folder or ["INBOX"]))
+    account = mailbox.account()
     engine = _engine()
     with _progress() as bar:
         report = _Report(bar)

@@ -13,10 +13,10 @@ from orchestration.defs import (
     sentiment,
     workflows,
 )
-from orchestration.resources import database, hubspot_api, source_files
+from orchestration.resources import database, hubspot_api, imap_mailbox, source_files
 
 defs = dg.Definitions(
-    assets=[*ingest.ingest_assets, merge.merge_into_app, dbt.salesops_dbt,
+    assets=[*ingest.ingest_assets, *ingest.drop_assets, merge.merge_into_app, dbt.salesops_dbt,
             ml.lead_scoring_model, ml.lead_scores,
             sentiment.email_sentiment_model, sentiment.sentiment_analysis,
             attribution.attribution,
@@ -32,5 +32,6 @@ defs = dg.Definitions(
     sensors=[ml.new_lead_sensor, *automations.sensors, *workflows.sensors],
     resources={"database": database(), "source_files": source_files(),
                "dbt": dbt.dbt_resource(), "hubspot_api": hubspot_api(),
+               "imap_mailbox": imap_mailbox(),
                "mail": automations.mail_resource()},
 )

@@ -5,16 +5,19 @@ incremental source stores its cursor in the same transaction as the batch, so a 
 never passes what was loaded, and a run that stops half way is continued by the next.
 """
 
+import uuid
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from connectors import hubspot_api, imap
 from connectors.records import RecordBatch
 from salesops.cursors import get_cursor, set_cursor
+from salesops.errors import SalesopsError
 from salesops.loading import LoadResult, load_batch
 
 OnBatch = Callable[[RecordBatch, LoadResult], None]
@@ -28,13 +31,23 @@ class Totals:
     rows_loaded: int = 0
     rows_duplicate: int = 0
     rows_rejected: int = 0
+    batch_ids: list[uuid.UUID] = field(default_factory=list)
 
     def add(self, result: LoadResult) -> None:
         self.batches += 1
+        self.batch_ids.append(result.batch_id)
         self.rows_in += result.rows_in
         self.rows_loaded += result.rows_loaded
         self.rows_duplicate += result.rows_duplicate
         self.rows_rejected += result.rows_rejected
+
+    def merge(self, other: "Totals") -> None:
+        self.batches += other.batches
+        self.rows_in += other.rows_in
+        self.rows_loaded += other.rows_loaded
+        self.rows_duplicate += other.rows_duplicate
+        self.rows_rejected += other.rows_rejected
+        self.batch_ids += other.batch_ids
 
 
 def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch],
@@ -173,3 +186,14 @@ def reconcile(engine: sa.Engine, account: imap.ImapAccount,
     return FolderReport(listing.folder, listing.uidvalidity, len(server),
                         len(server & loaded), len(server & (quarantined - loaded)),
                         sorted(server - loaded - quarantined))
+
+
+def drop_days(root: Path, start: date, end: date) -> list[tuple[date, Path | None]]:
+    """Each day from `start` to `end` with its drop folder `<root>/<YYYY-MM-DD>` (None when
+    nothing was dropped that day): what a backfill of the range reads. The folder name is
+    the day's Dagster partition key."""
+    if end < start:
+        raise SalesopsError(f"the range ends ({end}) before it starts ({start})")
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [(day, folder if (folder := root / day.isoformat()).is_dir() else None)
+            for day in days]

@@ -1,8 +1,9 @@
 """Resources every asset shares: where the database is, and where the source files are.
 
 Both come from the environment `salesops up` gives each process (DATABASE_URL,
-SALESOPS_DATA_DIR), so Dagster never starts a server of its own. The HubSpot API token is
-read from the environment when used, never stored in the run's configuration.
+SALESOPS_DATA_DIR), so Dagster never starts a server of its own. The HubSpot API token and
+the IMAP password are read from the environment when used, never stored in the run's
+configuration.
 """
 
 import os
@@ -12,7 +13,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from connectors import hubspot_api as hubspot
+from connectors.imap import ImapAccount
 from salesops.db import get_engine
+from salesops.errors import SalesopsError
 from salesops.settings import Settings
 
 
@@ -44,6 +47,38 @@ class HubSpotApi(dg.ConfigurableResource):
     def client(self) -> hubspot.HubSpotClient | None:
         token = os.environ.get(self.token_env)
         return hubspot.HubSpotClient(token, self.base_url) if token else None
+
+
+class ImapMailbox(dg.ConfigurableResource):
+    """An IMAP mailbox read into `raw.email__messages` with the mail files; no host: none.
+
+    The password is read from the environment (`password_env`) when used, never stored."""
+
+    host: str = ""
+    user: str = ""
+    port: int = 0  # 0: 993 with ssl, else 143
+    security: str = "ssl"
+    folders: list[str] = ["INBOX"]
+    password_env: str = "IMAP_PASSWORD"
+
+    def account(self) -> ImapAccount | None:
+        """The account to read, or None when no mailbox is configured."""
+        if not self.host:
+            return None
+        if not self.user or not os.environ.get(self.password_env):
+            raise SalesopsError(f"IMAP host {self.host} is set: set its user "
+                                f"(SALESOPS_IMAP_USER) and {self.password_env} too")
+        return ImapAccount(self.host, self.user, os.environ[self.password_env],
+                           port=self.port or (993 if self.security == "ssl" else 143),
+                           security=self.security, folders=tuple(self.folders or ["INBOX"]))
+
+
+def imap_mailbox(settings: Settings | None = None) -> ImapMailbox:
+    """The mailbox of SALESOPS_IMAP_HOST, _USER, _PORT, _SECURITY and _FOLDERS."""
+    settings = settings or Settings()
+    return ImapMailbox(host=settings.imap_host or "", user=settings.imap_user or "",
+                       port=settings.imap_port or 0, security=settings.imap_security,
+                       folders=settings.imap_folder_list or ["INBOX"])
 
 
 def database() -> Database:

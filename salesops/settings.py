@@ -6,6 +6,7 @@ Nothing secret is committed: the signing key is generated into the data folder o
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
         None, description="Called with a new contact (POST, JSON) to fill in its blanks; "
                           "through the SSRF guard. Unset: no enrichment.")
     enrichment_timeout_seconds: float = Field(5.0, gt=0)
+    imap_host: str | None = Field(None, description="An IMAP server whose folders the email "
+                                  "ingest reads (the password from IMAP_PASSWORD).")
+    imap_user: str | None = None
+    imap_port: int | None = Field(None, description="Default 993 with ssl, else 143.")
+    imap_security: str = Field("ssl", description="ssl, starttls or plain.")
+    imap_folders: str = Field("INBOX", description="Comma-separated folders to read.")
+    drops_start: date = Field(date(2020, 1, 1), description="The first day of the daily "
+                              "file-drop partitions (<source folder>/<YYYY-MM-DD>/).")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
@@ -69,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def mailbox_owner_list(self) -> list[str]:
         return [o.strip() for o in self.mailbox_owners.split(",") if o.strip()]
+
+    @property
+    def imap_folder_list(self) -> list[str]:
+        return [f.strip() for f in self.imap_folders.split(",") if f.strip()]
 
     @property
     def artifacts_path(self) -> Path:

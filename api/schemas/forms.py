@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from salesops.domain.leads import is_honeypot
+
 FORM_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -68,7 +70,7 @@ class FormSubmission(BaseModel):
 
     @property
     def is_bot(self) -> bool:
-        return bool((self.website or "").strip() or (self.fields.website or "").strip())
+        return is_honeypot(self.website, self.fields.website)
 
 
 class SubmissionReceipt(BaseModel):

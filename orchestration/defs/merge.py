@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.defs.ingest import RAW_KEYS
+from orchestration.defs.ingest import DROP_KEYS, RAW_KEYS
 from orchestration.resources import Database
 from salesops.merge import STEPS, merge_entity
 from salesops.settings import Settings
@@ -27,7 +27,7 @@ assert set(TABLES) == {name for name, _ in STEPS}, "every merge step needs its t
 
 @dg.multi_asset(
     name="merge_into_app", group_name=GROUP, can_subset=False,
-    specs=[dg.AssetSpec(["app", table], kinds={"postgres"}, deps=RAW_KEYS,
+    specs=[dg.AssetSpec(["app", table], kinds={"postgres"}, deps=[*RAW_KEYS, *DROP_KEYS],
                         description=f"app.{table}, merged from every source")
            for tables in TABLES.values() for table in tables],
 )

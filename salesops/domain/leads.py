@@ -98,6 +98,12 @@ def _apply_consent(session: Session, contact: Contact, consent: Mapping[str, Any
     contact.consent_at = consent.get("at") or session.scalar(sa.select(sa.func.now()))
 
 
+def is_honeypot(*answers: str | None) -> bool:
+    """A form's hidden field (`website`) filled in: a bot. Its submission is thanked for
+    and dropped, by the endpoint and by a backfill of past exports alike."""
+    return any((answer or "").strip() for answer in answers)
+
+
 def capture_lead(session: Session, *, email: str, first_name: str | None = None,
                  last_name: str | None = None, company: str | None = None,
                  phone: str | None = None, job_title: str | None = None,

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration.defs.ingest import ingest_assets, raw_key
-from orchestration.resources import Database, HubSpotApi, SourceFiles
+from orchestration.resources import Database, HubSpotApi, ImapMailbox, SourceFiles
 from salesops.cursors import get_cursor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
@@ -32,7 +32,7 @@ def test_hubspot_asset_reads_the_api_incrementally(clean_db, database_url, hubsp
     [asset] = [a for a in ingest_assets if raw_key("hubspot", "contacts") in a.keys]
     resources = {"database": Database(url=database_url),
                  "source_files": SourceFiles(root=str(tmp_path)),
-                 "hubspot_api": HubSpotApi(base_url=hubspot.url)}
+                 "hubspot_api": HubSpotApi(base_url=hubspot.url), "imap_mailbox": ImapMailbox()}
     result = dg.materialize([asset], resources=resources)
     assert result.success
     [contacts] = [m for m in result.get_asset_materialization_events()
