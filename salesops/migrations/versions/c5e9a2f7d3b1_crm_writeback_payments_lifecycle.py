@@ -1,0 +1,98 @@
+"""CRM write-back log, payment status from the financial system, webhook receipts
+
+Revision ID: c5e9a2f7d3b1
+Revises: b4c8e2a61d93
+Create Date: 2026-11-26 04:20:00
+
+`ops.crm_sync_log` keeps each field decision of a CRM write-back run (which side won, by
+which rule, both values); `app.contracts` gains the invoice's payment status as the
+financial system reports it; `app.webhook_receipts` remembers every signed webhook taken
+in by its idempotency key, so a replay changes nothing.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "c5e9a2f7d3b1"
+down_revision: str | Sequence[str] | None = "b4c8e2a61d93"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_NOW = {"server_default": sa.text("now()"), "nullable": False}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "crm_sync_log",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("run_id", sa.BigInteger(), nullable=False),
+        sa.Column("object_type", sa.Text(), nullable=False, comment="the CRM's object type"),
+        sa.Column("object_id", sa.Text(), nullable=False, comment="the CRM's record id"),
+        sa.Column("lead_id", sa.BigInteger(), nullable=True),
+        sa.Column("field", sa.Text(), nullable=False, comment="the CRM property"),
+        sa.Column("direction", sa.Text(), nullable=False, comment="the winning side's way"),
+        sa.Column("decision", sa.Text(), nullable=False),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("local_value", sa.Text(), nullable=True),
+        sa.Column("crm_value", sa.Text(), nullable=True),
+        sa.Column("local_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("crm_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("logged_at", sa.DateTime(timezone=True), **_NOW),
+        sa.CheckConstraint("direction in ('to_crm', 'from_crm')",
+                           name=op.f("ck_crm_sync_log_direction_valid")),
+        sa.CheckConstraint("decision in ('pushed', 'kept_crm', 'failed')",
+                           name=op.f("ck_crm_sync_log_decision_valid")),
+        sa.CheckConstraint("rule in ('salesops_owns', 'crm_owns', 'later_change')",
+                           name=op.f("ck_crm_sync_log_rule_valid")),
+        sa.ForeignKeyConstraint(["run_id"], ["app.integration_sync_runs.id"],
+                                ondelete="CASCADE",
+                                name=op.f("fk_crm_sync_log_run_id_integration_sync_runs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_sync_log")),
+        schema="ops",
+    )
+    op.create_index(op.f("ix_crm_sync_log_run_id"), "crm_sync_log", ["run_id"], schema="ops")
+    op.create_index(op.f("ix_crm_sync_log_object_type_object_id"), "crm_sync_log",
+                    ["object_type", "object_id"], schema="ops")
+
+    op.add_column("contracts", sa.Column("payment_status", sa.Text(), server_default="unpaid",
+                                         nullable=False), schema="app")
+    op.add_column("contracts", sa.Column("amount_paid", sa.Numeric(16, 2), nullable=True),
+                  schema="app")
+    op.add_column("contracts", sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
+                  schema="app")
+    op.add_column("contracts", sa.Column(
+        "payment_updated_at", sa.DateTime(timezone=True), nullable=True,
+        comment="when the financial system says it changed"), schema="app")
+    op.create_check_constraint(
+        op.f("ck_contracts_payment_status_valid"), "contracts",
+        "payment_status in ('unpaid', 'partially_paid', 'paid', 'overdue', 'failed', "
+        "'refunded')", schema="app")
+
+    op.create_table(
+        "webhook_receipts",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False, comment="e.g. finance.payments"),
+        sa.Column("idempotency_key", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), **_NOW),
+        sa.Column("body_sha256", sa.Text(), nullable=False),
+        sa.Column("outcome", postgresql.JSONB(astext_type=sa.Text()), server_default="{}",
+                  nullable=False, comment="what it changed"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_receipts")),
+        sa.UniqueConstraint("source", "idempotency_key",
+                            name=op.f("uq_webhook_receipts_source_idempotency_key")),
+        schema="app",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("webhook_receipts", schema="app")
+    op.drop_constraint(op.f("ck_contracts_payment_status_valid"), "contracts", schema="app")
+    for column in ("payment_updated_at", "paid_at", "amount_paid", "payment_status"):
+        op.drop_column("contracts", column, schema="app")
+    op.drop_index(op.f("ix_crm_sync_log_object_type_object_id"), "crm_sync_log", schema="ops")
+    op.drop_index(op.f("ix_crm_sync_log_run_id"), "crm_sync_log", schema="ops")
+    op.drop_table("crm_sync_log", schema="ops")
