@@ -40,6 +40,7 @@ from api.routers import (
     tasks,
     tracking,
     users,
+    webhooks,
     ws,
 )
 from salesops import __version__
@@ -90,6 +91,8 @@ TAGS = [
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
     {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
+    {"name": "webhooks", "description": "Signed webhooks in: payment status from the "
+                                        "financial system."},
 ]
 
 DESCRIPTION = """\
@@ -245,6 +248,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     for router in (health.router, auth.router, forms.router, contacts.router, accounts.router,
                    leads.router, deals.router, tasks.router, notifications.router,
                    tracking.router, admin.router, users.router, ws.router,
-                   privacy.router):
+                   privacy.router, webhooks.router):
         app.include_router(router, prefix=API_PREFIX)
     return app
