@@ -52,7 +52,14 @@ from salesops.models.ml import (
     NextBestAction,
     SentimentAnalysis,
 )
-from salesops.models.ops import CrmSyncLog, Cursor, LoadBatch, MergeRun, RejectedRow
+from salesops.models.ops import (
+    CrmSyncLog,
+    Cursor,
+    LifecycleAction,
+    LoadBatch,
+    MergeRun,
+    RejectedRow,
+)
 from salesops.models.raw import RAW_TABLES, raw_table_name
 from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
 from salesops.models.work import (
@@ -70,7 +77,7 @@ __all__ = [
     "CrmIntegration", "EmailIntegration", "FinancialIntegration", "IntegrationSyncRun",
     "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
     "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
-    "CrmSyncLog", "Cursor", "WebhookReceipt",
+    "CrmSyncLog", "Cursor", "LifecycleAction", "WebhookReceipt",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
     "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
     "OutboundEmail", "Reminder", "Task", "assignment", "AssignmentRule", "LeadAssignment",

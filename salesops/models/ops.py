@@ -120,3 +120,30 @@ class CrmSyncLog(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     logged_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                 server_default=sa.func.now())
+
+
+LIFECYCLE_ACTIONS = ("archive", "delete", "purge")
+
+
+class LifecycleAction(IdMixin, Base):
+    """One retention step on one entity: what was archived, deleted or purged from the
+    trash, when, and by which policy; the compliance report reads these."""
+
+    __tablename__ = "lifecycle_actions"
+    __table_args__ = (one_of("action", LIFECYCLE_ACTIONS), sa.Index(None, "started_at"),
+                      {"schema": "ops"})
+
+    action: Mapped[str] = mapped_column(sa.Text)
+    entity: Mapped[str] = mapped_column(sa.Text)
+    source_table: Mapped[str] = mapped_column(sa.Text)
+    archive_table: Mapped[str | None] = mapped_column(sa.Text, comment="where rows went")
+    policy: Mapped[str] = mapped_column(sa.Text, comment="the rule, e.g. archive_after_days=730")
+    cutoff: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    ids: Mapped[list] = mapped_column(server_default="[]", comment="the rows' primary keys")
+    blocked: Mapped[list] = mapped_column(server_default="[]",
+                                          comment="rows kept, each with the reason")
+    dependents: Mapped[dict] = mapped_column(server_default="{}",
+                                             comment="rows of other tables moved along")
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())

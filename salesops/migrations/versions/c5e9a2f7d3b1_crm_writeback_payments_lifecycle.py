@@ -1,4 +1,4 @@
-"""CRM write-back log, payment status from the financial system, webhook receipts
+"""CRM write-back log, payment status, webhook receipts, data lifecycle
 
 Revision ID: c5e9a2f7d3b1
 Revises: b4c8e2a61d93
@@ -7,7 +7,10 @@ Create Date: 2026-11-26 04:20:00
 `ops.crm_sync_log` keeps each field decision of a CRM write-back run (which side won, by
 which rule, both values); `app.contracts` gains the invoice's payment status as the
 financial system reports it; `app.webhook_receipts` remembers every signed webhook taken
-in by its idempotency key, so a replay changes nothing.
+in by its idempotency key, so a replay changes nothing; `ops.lifecycle_actions` records
+every retention step (archive, delete, purge) for the compliance report, and the schema
+`archive` receives archived rows (its tables are made by the lifecycle, shaped like the
+tables they come from).
 """
 
 from collections.abc import Sequence
@@ -88,7 +91,38 @@ def upgrade() -> None:
     )
 
 
+    op.execute("create schema if not exists archive")
+    op.create_table(
+        "lifecycle_actions",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("entity", sa.Text(), nullable=False),
+        sa.Column("source_table", sa.Text(), nullable=False),
+        sa.Column("archive_table", sa.Text(), nullable=True, comment="where rows went"),
+        sa.Column("policy", sa.Text(), nullable=False,
+                  comment="the rule, e.g. archive_after_days=730"),
+        sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rows", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("ids", postgresql.JSONB(astext_type=sa.Text()), server_default="[]",
+                  nullable=False, comment="the rows' primary keys"),
+        sa.Column("blocked", postgresql.JSONB(astext_type=sa.Text()), server_default="[]",
+                  nullable=False, comment="rows kept, each with the reason"),
+        sa.Column("dependents", postgresql.JSONB(astext_type=sa.Text()), server_default="{}",
+                  nullable=False, comment="rows of other tables moved along"),
+        sa.Column("started_at", sa.DateTime(timezone=True), **_NOW),
+        sa.CheckConstraint("action in ('archive', 'delete', 'purge')",
+                           name=op.f("ck_lifecycle_actions_action_valid")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lifecycle_actions")),
+        schema="ops",
+    )
+    op.create_index(op.f("ix_lifecycle_actions_started_at"), "lifecycle_actions",
+                    ["started_at"], schema="ops")
+
+
 def downgrade() -> None:
+    op.drop_index(op.f("ix_lifecycle_actions_started_at"), "lifecycle_actions", schema="ops")
+    op.drop_table("lifecycle_actions", schema="ops")
+    op.execute("drop schema if exists archive cascade")
     op.drop_table("webhook_receipts", schema="app")
     op.drop_constraint(op.f("ck_contracts_payment_status_valid"), "contracts", schema="app")
     for column in ("payment_updated_at", "paid_at", "amount_paid", "payment_status"):
