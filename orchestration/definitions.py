@@ -12,6 +12,7 @@ from orchestration.defs import (
     lifecycle,
     merge,
     ml,
+    realtime,
     sentiment,
     workflows,
 )
@@ -32,7 +33,8 @@ defs = dg.Definitions(
                forecasting.weekly_forecast, forecasting.daily_next_best_actions,
                *automations.schedules, *crm_sync.schedules,
                *lifecycle.schedules],
-    sensors=[ml.new_lead_sensor, *automations.sensors, *workflows.sensors],
+    sensors=[ml.new_lead_sensor, *automations.sensors, *workflows.sensors,
+             *realtime.sensors],
     resources={"database": database(), "source_files": source_files(),
                "dbt": dbt.dbt_resource(), "hubspot_api": hubspot_api(),
                "mail": automations.mail_resource()},
