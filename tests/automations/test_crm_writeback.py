@@ -148,6 +148,17 @@ def test_rate_limits_and_500s_are_retried(clean_db, hubspot):
     assert props(hubspot, "301")["salesops_lead_score"] == "55"
 
 
+def test_a_timeout_is_retried(clean_db, hubspot):
+    hubspot.put("contacts", "351", LONG_AGO, email="c351@example.com")
+    add_lead(clean_db, "351", score=58)
+    hubspot.stalls = [0, 1.0]  # the read answers, the first update times out
+    impatient = HubSpotClient(TOKEN, base_url=hubspot.url, timeout=0.3,
+                              retry=Retry(attempts=3, base=0), sleep=lambda _: None)
+    report = write_back(clean_db, impatient)
+    assert report.pushed == 2 and props(hubspot, "351")["salesops_lead_score"] == "58"
+    assert hubspot.requests.count("POST /crm/v3/objects/contacts/batch/update") == 2
+
+
 def test_hubspot_down_fails_the_run_and_the_next_run_catches_up(clean_db, hubspot):
     hubspot.put("contacts", "401", LONG_AGO, email="c401@example.com")
     add_lead(clean_db, "401", score=66)

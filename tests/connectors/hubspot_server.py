@@ -3,14 +3,15 @@
 Objects live in memory; list endpoints page with `paging.next.after`, search filters on a
 last-modified property with GTE and sorts ascending, batch read returns properties with
 their history (newest first), batch update writes them (a 207 with OBJECT_NOT_FOUND for
-unknown ids), and `failures` queues responses (429s with Retry-After, 500s, ...) served
-before the next real ones.
+unknown ids), `failures` queues responses (429s with Retry-After, 500s, ...) served
+before the next real ones, and `stalls` makes the next requests answer late.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,7 @@ class HubSpotServer:
         self.headers: dict[str, str] = {}  # extra headers on successful answers
         self.history: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
         self.updates: list[dict[str, Any]] = []  # every batch update's inputs, in order
+        self.stalls: list[float] = []  # seconds the next requests wait before answering
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -95,6 +97,9 @@ class HubSpotServer:
                     server.requests.append(f"{self.command} {url.path}")
                     number = len(server.requests)
                     failure = server.failures.pop(0) if server.failures else None
+                    stall = server.stalls.pop(0) if server.stalls else 0.0
+                if stall:
+                    time.sleep(stall)  # the client times out meanwhile
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._send(401, {"status": "error",
                                             "message": "Authentication credentials not found.",
