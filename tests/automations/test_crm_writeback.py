@@ -229,3 +229,13 @@ def test_dagster_job_and_schedule(clean_db, database_url, hubspot, monkeypatch):
     assert result.output_for_node("write_back_to_crm") == {
         "compared": 1, "pushed": 2, "kept_crm": 0, "failed": 0}
     assert props(hubspot, "701")["salesops_lead_score"] == "61"
+
+
+def test_batch_update_names_the_ids_hubspot_refused(hubspot):
+    hubspot.put("contacts", "801", LONG_AGO, email="c801@example.com")
+    refused = client(hubspot).update_properties("contacts", {
+        "801": {"salesops_lead_score": "5"}, "802": {"salesops_lead_score": "6"}})
+    assert refused == {"802": "OBJECT_NOT_FOUND: Object not found"}
+    assert props(hubspot, "801")["salesops_lead_score"] == "5"
+    read = client(hubspot).read_properties("contacts", ["801", "802"], ["salesops_lead_score"])
+    assert list(read) == ["801"] and read["801"]["salesops_lead_score"][0] == "5"
