@@ -62,7 +62,7 @@ ENTITIES: dict[str, Entity] = {
                            dependents=(("ml.sentiment_analysis", "interaction_id"),),
                            has_trash=True),
     "campaign_deliveries": Entity("app.campaign_deliveries", "created_at",
-                                  "status in ('sent', 'failed', 'suppressed')"),
+                                  "status not in ('queued', 'sending')"),
     "events": Entity("app.events", "created_at", "processed_at is not null"),
     "notifications": Entity("app.notifications", "created_at", "read_at is not null"),
     "outbound_emails": Entity("app.outbound_emails", "created_at", "status = 'sent'"),

@@ -78,8 +78,14 @@ def test_short_lived_rows_expire(db):
             q(conn, "insert into app.events (topic, aggregate_type, aggregate_id, created_at, "
               "processed_at) values ('x', 'y', '1', :t, :p) returning id",
               t=NOW - timedelta(days=days), p=NOW if processed else None)
-    [step] = lifecycle.run(db, {"events": Policy(delete_after_days=90)}, now=NOW)
-    assert step.rows == 1
+    every_rule = {name: Policy(**({"purge_trash_after_days": 30}
+                                  if entity.age_column == "deleted_at" else
+                                  {"delete_after_days": 90} if name == "events" else
+                                  {"archive_after_days": 90}))
+                  for name, entity in lifecycle.ENTITIES.items()}
+    steps = lifecycle.run(db, every_rule, now=NOW)  # every entity's SQL runs
+    assert {(s.action, s.entity): s.rows for s in steps if s.rows} == {
+        ("delete", "events"): 1}
     with db.connect() as conn:  # the unprocessed one waits for its consumer
         assert q(conn, "select count(*) from app.events") == 2
 
