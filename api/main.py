@@ -41,6 +41,7 @@ from api.routers import (
     templates,
     tracking,
     users,
+    webhooks,
     ws,
 )
 from salesops import __version__
@@ -77,6 +78,8 @@ TAGS = [
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
     {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
+    {"name": "webhooks", "description": "Signed webhooks in: payment status from the "
+                                        "financial system."},
 ]
 
 DESCRIPTION = """\
@@ -171,6 +174,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
                    tracking.router, admin.router, users.router, ws.router,
                    privacy.router, notes.router, attachments.router,
                    integrations.router, campaigns.router, templates.router,
-                   segments.router):
+                   segments.router, webhooks.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -2,7 +2,8 @@
 process's open connections.
 
 The listener is a psycopg 3 async connection doing `LISTEN` on the channels of
-`salesops.domain.feed`; it starts with the first WebSocket connection (an API that never
+`salesops.domain.feed`, and on the marts' channel (`salesops.automation.dashboard_feed`);
+it starts with the first WebSocket connection (an API that never
 serves one never opens it) and reconnects after a lost connection. Each notification is
 turned into messages in a worker thread (the domain services are synchronous) and queued
 on the connections it concerns; what a user may see is decided by `salesops.domain.feed`.
@@ -26,6 +27,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy.orm import Session
 
 from api.schemas.notifications import NotificationPublic
+from salesops.automation import dashboard_feed
 from salesops.domain import feed
 from salesops.domain.users import Principal
 
@@ -63,12 +65,19 @@ class Connection:
     queue: asyncio.Queue[dict[str, Any] | Close] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     metrics: dict[str, Any] | None = None  # the figures last pushed
+    dashboard: dict[str, Any] | None = None  # the dashboard figures last pushed
 
     def push_metrics(self, figures: dict[str, Any]) -> None:
         """Push the figures if they differ from the last ones pushed."""
         if figures != self.metrics:
             self.metrics = figures
             self.push({"type": "metrics", "metrics": figures})
+
+    def push_dashboard(self, figures: dict[str, Any]) -> None:
+        """Push the marts' figures (`salesops.automation.dashboard_feed`) if they changed."""
+        if figures != self.dashboard:
+            self.dashboard = figures
+            self.push({"type": "metrics", "scope": "dashboard", "metrics": figures})
 
     def push(self, message: dict[str, Any] | Close) -> None:
         try:
@@ -142,7 +151,7 @@ class Hub:
             try:
                 async with await psycopg.AsyncConnection.connect(autocommit=True,
                                                                  **kwargs) as pg:
-                    for channel in feed.CHANNELS:
+                    for channel in (*feed.CHANNELS, dashboard_feed.CHANNEL):
                         await pg.execute(f"LISTEN {channel}")
                     assert self._listening is not None
                     self._listening.set()
@@ -172,6 +181,14 @@ class Hub:
                     if message is not None:
                         conn.push(message)
                     conn.push_metrics(figures)
+        elif channel == dashboard_feed.CHANNEL:
+            by_user = {uid: list(conns) for uid, conns in self._connections.items() if conns}
+            figures = await asyncio.to_thread(self._dashboard, {
+                uid: conns[0].principal for uid, conns in by_user.items()})
+            for uid, conns in by_user.items():
+                if figures.get(uid) is not None:
+                    for conn in conns:
+                        conn.push_dashboard(figures[uid])
         elif channel == feed.EVENTS_CHANNEL:
             by_user = {uid: list(conns) for uid, conns in self._connections.items()}
             logged_out, messages, figures = await asyncio.to_thread(
@@ -189,6 +206,10 @@ class Hub:
     def _metrics(self, principal: Principal) -> dict[str, Any]:
         with Session(self.engine) as session:
             return jsonable_encoder(feed.metrics(session, principal))
+
+    def _dashboard(self, principals: dict[int, Principal]) -> dict[int, dict[str, Any] | None]:
+        with Session(self.engine) as session:
+            return {uid: dashboard_feed.figures(session, p) for uid, p in principals.items()}
 
     def _notification(self, notification_id: int, principal: Principal
                       ) -> tuple[dict[str, Any] | None, dict[str, Any]]:

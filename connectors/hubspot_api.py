@@ -11,6 +11,10 @@
 - Merged contacts: the survivor lists the ids merged into it in `hs_merged_object_ids`;
   records keep it, and the merge into `app` maps those ids onto the survivor's contact.
 
+Writing (reverse ETL): `read_properties` reads objects by id with their properties'
+history (`/batch/read`), `update_properties` writes them (`/batch/update`), 100 per call;
+a 207 answer names the ids it could not change, and those come back as errors.
+
 Records are the API's objects kept whole (id, properties, createdAt, updatedAt, archived);
 the source key is the id (`<type>:<id>` for engagements and pipelines).
 """
@@ -32,6 +36,7 @@ from salesops.errors import SalesopsError
 SOURCE = "hubspot"
 BASE_URL = "https://api.hubapi.com"
 PAGE_SIZE = 100
+BATCH_SIZE = 100  # the batch endpoints' limit
 SEARCH_LIMIT = 10_000
 #: Engagement object types, read into one `engagements` entity.
 ENGAGEMENT_TYPES = ("calls", "emails", "meetings", "notes", "tasks")
@@ -137,6 +142,40 @@ class HubSpotClient:
             self._wait_next = max(self._wait_next, _number(interval, 10_000) / 1000)
         if headers.get("X-HubSpot-RateLimit-Secondly-Remaining") == "0":
             self._wait_next = max(self._wait_next, 1.0)
+
+    # --- writing back ---
+
+    def read_properties(self, object_type: str, ids: list[str], properties: list[str]
+                        ) -> dict[str, dict[str, tuple[str | None, int | None]]]:
+        """Per id, each property's (value, epoch ms of its last change); ids HubSpot does
+        not know are left out. The change time is the newest history entry's, else the
+        object's last modification."""
+        found: dict[str, dict[str, tuple[str | None, int | None]]] = {}
+        for chunk in _chunks(ids, BATCH_SIZE):
+            body = self.request("POST", f"/crm/v3/objects/{object_type}/batch/read", json={
+                "properties": properties, "propertiesWithHistory": properties,
+                "inputs": [{"id": i} for i in chunk]})
+            for obj in body.get("results") or []:
+                history = obj.get("propertiesWithHistory") or {}
+                modified = modified_ms(obj, object_type)
+                values = obj.get("properties") or {}
+                found[str(obj["id"])] = {
+                    p: (values.get(p), _ms((history.get(p) or [{}])[0].get("timestamp"))
+                        or modified) for p in properties}
+        return found
+
+    def update_properties(self, object_type: str, changes: dict[str, dict[str, str | None]]
+                          ) -> dict[str, str]:
+        """Write properties by id; the ids HubSpot refused, with its message."""
+        refused: dict[str, str] = {}
+        for chunk in _chunks(list(changes), BATCH_SIZE):
+            body = self.request("POST", f"/crm/v3/objects/{object_type}/batch/update", json={
+                "inputs": [{"id": i, "properties": changes[i]} for i in chunk]})
+            for error in body.get("errors") or []:
+                message = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
+                for i in (error.get("context") or {}).get("ids") or chunk:
+                    refused[str(i)] = message
+        return refused
 
     # --- reading ---
 
@@ -256,6 +295,15 @@ def modified_ms(obj: dict[str, Any], object_type: str) -> int | None:
     except ValueError:
         return None
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _ms(value: Any) -> int | None:
+    return modified_ms({"updatedAt": value}, "") if value else None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -26,11 +26,14 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the operational API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Field encryption keys.", no_args_is_help=True)
 leads_app = typer.Typer(help="Lead assignment rules.", no_args_is_help=True)
+lifecycle_app = typer.Typer(help="Data retention: archive, delete, purge; the compliance "
+                            "report.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(keys_app, name="keys")
 app.add_typer(leads_app, name="leads")
+app.add_typer(lifecycle_app, name="lifecycle")
 
 console = Console(stderr=True)
 
@@ -242,6 +245,51 @@ def leads_assign() -> None:
     report = assignment.assign_all(get_engine(_database_url()))
     typer.echo(f"{report.assigned} leads assigned; {report.unassigned} stay unowned "
                "(reasons in app.lead_assignments)")
+
+
+@lifecycle_app.command("run")
+def lifecycle_run(
+    policies: Annotated[Path | None, typer.Option(
+        help="Policy YAML (default: SALESOPS_LIFECYCLE_POLICIES, else the built-in one).")]
+        = None,
+) -> None:
+    """Apply the retention policies now: archive, delete, purge the trash."""
+    from salesops.automation import lifecycle
+    from salesops.db import get_engine
+
+    results = lifecycle.run(get_engine(_database_url()), lifecycle.load_policies(policies))
+    for r in results:
+        if r.rows or r.blocked:
+            kept = f", {len(r.blocked)} kept (still referenced)" if r.blocked else ""
+            typer.echo(f"{r.action:<8} {r.entity:<20} {r.rows:>8} rows  {r.policy}{kept}")
+    typer.echo(f"{len(results)} policy steps; {sum(r.rows for r in results)} rows "
+               "(details: salesops lifecycle report)")
+
+
+@lifecycle_app.command("report")
+def lifecycle_report(
+    days: Annotated[int, typer.Option(min=1, help="How far back.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """What was archived, deleted, purged or GDPR-erased, when and why."""
+    from datetime import UTC, datetime, timedelta
+
+    from salesops.automation import lifecycle
+    from salesops.db import get_engine
+
+    with get_engine(_database_url()).connect() as conn:
+        rows = lifecycle.report(conn, datetime.now(UTC) - timedelta(days=days))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps({**row, "at": row["at"].isoformat()}))
+        return
+    if not rows:
+        typer.echo(f"nothing archived, deleted or erased in the last {days} days")
+        return
+    for r in rows:
+        kept = f" ({r['blocked']} kept)" if r["blocked"] else ""
+        typer.echo(f"{r['at']:%Y-%m-%d %H:%M}  {r['action']:<10} {r['entity']:<20} "
+                   f"{r['rows']:>8}{kept}  -> {r['where']}  why: {r['why']}")
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """Event-driven workflows: leads assigned, qualified leads into the pipeline, score jumps
-told to the owner. Each is a small job started by a sensor as soon as there is work, not at
-the next schedule. The rules live in `salesops` (domain.assignment, automation.workflows);
-the new-lead scoring sensor (defs/ml.py) keeps its own `lead.created` events."""
+and sentiment drops told to the owner. Each is a small job started by a sensor as soon as
+there is work, not at the next schedule. The rules live in `salesops`
+(domain.assignment, automation.workflows); the new-lead scoring sensor (defs/ml.py) keeps
+its own `lead.created` events."""
 
 
 import dagster as dg
@@ -48,6 +49,16 @@ def notify_score_jumps(context: dg.OpExecutionContext, database: Database) -> in
     return told
 
 
+@dg.op(description="Notify the owner of each contact or account whose email sentiment "
+                   "dropped (sentiment.dropped in the outbox, emitted by the sentiment "
+                   "trends after scoring), once.")
+def notify_sentiment_drops(context: dg.OpExecutionContext, database: Database) -> int:
+    told = workflows.notify_sentiment_drops(database.engine)
+    context.log.info(f"{told} owners told of a sentiment drop")
+    context.add_output_metadata({"notified": told})
+    return told
+
+
 def _job(name: str, op: dg.OpDefinition, description: str, kind: str) -> dg.JobDefinition:
     return single_op_job(name, op, description, {**TAGS, "salesops/workflow": kind})
 
@@ -60,6 +71,10 @@ qualified_leads_to_deals = _job("qualified_leads_to_deals", convert_qualified,
                                 "qualified")
 score_jump_notifications = _job("score_jump_notifications", notify_score_jumps,
                                 "Tell owners when a lead's score jumps.", "score_jump")
+
+sentiment_drop_notifications = _job("sentiment_drop_notifications", notify_sentiment_drops,
+                                    "Tell owners when a contact's or account's sentiment "
+                                    "drops.", "sentiment_drop")
 
 
 def _request(context: dg.SensorEvaluationContext, job: dg.JobDefinition, waiting: int,
@@ -97,5 +112,17 @@ def score_jump_sensor(context: dg.SensorEvaluationContext, database: Database):
                     "score changes")
 
 
-jobs = [assign_new_leads, qualified_leads_to_deals, score_jump_notifications]
-sensors = [unassigned_leads_sensor, qualified_leads_sensor, score_jump_sensor]
+@dg.sensor(job=sentiment_drop_notifications, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts sentiment_drop_notifications when sentiment.dropped events "
+                       "wait in the outbox.")
+def sentiment_drop_sensor(context: dg.SensorEvaluationContext, database: Database):
+    return _request(context, sentiment_drop_notifications,
+                    events.pending(database.engine, [workflows.SENTIMENT_DROPPED_TOPIC]),
+                    "sentiment drops")
+
+
+jobs = [assign_new_leads, qualified_leads_to_deals, score_jump_notifications,
+        sentiment_drop_notifications]
+sensors = [unassigned_leads_sensor, qualified_leads_sensor, score_jump_sensor,
+           sentiment_drop_sensor]

@@ -67,6 +67,10 @@ class FinanceSettings(BaseSettings):
     timeout_seconds: float = 10.0
     max_attempts: int = Field(4, ge=1)
     retry_backoff_seconds: float = 1.0
+    payments_secret: str = Field("", description="Secret of the payment-status webhook in "
+                                 "(unset: the webhook secret).")
+    payments_tolerance_seconds: int = Field(300, ge=1, description="How old a signed "
+                                            "timestamp may be (replay protection).")
 
 
 class WebhookFailed(SalesopsError):

@@ -9,9 +9,10 @@ rows that came in about them (by their source keys, or mentioning one of their e
 Erase keeps the business records (deals, leads, interaction counts for the marts) but
 not the person: the contacts' personal fields are nulled (the name becomes "Erased"),
 notes, attachments and the `ml` and `raw` rows are deleted, interaction texts and
-delivery addresses nulled, and one audit entry says what was erased and why. Audit entries
-written before stay as they were (the audit log is append-only; sensitive values in it
-were masked when written).
+delivery addresses nulled, their archived interactions and deliveries deleted (the
+`archive` schema of the data lifecycle), and one audit entry says what was erased and
+why. Audit entries written before stay as they were (the audit log is append-only;
+sensitive values in it were masked when written).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from salesops.automation import lifecycle
 from salesops.domain import audit
 from salesops.domain.audit import Actor
 from salesops.domain.errors import InvalidInput, NotFound
@@ -173,6 +175,7 @@ def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str
     erased["campaign_deliveries"] = _null(session, CampaignDelivery,
                                           related["campaign_deliveries"][1], email=None)
     erased["tasks"] = _null(session, Task, related["tasks"][1], description=None)
+    erased.update(lifecycle.erase_archived(session.connection(), [c.id for c in contacts]))
     erased["leads"] = _null(session, Lead, related["leads"][1], title=None)
     for contact in contacts:
         contact.first_name, contact.last_name = None, ERASED_NAME

@@ -35,6 +35,7 @@ from salesops.models.integrations import (
     EmailIntegration,
     FinancialIntegration,
     IntegrationSyncRun,
+    WebhookReceipt,
 )
 from salesops.models.marketing import (
     Campaign,
@@ -52,7 +53,14 @@ from salesops.models.ml import (
     NextBestAction,
     SentimentAnalysis,
 )
-from salesops.models.ops import Cursor, LoadBatch, MergeRun, RejectedRow
+from salesops.models.ops import (
+    CrmSyncLog,
+    Cursor,
+    LifecycleAction,
+    LoadBatch,
+    MergeRun,
+    RejectedRow,
+)
 from salesops.models.raw import RAW_TABLES, raw_table_name
 from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
 from salesops.models.work import (
@@ -71,7 +79,7 @@ __all__ = [
     "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
     "Segment",
     "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
-    "Cursor",
+    "CrmSyncLog", "Cursor", "LifecycleAction", "WebhookReceipt",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
     "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
     "OutboundEmail", "Reminder", "Task", "assignment", "AssignmentRule", "LeadAssignment",

@@ -62,3 +62,17 @@ class IntegrationSyncRun(IdMixin, Base):
     records_in: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     records_out: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     errors: Mapped[list] = mapped_column(server_default="[]")
+
+
+class WebhookReceipt(IdMixin, Base):
+    """A signed webhook taken in, once per idempotency key: a replay finds its receipt."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (sa.UniqueConstraint("source", "idempotency_key"), {"schema": "app"})
+
+    source: Mapped[str] = mapped_column(sa.Text, comment="e.g. finance.payments")
+    idempotency_key: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                  server_default=sa.func.now())
+    body_sha256: Mapped[str] = mapped_column(sa.Text)
+    outcome: Mapped[dict] = mapped_column(server_default="{}", comment="what it changed")

@@ -88,3 +88,62 @@ class MergeRun(IdMixin, Base):
     created: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     updated: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     rejected: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+
+
+SYNC_DIRECTIONS = ("to_crm", "from_crm")
+SYNC_DECISIONS = ("pushed", "kept_crm", "failed")
+SYNC_RULES = ("salesops_owns", "crm_owns", "later_change")
+
+
+class CrmSyncLog(IdMixin, Base):
+    """One field of one record in a CRM write-back run: which side won, by which rule,
+    and both values; unchanged fields are not logged."""
+
+    __tablename__ = "crm_sync_log"
+    __table_args__ = (one_of("direction", SYNC_DIRECTIONS), one_of("decision", SYNC_DECISIONS),
+                      one_of("rule", SYNC_RULES), sa.Index(None, "object_type", "object_id"),
+                      {"schema": "ops"})
+
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("app.integration_sync_runs.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(sa.Text, comment="the CRM's object type")
+    object_id: Mapped[str] = mapped_column(sa.Text, comment="the CRM's record id")
+    lead_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    field: Mapped[str] = mapped_column(sa.Text, comment="the CRM property")
+    direction: Mapped[str] = mapped_column(sa.Text, comment="the winning side's way")
+    decision: Mapped[str] = mapped_column(sa.Text)
+    rule: Mapped[str] = mapped_column(sa.Text)
+    local_value: Mapped[str | None] = mapped_column(sa.Text)
+    crm_value: Mapped[str | None] = mapped_column(sa.Text)
+    local_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    crm_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    logged_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                server_default=sa.func.now())
+
+
+LIFECYCLE_ACTIONS = ("archive", "delete", "purge")
+
+
+class LifecycleAction(IdMixin, Base):
+    """One retention step on one entity: what was archived, deleted or purged from the
+    trash, when, and by which policy; the compliance report reads these."""
+
+    __tablename__ = "lifecycle_actions"
+    __table_args__ = (one_of("action", LIFECYCLE_ACTIONS), sa.Index(None, "started_at"),
+                      {"schema": "ops"})
+
+    action: Mapped[str] = mapped_column(sa.Text)
+    entity: Mapped[str] = mapped_column(sa.Text)
+    source_table: Mapped[str] = mapped_column(sa.Text)
+    archive_table: Mapped[str | None] = mapped_column(sa.Text, comment="where rows went")
+    policy: Mapped[str] = mapped_column(sa.Text, comment="the rule, e.g. archive_after_days=730")
+    cutoff: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    ids: Mapped[list] = mapped_column(server_default="[]", comment="the rows' primary keys")
+    blocked: Mapped[list] = mapped_column(server_default="[]",
+                                          comment="rows kept, each with the reason")
+    dependents: Mapped[dict] = mapped_column(server_default="{}",
+                                             comment="rows of other tables moved along")
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())

@@ -19,6 +19,8 @@ from salesops.models.base import (
 
 FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "closed", "omitted")
 CONTRACT_STATUSES = ("draft", "sent", "signed", "active", "terminated")
+#: The invoice's state as the financial system reports it (payment-status webhook).
+PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "overdue", "failed", "refunded")
 
 
 class Pipeline(IdMixin, TimestampMixin, Base):
@@ -111,7 +113,7 @@ class Contract(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
 
     __tablename__ = "contracts"
     __table_args__ = (
-        one_of("status", CONTRACT_STATUSES),
+        one_of("status", CONTRACT_STATUSES), one_of("payment_status", PAYMENT_STATUSES),
         sa.CheckConstraint("end_date is null or start_date is null or end_date >= start_date",
                            name="dates_ordered"),
         {"schema": "app"},
@@ -127,3 +129,8 @@ class Contract(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     terms: Mapped[dict] = mapped_column(server_default="{}")
     signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     external_ref: Mapped[str | None] = mapped_column(sa.Text, comment="id in the financial system")
+    payment_status: Mapped[str] = mapped_column(sa.Text, server_default="unpaid")
+    amount_paid: Mapped[float | None] = mapped_column(sa.Numeric(16, 2))
+    paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    payment_updated_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), comment="when the financial system says it changed")

@@ -1,14 +1,17 @@
 """A local HTTP server speaking HubSpot CRM API v3's documented shapes, for tests.
 
 Objects live in memory; list endpoints page with `paging.next.after`, search filters on a
-last-modified property with GTE and sorts ascending, and `fail` queues responses (429s
-with Retry-After, 500s, ...) served before the next real ones.
+last-modified property with GTE and sorts ascending, batch read returns properties with
+their history (newest first), batch update writes them (a 207 with OBJECT_NOT_FOUND for
+unknown ids), `failures` queues responses (429s with Retry-After, 500s, ...) served
+before the next real ones, and `stalls` makes the next requests answer late.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +34,9 @@ class HubSpotServer:
         self.fail_from: int | None = None  # every request from this number on gets a 500
         self.requests: list[str] = []
         self.headers: dict[str, str] = {}  # extra headers on successful answers
+        self.history: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+        self.updates: list[dict[str, Any]] = []  # every batch update's inputs, in order
+        self.stalls: list[float] = []  # seconds the next requests wait before answering
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -47,6 +53,25 @@ class HubSpotServer:
                                          "hs_object_id": obj_id},
             "createdAt": iso(1_700_000_000_000), "updatedAt": iso(modified_ms),
             "archived": False}
+        self.history[(object_type, obj_id)] = {
+            name: [{"value": str(value), "timestamp": iso(modified_ms),
+                    "sourceType": "CRM_UI"}] for name, value in properties.items()}
+
+    def edit(self, object_type: str, obj_id: str, modified_ms: int, **properties: Any) -> None:
+        """A user changes properties in HubSpot at `modified_ms`."""
+        self._set(object_type, obj_id, properties, modified_ms, "CRM_UI")
+
+    def _set(self, object_type: str, obj_id: str, properties: dict[str, Any], at_ms: int,
+             source: str) -> None:
+        obj = self.objects[object_type][obj_id]
+        prop = MODIFIED.get(object_type, "hs_lastmodifieddate")
+        obj["properties"].update({k: None if v is None else str(v)
+                                  for k, v in properties.items()}, **{prop: iso(at_ms)})
+        obj["updatedAt"] = iso(at_ms)
+        history = self.history.setdefault((object_type, obj_id), {})
+        for name, value in properties.items():
+            history.setdefault(name, []).insert(0, {"value": value, "timestamp": iso(at_ms),
+                                                    "sourceType": source})
 
     def remove(self, object_type: str, obj_id: str) -> None:
         del self.objects[object_type][obj_id]
@@ -72,6 +97,9 @@ class HubSpotServer:
                     server.requests.append(f"{self.command} {url.path}")
                     number = len(server.requests)
                     failure = server.failures.pop(0) if server.failures else None
+                    stall = server.stalls.pop(0) if server.stalls else 0.0
+                if stall:
+                    time.sleep(stall)  # the client times out meanwhile
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._send(401, {"status": "error",
                                             "message": "Authentication credentials not found.",
@@ -83,7 +111,8 @@ class HubSpotServer:
                     return self._send(status, {"status": "error", "message": "try later",
                                                "category": "RATE_LIMITS" if status == 429
                                                else "INTERNAL_ERROR"}, headers)
-                return self._send(200, self._answer(url.path, parse_qs(url.query), body),
+                answer = self._answer(url.path, parse_qs(url.query), body)
+                return self._send(207 if answer.get("errors") else 200, answer,
                                   server.headers)
 
             def _answer(self, path: str, query: dict[str, list[str]],
@@ -94,6 +123,10 @@ class HubSpotServer:
                 if parts[:3] == ["crm", "v3", "pipelines"]:
                     return {"results": server.pipelines}
                 object_type = parts[3]
+                if parts[4:] == ["batch", "read"]:
+                    return self._batch_read(object_type, body)
+                if parts[4:] == ["batch", "update"]:
+                    return self._batch_update(object_type, body)
                 items = list(server.objects.get(object_type, {}).values())
                 if len(parts) == 5 and parts[4] == "search":
                     [flt] = body["filterGroups"][0]["filters"]
@@ -107,6 +140,41 @@ class HubSpotServer:
                                  None)
                     return {"total": len(items), **page}
                 return _page(items, query, query.get("associations"))
+
+            def _batch_read(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+                known = server.objects.get(object_type, {})
+                results = []
+                for item in body["inputs"]:
+                    if item["id"] not in known:
+                        continue
+                    obj = known[item["id"]]
+                    history = server.history.get((object_type, item["id"]), {})
+                    results.append({
+                        **obj, "properties": {p: obj["properties"].get(p)
+                                              for p in body.get("properties", [])},
+                        "propertiesWithHistory": {p: history.get(p, [])
+                                                  for p in body.get("propertiesWithHistory",
+                                                                    [])}})
+                return {"status": "COMPLETE", "results": results}
+
+            def _batch_update(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+                known = server.objects.get(object_type, {})
+                now = int(datetime.now(UTC).timestamp() * 1000)
+                missing = [i["id"] for i in body["inputs"] if i["id"] not in known]
+                with server.lock:
+                    server.updates.append(body["inputs"])
+                    for item in body["inputs"]:
+                        if item["id"] in known:
+                            server._set(object_type, item["id"], item["properties"], now,
+                                        "INTEGRATION")
+                results = [known[i["id"]] for i in body["inputs"] if i["id"] in known]
+                answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
+                if missing:
+                    answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                         "message": "Object not found",
+                                         "context": {"ids": missing}}]
+                    answer["numErrors"] = len(missing)
+                return answer
 
             def _send(self, status: int, payload: dict[str, Any],
                       headers: dict[str, str] | None = None) -> None:

@@ -164,3 +164,34 @@ def test_a_score_jump_notifies_the_owner_once(setup, clean_db):
     assert [tuple(n) for n in notes] == [(setup["rep"], "lead_score_jump",
                                           "Jumpy: score up to 75", str(jumper))]
     assert emails == 1
+
+def test_a_sentiment_drop_notifies_the_owner_once(setup, clean_db):
+    from ml.sentiment.trends import alert_drops
+
+    with clean_db.begin() as conn:
+        q = lambda sql, **p: conn.execute(sa.text(sql), p).scalar()  # noqa: E731
+        owned = q("insert into app.contacts (first_name, last_name, owner_id) values "
+                  "('Ann', 'Smith', :u) returning id", u=setup["rep"])
+        orphan = q("insert into app.contacts (first_name) values ('Nobody') returning id")
+        for contact in (owned, orphan):  # two warm emails, then three cold ones
+            for day, score in enumerate((0.8, 0.7, -0.6, -0.7, -0.5)):
+                interaction = q(
+                    "insert into app.interactions (kind, direction, contact_id, occurred_at) "
+                    "values ('email', 'inbound', :c, now() - make_interval(days => :d)) "
+                    "returning id", c=contact, d=10 - day)
+                q("insert into ml.sentiment_analysis (interaction_id, label, score, "
+                  "model_name, model_version, mlflow_run_id) values (:i, :l, :s, 'sentiment',"
+                  " '1', 'run') returning id", i=interaction, s=score,
+                  l="positive" if score > 0 else "negative")
+    assert alert_drops(clean_db) == 2  # what the sentiment scoring asset does after scoring
+    assert sensor_result(workflows.sentiment_drop_sensor, setup).tags["salesops/pending"] \
+        == "2"
+    assert run(workflows.sentiment_drop_notifications, setup).output_for_node(
+        "notify_sentiment_drops") == 1  # the orphan has nobody to tell
+    assert isinstance(sensor_result(workflows.sentiment_drop_sensor, setup), dg.SkipReason)
+    assert alert_drops(clean_db) == 0
+    with clean_db.connect() as conn:
+        notes = conn.execute(sa.text(
+            "select user_id, kind, title, payload->>'entity_id' from app.notifications")).all()
+    assert [tuple(n) for n in notes] == [(setup["rep"], "sentiment_drop",
+                                          "Ann Smith: sentiment dropped", str(owned))]
