@@ -90,7 +90,7 @@ def test_a_signed_update_sets_the_payment_status_once(client, clean_db, contract
     assert state(clean_db)["events"] == 1
     reused = post(client, paid(status="refunded"), key="pay-1")
     assert reused.status_code == 409
-    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert reused.json()["code"] == "idempotency_key_reused"
 
 
 def test_an_older_update_arriving_late_is_not_applied(client, clean_db, contract):
@@ -118,7 +118,7 @@ def test_bad_signatures_are_rejected_logged_and_audited(client, clean_db, contra
             headers["X-Salesops-Signature"] = sign(SECRET, ts, raw)
             raw = raw.replace(b"1200.00", b"9.00")
         r = client.post(URL, content=raw, headers=headers)
-    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature"
+    assert r.status_code == 401 and r.json()["code"] == "bad_signature"
     assert "webhook rejected" in caplog.text
     assert state(clean_db)["payment_status"] == "unpaid"
     with clean_db.connect() as conn:
@@ -129,11 +129,11 @@ def test_bad_signatures_are_rejected_logged_and_audited(client, clean_db, contra
 
 def test_bad_bodies_and_unknown_invoices_say_what_to_do(client, contract):
     bad = post(client, {**paid(), "status": "maybe"})
-    assert bad.status_code == 422 and "status" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and "status" in bad.json()["detail"]
     unnamed = post(client, {k: v for k, v in paid().items() if k != "invoice_id"})
-    assert unnamed.status_code == 422 and "invoice_id" in unnamed.json()["error"]["message"]
+    assert unnamed.status_code == 422 and "invoice_id" in unnamed.json()["detail"]
     unknown = post(client, {**paid(), "invoice_id": "INV-404"})
-    assert unknown.status_code == 404 and "INV-404" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 404 and "INV-404" in unknown.json()["detail"]
     # a 404 keeps no receipt: the same key is taken once the invoice is known
     key = "pay-later"
     assert post(client, {**paid(), "invoice_id": "INV-404"}, key=key).status_code == 404
