@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
+from salesops import identity
 from salesops.domain import assignment
 from salesops.models.auth import ROLES
+from salesops.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ def _latest(source: str, entity: str) -> str:
 
 #: Salesforce account id -> app account, to join on (accounts keep lineage in custom_fields).
 _ACCOUNTS = ("(select custom_fields->>'source_key' as account_key, min(id) as account_id,"
+             " min(name) as account_name,"
              " bool_or(is_customer) as is_customer from app.accounts"
              " where custom_fields->>'source' = 'salesforce' group by 1)")
 
@@ -284,9 +287,9 @@ def _contacts(step: _Step) -> None:
         where btrim(x) <> '' and btrim(x) <> h.source_key
         order by btrim(x), h.loaded_at desc""", name="_hs_merged")
     step.stage(f"""
-        select c.*, app.normalize_email(email) as email_norm, null::bigint as contact_id,
-               null::text as rule,
-               case when source = 'webforms.submission' and app.normalize_email(email) is null
+        select row_number() over () as n, c.*, e.email_norm, null::bigint as contact_id,
+               null::bigint as grp, null::text as rule,
+               case when source = 'webforms.submission' and e.email_norm is null
                     then coalesce('invalid email ' || quote_literal(btrim(email)), 'no email')
                          || ' and no other key' end as problem
         from (
@@ -300,7 +303,7 @@ def _contacts(step: _Step) -> None:
                  null::timestamptz as consent_at,
                  case when o.won or acc.is_customer then 'customer'
                       when o.contact_key is not null then 'opportunity' else 'lead' end as stage,
-                 {_CUSTOM} as custom, {_TIMESTAMPS}
+                 {_CUSTOM} as custom, {_TIMESTAMPS}, acc.account_name as company
           from {_latest('salesforce', 'contact')} k
           left join {opps} o on o.contact_key = k.source_key
           left join {_ACCOUNTS} acc on acc.account_key = r->>'AccountId'
@@ -309,7 +312,7 @@ def _contacts(step: _Step) -> None:
                  app.txt(r->>'FirstName'), app.txt(r->>'LastName'),
                  app.txt(r->>'Phone'), app.txt(r->>'Title'), null,
                  {_user_of("r->>'OwnerId'")}, false, null, null, null, {lead_stage}, '{{}}',
-                 {_TIMESTAMPS}
+                 {_TIMESTAMPS}, app.txt(r->>'Company')
           from {_latest('salesforce', 'lead')} l
           union all
           select 'hubspot.contact', raw_id, source_key, 3, p->>'email',
@@ -318,7 +321,8 @@ def _contacts(step: _Step) -> None:
                  coalesce(app.as_bool(p->>'hs_email_optout'), false), null, null, null,
                  {hubspot_stage}, '{{}}',
                  coalesce(app.as_ts(r->>'createdAt'), loaded_at),
-                 coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at)
+                 coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at),
+                 app.txt(p->>'company')
           from (select *, r->'properties' as p from {_latest('hubspot', 'contacts')} h) h
           where not exists (select 1 from _hs_merged m where m.merged_key = h.source_key)
           union all
@@ -328,9 +332,10 @@ def _contacts(step: _Step) -> None:
                  app.as_bool(r->'consent'->>'marketing'),
                  app.txt(r->'consent'->>'text'), app.as_ts(r->'consent'->>'given_at'),
                  'lead', '{{}}', coalesce(app.as_ts(r->>'submitted_at'), loaded_at),
-                 coalesce(app.as_ts(r->>'submitted_at'), loaded_at)
+                 coalesce(app.as_ts(r->>'submitted_at'), loaded_at), app.txt(f->>'company')
           from (select *, r->'fields' as f from {_latest('webforms', 'submissions')} w) w
-        ) c""", name="_cand")
+        ) c cross join lateral (select app.normalize_email(c.email) as email_norm) e""",
+               name="_cand")
     step.rows_in = step.run("select count(*) from _cand")[0][0]
     step.reject("webforms", "submissions", "(select * from _cand where source like 'webforms%')")
     step.run("""
@@ -345,14 +350,10 @@ def _contacts(step: _Step) -> None:
           from (select email_norm, min(contact_id) as id from _cand
                 where contact_id is not null and email_norm is not null group by 1) g
           where c.contact_id is null and c.email_norm = g.email_norm;
-        create temp table _new on commit drop as
-          select person, nextval(pg_get_serial_sequence('app.contacts', 'id')) as id
-          from (select distinct coalesce(email_norm, source || ':' || source_key) as person
-                from _cand where contact_id is null) p;
-        update _cand c set contact_id = n.id,
-               rule = case when c.email_norm is null then 'source_key' else 'email' end
-          from _new n where c.contact_id is null
-          and n.person = coalesce(c.email_norm, c.source || ':' || c.source_key)""")
+        """)
+    _new_contacts(step, "email_norm", "email")
+    _link_orphans(step)
+    _new_contacts(step, "grp", "source_key")
     # The golden record: per field, the best source (Salesforce first), then the newest.
     best = "order by priority, updated_at desc, source_key"
     step.stage(f"""
@@ -397,6 +398,73 @@ def _contacts(step: _Step) -> None:
                 select contact_id, source, source_key, rule from _cand
                 on conflict (source, source_key) do nothing""")
     _follow_hubspot_merges(step)
+
+
+#: The last 7 digits of a phone, extension cut: two spellings of one number end alike, so
+#: only phones sharing this with an orphan's are read into E.164.
+_PHONE_TAIL = "nullif(right(regexp_replace(phone, '\\s*(x|ext|#).*$|\\D', '', 'gi'), 7), '')"
+#: Name evidence is looked for among records of the same company (lower case, punctuation
+#: and legal forms dropped) whose last names start alike.
+_NAME_BLOCK = ("left(lower(last_name), 1) || ':' || nullif(regexp_replace(lower(company),"
+               " '\\m(inc|llc|ltd|limited|gmbh|corp|corporation|co|plc|ag|sa|bv)\\M|[^a-z0-9]+',"
+               " '', 'g'), '')")
+_FULL_NAME = "lower(concat_ws(' ', first_name, last_name))"
+#: pg_trgm similarity of two full names in one block from which they are one person.
+NAME_SIMILARITY = 0.6
+
+
+def _new_contacts(step: _Step, key: str, rule: str) -> None:
+    """A new contact id for each distinct `key` of the candidates that have none yet."""
+    sequence = step.run("select pg_get_serial_sequence('app.contacts', 'id')")[0][0]
+    step.run(f"""
+        drop table if exists _new;
+        create temp table _new on commit drop as
+          select person, nextval({_literal(sequence)}::regclass) as id
+          from (select distinct {key} as person from _cand
+                where contact_id is null and {key} is not null) p;
+        update _cand c set contact_id = n.id, rule = coalesce(c.rule, '{rule}')
+          from _new n where c.contact_id is null and n.person = c.{key}""")
+
+
+def _link_orphans(step: _Step) -> None:
+    """Records without an e-mail (orphans) join a contact by phone (E.164) or name at the
+    same company; `salesops.identity` decides from the evidence found here."""
+    step.stage(f"""
+        select n, phone, {_PHONE_TAIL} as tail, {_NAME_BLOCK} as block, {_FULL_NAME} as name
+        from _cand where contact_id is null and email_norm is null""", name="_orphan")
+    step.stage(f"""
+        select * from (select n, contact_id, phone, {_PHONE_TAIL} as tail,
+                              {_NAME_BLOCK} as block, {_FULL_NAME} as name from _cand) c
+        where tail in (select tail from _orphan) or block in (select block from _orphan)""",
+               name="_near")
+    phones = [p for (p,) in step.run("select distinct phone from _near where tail in"
+                                     " (select tail from _orphan)")]
+    step.run("create temp table _e164 (phone text primary key, e164 text not null)"
+             " on commit drop")
+    with step.cur.copy("copy _e164 from stdin") as copy:
+        for row in identity.e164(phones, get_settings().phone_region).items():
+            copy.write_row(row)
+    step.run("analyze _e164")
+    evidence = step.run(f"""
+        select o.n, c.n, c.contact_id, 'phone' from _orphan o
+        join _e164 po on po.phone = o.phone
+        join _near c on c.tail = o.tail and c.n <> o.n
+        join _e164 pc on pc.phone = c.phone and pc.e164 = po.e164
+        union all
+        select o.n, c.n, c.contact_id, 'name_company' from _orphan o
+        join _near c on c.block = o.block and c.n <> o.n
+        where similarity(c.name, o.name) >= {NAME_SIMILARITY}
+          and (o.tail is null or c.tail is null or o.tail = c.tail)""")
+    links = identity.link_orphans(identity.Evidence(*row) for row in evidence)
+    step.run("create temp table _links (n bigint primary key, contact_id bigint, grp bigint,"
+             " rule text) on commit drop")
+    with step.cur.copy("copy _links from stdin") as copy:
+        for link in links:
+            copy.write_row((link.record, link.contact, link.group, link.rule))
+    step.run("""
+        update _cand c set contact_id = l.contact_id, grp = l.grp, rule = l.rule
+          from _links l where c.n = l.n;
+        update _cand set grp = n where contact_id is null and grp is null""")
 
 
 #: Tables whose rows follow a contact into the one it was merged into.

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     mailbox_owners: str = Field(
         "", description="Comma-separated addresses or @domains that are us in email, besides "
                         "the users' own addresses: mail from them is outbound.")
+    phone_region: str = Field(
+        "US", description="ISO 3166 country of phone numbers written without a country code, "
+                          "for matching people by phone (E.164).")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
