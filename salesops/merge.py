@@ -116,11 +116,12 @@ class _Step:
 
     def upsert(self, table: str, src: str, match: str, columns: tuple[str, ...],
                insert_only: tuple[str, ...] = (), stamped: bool = True,
-               versioned: bool = True) -> None:
+               versioned: bool = True, order_by: str | None = None) -> None:
         """Update rows whose values differ, insert the missing ones; count both.
 
         `stamped` tables get `updated_at` from the source row; `versioned` ones bump
-        `version` so an API writer holding a stale copy gets a conflict.
+        `version` so an API writer holding a stale copy gets a conflict. New rows go in
+        `order_by` (an index's order makes a bulk insert walk that index sequentially).
         """
         extra_t = (", updated_at" if stamped else "") + (", version" if versioned else "")
         extra_s = (", s.updated_at" if stamped else "") + (", t.version + 1" if versioned else "")
@@ -140,7 +141,8 @@ class _Step:
             update {table} t set ({cols}{extra_t}) = row({s_cols}{extra_s})
             from {src} s where {match} and row({t_cols}) is distinct from row({s_cols})""")
         updated = self.cur.rowcount
-        self.run(f"insert into {table} ({ins_cols}) select {ins_cols} from _missing")
+        self.run(f"insert into {table} ({ins_cols}) select {ins_cols} from _missing"
+                 + (f" order by {order_by}" if order_by else ""))
         created = self.cur.rowcount
         if created or updated:  # later steps join this table: give the planner its new size
             self.run(f"analyze {table}")
@@ -354,9 +356,20 @@ def _contacts(step: _Step) -> None:
     _new_contacts(step, "email_norm", "email")
     _link_orphans(step)
     _new_contacts(step, "grp", "source_key")
-    # The golden record: per field, the best source (Salesforce first), then the newest.
+    # The golden record: per field, the best source (Salesforce first), then the newest. A
+    # contact of one record (most are) is that record, without the aggregates' sorts.
     best = "order by priority, updated_at desc, source_key"
+    step.stage("select contact_id from _cand group by 1 having count(*) > 1", name="_multi")
     step.stage(f"""
+        select contact_id as id, first_name, last_name,
+          case when email_norm is not null then btrim(email) end as email,
+          email_norm as email_normalized, phone, title, account_id, owner_id,
+          stage as lifecycle_stage, source, consent as marketing_consent,
+          case when consent then consent_text end as consent_text,
+          case when consent then consent_at end as consent_at, opt_out as email_opt_out,
+          case when custom <> '{{}}' then custom end as custom, created_at, updated_at
+        from _cand c where not exists (select 1 from _multi m where m.contact_id = c.contact_id)
+        union all
         select contact_id as id,
           (array_agg(first_name {best}) filter (where first_name is not null))[1] as first_name,
           (array_agg(last_name {best}) filter (where last_name is not null))[1] as last_name,
@@ -379,7 +392,8 @@ def _contacts(step: _Step) -> None:
           bool_or(opt_out) as email_opt_out,
           (array_agg(custom {best}) filter (where custom <> '{{}}'))[1] as custom,
           min(created_at) as created_at, max(updated_at) as updated_at
-        from _cand group by contact_id""", name="_gold")
+        from _cand where contact_id in (select contact_id from _multi)
+        group by contact_id""", name="_gold")
     # A contact keeps the email it has; a new one never takes an address another holds.
     step.run("""
         update _gold g set email = k.email, email_normalized = k.email_normalized
@@ -393,10 +407,14 @@ def _contacts(step: _Step) -> None:
                 ("first_name", "last_name", "email", "email_normalized", "phone", "title",
                  "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
                  "consent_text", "consent_at", "email_opt_out", "custom_fields"),
-                ("id", "source", "created_at"))
+                ("id", "source", "created_at"), order_by="id")
+    # Merges are serialised and only they write lineage of source records: an anti-join and
+    # a plain insert in key order (cheaper than a speculative insert per row).
     step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
-                select contact_id, source, source_key, rule from _cand
-                on conflict (source, source_key) do nothing""")
+                select contact_id, source, source_key, rule from _cand c where not exists (
+                  select 1 from app.contact_sources s
+                  where s.source = c.source and s.source_key = c.source_key)
+                order by source, source_key""")
     _follow_hubspot_merges(step)
 
 
@@ -421,7 +439,7 @@ def _new_contacts(step: _Step, key: str, rule: str) -> None:
         create temp table _new on commit drop as
           select person, nextval({_literal(sequence)}::regclass) as id
           from (select distinct {key} as person from _cand
-                where contact_id is null and {key} is not null) p;
+                where contact_id is null and {key} is not null order by 1) p;
         update _cand c set contact_id = n.id, rule = coalesce(c.rule, '{rule}')
           from _new n where c.contact_id is null and n.person = c.{key}""")
 
