@@ -81,6 +81,7 @@ def link_orphans(evidence: Iterable[Evidence]) -> list[Link]:
     direct = {n: next(iter(c)) for n, c in contacts.items() if len(c) == 1}
     reached: dict[int, set[int]] = {}
     first: dict[int, int] = {}
+    size = np.bincount(component) if len(orphans) else np.zeros(0, dtype=np.int64)
     for n in orphans:
         c = int(component[index[n]])
         first.setdefault(c, n)  # orphans are sorted: the group's smallest record
@@ -91,5 +92,6 @@ def link_orphans(evidence: Iterable[Evidence]) -> list[Link]:
         c = int(component[index[n]])
         shared = reached.get(c, set())
         contact = next(iter(shared)) if len(shared) == 1 else direct.get(n)
-        links.append(Link(n, contact, first[c], rule.get(n, "phone")))
+        joined = contact is not None or size[c] > 1
+        links.append(Link(n, contact, first[c], rule.get(n, "phone") if joined else "source_key"))
     return links

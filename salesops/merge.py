@@ -6,9 +6,12 @@ changes nothing), quarantines a record whose required field is unusable in
 `ops.rejected_rows` (stage `merge`, once per raw batch) and logs an `ops.merge_runs` row.
 
 People from every source become one contact per normalised email (`app.normalize_email`,
-the one matching rule); `app.contact_sources` keeps the lineage, and a record that was
-linked once stays with its contact. Dirty values never crash the merge: the `app.as_*`
-helpers return null for what they cannot read (PostgreSQL 16+ for `pg_input_is_valid`).
+the first matching rule); a record without a usable email joins a contact by phone (E.164)
+or by a similar name at the same company when that evidence is unambiguous
+(`salesops.identity`). `app.contact_sources` keeps the lineage and the rule that matched,
+and a record that was linked once stays with its contact. Dirty values never crash the
+merge: the `app.as_*` helpers return null for what they cannot read (PostgreSQL 16+ for
+`pg_input_is_valid`).
 
 Accounts have no source columns yet, so their lineage lives in
 `custom_fields` ("source", "source_key").

@@ -26,8 +26,10 @@ def test_an_orphan_joins_only_an_unambiguous_contact():
         Evidence(5, 6, None, "phone"), Evidence(6, 5, None, "phone"),  # a new person of two
     ])
     assert sorted(links, key=lambda link: link.record) == [
-        Link(1, 100, 1, "phone"), Link(2, None, 2, "phone"), Link(3, 300, 3, "name_company"),
+        Link(1, 100, 1, "phone"), Link(2, None, 2, "source_key"),
+        Link(3, 300, 3, "name_company"),
         Link(4, 300, 3, "name_company"), Link(5, None, 5, "phone"), Link(6, None, 5, "phone")]
+    assert link_orphans([]) == []
 
 
 def _contact(key: str, email: str = "", phone: str = "", first: str = "", last: str = "",
@@ -46,7 +48,7 @@ PEOPLE = [
     _contact("6", phone="212-555-0000"),                    # the switchboard of two people
     _contact("7", "tom@initech.test", "", "Tom", "Baker", "Initech"),
     _contact("8", "tom.b@initech.test", "", "Tom", "Baker", "Initech"),
-    _contact("9", first="Tom", last="Bakr", company="Initech"),  # which Tom? alone
+    _contact("9", first="Tom", last="Bakers", company="Initech"),  # which Tom? alone
     _contact("10", phone="+1 212 555 0000", first="Bob", last="Ray", company="Globex"),
 ]
 
