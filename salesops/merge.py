@@ -292,8 +292,7 @@ def _contacts(step: _Step) -> None:
         where btrim(x) <> '' and btrim(x) <> h.source_key
         order by btrim(x), h.loaded_at desc""", name="_hs_merged")
     step.stage(f"""
-        select row_number() over () as n, c.*, e.email_norm, null::bigint as contact_id,
-               null::bigint as grp, null::text as rule,
+        select row_number() over () as n, c.*, e.email_norm,
                case when source = 'webforms.submission' and e.email_norm is null
                     then coalesce('invalid email ' || quote_literal(btrim(email)), 'no email')
                          || ' and no other key' end as problem
@@ -343,16 +342,23 @@ def _contacts(step: _Step) -> None:
                name="_cand")
     step.rows_in = step.run("select count(*) from _cand")[0][0]
     step.reject("webforms", "submissions", "(select * from _cand where source like 'webforms%')")
+    # Which contact each candidate becomes (and by which rule) is worked out in a narrow
+    # table: updating the wide candidates row by row would rewrite every one of them.
+    step.stage("""
+        select n, source, source_key, email_norm, null::bigint as contact_id,
+               null::bigint as grp, null::text as rule
+        from _cand where problem is null""", name="_ids")
     step.run("""
-        delete from _cand where problem is not null;
-        update _cand c set contact_id = coalesce(k.merged_into_id, k.id), rule = s.match_rule
+        create temp view _cv as select c.*, i.contact_id, i.grp, i.rule
+          from _cand c join _ids i using (n);
+        update _ids c set contact_id = coalesce(k.merged_into_id, k.id), rule = s.match_rule
           from app.contact_sources s join app.contacts k on k.id = s.contact_id
           where s.source = c.source and s.source_key = c.source_key;
-        update _cand c set contact_id = k.id, rule = 'email' from app.contacts k
+        update _ids c set contact_id = k.id, rule = 'email' from app.contacts k
           where c.contact_id is null and k.email_normalized = c.email_norm
           and k.deleted_at is null and k.merged_into_id is null;
-        update _cand c set contact_id = g.id, rule = 'email'
-          from (select email_norm, min(contact_id) as id from _cand
+        update _ids c set contact_id = g.id, rule = 'email'
+          from (select email_norm, min(contact_id) as id from _ids
                 where contact_id is not null and email_norm is not null group by 1) g
           where c.contact_id is null and c.email_norm = g.email_norm;
         """)
@@ -362,7 +368,7 @@ def _contacts(step: _Step) -> None:
     # The golden record: per field, the best source (Salesforce first), then the newest. A
     # contact of one record (most are) is that record, without the aggregates' sorts.
     best = "order by priority, updated_at desc, source_key"
-    step.stage("select contact_id from _cand group by 1 having count(*) > 1", name="_multi")
+    step.stage("select contact_id from _ids group by 1 having count(*) > 1", name="_multi")
     step.stage(f"""
         select contact_id as id, first_name, last_name,
           case when email_norm is not null then btrim(email) end as email,
@@ -371,7 +377,7 @@ def _contacts(step: _Step) -> None:
           case when consent then consent_text end as consent_text,
           case when consent then consent_at end as consent_at, opt_out as email_opt_out,
           case when custom <> '{{}}' then custom end as custom, created_at, updated_at
-        from _cand c where not exists (select 1 from _multi m where m.contact_id = c.contact_id)
+        from _cv c where not exists (select 1 from _multi m where m.contact_id = c.contact_id)
         union all
         select contact_id as id,
           (array_agg(first_name {best}) filter (where first_name is not null))[1] as first_name,
@@ -395,7 +401,7 @@ def _contacts(step: _Step) -> None:
           bool_or(opt_out) as email_opt_out,
           (array_agg(custom {best}) filter (where custom <> '{{}}'))[1] as custom,
           min(created_at) as created_at, max(updated_at) as updated_at
-        from _cand where contact_id in (select contact_id from _multi)
+        from _cv where contact_id in (select contact_id from _multi)
         group by contact_id""", name="_gold")
     # A contact keeps the email it has; a new one never takes an address another holds.
     step.run("""
@@ -414,10 +420,11 @@ def _contacts(step: _Step) -> None:
     # Merges are serialised and only they write lineage of source records: an anti-join and
     # a plain insert in key order (cheaper than a speculative insert per row).
     step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
-                select contact_id, source, source_key, rule from _cand c where not exists (
+                select contact_id, source, source_key, rule from _ids c where not exists (
                   select 1 from app.contact_sources s
                   where s.source = c.source and s.source_key = c.source_key)
-                order by source, source_key""")
+                order by source, source_key;
+                drop view _cv""")
     _follow_hubspot_merges(step)
 
 
@@ -441,9 +448,9 @@ def _new_contacts(step: _Step, key: str, rule: str) -> None:
         drop table if exists _new;
         create temp table _new on commit drop as
           select person, nextval({_literal(sequence)}::regclass) as id
-          from (select distinct {key} as person from _cand
+          from (select distinct {key} as person from _ids
                 where contact_id is null and {key} is not null order by 1) p;
-        update _cand c set contact_id = n.id, rule = coalesce(c.rule, '{rule}')
+        update _ids c set contact_id = n.id, rule = coalesce(c.rule, '{rule}')
           from _new n where c.contact_id is null and n.person = c.{key}""")
 
 
@@ -452,10 +459,10 @@ def _link_orphans(step: _Step) -> None:
     same company; `salesops.identity` decides from the evidence found here."""
     step.stage(f"""
         select n, phone, {_PHONE_TAIL} as tail, {_NAME_BLOCK} as block, {_FULL_NAME} as name
-        from _cand where contact_id is null and email_norm is null""", name="_orphan")
+        from _cv where contact_id is null and email_norm is null""", name="_orphan")
     step.stage(f"""
         select * from (select n, contact_id, phone, {_PHONE_TAIL} as tail,
-                              {_NAME_BLOCK} as block, {_FULL_NAME} as name from _cand) c
+                              {_NAME_BLOCK} as block, {_FULL_NAME} as name from _cv) c
         where tail in (select tail from _orphan) or block in (select block from _orphan)""",
                name="_near")
     phones = [p for (p,) in step.run("select distinct phone from _near where tail in"
@@ -483,9 +490,9 @@ def _link_orphans(step: _Step) -> None:
         for link in links:
             copy.write_row((link.record, link.contact, link.group, link.rule))
     step.run("""
-        update _cand c set contact_id = l.contact_id, grp = l.grp, rule = l.rule
+        update _ids c set contact_id = l.contact_id, grp = l.grp, rule = l.rule
           from _links l where c.n = l.n;
-        update _cand set grp = n where contact_id is null and grp is null""")
+        update _ids set grp = n where contact_id is null and grp is null""")
 
 
 #: Tables whose rows follow a contact into the one it was merged into.
