@@ -439,6 +439,10 @@ _NAME_BLOCK = ("left(lower(last_name), 1) || ':' || nullif(regexp_replace(lower(
 _FULL_NAME = "lower(concat_ws(' ', first_name, last_name))"
 #: pg_trgm similarity of two full names in one block from which they are one person.
 NAME_SIMILARITY = 0.6
+#: A number held by more records than this is a switchboard or a placeholder, not a person;
+#: a name block bigger than this (a company "n/a") is not compared pair by pair.
+PHONE_MAX_SHARED = 10
+NAME_BLOCK_MAX = 1000
 
 
 def _new_contacts(step: _Step, key: str, rule: str) -> None:
@@ -478,11 +482,15 @@ def _link_orphans(step: _Step) -> None:
         join _e164 po on po.phone = o.phone
         join _near c on c.tail = o.tail and c.n <> o.n
         join _e164 pc on pc.phone = c.phone and pc.e164 = po.e164
+        where po.e164 in (select e.e164 from _near x join _e164 e on e.phone = x.phone
+                          group by 1 having count(*) <= {PHONE_MAX_SHARED})
         union all
         select o.n, c.n, c.contact_id, 'name_company' from _orphan o
         join _near c on c.block = o.block and c.n <> o.n
         where similarity(c.name, o.name) >= {NAME_SIMILARITY}
-          and (o.tail is null or c.tail is null or o.tail = c.tail)""")
+          and (o.tail is null or c.tail is null or o.tail = c.tail)
+          and o.block in (select block from _near group by 1
+                          having count(*) <= {NAME_BLOCK_MAX})""")
     links = identity.link_orphans(identity.Evidence(*row) for row in evidence)
     step.run("create temp table _links (n bigint primary key, contact_id bigint, grp bigint,"
              " rule text) on commit drop")

@@ -53,6 +53,10 @@ PEOPLE = [
 ]
 
 
+#: A placeholder number on many records that have nothing else: never one person.
+PLACEHOLDERS = [_contact(f"p{i}", phone="000-000-0000", first="N", last="A") for i in range(12)]
+
+
 def _groups(engine: sa.Engine) -> dict[str, tuple[int, str]]:
     with engine.connect() as conn:
         return {k: (c, r) for k, c, r in conn.execute(sa.text(
@@ -60,7 +64,7 @@ def _groups(engine: sa.Engine) -> dict[str, tuple[int, str]]:
 
 
 def test_phone_and_name_match_orphans_and_ambiguity_keeps_them_apart(clean_db):
-    load_batch(clean_db, "hubspot", "contacts", "test", PEOPLE)
+    load_batch(clean_db, "hubspot", "contacts", "test", [*PEOPLE, *PLACEHOLDERS])
     counts = merge_entity(clean_db, "contacts")
     g = _groups(clean_db)
     assert g["2"] == (g["1"][0], "phone") and g["3"] == (g["1"][0], "name_company")
@@ -68,6 +72,7 @@ def test_phone_and_name_match_orphans_and_ambiguity_keeps_them_apart(clean_db):
     # 6 and 10 point at Ann and Bob by phone (10 at Bob by name too): ambiguous, so they
     # join neither; they share the number, so they are one new contact
     assert g["6"] == (g["10"][0], "phone") and g["6"][0] not in (g["4"][0], g["5"][0])
-    assert counts.created == len({c for c, _ in g.values()}) == 7
+    assert len({g[f"p{i}"] for i in range(12)}) == 12
+    assert counts.created == len({c for c, _ in g.values()}) == 7 + 12
     again = merge_entity(clean_db, "contacts")
     assert (again.created, again.updated) == (0, 0) and _groups(clean_db) == g
