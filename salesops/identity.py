@@ -64,10 +64,10 @@ class Link:
 def link_orphans(evidence: Iterable[Evidence]) -> list[Link]:
     """The links of every orphan that has evidence (see the module's docstring)."""
     evidence = list(evidence)
-    rule: dict[int, str] = {}
+    rule: dict[tuple[int, int | None], str] = {}  # (orphan, contact or None) -> first rule
     contacts: dict[int, set[int]] = {}
     for e in evidence:
-        rule.setdefault(e.record, e.rule)
+        rule.setdefault((e.record, e.contact), e.rule)
         if e.contact is not None:
             contacts.setdefault(e.record, set()).add(e.contact)
     orphans = sorted({e.record for e in evidence} | {e.other for e in evidence
@@ -92,6 +92,9 @@ def link_orphans(evidence: Iterable[Evidence]) -> list[Link]:
         c = int(component[index[n]])
         shared = reached.get(c, set())
         contact = next(iter(shared)) if len(shared) == 1 else direct.get(n)
-        joined = contact is not None or size[c] > 1
-        links.append(Link(n, contact, first[c], rule.get(n, "phone") if joined else "source_key"))
+        if contact is None and size[c] == 1:
+            links.append(Link(n, None, n, "source_key"))  # ambiguous: joined nothing
+        else:
+            how = rule.get((n, contact)) or rule.get((n, None), "phone")
+            links.append(Link(n, contact, first[c], how))
     return links

@@ -28,7 +28,7 @@ def test_an_orphan_joins_only_an_unambiguous_contact():
     assert sorted(links, key=lambda link: link.record) == [
         Link(1, 100, 1, "phone"), Link(2, None, 2, "source_key"),
         Link(3, 300, 3, "name_company"),
-        Link(4, 300, 3, "name_company"), Link(5, None, 5, "phone"), Link(6, None, 5, "phone")]
+        Link(4, 300, 3, "phone"), Link(5, None, 5, "phone"), Link(6, None, 5, "phone")]
     assert link_orphans([]) == []
 
 
