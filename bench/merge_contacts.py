@@ -7,9 +7,12 @@ recall: a pair of records is a predicted duplicate when they became one contact)
 
 Records: persons are split 70/30 between Salesforce contacts and HubSpot contacts; each
 duplicate is the person again in the other source, spelled the way a second system does:
-the e-mail upper-cased with spaces (40%), with a `+tag` (30%), or missing with the phone
-written another way (30%, which only a phone rule can match). The baseline is the bare
-work of the step: the same records grouped by lower(trim(email)) into a new table.
+the e-mail upper-cased with spaces (40%), with a `+tag` (30%), missing with the phone
+written another way (15%, which only the phone rule can match), or missing with no phone
+and the last name misspelt (15%, which only the name + company rule can match). Salesforce
+contacts name their company through AccountId (the accounts are merged before, untimed).
+The baseline is the bare work of the step: the same records grouped by lower(trim(email))
+into a new table.
 """
 
 from __future__ import annotations
@@ -58,9 +61,12 @@ def records(n: int, seed: int = 1) -> Iterator[Record]:
         elif k < 0.7:
             local, domain = email.split("@")
             email = f"{local}+crm@{domain}"
-        else:
+        elif k < 0.85:
             email = ""
             phone = f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}"
+        else:
+            email = phone = ""
+            row = {**row, "last_name": row["last_name"][:-1]}
         yield _record(row, not in_hubspot[i], f"d{j}", email, phone)
 
 
@@ -74,13 +80,18 @@ def _record(row: dict[str, Any], hubspot: bool, key: str, email: str, phone: str
                            "company": row["company"], "lifecyclestage": "lead"}})
     key = f"003B{int(key.lstrip('d')) * 2 + key.startswith('d'):014d}"
     return ("salesforce", "contact", key, row["person"], {
-        "Id": key, "FirstName": row["first_name"], "LastName": row["last_name"],
-        "Email": email, "Phone": phone, "CreatedDate": "2025-01-02T03:04:05.000+0000",
+        "Id": key, "AccountId": _account_key(row["company"]), "FirstName": row["first_name"],
+        "LastName": row["last_name"], "Email": email, "Phone": phone,
+        "CreatedDate": "2025-01-02T03:04:05.000+0000",
         "LastModifiedDate": "2025-02-03T04:05:06.000+0000", "IsDeleted": "false"})
 
 
+def _account_key(company: str) -> str:
+    return f"001B{int(company.removeprefix('Company ')):014d}"
+
+
 def seed(engine: sa.Engine, n: int) -> None:
-    """The raw tables and the truth table, by COPY (not timed)."""
+    """The raw tables and the truth table, by COPY, and the accounts merged (not timed)."""
     batch = uuid.uuid4()
     hubspot: list[tuple] = []
     truth: list[tuple[str, str, int]] = []
@@ -105,8 +116,15 @@ def seed(engine: sa.Engine, n: int) -> None:
             with cur.copy(f"copy {table} {cols} from stdin") as copy:
                 for row in rows:
                     copy.write_row(row)
+        conn.execute(sa.text("""
+            insert into raw.salesforce__account (batch_id, source, source_key, content_hash, record)
+            select :b, 'salesforce', key, md5(key),
+                   jsonb_build_object('Id', key, 'Name', 'Company ' || substr(key, 5)::bigint)
+            from (select distinct record->>'AccountId' as key from raw.salesforce__contact) a"""),
+                     {"b": batch})
     with engine.begin() as conn:
         conn.execute(sa.text("analyze"))
+    merge_entity(engine, "accounts")
 
 
 def bare_grouping(engine: sa.Engine) -> int:

@@ -6,9 +6,12 @@ changes nothing), quarantines a record whose required field is unusable in
 `ops.rejected_rows` (stage `merge`, once per raw batch) and logs an `ops.merge_runs` row.
 
 People from every source become one contact per normalised email (`app.normalize_email`,
-the one matching rule); `app.contact_sources` keeps the lineage, and a record that was
-linked once stays with its contact. Dirty values never crash the merge: the `app.as_*`
-helpers return null for what they cannot read (PostgreSQL 16+ for `pg_input_is_valid`).
+the first matching rule); a record without a usable email joins a contact by phone (E.164)
+or by a similar name at the same company when that evidence is unambiguous
+(`salesops.identity`). `app.contact_sources` keeps the lineage and the rule that matched,
+and a record that was linked once stays with its contact. Dirty values never crash the
+merge: the `app.as_*` helpers return null for what they cannot read (PostgreSQL 16+ for
+`pg_input_is_valid`).
 
 Accounts have no source columns yet, so their lineage lives in
 `custom_fields` ("source", "source_key").
@@ -22,8 +25,10 @@ from dataclasses import dataclass
 import psycopg
 import sqlalchemy as sa
 
+from salesops import identity
 from salesops.domain import assignment
 from salesops.models.auth import ROLES
+from salesops.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ def _latest(source: str, entity: str) -> str:
 
 #: Salesforce account id -> app account, to join on (accounts keep lineage in custom_fields).
 _ACCOUNTS = ("(select custom_fields->>'source_key' as account_key, min(id) as account_id,"
+             " min(name) as account_name,"
              " bool_or(is_customer) as is_customer from app.accounts"
              " where custom_fields->>'source' = 'salesforce' group by 1)")
 
@@ -113,11 +119,12 @@ class _Step:
 
     def upsert(self, table: str, src: str, match: str, columns: tuple[str, ...],
                insert_only: tuple[str, ...] = (), stamped: bool = True,
-               versioned: bool = True) -> None:
+               versioned: bool = True, order_by: str | None = None) -> None:
         """Update rows whose values differ, insert the missing ones; count both.
 
         `stamped` tables get `updated_at` from the source row; `versioned` ones bump
-        `version` so an API writer holding a stale copy gets a conflict.
+        `version` so an API writer holding a stale copy gets a conflict. New rows go in
+        `order_by` (an index's order makes a bulk insert walk that index sequentially).
         """
         extra_t = (", updated_at" if stamped else "") + (", version" if versioned else "")
         extra_s = (", s.updated_at" if stamped else "") + (", t.version + 1" if versioned else "")
@@ -137,7 +144,8 @@ class _Step:
             update {table} t set ({cols}{extra_t}) = row({s_cols}{extra_s})
             from {src} s where {match} and row({t_cols}) is distinct from row({s_cols})""")
         updated = self.cur.rowcount
-        self.run(f"insert into {table} ({ins_cols}) select {ins_cols} from _missing")
+        self.run(f"insert into {table} ({ins_cols}) select {ins_cols} from _missing"
+                 + (f" order by {order_by}" if order_by else ""))
         created = self.cur.rowcount
         if created or updated:  # later steps join this table: give the planner its new size
             self.run(f"analyze {table}")
@@ -284,9 +292,8 @@ def _contacts(step: _Step) -> None:
         where btrim(x) <> '' and btrim(x) <> h.source_key
         order by btrim(x), h.loaded_at desc""", name="_hs_merged")
     step.stage(f"""
-        select c.*, app.normalize_email(email) as email_norm, null::bigint as contact_id,
-               null::text as rule,
-               case when source = 'webforms.submission' and app.normalize_email(email) is null
+        select row_number() over () as n, c.*, e.email_norm,
+               case when source = 'webforms.submission' and e.email_norm is null
                     then coalesce('invalid email ' || quote_literal(btrim(email)), 'no email')
                          || ' and no other key' end as problem
         from (
@@ -300,7 +307,7 @@ def _contacts(step: _Step) -> None:
                  null::timestamptz as consent_at,
                  case when o.won or acc.is_customer then 'customer'
                       when o.contact_key is not null then 'opportunity' else 'lead' end as stage,
-                 {_CUSTOM} as custom, {_TIMESTAMPS}
+                 {_CUSTOM} as custom, {_TIMESTAMPS}, acc.account_name as company
           from {_latest('salesforce', 'contact')} k
           left join {opps} o on o.contact_key = k.source_key
           left join {_ACCOUNTS} acc on acc.account_key = r->>'AccountId'
@@ -309,7 +316,7 @@ def _contacts(step: _Step) -> None:
                  app.txt(r->>'FirstName'), app.txt(r->>'LastName'),
                  app.txt(r->>'Phone'), app.txt(r->>'Title'), null,
                  {_user_of("r->>'OwnerId'")}, false, null, null, null, {lead_stage}, '{{}}',
-                 {_TIMESTAMPS}
+                 {_TIMESTAMPS}, app.txt(r->>'Company')
           from {_latest('salesforce', 'lead')} l
           union all
           select 'hubspot.contact', raw_id, source_key, 3, p->>'email',
@@ -318,7 +325,8 @@ def _contacts(step: _Step) -> None:
                  coalesce(app.as_bool(p->>'hs_email_optout'), false), null, null, null,
                  {hubspot_stage}, '{{}}',
                  coalesce(app.as_ts(r->>'createdAt'), loaded_at),
-                 coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at)
+                 coalesce(app.as_ts(r->>'updatedAt'), app.as_ts(r->>'createdAt'), loaded_at),
+                 app.txt(p->>'company')
           from (select *, r->'properties' as p from {_latest('hubspot', 'contacts')} h) h
           where not exists (select 1 from _hs_merged m where m.merged_key = h.source_key)
           union all
@@ -328,34 +336,49 @@ def _contacts(step: _Step) -> None:
                  app.as_bool(r->'consent'->>'marketing'),
                  app.txt(r->'consent'->>'text'), app.as_ts(r->'consent'->>'given_at'),
                  'lead', '{{}}', coalesce(app.as_ts(r->>'submitted_at'), loaded_at),
-                 coalesce(app.as_ts(r->>'submitted_at'), loaded_at)
+                 coalesce(app.as_ts(r->>'submitted_at'), loaded_at), app.txt(f->>'company')
           from (select *, r->'fields' as f from {_latest('webforms', 'submissions')} w) w
-        ) c""", name="_cand")
+        ) c cross join lateral (select app.normalize_email(c.email) as email_norm) e""",
+               name="_cand")
     step.rows_in = step.run("select count(*) from _cand")[0][0]
     step.reject("webforms", "submissions", "(select * from _cand where source like 'webforms%')")
+    # Which contact each candidate becomes (and by which rule) is worked out in a narrow
+    # table: updating the wide candidates row by row would rewrite every one of them.
+    step.stage("""
+        select n, source, source_key, email_norm, null::bigint as contact_id,
+               null::bigint as grp, null::text as rule
+        from _cand where problem is null""", name="_ids")
     step.run("""
-        delete from _cand where problem is not null;
-        update _cand c set contact_id = coalesce(k.merged_into_id, k.id), rule = s.match_rule
+        create temp view _cv as select c.*, i.contact_id, i.grp, i.rule
+          from _cand c join _ids i using (n);
+        update _ids c set contact_id = coalesce(k.merged_into_id, k.id), rule = s.match_rule
           from app.contact_sources s join app.contacts k on k.id = s.contact_id
           where s.source = c.source and s.source_key = c.source_key;
-        update _cand c set contact_id = k.id, rule = 'email' from app.contacts k
+        update _ids c set contact_id = k.id, rule = 'email' from app.contacts k
           where c.contact_id is null and k.email_normalized = c.email_norm
           and k.deleted_at is null and k.merged_into_id is null;
-        update _cand c set contact_id = g.id, rule = 'email'
-          from (select email_norm, min(contact_id) as id from _cand
+        update _ids c set contact_id = g.id, rule = 'email'
+          from (select email_norm, min(contact_id) as id from _ids
                 where contact_id is not null and email_norm is not null group by 1) g
           where c.contact_id is null and c.email_norm = g.email_norm;
-        create temp table _new on commit drop as
-          select person, nextval(pg_get_serial_sequence('app.contacts', 'id')) as id
-          from (select distinct coalesce(email_norm, source || ':' || source_key) as person
-                from _cand where contact_id is null) p;
-        update _cand c set contact_id = n.id,
-               rule = case when c.email_norm is null then 'source_key' else 'email' end
-          from _new n where c.contact_id is null
-          and n.person = coalesce(c.email_norm, c.source || ':' || c.source_key)""")
-    # The golden record: per field, the best source (Salesforce first), then the newest.
+        """)
+    _new_contacts(step, "email_norm", "email")
+    _link_orphans(step)
+    _new_contacts(step, "grp", "source_key")
+    # The golden record: per field, the best source (Salesforce first), then the newest. A
+    # contact of one record (most are) is that record, without the aggregates' sorts.
     best = "order by priority, updated_at desc, source_key"
+    step.stage("select contact_id from _ids group by 1 having count(*) > 1", name="_multi")
     step.stage(f"""
+        select contact_id as id, first_name, last_name,
+          case when email_norm is not null then btrim(email) end as email,
+          email_norm as email_normalized, phone, title, account_id, owner_id,
+          stage as lifecycle_stage, source, consent as marketing_consent,
+          case when consent then consent_text end as consent_text,
+          case when consent then consent_at end as consent_at, opt_out as email_opt_out,
+          case when custom <> '{{}}' then custom end as custom, created_at, updated_at
+        from _cv c where not exists (select 1 from _multi m where m.contact_id = c.contact_id)
+        union all
         select contact_id as id,
           (array_agg(first_name {best}) filter (where first_name is not null))[1] as first_name,
           (array_agg(last_name {best}) filter (where last_name is not null))[1] as last_name,
@@ -378,7 +401,8 @@ def _contacts(step: _Step) -> None:
           bool_or(opt_out) as email_opt_out,
           (array_agg(custom {best}) filter (where custom <> '{{}}'))[1] as custom,
           min(created_at) as created_at, max(updated_at) as updated_at
-        from _cand group by contact_id""", name="_gold")
+        from _cv where contact_id in (select contact_id from _multi)
+        group by contact_id""", name="_gold")
     # A contact keeps the email it has; a new one never takes an address another holds.
     step.run("""
         update _gold g set email = k.email, email_normalized = k.email_normalized
@@ -392,11 +416,91 @@ def _contacts(step: _Step) -> None:
                 ("first_name", "last_name", "email", "email_normalized", "phone", "title",
                  "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
                  "consent_text", "consent_at", "email_opt_out", "custom_fields"),
-                ("id", "source", "created_at"))
+                ("id", "source", "created_at"), order_by="id")
+    # Merges are serialised and only they write lineage of source records: an anti-join and
+    # a plain insert in key order (cheaper than a speculative insert per row).
     step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
-                select contact_id, source, source_key, rule from _cand
-                on conflict (source, source_key) do nothing""")
+                select contact_id, source, source_key, rule from _ids c where not exists (
+                  select 1 from app.contact_sources s
+                  where s.source = c.source and s.source_key = c.source_key)
+                order by source, source_key;
+                drop view _cv""")
     _follow_hubspot_merges(step)
+
+
+#: The last 7 digits of a phone, extension cut: two spellings of one number end alike, so
+#: only phones sharing this with an orphan's are read into E.164.
+_PHONE_TAIL = "nullif(right(regexp_replace(phone, '\\s*(x|ext|#).*$|\\D', '', 'gi'), 7), '')"
+#: Name evidence is looked for among records of the same company (lower case, punctuation
+#: and legal forms dropped) whose last names start alike.
+_NAME_BLOCK = ("left(lower(last_name), 1) || ':' || nullif(regexp_replace(lower(company),"
+               " '\\m(inc|llc|ltd|limited|gmbh|corp|corporation|co|plc|ag|sa|bv)\\M|[^a-z0-9]+',"
+               " '', 'g'), '')")
+_FULL_NAME = "lower(concat_ws(' ', first_name, last_name))"
+#: pg_trgm similarity of two full names in one block from which they are one person.
+NAME_SIMILARITY = 0.6
+#: A number held by more records than this is a switchboard or a placeholder, not a person;
+#: a name block bigger than this (a company "n/a") is not compared pair by pair.
+PHONE_MAX_SHARED = 10
+NAME_BLOCK_MAX = 1000
+
+
+def _new_contacts(step: _Step, key: str, rule: str) -> None:
+    """A new contact id for each distinct `key` of the candidates that have none yet."""
+    sequence = step.run("select pg_get_serial_sequence('app.contacts', 'id')")[0][0]
+    step.run(f"""
+        drop table if exists _new;
+        create temp table _new on commit drop as
+          select person, nextval({_literal(sequence)}::regclass) as id
+          from (select distinct {key} as person from _ids
+                where contact_id is null and {key} is not null order by 1) p;
+        update _ids c set contact_id = n.id, rule = coalesce(c.rule, '{rule}')
+          from _new n where c.contact_id is null and n.person = c.{key}""")
+
+
+def _link_orphans(step: _Step) -> None:
+    """Records without an e-mail (orphans) join a contact by phone (E.164) or name at the
+    same company; `salesops.identity` decides from the evidence found here."""
+    step.stage(f"""
+        select n, phone, {_PHONE_TAIL} as tail, {_NAME_BLOCK} as block, {_FULL_NAME} as name
+        from _cv where contact_id is null and email_norm is null""", name="_orphan")
+    step.stage(f"""
+        select * from (select n, contact_id, phone, {_PHONE_TAIL} as tail,
+                              {_NAME_BLOCK} as block, {_FULL_NAME} as name from _cv) c
+        where tail in (select tail from _orphan) or block in (select block from _orphan)""",
+               name="_near")
+    phones = [p for (p,) in step.run("select distinct phone from _near where tail in"
+                                     " (select tail from _orphan)")]
+    step.run("create temp table _e164 (phone text primary key, e164 text not null)"
+             " on commit drop")
+    with step.cur.copy("copy _e164 from stdin") as copy:
+        for row in identity.e164(phones, get_settings().phone_region).items():
+            copy.write_row(row)
+    step.run("analyze _e164")
+    evidence = step.run(f"""
+        select o.n, c.n, c.contact_id, 'phone' from _orphan o
+        join _e164 po on po.phone = o.phone
+        join _near c on c.tail = o.tail and c.n <> o.n
+        join _e164 pc on pc.phone = c.phone and pc.e164 = po.e164
+        where po.e164 in (select e.e164 from _near x join _e164 e on e.phone = x.phone
+                          group by 1 having count(*) <= {PHONE_MAX_SHARED})
+        union all
+        select o.n, c.n, c.contact_id, 'name_company' from _orphan o
+        join _near c on c.block = o.block and c.n <> o.n
+        where similarity(c.name, o.name) >= {NAME_SIMILARITY}
+          and (o.tail is null or c.tail is null or o.tail = c.tail)
+          and o.block in (select block from _near group by 1
+                          having count(*) <= {NAME_BLOCK_MAX})""")
+    links = identity.link_orphans(identity.Evidence(*row) for row in evidence)
+    step.run("create temp table _links (n bigint primary key, contact_id bigint, grp bigint,"
+             " rule text) on commit drop")
+    with step.cur.copy("copy _links from stdin") as copy:
+        for link in links:
+            copy.write_row((link.record, link.contact, link.group, link.rule))
+    step.run("""
+        update _ids c set contact_id = l.contact_id, grp = l.grp, rule = l.rule
+          from _links l where c.n = l.n;
+        update _ids set grp = n where contact_id is null and grp is null""")
 
 
 #: Tables whose rows follow a contact into the one it was merged into.

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     imap_folders: str = Field("INBOX", description="Comma-separated folders to read.")
     drops_start: date = Field(date(2020, 1, 1), description="The first day of the daily "
                               "file-drop partitions (<source folder>/<YYYY-MM-DD>/).")
+    phone_region: str = Field(
+        "US", description="ISO 3166 country of phone numbers written without a country code, "
+                          "for matching people by phone (E.164).")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
