@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, SessionDep
@@ -15,6 +17,7 @@ from api.schemas.notes import AttachmentPublic
 from api.schemas.records import BIGINT_MAX
 from salesops.domain import attachments, notes
 from salesops.domain.attachments import Incoming, Policy
+from salesops.domain.audit import Actor
 from salesops.domain.errors import PayloadTooLarge
 
 router = APIRouter(tags=["attachments"])
@@ -32,6 +35,15 @@ def policy(request: Request) -> Policy:
     settings = request.app.state.settings
     return Policy(settings.attachments_path, settings.attachment_max_bytes,
                   frozenset(t.lower() for t in settings.attachment_types))
+
+
+def _store(session: Session, actor: Actor, parent: str, record_id: int, filename: str,
+           kind: str, incoming: Incoming) -> dict:
+    """The attachment row, committed here rather than when the route returns, so that a
+    file whose row did not commit is removed with the rest of a failed upload."""
+    made = attachments.add(session, actor, parent, record_id, filename, kind, incoming)
+    session.commit()
+    return made
 
 
 def _routes(parent: str) -> None:
@@ -63,11 +75,12 @@ def _routes(parent: str) -> None:
         incoming = Incoming(rules)
         try:
             async for chunk in request.stream():
-                incoming.write(chunk)
-            return await run_in_threadpool(attachments.add, session, actor, parent, record_id,
+                await run_in_threadpool(incoming.write, chunk)  # disk off the event loop
+            return await run_in_threadpool(_store, session, actor, parent, record_id,
                                            filename, kind, incoming)
         except BaseException:
-            incoming.discard()
+            with anyio.CancelScope(shield=True):  # a client gone still leaves no file
+                await run_in_threadpool(incoming.discard)
             raise
 
 

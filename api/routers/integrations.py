@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from api.deps import ActorDep, SessionDep
+from api.deps import ActorDep, SecurityDep, SessionDep
 from api.schemas import error_responses
 from api.schemas.integrations import (
     IntegrationCreate,
@@ -17,6 +17,7 @@ from api.schemas.integrations import (
 )
 from api.schemas.records import BIGINT_MAX
 from salesops.domain import integrations
+from salesops.security import SecuritySettings
 from salesops.security.crypto import FieldCipher, keyring
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
@@ -31,6 +32,12 @@ def cipher(request: Request) -> FieldCipher:
 CipherDep = Annotated[FieldCipher, Depends(cipher)]
 
 
+def _egress(security: SecuritySettings) -> dict:
+    """The SSRF settings an `endpoint_url` is checked by when saved."""
+    return {"allow_private": security.ssrf_allow_private,
+            "allowed_hosts": tuple(security.ssrf_allowed_hosts)}
+
+
 @router.get("/{kind}", response_model=list[IntegrationPublic], responses=ERRORS,
             summary="Integrations of a kind")
 def list_integrations(kind: Kind, session: SessionDep, actor: ActorDep):
@@ -40,11 +47,12 @@ def list_integrations(kind: Kind, session: SessionDep, actor: ActorDep):
 @router.post("/{kind}", response_model=IntegrationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="Add an integration")
 def create_integration(kind: Kind, body: IntegrationCreate, session: SessionDep,
-                       actor: ActorDep, fields: CipherDep):
+                       actor: ActorDep, fields: CipherDep, security: SecurityDep):
     """`credentials` are stored encrypted and never returned (`has_credentials` says
-    whether there are some); a secret-looking key in `settings` is refused."""
+    whether there are some); a secret-looking key in `settings` is refused, and so is an
+    `endpoint_url` the SSRF guard would not call (422 `unsafe_url`)."""
     return integrations.create(session, actor, fields, kind,
-                               body.model_dump(exclude_unset=True))
+                               body.model_dump(exclude_unset=True), **_egress(security))
 
 
 @router.get("/{kind}/{integration_id}", response_model=IntegrationPublic, responses=ERRORS,
@@ -57,10 +65,11 @@ def get_integration(kind: Kind, integration_id: IntegrationId, session: SessionD
 @router.patch("/{kind}/{integration_id}", response_model=IntegrationPublic, responses=ERRORS,
               summary="Change an integration")
 def update_integration(kind: Kind, integration_id: IntegrationId, body: IntegrationUpdate,
-                       session: SessionDep, actor: ActorDep, fields: CipherDep):
+                       session: SessionDep, actor: ActorDep, fields: CipherDep,
+                       security: SecurityDep):
     """Only the fields sent change; `credentials: null` removes the secrets."""
     return integrations.update(session, actor, fields, kind, integration_id,
-                               body.model_dump(exclude_unset=True))
+                               body.model_dump(exclude_unset=True), **_egress(security))
 
 
 @router.delete("/{kind}/{integration_id}", status_code=status.HTTP_204_NO_CONTENT,

@@ -33,7 +33,7 @@ def list_segments(session: SessionDep, actor: ActorDep, query: Listing):
 @router.post("", response_model=SegmentPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="Save a segment")
 def create_segment(body: SegmentCreate, session: SessionDep, actor: ActorDep,
-                   response: Response):
+                    response: Response):
     """Fields: first_name, last_name, email, title, lifecycle_stage, owner_id, source,
     created_at, account_id and account.name / industry / segment / country / employees /
     is_customer. An unknown field or operator is a 422."""
@@ -69,3 +69,11 @@ def update_segment(segment_id: SegmentId, body: SegmentUpdate, session: SessionD
 def delete_segment(segment_id: SegmentId, session: SessionDep, actor: ActorDep,
                    if_match: VersionDep) -> None:
     records.soft_delete(session, actor, campaigns.SEGMENTS, segment_id, if_match)
+
+
+@router.post("/{segment_id}/restore", response_model=SegmentPublic, responses=ERRORS,
+             summary="Bring a segment back from the trash")
+def restore_segment(segment_id: SegmentId, session: SessionDep, actor: ActorDep,
+                    response: Response):
+    records.restore(session, actor, campaigns.SEGMENTS, segment_id)
+    return _out(session, actor, segment_id, response)

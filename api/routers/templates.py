@@ -62,3 +62,11 @@ def update_template(template_id: TemplateId, body: TemplateUpdate, session: Sess
 def delete_template(template_id: TemplateId, session: SessionDep, actor: ActorDep,
                     if_match: VersionDep) -> None:
     records.soft_delete(session, actor, campaigns.TEMPLATES, template_id, if_match)
+
+
+@router.post("/{template_id}/restore", response_model=TemplatePublic, responses=ERRORS,
+             summary="Bring a template back from the trash")
+def restore_template(template_id: TemplateId, session: SessionDep, actor: ActorDep,
+                     response: Response):
+    records.restore(session, actor, campaigns.TEMPLATES, template_id)
+    return _out(session, actor, template_id, response)

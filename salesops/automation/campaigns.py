@@ -160,6 +160,9 @@ _CLAIM = sa.text("""
     where d.id in (
         select id from app.campaign_deliveries
         where campaign_id = :campaign_id
+          -- a campaign cancelled (or trashed) mid-run stops at its next batch
+          and exists (select 1 from app.marketing_campaigns c where c.id = :campaign_id
+                      and c.status = 'running' and c.deleted_at is null)
           and (status = 'queued'
                or (status = 'failed' and attempts < :max_attempts and updated_at < :started)
                or (status = 'sending' and claimed_at < :stale_before))

@@ -5,6 +5,7 @@ are given as `credentials`, sealed with the field keyring (`FieldCipher`, AES-GC
 column's name as associated data, so `salesops keys rotate` re-encrypts them) and never
 returned: reads say only whether credentials are set. `settings` hold what is not secret;
 a key that looks like a secret there is refused, so nothing secret is stored in clear.
+An `endpoint_url` passes the SSRF guard (`salesops.security.ssrf`) when it is saved.
 Every change is audited (credentials never in the entry) with its outbox event.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -28,7 +30,7 @@ from salesops.models import (
     FinancialIntegration,
     IntegrationSyncRun,
 )
-from salesops.security import permissions
+from salesops.security import permissions, ssrf
 from salesops.security.crypto import FieldCipher
 
 MODELS: dict[str, type] = {"crm": CrmIntegration, "email": EmailIntegration,
@@ -88,8 +90,23 @@ def get(session: Session, actor: Actor, kind: str, integration_id: int) -> dict[
     return public(kind, _load(session, actor, kind, integration_id, action="read"))
 
 
+def _check_endpoint(url: str | None, allow_private: bool, allowed_hosts: Iterable[str]
+                    ) -> None:
+    """An endpoint the server will call passes the SSRF guard when saved, not only when
+    called, so a bad one is refused while its author is there to fix it."""
+    if url is None:
+        return
+    try:
+        ssrf.check_url(url, allow_private=allow_private, allowed_hosts=allowed_hosts)
+    except ssrf.UnsafeUrl as exc:
+        raise ssrf.UnsafeUrl(f"endpoint_url: {exc.message}", field="endpoint_url",
+                             details={k: v for k, v in exc.details.items() if k != "field"}
+                             ) from None
+
+
 def _apply(session: Session, cipher: FieldCipher, kind: str, row: Any,
-           values: dict[str, Any]) -> None:
+           values: dict[str, Any], *, allow_private: bool = False,
+           allowed_hosts: Iterable[str] = ()) -> None:
     values = dict(values)
     if wrong := sorted(set(values) & {f for fs in EXTRA.values() for f in fs}
                        - set(EXTRA[kind])):
@@ -99,6 +116,7 @@ def _apply(session: Session, cipher: FieldCipher, kind: str, row: Any,
                  if k in values and values[k] is None]:
         raise InvalidInput(f"{nulls[0]} cannot be null.", field=nulls[0])
     _check_settings(values)
+    _check_endpoint(values.get("endpoint_url"), allow_private, allowed_hosts)
     allowed = PROVIDERS[kind]
     if allowed and values.get("provider", row.provider) not in allowed:
         raise InvalidInput(f"A {kind} integration's provider is one of {', '.join(allowed)}.",
@@ -121,22 +139,27 @@ def _apply(session: Session, cipher: FieldCipher, kind: str, row: Any,
 
 
 def create(session: Session, actor: Actor, cipher: FieldCipher, kind: str,
-           values: dict[str, Any]) -> dict[str, Any]:
+           values: dict[str, Any], *, allow_private: bool = False,
+           allowed_hosts: Iterable[str] = ()) -> dict[str, Any]:
+    """`allow_private`, `allowed_hosts`: the SSRF settings `endpoint_url` is checked by."""
     permissions.require(actor.principal, "integrations", "create")
     row = MODELS[kind]()
     session.add(row)
-    _apply(session, cipher, kind, row, values)
+    _apply(session, cipher, kind, row, values, allow_private=allow_private,
+           allowed_hosts=allowed_hosts)
     audit.write(session, actor, "integrations", f"{kind}:{row.id}", "create",
                 "integration.created", None, _audited(row), {"kind": kind})
     return public(kind, row)
 
 
 def update(session: Session, actor: Actor, cipher: FieldCipher, kind: str,
-           integration_id: int, values: dict[str, Any]) -> dict[str, Any]:
+           integration_id: int, values: dict[str, Any], *, allow_private: bool = False,
+           allowed_hosts: Iterable[str] = ()) -> dict[str, Any]:
     """A partial update; `credentials: null` removes them, leaving them out keeps them."""
     row = _load(session, actor, kind, integration_id, action="update", lock=True)
     before = _audited(row)
-    _apply(session, cipher, kind, row, values)
+    _apply(session, cipher, kind, row, values, allow_private=allow_private,
+           allowed_hosts=allowed_hosts)
     session.refresh(row)
     audit.write(session, actor, "integrations", f"{kind}:{row.id}", "update",
                 "integration.updated", before, _audited(row), {"kind": kind})

@@ -93,3 +93,22 @@ def test_a_campaign_is_approved_by_someone_else_then_scheduled(client, personas,
                        "approve", "schedule", "cancel"]
     assert client.get("/api/v1/campaigns", headers=personas["rep"]["headers"]).status_code \
         == 403
+
+
+def test_templates_and_segments_come_back_from_the_trash(client, personas):
+    marketing = personas["marketing"]["headers"]
+    for base, body in (("/api/v1/templates", {"name": "Trashed", "body": "Hi"}),
+                       ("/api/v1/segments", {"name": "Trashed", "definition": MQL})):
+        made = client.post(base, headers=marketing, json=body).json()
+        url = f"{base}/{made['id']}"
+        assert client.delete(url, headers=marketing).status_code == 204
+        assert client.get(url, headers=marketing).status_code == 404
+        assert client.post(f"{url}/restore",
+                           headers=personas["analyst"]["headers"]).status_code == 403
+        back = client.post(f"{url}/restore", headers=marketing)
+        assert back.status_code == 200, back.text
+        assert back.json()["deleted_at"] is None and back.json()["name"] == "Trashed"
+        assert back.json()["version"] > made["version"]
+        assert client.get(url, headers=marketing).status_code == 200
+        again = client.post(f"{url}/restore", headers=marketing)
+        assert again.status_code == 404, again.text  # nothing in the trash to restore

@@ -13,6 +13,7 @@ from salesops.models import IntegrationSyncRun
 from salesops.security.crypto import keyring
 
 SECRET = "hunter2-very-secret"
+PUBLIC_HOOK = "https://93.184.215.14/hook"  # a public address: no DNS needed
 
 
 def test_secrets_are_sealed_and_never_returned(client, app, personas, clean_db):
@@ -74,7 +75,7 @@ def test_sync_runs_are_listed_newest_first(client, personas, clean_db):
     admin = personas["admin"]["headers"]
     iid = client.post("/api/v1/integrations/financial", headers=admin, json={
         "name": "Ledger", "provider": "ledger-webhook",
-        "endpoint_url": "https://ledger.example/hook"}).json()["id"]
+        "endpoint_url": PUBLIC_HOOK}).json()["id"]
     with Session(clean_db) as s, s.begin():
         s.add_all([IntegrationSyncRun(kind="financial", integration_id=iid, direction="push",
                                       status=st, records_out=n)
@@ -93,3 +94,34 @@ def test_sync_runs_are_listed_newest_first(client, personas, clean_db):
                          headers=admin).status_code == 204
     assert client.get(f"/api/v1/integrations/financial/{iid}",
                       headers=admin).status_code == 404
+
+
+def test_an_endpoint_url_passes_the_ssrf_guard_when_saved(client, app, personas, clean_db):
+    admin = personas["admin"]["headers"]
+    url = "/api/v1/integrations/financial"
+    for bad in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data",
+                "http://2130706433/", "http://10.0.0.5/hook", "file:///etc/passwd",
+                "gopher://93.184.215.14/"):
+        r = client.post(url, headers=admin, json={"name": f"Bad {bad}", "provider": "ledger",
+                                                  "endpoint_url": bad})
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert (problem["code"], problem["errors"][0]["field"]) == ("unsafe_url",
+                                                                    "endpoint_url"), r.text
+        assert r.json()["detail"].startswith("endpoint_url: "), r.text
+    made = client.post(url, headers=admin, json={"name": "Ledger", "provider": "ledger",
+                                                 "endpoint_url": PUBLIC_HOOK})
+    assert made.status_code == 201, made.text
+    iid = made.json()["id"]
+    moved = client.patch(f"{url}/{iid}", headers=admin,
+                         json={"endpoint_url": "http://localhost:5432/"})
+    assert (moved.status_code, moved.json()["code"]) == (422, "unsafe_url"), moved.text
+    assert client.get(f"{url}/{iid}", headers=admin).json()["endpoint_url"] == PUBLIC_HOOK
+    # an on-premises endpoint is allowed the same way as for the calls themselves
+    app.state.security = app.state.security.model_copy(
+        update={"ssrf_allowed_hosts": ["127.0.0.1"]})
+    local = client.patch(f"{url}/{iid}", headers=admin,
+                         json={"endpoint_url": "http://127.0.0.1:8080/hook"})
+    assert local.status_code == 200 and local.json()["endpoint_url"].startswith("http://127")
+    with clean_db.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from app.financial_integrations")) == 1

@@ -3,9 +3,13 @@ streamed download with the permission check, audited) of contacts and accounts."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from salesops.domain.attachments import Incoming
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
 
@@ -142,3 +146,55 @@ def test_attachment_limits_are_clear_problems_and_leave_nothing(client, app, per
     assert not root.exists() or not [p for p in root.rglob("*") if p.is_file()]
     with clean_db.connect() as conn:
         assert conn.scalar(sa.text("select count(*) from app.attachments")) == 0
+
+
+def test_a_failed_commit_leaves_no_file_and_disk_writes_run_off_the_event_loop(
+        app, personas, clean_db, tmp_path, monkeypatch):
+    """The attachment row fails at COMMIT (a deferred constraint trigger, as a serialization
+    failure or a lost connection would): the file already put in place goes too."""
+    app.state.settings = app.state.settings.model_copy(update={"data_dir": tmp_path})
+    root = app.state.settings.attachments_path
+    on_loop: list[bool] = []
+    write = Incoming.write
+
+    def watched(self, chunk: bytes) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread: no event loop here
+            on_loop.append(False)
+        write(self, chunk)
+
+    monkeypatch.setattr(Incoming, "write", watched)
+    rep = personas["rep"]["headers"]
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("""
+            create function public.refuse_doomed() returns trigger language plpgsql as $$
+            begin
+              if new.filename = 'doomed.txt' then
+                raise exception 'refused at commit';
+              end if;
+              return null;
+            end $$;
+            create constraint trigger refuse_doomed after insert on app.attachments
+              deferrable initially deferred for each row execute function public.refuse_doomed();
+        """))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            url = f"/api/v1/contacts/{_contact(client, rep, 'Commit')}/attachments"
+            doomed = client.post(url, params={"filename": "doomed.txt"}, content=b"x" * 5000,
+                                 headers={**rep, "Content-Type": "text/plain"})
+            assert doomed.status_code == 500, doomed.text
+            assert not root.exists() or not [p for p in root.rglob("*") if p.is_file()]
+            kept = client.post(url, params={"filename": "kept.txt"}, content=b"y" * 5000,
+                               headers={**rep, "Content-Type": "text/plain"})
+            assert kept.status_code == 201, kept.text
+    finally:
+        with clean_db.begin() as conn:
+            conn.execute(sa.text("drop trigger refuse_doomed on app.attachments; "
+                                 "drop function public.refuse_doomed()"))
+    assert [p.read_bytes() for p in root.rglob("*") if p.is_file()] == [b"y" * 5000]
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("select filename from app.attachments")).scalars().all() \
+            == ["kept.txt"]
+    assert on_loop and not any(on_loop)

@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 
 from salesops.domain.deals import ensure_default_pipeline
 from salesops.domain.users import create_user
-from salesops.models import Account, ApiKey, Campaign, Contact, Deal, Lead, Note, Task
+from salesops.models import (
+    Account,
+    ApiKey,
+    Campaign,
+    CommunicationTemplate,
+    Contact,
+    Deal,
+    Lead,
+    Note,
+    Segment,
+    Task,
+)
 
 ORDER = ("admin", "manager", "rep", "rep2", "rep_west", "marketing", "analyst", "integration")
 
@@ -87,7 +98,11 @@ EXPECTED = {
     "templates.list":      "200 403 403 403 403 200 200 403",
     "templates.create":    "201 403 403 403 403 201 403 403",
     "segments.list":       "200 403 403 403 403 200 200 403",
+    "templates.delete":    "204 403 403 403 403 204 403 403",  # marketing's own
+    "templates.restore":   "200 403 403 403 403 200 403 403",
     "segments.create":     "201 403 403 403 403 201 403 403",
+    "segments.delete":     "204 403 403 403 403 204 403 403",
+    "segments.restore":    "200 403 403 403 403 200 403 403",
     "integrations.list":   "200 403 403 403 403 403 403 403",
     "integrations.create": "201 403 403 403 403 403 403 403",
     "users.logout":        "200 403 403 403 403 403 403 403",
@@ -142,6 +157,12 @@ class Records:
                            owner_id=owner_id, amount=1000, expected_close_date=date(2030, 1, 1))
             elif resource == "tasks":
                 obj = Task(title=f"Task {n}", assignee_id=owner_id, created_by=owner_id)
+            elif resource == "templates":  # marketing's: owned by `marketing`
+                obj = CommunicationTemplate(name=f"Template {n}", body="Hi {{ first_name }}",
+                                            owner_id=self.p["marketing"]["id"])
+            elif resource == "segments":
+                obj = Segment(name=f"Segment {n}", definition={},
+                              owner_id=self.p["marketing"]["id"])
             elif resource == "api_keys":
                 obj = ApiKey(user_id=self.p["integration"]["id"], name=f"k{n}",
                              prefix=f"p{n}", key_hash="x")

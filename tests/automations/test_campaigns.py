@@ -261,3 +261,30 @@ def test_a_broken_campaign_is_paused_with_its_owner_told_and_imports_are_left_al
         [(_, result)] = list(run_due_campaigns(clean_db, mailer, tracker))
         assert list(run_due_campaigns(clean_db, mailer, tracker)) == []
     assert result.sent == 2 and len(inbox.messages) == 2
+
+
+def test_a_campaign_cancelled_mid_run_stops_being_sent(clean_db, smtp, tracker):
+    inbox, port = smtp
+    _people(clean_db, 4)
+    campaign_id = add_campaign(clean_db, AUDIENCE, BODY)
+    assert start_campaign(clean_db, campaign_id).queued == 4
+
+    class CancelledAfterFirst(Mailer):
+        """A real SMTP mailer whose first send is followed by someone cancelling."""
+
+        def send(self, msg):
+            super().send(msg)
+            with clean_db.begin() as conn:
+                conn.execute(sa.text("update app.marketing_campaigns set status = 'cancelled' "
+                                     "where id = :c"), {"c": campaign_id})
+
+    with CancelledAfterFirst(mail_settings(port)) as mailer:
+        result = send_campaign(clean_db, campaign_id, mailer, tracker, batch_size=1)
+    assert (result.sent, result.completed) == (1, False)
+    assert len(inbox.messages) == 1
+    assert _statuses(clean_db, campaign_id) == {"sent": 1, "queued": 3}
+    assert _campaign_status(clean_db, campaign_id) == "cancelled"
+    with Mailer(mail_settings(port)) as mailer:  # later runs leave it alone too
+        assert list(run_due_campaigns(clean_db, mailer, tracker)) == []
+        assert send_campaign(clean_db, campaign_id, mailer, tracker).sent == 0
+    assert len(inbox.messages) == 1
