@@ -37,6 +37,7 @@ from api.routers import (
     leads,
     notifications,
     privacy,
+    targets,
     tasks,
     tracking,
     users,
@@ -87,6 +88,8 @@ TAGS = [
                                      "convert."},
     {"name": "deals", "description": "Pipelines, stages and deals; won, lost, history."},
     {"name": "tasks", "description": "Assignments with due dates and priorities."},
+    {"name": "targets", "description": "Bookings targets per month or quarter, per rep, team "
+                                       "or the company."},
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
     {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
@@ -245,6 +248,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     for router in (health.router, auth.router, forms.router, contacts.router, accounts.router,
                    leads.router, deals.router, tasks.router, notifications.router,
                    tracking.router, admin.router, users.router, ws.router,
-                   privacy.router):
+                   privacy.router, targets.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

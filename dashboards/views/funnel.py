@@ -32,7 +32,8 @@ FUNNEL_SQL = """
            percentile_cont(0.5) within group (order by {sql_opp}) as sql_to_opportunity_days,
            percentile_cont(0.5) within group (order by {opp_won}) as opportunity_to_won_days
     from marts.fct_leads
-    where created_at::date between :start and :end and {owners}
+    where created_at >= cast(:start as date) and created_at < cast(:end as date) + 1
+      and {owners}
     group by 1 order by 1""".format(
     lead_mql=DAYS.format(later="mql_at", earlier="created_at"),
     mql_sql=DAYS.format(later="sql_at", earlier="mql_at"),
@@ -48,7 +49,8 @@ STAGE_DURATIONS_SQL = """
            percentile_cont(0.5) within group (order by h.duration_days) as median_days,
            count(*) filter (where h.is_current) as deals_in_stage_now
     from marts.fct_deal_stage_history h join marts.fct_deals d on d.deal_id = h.deal_id
-    where not h.is_closed_stage and h.entered_at::date between :start and :end
+    where not h.is_closed_stage and h.entered_at >= cast(:start as date)
+      and h.entered_at < cast(:end as date) + 1
       and """ + owner_clause("d.owner_id") + """
     group by 1, 2 order by 1"""
 

@@ -53,7 +53,14 @@ from salesops.models.ml import (
 )
 from salesops.models.ops import Cursor, LoadBatch, MergeRun, RejectedRow
 from salesops.models.raw import RAW_TABLES, raw_table_name
-from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
+from salesops.models.sales import (
+    Contract,
+    Deal,
+    DealStageHistory,
+    Pipeline,
+    PipelineStage,
+    SalesTarget,
+)
 from salesops.models.work import (
     Notification,
     NotificationPreference,
@@ -71,7 +78,8 @@ __all__ = [
     "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
     "Cursor",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
-    "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
+    "DealStageHistory", "Pipeline", "PipelineStage", "SalesTarget", "Notification",
+    "NotificationPreference",
     "OutboundEmail", "Reminder", "Task", "assignment", "AssignmentRule", "LeadAssignment",
     "StageTaskTemplate",
 ]

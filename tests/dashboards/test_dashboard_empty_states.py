@@ -34,7 +34,7 @@ EXPECTED = {
     "views/funnel.py": ["(marts.fct_leads) has not been built yet",
                         "(marts.fct_deal_stage_history) has not been built yet",
                         "table marts.sales_velocity has not been built"],
-    "views/engagement.py": ["table marts.fct_touchpoints has not been built"]
+    "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built"]
                            + ["(marts.fct_interactions) has not been built yet"] * 3,
     "views/leads.py": ["table marts.fct_leads has not been built"],
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
@@ -72,7 +72,7 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
     assert not at.metric
 
 
-def test_campaigns_without_touchpoints_says_cost_is_missing(empty_database, clean_db):
+def test_campaigns_without_touchpoint_sums_says_cost_is_missing(empty_database, clean_db):
     """Attribution built, touchpoints not: the page shows attribution and says why no cost."""
     with clean_db.begin() as conn:
         conn.execute(sa.text("""
@@ -83,6 +83,6 @@ def test_campaigns_without_touchpoints_says_cost_is_missing(empty_database, clea
                    100::numeric(16, 2) as revenue, 1 as converted_leads, 0 as won_deals,
                    1 as credited_touchpoints"""))
     at = run_page("views/campaigns.py")
-    assert any("marts.fct_touchpoints has not been built" in c.value for c in at.caption)
+    assert any("marts.fct_touchpoints_daily has not been built" in c.value for c in at.caption)
     assert "Media cost" not in [m.label for m in at.metric]
     assert len(at.dataframe) == 3
