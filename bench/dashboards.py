@@ -81,6 +81,21 @@ MARTS_SQL = [
                    when (i * 37) % 100 >= 25 then 'C' else 'D' end as score_band,
               ((i * 37) % 100) / 100.0 as score_probability
        from generate_series(1, (:n / 2)::int) i""",
+    """create table marts.fct_leads_daily as
+       select created_at::date as created_date, owner_id, count(*)::bigint as leads,
+              count(mql_at)::bigint as mqls, count(sql_at)::bigint as sqls,
+              count(opportunity_at)::bigint as opportunities, count(won_at)::bigint as won,
+              sum(extract(epoch from mql_at - created_at) / 86400)::float8
+                  as lead_to_mql_days_sum, count(mql_at - created_at) as lead_to_mql_count,
+              sum(extract(epoch from sql_at - mql_at) / 86400)::float8 as mql_to_sql_days_sum,
+              count(sql_at - mql_at) as mql_to_sql_count,
+              sum(extract(epoch from opportunity_at - sql_at) / 86400)::float8
+                  as sql_to_opportunity_days_sum,
+              count(opportunity_at - sql_at) as sql_to_opportunity_count,
+              sum(extract(epoch from won_at - opportunity_at) / 86400)::float8
+                  as opportunity_to_won_days_sum,
+              count(won_at - opportunity_at) as opportunity_to_won_count
+       from marts.fct_leads group by 1, 2""",
     "insert into app.leads (id) overriding system value "
     "select generate_series(1, (:n / 2)::int)",
     """insert into ml.lead_scores (lead_id, score, band, probability, reasons, model_name,
@@ -186,8 +201,11 @@ MARTS_SQL = [
     "create index on marts.fct_deals (closed_date)",
     "create index on marts.fct_leads (created_at)",
     "create index on marts.fct_leads (owner_id)",
+    "create index on marts.fct_leads (score desc nulls last, created_at desc, lead_id) "
+    "where not is_closed",
     "create index on marts.fct_touchpoints (occurred_date)",
     "create index on marts.fct_touchpoints_daily (occurred_date)",
+    "create index on marts.fct_leads_daily (created_date)",
     "create unique index on marts.fct_pipeline_daily_snapshot (snapshot_date, deal_id)",
     "create index on marts.fct_pipeline_daily_snapshot (owner_id, snapshot_date)",
     "create index on marts.fct_interactions (occurred_date)",

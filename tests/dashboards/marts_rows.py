@@ -59,6 +59,24 @@ LEADS = """
             is_converted, is_closed, closed_at, mql_at, sql_at, opportunity_at, won_at,
             score, score_band, score_probability)"""
 
+#: The leads added up per day and owner (as the fct_leads_daily model does).
+LEADS_DAILY = """
+    create table marts.fct_leads_daily as
+    select created_at::date as created_date, owner_id, count(*)::bigint as leads,
+           count(mql_at)::bigint as mqls, count(sql_at)::bigint as sqls,
+           count(opportunity_at)::bigint as opportunities, count(won_at)::bigint as won,
+           sum(extract(epoch from mql_at - created_at) / 86400)::float8
+               as lead_to_mql_days_sum, count(mql_at - created_at) as lead_to_mql_count,
+           sum(extract(epoch from sql_at - mql_at) / 86400)::float8 as mql_to_sql_days_sum,
+           count(sql_at - mql_at) as mql_to_sql_count,
+           sum(extract(epoch from opportunity_at - sql_at) / 86400)::float8
+               as sql_to_opportunity_days_sum,
+           count(opportunity_at - sql_at) as sql_to_opportunity_count,
+           sum(extract(epoch from won_at - opportunity_at) / 86400)::float8
+               as opportunity_to_won_days_sum,
+           count(won_at - opportunity_at) as opportunity_to_won_count
+    from marts.fct_leads group by 1, 2"""
+
 #: Converted leads (conversion_type 'lead') and won deals ('deal_won') are credited
 #: separately: summing both would count the revenue twice. w_shaped has only deal rows.
 ATTRIBUTION = """
@@ -216,8 +234,8 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY, SNAPSHOTS, TARGETS,
-                INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
+    for sql in (DEALS, LEADS, LEADS_DAILY, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY,
+                SNAPSHOTS, TARGETS, INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
         conn.execute(sa.text(sql))
     # Each company-wide forecast comes with a per-category split written after it, as
     # ml.forecasting writes them: the page must read the total, not the latest row.

@@ -27,11 +27,11 @@ def empty_database(database_url: str, clean_db: sa.Engine, monkeypatch) -> str:
 #: What each page says on a database that was migrated and never loaded.
 EXPECTED = {
     "views/overview.py": ["table marts.fct_deals has not been built",
-                          "table marts.fct_leads has not been built"],
+                          "table marts.fct_leads_daily has not been built"],
     "views/pipeline.py": ["table marts.fct_deals has not been built",
                           "(marts.fct_pipeline_daily_snapshot) has not been built yet",
                           "No forecast yet: the table marts.fct_deals has not been built"],
-    "views/funnel.py": ["(marts.fct_leads) has not been built yet",
+    "views/funnel.py": ["(marts.fct_leads_daily) has not been built yet",
                         "(marts.fct_deal_stage_history) has not been built yet",
                         "table marts.sales_velocity has not been built"],
     "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built"]
@@ -68,7 +68,7 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
                 age_days int, days_in_current_stage int, lead_source text)"""))
     at = run_page("views/overview.py")
     infos = [i.value for i in at.info]
-    assert "No deals yet" in infos[0] and "marts.fct_leads has not been built" in infos[1]
+    assert "No deals yet" in infos[0] and "marts.fct_leads_daily has not been built" in infos[1]
     assert not at.metric
 
 

@@ -206,7 +206,7 @@ def test_models_land_in_their_schemas(built):
                  "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "sales_velocity",
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
                  "fct_interactions", "fct_attribution", "attribution_by_channel",
-                 "fct_touchpoints_daily", "sales_targets"):
+                 "fct_touchpoints_daily", "sales_targets", "fct_leads_daily"):
         assert where[mart] == "marts", mart
 
 
@@ -367,6 +367,19 @@ def test_fct_touchpoints_daily_adds_up_the_touchpoints(built):
     each = _rows(built, "select count(*) as n, coalesce(sum(cost), 0) as cost "
                         "from marts.fct_touchpoints where occurred_date is not null")[0]
     assert (daily["n"], daily["cost"]) == (each["n"], each["cost"]) and each["n"] > 0
+
+
+def test_fct_leads_daily_adds_up_the_leads_and_the_queue_has_its_index(built):
+    daily = _rows(built, "select sum(leads) as leads, sum(mqls) as mqls, sum(won) as won, "
+                         "sum(lead_to_mql_count) as steps from marts.fct_leads_daily")[0]
+    each = _rows(built, "select count(*) as leads, count(mql_at) as mqls, count(won_at) as won, "
+                        "count(mql_at - created_at) as steps from marts.fct_leads "
+                        "where created_at is not null")[0]
+    assert daily == each and each["leads"] > 0
+    indexes = _rows(built, "select indexdef from pg_indexes "
+                           "where schemaname = 'marts' and tablename = 'fct_leads'")
+    assert any("score DESC NULLS LAST" in i["indexdef"] and "WHERE (NOT is_closed)"
+               in i["indexdef"] for i in indexes)
 
 
 def test_sales_targets_as_day_ranges_with_their_level(built):
