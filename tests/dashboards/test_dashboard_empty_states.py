@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.dashboards.dashboard_app import READ_PAGES, marts_aside, run_page
+from tests.dashboards.marts_rows import DEALS, HALF_YEAR, LEADS
 
 
 @pytest.mark.parametrize("page", READ_PAGES)
@@ -86,3 +87,22 @@ def test_campaigns_without_touchpoint_sums_says_cost_is_missing(empty_database, 
     assert any("marts.fct_touchpoints_daily has not been built" in c.value for c in at.caption)
     assert "Media cost" not in [m.label for m in at.metric]
     assert len(at.dataframe) == 3
+
+
+def test_before_any_model_ran_leads_and_forecasts_say_so(empty_database, clean_db):
+    """Marts built, no model run yet: no scores on the leads, no bookings forecast."""
+    with clean_db.begin() as conn:
+        conn.execute(sa.text(DEALS))
+        conn.execute(sa.text(LEADS))
+        conn.execute(sa.text("update marts.fct_leads set score = null, score_band = null, "
+                             "score_probability = null"))
+    at = run_page("views/leads.py", range=HALF_YEAR)
+    infos = [i.value for i in at.info]
+    assert infos[0].startswith("No lead has a score yet: the lead-scoring model has not run")
+    assert infos.count(infos[0]) == 2  # the list and the distribution
+    assert at.dataframe[0].value.lead_id.tolist() == [2, 1, 5]  # unscored: newest first
+
+    at = run_page("views/pipeline.py", range=HALF_YEAR)
+    assert any(i.value.startswith("No forecast covers this period: the forecasting model has "
+                                  "not run for it yet") for i in at.info)
+    assert len(at.dataframe[0].value) == 7  # the deals still show
