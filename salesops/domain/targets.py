@@ -57,10 +57,12 @@ def _check(session: Session, actor: Actor, scope: permissions.Scope, period_grai
     if team_id is not None and session.get(Team, team_id) is None:
         raise NotFound(f"No team {team_id}.")
     principal = actor.principal
-    allowed = (scope == "all" if team_id is None and user_id is None
-               else permissions.covers_team(session, principal, scope, team_id)
-               if team_id is not None
-               else permissions.may_assign(session, principal, scope, user_id))
+    if team_id is not None:
+        allowed = permissions.covers_team(session, principal, scope, team_id)
+    elif user_id is not None:
+        allowed = permissions.may_assign(session, principal, scope, user_id)
+    else:  # the company's
+        allowed = scope == "all"
     if not allowed:
         raise PermissionDenied(f"Your role ({principal.role}) may set targets only for "
                                "the teams and reps you manage.")
