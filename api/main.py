@@ -37,6 +37,7 @@ from api.routers import (
     notifications,
     privacy,
     segments,
+    targets,
     tasks,
     templates,
     tracking,
@@ -75,6 +76,8 @@ TAGS = [
     {"name": "campaigns", "description": "Campaigns with their templates and saved "
                                          "segments: approval and scheduling."},
     {"name": "tasks", "description": "Assignments with due dates and priorities."},
+    {"name": "targets", "description": "Bookings targets per month or quarter, per rep, team "
+                                       "or the company."},
     {"name": "admin", "description": "API keys for integrations; the audit log."},
     {"name": "notifications", "description": "My in-app notifications: reminders, escalations."},
     {"name": "tracking", "description": "Campaign email opens, clicks and unsubscribes."},
@@ -174,6 +177,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
                    tracking.router, admin.router, users.router, ws.router,
                    privacy.router, notes.router, attachments.router,
                    integrations.router, campaigns.router, templates.router,
-                   segments.router, webhooks.router):
+                   segments.router, webhooks.router, targets.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

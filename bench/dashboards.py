@@ -75,8 +75,27 @@ MARTS_SQL = [
               case when i % 8 = 0 then timestamptz '2024-07-01'
                   + (i % 730 + 20) * interval '1 day' end as opportunity_at,
               case when i % 24 = 0 then timestamptz '2024-07-01'
-                  + (i % 730 + 60) * interval '1 day' end as won_at
+                  + (i % 730 + 60) * interval '1 day' end as won_at,
+              (i * 37) % 100 as score,
+              case when (i * 37) % 100 >= 75 then 'A' when (i * 37) % 100 >= 50 then 'B'
+                   when (i * 37) % 100 >= 25 then 'C' else 'D' end as score_band,
+              ((i * 37) % 100) / 100.0 as score_probability
        from generate_series(1, (:n / 2)::int) i""",
+    """create table marts.fct_leads_daily as
+       select created_at::date as created_date, owner_id, count(*)::bigint as leads,
+              count(mql_at)::bigint as mqls, count(sql_at)::bigint as sqls,
+              count(opportunity_at)::bigint as opportunities, count(won_at)::bigint as won,
+              sum(extract(epoch from mql_at - created_at) / 86400)::float8
+                  as lead_to_mql_days_sum, count(mql_at - created_at) as lead_to_mql_count,
+              sum(extract(epoch from sql_at - mql_at) / 86400)::float8 as mql_to_sql_days_sum,
+              count(sql_at - mql_at) as mql_to_sql_count,
+              sum(extract(epoch from opportunity_at - sql_at) / 86400)::float8
+                  as sql_to_opportunity_days_sum,
+              count(opportunity_at - sql_at) as sql_to_opportunity_count,
+              sum(extract(epoch from won_at - opportunity_at) / 86400)::float8
+                  as opportunity_to_won_days_sum,
+              count(won_at - opportunity_at) as opportunity_to_won_count
+       from marts.fct_leads group by 1, 2""",
     "insert into app.leads (id) overriding system value "
     "select generate_series(1, (:n / 2)::int)",
     """insert into ml.lead_scores (lead_id, score, band, probability, reasons, model_name,
@@ -96,6 +115,10 @@ MARTS_SQL = [
               date '2024-07-01' + i % 730 as occurred_date,
               (i % 7)::numeric(12, 2) as cost
        from generate_series(1, 2 * :n) i""",
+    """create table marts.fct_touchpoints_daily as
+       select occurred_date, channel, campaign, event_type, count(*)::bigint as touchpoints,
+              coalesce(sum(cost), 0)::numeric(18, 2) as cost
+       from marts.fct_touchpoints group by 1, 2, 3, 4""",
     """create table marts.attribution_by_channel as
        select m as model, t as conversion_type, c as channel, 'Campaign ' || k as campaign,
               (date '2024-07-01' + (p || ' months')::interval)::date as period,
@@ -129,13 +152,14 @@ MARTS_SQL = [
               deal_id, owner_id, amount
        from marts.fct_deals, generate_series(0, 23) m
        where not (is_closed and m % 3 = 0)""",
-    "create index on marts.fct_pipeline_daily_snapshot (snapshot_date)",
+
     """create table marts.dim_accounts as
        select i::bigint as account_id, 'Account ' || i as account_name
        from generate_series(0, 1999) i""",
     """create table marts.dim_users as
        select i::bigint as user_id, 'Rep ' || i as full_name,
-              (1 + i % 5)::bigint as team_id, 'Team ' || (1 + i % 5) as team_name
+              (1 + i % 5)::bigint as team_id, 'Team ' || (1 + i % 5) as team_name,
+              true as is_sales_rep
        from generate_series(1, 50) i""",
     """create table marts.sales_velocity as
        select p::date as period, d as dimension, k::text as dimension_key,
@@ -151,6 +175,7 @@ MARTS_SQL = [
               (1 + i % 50)::bigint as user_id, 'email' as kind,
               case when i % 2 = 0 then 'inbound' else 'outbound' end as direction,
               timestamptz '2024-07-01' + (i % 730) * interval '1 day' as occurred_at,
+              date '2024-07-01' + i % 730 as occurred_date,
               case when i % 10 <> 0 then (i % 600) / 60.0 end as hours_to_reply,
               (array['negative','neutral','positive'])[1 + i % 3] as sentiment_label,
               ((i % 3) - 1) * 0.5 as sentiment_score
@@ -161,10 +186,30 @@ MARTS_SQL = [
               1e5, 2e5, 3e5
        from generate_series(date '2024-07-01', date '2026-06-01', interval '1 month') d""",
     """create table marts.sales_targets as
-       select d::date as period_start, o::bigint as owner_id, 5000::numeric(16, 2)
+       select row_number() over () as sales_target_id, 'month' as period_grain,
+              d::date as period_start, (d + interval '1 month' - interval '1 day')::date
+                  as period_end, level, team_id, owner_id, amount::numeric(16, 2)
                   as target_amount
        from generate_series(date '2024-07-01', date '2026-06-01', interval '1 month') d,
-            generate_series(1, 50) o""",
+            (select 'rep' as level, null::bigint as team_id, o::bigint as owner_id,
+                    5000 as amount from generate_series(1, 50) o
+             union all
+             select 'team', t, null, 50000 from generate_series(1, 5) t) holders""",
+    # the indexes the dbt models declare (config indexes) on the columns the pages filter
+    "create index on marts.fct_deals (owner_id)",
+    "create index on marts.fct_deals (created_date)",
+    "create index on marts.fct_deals (closed_date)",
+    "create index on marts.fct_leads (created_at)",
+    "create index on marts.fct_leads (owner_id)",
+    "create index on marts.fct_leads (score desc nulls last, created_at desc, lead_id) "
+    "where not is_closed",
+    "create index on marts.fct_touchpoints (occurred_date)",
+    "create index on marts.fct_touchpoints_daily (occurred_date)",
+    "create index on marts.fct_leads_daily (created_date)",
+    "create unique index on marts.fct_pipeline_daily_snapshot (snapshot_date, deal_id)",
+    "create index on marts.fct_pipeline_daily_snapshot (owner_id, snapshot_date)",
+    "create index on marts.fct_interactions (occurred_date)",
+    "create index on marts.fct_interactions (user_id)",
     "analyze",
 ]
 

@@ -6,6 +6,7 @@ stays usable."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -68,15 +69,23 @@ class Api:
         """Who is logged in: id, email, full_name, role, team_id."""
         return self._call("GET", "/auth/me")
 
-    def my_leads(self, limit: int = 50) -> list[dict]:
-        """The rep's open leads, highest score first."""
-        return self._call("GET", "/leads", params={
-            "owner_id": "me", "status": "new,working", "sort": "-score", "limit": limit})["items"]
+    def open_leads(self, owners: str | None = None, limit: int = 50) -> list[dict]:
+        """Open leads, highest score first: the ones the API lets this user see, or those
+        of `owners` ("me", or comma-separated user ids)."""
+        params = {"status": "new,working", "sort": "-score", "limit": limit}
+        return self._call("GET", "/leads", params=params | (
+            {"owner_id": owners} if owners else {}))["items"]
 
-    def my_tasks(self, limit: int = 50) -> list[dict]:
-        """The rep's open tasks, soonest due first."""
-        return self._call("GET", "/tasks", params={
-            "assignee_id": "me", "status": "open", "sort": "due_at", "limit": limit})["items"]
+    def open_tasks(self, assignees: str | None = None, overdue: bool = False,
+                   limit: int = 50) -> list[dict]:
+        """Open tasks, soonest due first: the ones the API lets this user see, or those of
+        `assignees`; only the ones already due when `overdue`."""
+        params = {"status": "open", "sort": "due_at", "limit": limit}
+        if assignees:
+            params["assignee_id"] = assignees
+        if overdue:
+            params["due_before"] = datetime.now(UTC).isoformat()
+        return self._call("GET", "/tasks", params=params)["items"]
 
     def qualify(self, lead_id: int) -> None:
         self._call("POST", f"/leads/{lead_id}/qualify")

@@ -14,12 +14,13 @@ import streamlit as st
 
 from dashboards.data import query
 
-#: Who owns deals, with their team: the rows the team and rep filters choose among.
+#: The people who sell (own deals or are reps or managers), with their team: the rows the
+#: team and rep filters choose among. From the small users dimension, not the deals fact.
 OWNERS_SQL = """
-    select distinct owner_id, owner_name, owner_team_id as team_id,
-           coalesce(owner_team_name, 'Team ' || owner_team_id) as team_name
-    from marts.fct_deals
-    where owner_name is not null order by owner_name"""
+    select user_id as owner_id, full_name as owner_name, team_id,
+           coalesce(team_name, 'Team ' || team_id) as team_name
+    from marts.dim_users
+    where is_sales_rep and full_name is not null order by full_name"""
 
 
 def _wanted(key: str) -> str:

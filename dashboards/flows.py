@@ -1,5 +1,5 @@
 """Pure helpers for the funnel, velocity and pipeline pages: conversion between stages,
-sales velocity and the walk of open pipeline from one date to another."""
+sales velocity and the steps of the walk of open pipeline from one date to another."""
 
 from __future__ import annotations
 
@@ -35,26 +35,9 @@ def velocity(reps: pd.DataFrame) -> pd.DataFrame:
 WATERFALL_STEPS = ["Start", "New", "Increased", "Decreased", "Won", "Lost", "Removed", "End"]
 
 
-def waterfall(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """How open pipeline went from `before` to `after` (snapshots with deal_id, amount,
-    is_closed, is_won): one row per step with its amount (Start and End are totals; the
-    steps between add up to the difference)."""
-    open_before = before[~before.is_closed.astype(bool)].set_index("deal_id").amount
-    later = after.set_index("deal_id")
-    open_after = later[~later.is_closed.astype(bool)].amount
-    stayed = open_before.index.intersection(open_after.index)
-    delta = open_after[stayed] - open_before[stayed]
-    closed = open_before.index.intersection(later.index).difference(open_after.index)
-    won = later.loc[closed, "is_won"].fillna(False).astype(bool)
-    steps = {
-        "Start": open_before.sum(),
-        "New": open_after[open_after.index.difference(open_before.index)].sum(),
-        "Increased": delta[delta > 0].sum(),
-        "Decreased": delta[delta < 0].sum(),
-        "Won": -open_before[won[won].index].sum(),
-        "Lost": -open_before[won[~won].index].sum(),
-        "Removed": -open_before[open_before.index.difference(later.index)].sum(),
-        "End": open_after.sum(),
-    }
+def waterfall(walk: pd.Series) -> pd.DataFrame:
+    """The walk (one row of the pipeline page's WALK_SQL, a column per step in lower case)
+    as one row per step with its amount: Start and End are totals; the steps between add
+    up to the difference."""
     return pd.DataFrame({"step": WATERFALL_STEPS,
-                         "amount": [float(steps[s]) for s in WATERFALL_STEPS]})
+                         "amount": [float(walk[s.lower()] or 0) for s in WATERFALL_STEPS]})

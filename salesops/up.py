@@ -91,6 +91,7 @@ def bootstrap(settings: Settings, servers: Servers, env: dict[str, str], console
                      progress=report)
     create_demo_users(settings, servers)
     materialize_all(env, console, progress)
+    seed_demo_targets(servers)
 
 
 def create_demo_users(settings: Settings, servers: Servers) -> None:
@@ -111,6 +112,28 @@ def create_demo_users(settings: Settings, servers: Servers) -> None:
                     role="admin")
     credentials.touch(mode=0o600)
     credentials.write_text(f"{DEMO_ADMIN} / {password}\n")
+
+
+def seed_demo_targets(servers: Servers) -> None:
+    """Bookings targets for the demo's teams and reps (from their past bookings, set by the
+    demo admin), then the targets mart rebuilt so the dashboards show them at once."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from salesops.db import get_engine
+    from salesops.domain import targets
+    from salesops.domain.audit import Actor
+    from salesops.domain.users import get_principal
+    from salesops.models import User
+    from salesops.warehouse import run_dbt
+
+    with Session(get_engine(servers.database_url)) as session, session.begin():
+        admin = session.query(User).filter_by(email=DEMO_ADMIN).one()
+        set_count = targets.seed_from_bookings(session, Actor(get_principal(session, admin.id)),
+                                               through=date.today())
+    if set_count:
+        run_dbt(["run", "--select", "+sales_targets"], servers.database_url)
 
 
 def materialize_all(env: dict[str, str], console: Console,

@@ -5,7 +5,7 @@ side.
 `marts.attribution_by_channel` holds one row per model x conversion_type x channel x
 campaign x month: every number here is for one conversion type (`lead`: converted leads,
 credited with the won revenue they brought; `deal_won`: won deals), since summing both
-would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints`; each
+would count a lead's revenue twice. Media cost comes from `marts.fct_touchpoints_daily`; each
 campaign's own results, cost and ROI (all time) from `marts.fct_campaign_performance`."""
 
 import plotly.express as px
@@ -34,11 +34,12 @@ ATTRIBUTION_SQL = """
     where conversion_type = :conversion_type
       and period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
 
-#: Media cost of the touchpoints in the range, per channel and campaign.
+#: Media cost of the touchpoints in the range, per channel and campaign (from the daily
+#: sums, not the touchpoints themselves).
 COSTS_SQL = """
     select channel, coalesce(campaign, '(none)') as campaign,
-           count(*) as touchpoints, coalesce(sum(cost), 0)::float8 as cost
-    from marts.fct_touchpoints
+           sum(touchpoints)::bigint as touchpoints, coalesce(sum(cost), 0)::float8 as cost
+    from marts.fct_touchpoints_daily
     where occurred_date between :start and :end""" + PICKED + """
     group by 1, 2"""
 

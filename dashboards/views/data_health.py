@@ -5,6 +5,10 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards.data import download, query, ready
+from salesops.models.raw import RAW_ENTITIES
+
+#: The sources salesops ingests (`mapped`, any other CRM's export, is optional).
+SOURCES = sorted({source for source, _ in RAW_ENTITIES} - {"mapped"})
 
 LOADS_SQL = """
     select source, entity, max(finished_at) as last_loaded, count(*) as batches,
@@ -34,6 +38,9 @@ if ready(batches, "loads", "No source has loaded yet: run the ingestion in the D
     c3.metric("Failed batches", int(batches.failed_batches.sum()))
     st.dataframe(batches, hide_index=True, width="stretch")
     download(batches, "loads")
+    if never := [source for source in SOURCES if source not in set(batches.source)]:
+        st.info(f"Never loaded: {', '.join(never)}. Their numbers stay empty on every page "
+                "until they load: run their ingestion in the Dagster UI.")
 
 st.subheader("Quarantined rows")
 rejects = query(REJECTS_SQL)

@@ -3,11 +3,12 @@ messages get a reply, the sentiment trend per account, and the accounts that nee
 
 Columns this page reads:
 
-- `marts.fct_touchpoints`: event_type ('email_open', 'email_click', ...), occurred_date,
-  campaign.
+- `marts.fct_touchpoints_daily`, touchpoints added up per day: event_type ('email_open',
+  'email_click', ...), occurred_date, campaign, touchpoints.
 - `marts.fct_interactions`, one row per interaction: account_id, user_id (the rep who
   took part: the team and rep filters), direction ('inbound', 'outbound', 'internal'),
-  occurred_at, hours_to_reply (until the other side answered; null while unanswered),
+  occurred_at, occurred_date (the filters' day), hours_to_reply (until the other side
+  answered; null while unanswered),
   sentiment_label, sentiment_score (-1..1, null when not analysed); the account's name
   from `marts.dim_accounts`.
 """
@@ -29,9 +30,11 @@ MISSING_INTERACTIONS = ("The interactions mart (marts.fct_interactions) has not 
 
 EMAIL_SQL = """
     select date_trunc('week', occurred_date)::date as week,
-           count(*) filter (where event_type = 'email_open') as opens,
-           count(*) filter (where event_type = 'email_click') as clicks
-    from marts.fct_touchpoints
+           coalesce(sum(touchpoints) filter (where event_type = 'email_open'), 0)::bigint
+               as opens,
+           coalesce(sum(touchpoints) filter (where event_type = 'email_click'), 0)::bigint
+               as clicks
+    from marts.fct_touchpoints_daily
     where occurred_date between :start and :end
       and event_type in ('email_open', 'email_click')
       and (cardinality(cast(:campaigns as text[])) = 0
@@ -39,12 +42,14 @@ EMAIL_SQL = """
     group by 1 order by 1"""
 
 CAMPAIGNS_SQL = """
-    select distinct campaign from marts.fct_touchpoints
+    select distinct campaign from marts.fct_touchpoints_daily
     where event_type in ('email_open', 'email_click')"""
 
+#: The interactions in the filters; the account names are joined only where shown.
 INTERACTIONS = """
-    from marts.fct_interactions i left join marts.dim_accounts a on a.account_id = i.account_id
-    where i.occurred_at::date between :start and :end and """ + owner_clause("i.user_id")
+    from marts.fct_interactions i
+    where i.occurred_date between :start and :end and """ + owner_clause("i.user_id")
+NAMED = "join marts.dim_accounts a on a.account_id = g.account_id"
 
 RESPONSE_SQL = """
     select date_trunc('week', occurred_at)::date as week, count(*) as inbound,
@@ -54,32 +59,33 @@ RESPONSE_SQL = """
     """ + INTERACTIONS + """ and direction = 'inbound'
     group by 1 order by 1"""
 
-#: Accounts with analysed messages, busiest first: the account filter's options.
+#: Per account, in one pass: its analysed messages (the account filter's options, busiest
+#: first) and what flags it (a low mean sentiment, inbound messages left unanswered).
+UNANSWERED = ("direction = 'inbound' and hours_to_reply is null "
+              "and occurred_at < now() - make_interval(hours => :hours)")
 ACCOUNTS_SQL = """
-    select a.account_name, count(*) as analysed
-    """ + INTERACTIONS + """ and sentiment_score is not null and a.account_name is not null
-    group by 1 order by 2 desc, 1"""
+    select a.account_name, g.analysed, g.mean_sentiment, g.negative_messages,
+           g.unanswered_inbound
+    from (select account_id, count(sentiment_score) as analysed,
+                 avg(sentiment_score)::float8 as mean_sentiment,
+                 count(*) filter (where sentiment_label = 'negative') as negative_messages,
+                 count(*) filter (where """ + UNANSWERED + """) as unanswered_inbound
+          """ + INTERACTIONS + """
+          group by account_id) g
+    """ + NAMED + """
+    where a.account_name is not null
+    order by 2 desc, 1"""
 
 SENTIMENT_SQL = """
-    select a.account_name, date_trunc('week', occurred_at)::date as week,
-           avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
-    """ + INTERACTIONS + """ and sentiment_score is not null
-      and a.account_name = any(cast(:accounts as text[]))
-    group by 1, 2 order by 1, 2"""
-
-ALERTS_SQL = """
-    select a.account_name,
-           avg(sentiment_score)::float8 as mean_sentiment,
-           count(*) filter (where sentiment_label = 'negative') as negative_messages,
-           count(*) filter (where direction = 'inbound' and hours_to_reply is null
-                            and occurred_at < now() - make_interval(hours => :hours))
-               as unanswered_inbound
-    """ + INTERACTIONS + """ and a.account_name is not null
-    group by 1
-    having avg(sentiment_score) < :negative
-        or count(*) filter (where direction = 'inbound' and hours_to_reply is null
-                            and occurred_at < now() - make_interval(hours => :hours)) > 0
-    order by mean_sentiment nulls last"""
+    select a.account_name, g.week, g.sentiment, g.analysed
+    from (select account_id, date_trunc('week', occurred_at)::date as week,
+                 avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
+          """ + INTERACTIONS + """ and sentiment_score is not null
+            and account_id in (select account_id from marts.dim_accounts
+                               where account_name = any(cast(:accounts as text[])))
+          group by 1, 2) g
+    """ + NAMED + """
+    order by 1, 2"""
 
 st.title("Engagement and sentiment")
 
@@ -111,7 +117,8 @@ if ready(responses, "inbound messages", "No inbound messages in this period.",
     download(responses, "response_times")
 
 st.subheader("Sentiment trend per account")
-analysed = query(ACCOUNTS_SQL, params)
+by_account = query(ACCOUNTS_SQL, {**params, "hours": UNANSWERED_HOURS})
+analysed = by_account[by_account.analysed > 0] if "analysed" in by_account else by_account
 if ready(analysed, "analysed messages", "No message in this period has a sentiment yet.",
          missing=MISSING_INTERACTIONS):
     accounts = choice("Account", "account", sorted(analysed.account_name))
@@ -128,8 +135,12 @@ if ready(analysed, "analysed messages", "No message in this period has a sentime
 st.subheader("Alerts")
 st.caption(f"Accounts whose mean sentiment is below {NEGATIVE_SENTIMENT}, or with inbound "
            f"messages unanswered for more than {UNANSWERED_HOURS} hours.")
-alerts = query(ALERTS_SQL, {**params, "hours": UNANSWERED_HOURS,
-                            "negative": NEGATIVE_SENTIMENT})
+alerts = by_account
+if "analysed" in by_account:
+    alerts = (by_account[(by_account.mean_sentiment < NEGATIVE_SENTIMENT)
+                         | (by_account.unanswered_inbound > 0)]
+              .drop(columns="analysed")
+              .sort_values("mean_sentiment", na_position="last", kind="stable"))
 if ready(alerts, "alerts", "No account needs attention.", missing=MISSING_INTERACTIONS):
     st.dataframe(alerts, hide_index=True, width="stretch")
     download(alerts, "engagement_alerts")

@@ -3,10 +3,10 @@ time between stages, how long deals sit in each stage, and sales velocity by rep
 
 Columns this page reads:
 
-- `marts.fct_leads`, one row per lead: owner_id, created_at, mql_at, sql_at,
-  opportunity_at, won_at (null until the lead reached that stage). The funnel is counted
-  from the leads rather than read from `marts.fct_lead_funnel`, which has no owner and so
-  could not follow the team and rep filters.
+- `marts.fct_leads_daily`, leads per day of creation and owner: leads, mqls, sqls,
+  opportunities, won, and per step the days between stages summed (`<step>_days_sum`)
+  with how many leads took it (`<step>_count`). Not `marts.fct_lead_funnel`, which has no
+  owner (the team and rep filters) and whole months only (the date range).
 - `marts.fct_deal_stage_history`, one row per deal per stage visit: deal_id,
   current_stage_name, stage_position, is_closed_stage, is_current, entered_at,
   duration_days; its deal's owner from `marts.fct_deals`.
@@ -22,23 +22,17 @@ from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
 from dashboards.flows import FUNNEL_STAGES, conversion, velocity
 
-DAYS = "extract(epoch from {later} - {earlier}) / 86400"
+#: The funnel per monthly cohort from the leads' daily sums, with the average days of each
+#: step over the leads that took it.
+STEPS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_won")
 FUNNEL_SQL = """
-    select date_trunc('month', created_at)::date as cohort,
-           count(*) as leads, count(mql_at) as mqls, count(sql_at) as sqls,
-           count(opportunity_at) as opportunities, count(won_at) as won,
-           percentile_cont(0.5) within group (order by {lead_mql}) as lead_to_mql_days,
-           percentile_cont(0.5) within group (order by {mql_sql}) as mql_to_sql_days,
-           percentile_cont(0.5) within group (order by {sql_opp}) as sql_to_opportunity_days,
-           percentile_cont(0.5) within group (order by {opp_won}) as opportunity_to_won_days
-    from marts.fct_leads
-    where created_at::date between :start and :end and {owners}
-    group by 1 order by 1""".format(
-    lead_mql=DAYS.format(later="mql_at", earlier="created_at"),
-    mql_sql=DAYS.format(later="sql_at", earlier="mql_at"),
-    sql_opp=DAYS.format(later="opportunity_at", earlier="sql_at"),
-    opp_won=DAYS.format(later="won_at", earlier="opportunity_at"),
-    owners=owner_clause("owner_id"))
+    select date_trunc('month', created_date)::date as cohort,
+           sum(leads)::bigint as leads, sum(mqls)::bigint as mqls, sum(sqls)::bigint as sqls,
+           sum(opportunities)::bigint as opportunities, sum(won)::bigint as won, """ + ",\n".join(
+    f"sum({step}_days_sum) / nullif(sum({step}_count), 0) as {step}_days" for step in STEPS) + """
+    from marts.fct_leads_daily
+    where created_date between :start and :end and """ + owner_clause("owner_id") + """
+    group by 1 order by 1"""
 
 #: The open stages deals entered in the range (the closed stage a deal ends in has no
 #: duration).
@@ -48,7 +42,8 @@ STAGE_DURATIONS_SQL = """
            percentile_cont(0.5) within group (order by h.duration_days) as median_days,
            count(*) filter (where h.is_current) as deals_in_stage_now
     from marts.fct_deal_stage_history h join marts.fct_deals d on d.deal_id = h.deal_id
-    where not h.is_closed_stage and h.entered_at::date between :start and :end
+    where not h.is_closed_stage and h.entered_at >= cast(:start as date)
+      and h.entered_at < cast(:end as date) + 1
       and """ + owner_clause("d.owner_id") + """
     group by 1, 2 order by 1"""
 
@@ -84,7 +79,7 @@ params = {"start": start, "end": end, "owners": owners()}
 st.subheader("Lead funnel by cohort")
 cohorts = query(FUNNEL_SQL, params)
 if ready(cohorts, "leads", "No leads were created in this period for these filters.",
-         missing="The leads mart (marts.fct_leads) has not been built yet: run the dbt "
+         missing="The leads mart (marts.fct_leads_daily) has not been built yet: run the dbt "
          "assets in Dagster."):
     totals = cohorts[[c for c, _ in FUNNEL_STAGES]].sum()
     st.plotly_chart(px.funnel(x=totals.to_numpy(), y=[label for _, label in FUNNEL_STAGES],

@@ -1,4 +1,9 @@
-"""Leads: the open leads by priority with their score and why, and how good the scores are."""
+"""Leads: the open leads by priority with their score and why, and how good the scores are.
+
+Scores come from `marts.fct_leads` (score, score_band, score_probability: each lead's latest
+score as of the last dbt run), so counts and charts are one pass over the leads; only the
+listed leads look up their reasons in `ml.lead_scores`. Only open leads are scored, so a
+closed lead's score is the one it had before it closed: the calibration's input."""
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -6,53 +11,50 @@ import streamlit as st
 
 from dashboards.data import download, query, ready
 from dashboards.filters import choice, date_range, frame_options, owner_clause, owners
-from dashboards.scores import calibration, reasons_text
+from dashboards.scores import calibration, probability_bin, reasons_text
 
 BANDS = ["A", "B", "C", "D"]
 QUEUE_LIMIT = 1000
 
 OPTIONS_SQL = "select distinct lead_source, industry from marts.fct_leads"
 
-#: The leads in the filters with their latest score. Only open leads are scored, so the
-#: latest score of a closed lead is the one it had before it closed: the calibration's input.
-SCORED = """
-    with scored as (
-        select l.lead_id, l.company, l.title, l.lead_source, l.status, l.created_at,
-               l.is_converted, l.is_closed, s.score, s.band, s.probability, s.reasons,
-               s.model_version, s.scored_at
-        from marts.fct_leads l
-        left join lateral (
-            select score, band, probability, reasons, model_version, scored_at from ml.lead_scores
-            where lead_scores.lead_id = l.lead_id
-            order by scored_at desc, id desc limit 1) s on true
-        where l.created_at::date between :start and :end
-          and (cardinality(cast(:sources as text[])) = 0
-               or l.lead_source = any(cast(:sources as text[])))
-          and (cardinality(cast(:industries as text[])) = 0
-               or l.industry = any(cast(:industries as text[])))
-          and """ + owner_clause("l.owner_id") + ")"
+#: The leads in the filters (a range on created_at, so its index serves).
+IN_FILTERS = """
+    from marts.fct_leads l
+    where l.created_at >= cast(:start as date) and l.created_at < cast(:end as date) + 1
+      and (cardinality(cast(:sources as text[])) = 0
+           or l.lead_source = any(cast(:sources as text[])))
+      and (cardinality(cast(:industries as text[])) = 0
+           or l.industry = any(cast(:industries as text[])))
+      and """ + owner_clause("l.owner_id")
 
-COUNTS_SQL = SCORED + """
-    select count(*) as leads, count(*) filter (where not is_closed) as open_leads,
-           count(*) filter (where not is_closed and band = 'A') as open_in_band_a,
-           count(score) as scored
-    from scored"""
+#: The leads counted by score, band, outcome and probability bin: the headline numbers, the
+#: distribution and the calibration all come from these few hundred rows.
+SUMMARY_SQL = """
+    select l.score, l.score_band as band, l.is_closed, l.is_converted,
+           """ + probability_bin("l.score_probability") + """ as probability_bin,
+           count(*) as leads, sum(l.score_probability)::float8 as probability_sum
+    """ + IN_FILTERS + """
+    group by 1, 2, 3, 4, 5"""
 
-QUEUE_SQL = SCORED + """
-    select lead_id, score, band, probability, reasons, company, title, lead_source, status,
-           created_at, model_version, scored_at
-    from scored
-    where not is_closed
-      and (cardinality(cast(:bands as text[])) = 0 or band = any(cast(:bands as text[])))
-    order by score desc nulls last, created_at desc
-    limit :limit"""
-
-DISTRIBUTION_SQL = SCORED + """
-    select score, band, count(*) as leads from scored where score is not null
-    group by score, band order by score"""
-
-OUTCOMES_SQL = SCORED + """
-    select probability, is_converted from scored where is_closed and probability is not null"""
+#: The open leads by priority, and the latest score's reasons for those listed only.
+QUEUE_SQL = """
+    select q.lead_id, q.score, q.band, q.probability, s.reasons, q.company, q.title,
+           q.lead_source, q.status, q.created_at, s.model_version, s.scored_at
+    from (select l.lead_id, l.score, l.score_band as band,
+                 l.score_probability as probability, l.company, l.title, l.lead_source,
+                 l.status, l.created_at
+          """ + IN_FILTERS + """
+            and not l.is_closed
+            and (cardinality(cast(:bands as text[])) = 0
+                 or l.score_band = any(cast(:bands as text[])))
+          order by l.score desc nulls last, l.created_at desc, l.lead_id
+          limit :limit) q
+    left join lateral (
+        select reasons, model_version, scored_at from ml.lead_scores
+        where lead_scores.lead_id = q.lead_id
+        order by scored_at desc, id desc limit 1) s on true
+    order by q.score desc nulls last, q.created_at desc, q.lead_id"""
 
 st.title("Leads")
 
@@ -66,12 +68,13 @@ bands = choice("Score band", "band", BANDS)
 NOT_SCORED = ("No lead has a score yet: the lead-scoring model has not run. Run it in the "
               "Dagster UI.")
 
-counts = query(COUNTS_SQL, params)
-if ready(counts, "leads") and ready(counts[counts.leads > 0], "leads"):
+summary = query(SUMMARY_SQL, params)
+if ready(summary, "leads"):
+    open_leads = summary[~summary.is_closed.astype(bool)]
     c1, c2, c3 = st.columns(3)
-    c1.metric("Open leads", f"{counts.open_leads[0]:,}")
-    c2.metric("Open leads in band A", f"{counts.open_in_band_a[0]:,}")
-    c3.metric("Leads with a score", f"{counts.scored[0]:,}")
+    c1.metric("Open leads", f"{open_leads.leads.sum():,}")
+    c2.metric("Open leads in band A", f"{open_leads.leads[open_leads.band == 'A'].sum():,}")
+    c3.metric("Leads with a score", f"{summary.leads[summary.score.notna()].sum():,}")
 
     st.subheader("Open leads by priority")
     queue = query(QUEUE_SQL, {**params, "bands": bands, "limit": QUEUE_LIMIT})
@@ -85,8 +88,9 @@ if ready(counts, "leads") and ready(counts[counts.leads > 0], "leads"):
         download(queue, "open_leads")
 
     st.subheader("Score distribution")
-    distribution = query(DISTRIBUTION_SQL, params)
-    if ready(distribution, "scored leads", NOT_SCORED):
+    scored = summary[summary.score.notna()]
+    if ready(scored, "scored leads", NOT_SCORED):
+        distribution = scored.groupby(["score", "band"], as_index=False).leads.sum()
         st.plotly_chart(px.histogram(distribution, x="score", y="leads", histfunc="sum",
                                      color="band", nbins=20, category_orders={"band": BANDS}),
                         width="stretch")
@@ -94,10 +98,10 @@ if ready(counts, "leads") and ready(counts[counts.leads > 0], "leads"):
     st.subheader("Predicted against actual conversion")
     st.caption("Closed leads that had a score, grouped by predicted probability: a "
                "well-calibrated model sits on the diagonal.")
-    outcomes = query(OUTCOMES_SQL, params)
-    if ready(outcomes, "closed leads with a score", "No closed lead had a score yet: the "
+    closed = summary[summary.is_closed.astype(bool) & summary.probability_bin.notna()]
+    if ready(closed, "closed leads with a score", "No closed lead had a score yet: the "
              "calibration appears once scored leads convert or are disqualified."):
-        table = calibration(outcomes.probability, outcomes.is_converted)
+        table = calibration(closed)
         figure = px.line(table, x="predicted", y="actual", markers=True,
                          hover_data=["bin", "leads"],
                          labels={"predicted": "predicted conversion",

@@ -6,6 +6,7 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
 from dashboards.periods import Measure, compare, count, days, money, percent, previous_period
+from dashboards.targets import target_between
 
 #: Both periods in one query; open pipeline is what was open at the end of each period
 #: (created by then, not yet closed), rebuilt from the deals' created and closed dates.
@@ -33,13 +34,17 @@ DEALS_SQL = PERIODS + """
     where """ + owner_clause("d.owner_id") + """
     group by p.period"""
 
+#: The leads of both periods, from their daily sums.
 LEADS_SQL = PERIODS + """
-    select p.period, count(l.lead_id) as leads
+    select p.period, coalesce(sum(l.leads), 0)::bigint as leads
     from periods p
-    left join marts.fct_leads l
-      on l.created_at::date between p.p_start and p.p_end
-     and """ + owner_clause("l.owner_id") + """
+    left join marts.fct_leads_daily l
+      on l.created_date between p.p_start and p.p_end and """ + owner_clause("l.owner_id") + """
     group by p.period"""
+
+#: The bookings target of both periods, prorated over their days.
+TARGETS_SQL = PERIODS + """
+    select period, """ + target_between("p_start", "p_end") + """ as target from periods"""
 
 st.title("Overview")
 
@@ -51,9 +56,12 @@ params = {"start": start, "end": end, "prev_start": prev_start, "prev_end": prev
           "owners": owners()}
 deals = query(DEALS_SQL, params)
 leads = query(LEADS_SQL, params)
+targets = query(TARGETS_SQL, params)
 
 MEASURES = [
     Measure("Bookings (won)", "bookings", money),
+    Measure("Bookings target", "target", money),
+    Measure("Bookings against target", "attainment", percent, points=True),
     Measure("Open pipeline at period end", "open_pipeline", money),
     Measure("Win rate", "win_rate", percent, points=True),
     Measure("Average cycle (won deals)", "cycle_days", days, lower_is_better=True),
@@ -67,6 +75,13 @@ if ready(deals, "deals", "No deals yet for these filters."):
     values = values.join(deals[["bookings", "open_pipeline", "win_rate", "cycle_days"]])
 if ready(leads, "leads"):
     values = values.join(leads.set_index("period")[["leads"]])
+if "target" in targets and targets.target.notna().any():
+    values = values.join(targets.set_index("period")[["target"]])
+    if "bookings" in values:
+        values["attainment"] = values.bookings / values.target.where(values.target > 0)
+elif "bookings" in values:
+    st.caption("No bookings target covers these periods yet: managers set them through the "
+               "API (`PUT /api/v1/targets`).")
 
 summary = compare(values, MEASURES)
 if not summary.empty:

@@ -13,9 +13,8 @@ Columns this page reads:
 - `ml.forecasts`: the company-wide bookings of a period are the rows of level 'total' with
   no forecast_category (the others split it by category, team or rep): as_of,
   period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
-- `marts.sales_targets`, one row per period: period_start, target_amount (summed over
-  rows; owner_id, when present, is filtered by the rep filter). No dbt model builds it yet:
-  until one does, the page says there are no targets.
+- `marts.sales_targets`: each forecast period's target, prorated and levelled as
+  `dashboards.targets` says.
 """
 
 import plotly.express as px
@@ -25,6 +24,7 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
 from dashboards.flows import waterfall
+from dashboards.targets import PERIOD_TARGETS_SQL
 
 #: The deals created in the range, for the filters.
 IN_RANGE = """
@@ -60,23 +60,47 @@ DEALS_SQL = """
            lead_source""" + IN_RANGE + """
     order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
 
-#: The open deals on the snapshots on (or last before) the range's two ends, and the deals
-#: that closed between them (dated the last day, with their outcome).
-SNAPSHOTS_SQL = """
+#: The walk of open pipeline from the snapshot on (or last before; else the first after)
+#: the range's start to the one on (or last before) its end, added up in SQL: the deals
+#: open on both days by how their amount changed, the new ones, and the ones that left, won
+#: or lost by `marts.fct_deals` when they closed in between, else removed.
+WALK_SQL = """
     with ends as (
-        select (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
-                where snapshot_date <= :start) as first_day,
+        select coalesce((select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                         where snapshot_date <= :start),
+                        (select min(snapshot_date) from marts.fct_pipeline_daily_snapshot
+                         where snapshot_date between :start and :end)) as first_day,
                (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
-                where snapshot_date <= :end) as last_day)
-    select s.snapshot_date, s.deal_id, s.amount::float8 as amount, false as is_closed,
-           false as is_won
-    from marts.fct_pipeline_daily_snapshot s, ends e
-    where s.snapshot_date in (e.first_day, e.last_day) and """ + owner_clause("s.owner_id") + """
-    union all
-    select e.last_day, d.deal_id, d.amount::float8, true, d.is_won
-    from marts.fct_deals d, ends e
-    where d.is_closed and d.closed_date > e.first_day and d.closed_date <= e.last_day
-      and """ + owner_clause("d.owner_id")
+                where snapshot_date <= :end) as last_day),
+    open_on as (
+        select s.snapshot_date, s.deal_id, s.amount
+        from marts.fct_pipeline_daily_snapshot s, ends e
+        where s.snapshot_date in (e.first_day, e.last_day)
+          and """ + owner_clause("s.owner_id") + """),
+    walk as (
+        select b.deal_id as before_id, b.amount as before, a.amount as after
+        from (select o.* from open_on o, ends e where o.snapshot_date = e.first_day) b
+        full join (select o.* from open_on o, ends e where o.snapshot_date = e.last_day) a
+          on a.deal_id = b.deal_id),
+    outcome as (
+        select w.*, case when w.after is not null or w.before is null then null
+                         when d.closed_date > e.first_day and d.closed_date <= e.last_day
+                              and d.is_closed then case when d.is_won then 'won' else 'lost' end
+                         else 'removed' end as left_as
+        from walk w cross join ends e
+        left join marts.fct_deals d on d.deal_id = w.before_id and w.after is null)
+    select e.first_day, e.last_day,
+           coalesce(sum(before), 0)::float8 as start,
+           coalesce(sum(after) filter (where before is null), 0)::float8 as new,
+           coalesce(sum(after - before) filter (where after > before), 0)::float8 as increased,
+           coalesce(sum(after - before) filter (where after < before), 0)::float8 as decreased,
+           -coalesce(sum(before) filter (where left_as = 'won'), 0)::float8 as won,
+           -coalesce(sum(before) filter (where left_as = 'lost'), 0)::float8 as lost,
+           -coalesce(sum(before) filter (where left_as = 'removed'), 0)::float8 as removed,
+           coalesce(sum(after), 0)::float8 as "end"
+    from ends e left join outcome on true
+    where e.first_day is not null
+    group by e.first_day, e.last_day"""
 
 #: The company-wide bookings forecast for each period in the range: the latest one, and
 #: the last one made before the period began (the one to judge), with what was booked.
@@ -88,7 +112,8 @@ FORECAST_SQL = """
                as period_end from ml.forecasts
         where level = 'total' and forecast_category is null
           and period_start between date_trunc('quarter', cast(:start as date)) and :end)
-    select p.period_start, p.period_grain, latest.as_of, latest.p10::float8 as p10,
+    select p.period_start, p.period_grain, (p.period_end - interval '1 day')::date as period_end,
+           latest.as_of, latest.p10::float8 as p10,
            latest.p50::float8 as p50, latest.p90::float8 as p90,
            prior.as_of as prior_as_of, prior.p10::float8 as prior_p10,
            prior.p50::float8 as prior_p50, prior.p90::float8 as prior_p90,
@@ -109,13 +134,6 @@ FORECAST_SQL = """
           and f.as_of <= p.period_start
         order by as_of desc, id desc limit 1) prior on true
     order by p.period_start"""
-
-TARGETS_SQL = """
-    select period_start, sum(target_amount)::float8 as target
-    from marts.sales_targets
-    where period_start between date_trunc('quarter', cast(:start as date)) and :end
-      and """ + owner_clause("owner_id") + """
-    group by 1"""
 
 st.title("Pipeline")
 
@@ -155,14 +173,13 @@ if ready(summary, "deals") and ready(summary[summary.deals > 0], "deals",
     download(deals, "deals")
 
 st.subheader("Pipeline change")
-snapshots = query(SNAPSHOTS_SQL, params)
-if ready(snapshots, "pipeline snapshots", "No pipeline snapshot on or before the range's "
-         "start yet.", missing="The daily pipeline snapshot (marts.fct_pipeline_daily_snapshot) "
+walk = query(WALK_SQL, params)
+if ready(walk, "pipeline snapshots", "No pipeline snapshot on or before the range's "
+         "end yet.", missing="The daily pipeline snapshot (marts.fct_pipeline_daily_snapshot) "
          "has not been built yet: run the dbt assets in Dagster."):
-    first_day, last_day = snapshots.snapshot_date.min(), snapshots.snapshot_date.max()
+    first_day, last_day = walk.first_day[0], walk.last_day[0]
     st.caption(f"Open pipeline on {first_day} against {last_day}.")
-    steps = waterfall(snapshots[snapshots.snapshot_date == first_day],
-                      snapshots[snapshots.snapshot_date == last_day])
+    steps = waterfall(walk.iloc[0])
     st.plotly_chart(go.Figure(go.Waterfall(
         x=steps.step, y=steps.amount,
         measure=["absolute"] + ["relative"] * (len(steps) - 2) + ["total"])),
@@ -174,9 +191,12 @@ st.subheader("Bookings forecast")
 forecasts = query(FORECAST_SQL, params)
 if ready(forecasts, "forecast", "No forecast covers this period: the forecasting model has "
          "not run for it yet. Run it in the Dagster UI."):
-    targets = query(TARGETS_SQL, params)
+    targets = query(PERIOD_TARGETS_SQL, {"owners": params["owners"],
+                                         "starts": list(forecasts.period_start),
+                                         "ends": list(forecasts.period_end)})
     if "target" in targets:
-        forecasts = forecasts.merge(targets, on="period_start", how="left")
+        forecasts = forecasts.merge(targets, on=["period_start", "period_end"],
+                                    how="left")
     else:
         st.caption("No targets yet: marts.sales_targets has not been built.")
     figure = go.Figure([

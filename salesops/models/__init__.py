@@ -62,7 +62,14 @@ from salesops.models.ops import (
     RejectedRow,
 )
 from salesops.models.raw import RAW_TABLES, raw_table_name
-from salesops.models.sales import Contract, Deal, DealStageHistory, Pipeline, PipelineStage
+from salesops.models.sales import (
+    Contract,
+    Deal,
+    DealStageHistory,
+    Pipeline,
+    PipelineStage,
+    SalesTarget,
+)
 from salesops.models.work import (
     Notification,
     NotificationPreference,
@@ -81,7 +88,8 @@ __all__ = [
     "Attribution", "Forecast", "LeadScore", "ModelMetric", "NextBestAction", "SentimentAnalysis",
     "CrmSyncLog", "Cursor", "LifecycleAction", "WebhookReceipt",
     "LoadBatch", "MergeRun", "RejectedRow", "RAW_TABLES", "raw_table_name", "Contract", "Deal",
-    "DealStageHistory", "Pipeline", "PipelineStage", "Notification", "NotificationPreference",
+    "DealStageHistory", "Pipeline", "PipelineStage", "SalesTarget", "Notification",
+    "NotificationPreference",
     "OutboundEmail", "Reminder", "Task", "assignment", "AssignmentRule", "LeadAssignment",
     "StageTaskTemplate",
 ]

@@ -134,3 +134,32 @@ class Contract(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     payment_updated_at: Mapped[datetime | None] = mapped_column(
         sa.DateTime(timezone=True), comment="when the financial system says it changed")
+
+
+TARGET_GRAINS = ("month", "quarter")
+
+
+class SalesTarget(IdMixin, TimestampMixin, Base):
+    """A bookings target for a month or a quarter: a rep's (user_id), a team's (team_id), or
+    the company's (neither). Set through `salesops.domain.targets`, one row per period and
+    whom it is for."""
+
+    __tablename__ = "sales_targets"
+    __table_args__ = (
+        one_of("period_grain", TARGET_GRAINS),
+        sa.CheckConstraint("num_nonnulls(team_id, user_id) <= 1", name="one_holder"),
+        sa.CheckConstraint("amount >= 0", name="amount_valid"),
+        sa.CheckConstraint("period_start = date_trunc(period_grain, period_start)::date",
+                           name="period_start_valid"),
+        sa.UniqueConstraint("period_grain", "period_start", "team_id", "user_id",
+                            postgresql_nulls_not_distinct=True),
+        {"schema": "app"},
+    )
+
+    period_grain: Mapped[str] = mapped_column(sa.Text)
+    period_start: Mapped[date] = mapped_column(sa.Date, comment="the period's first day")
+    team_id: Mapped[int | None] = mapped_column(app_fk("teams", "CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(app_fk("users", "CASCADE"), index=True)
+    amount: Mapped[float] = mapped_column(sa.Numeric(16, 2),
+                                          comment="bookings (won deal amounts) to reach")
+    set_by: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))

@@ -40,17 +40,19 @@ def _same(scope: Scope, resources=RECORDS) -> dict[str, dict[str, Scope]]:
 
 MATRIX: dict[str, dict[str, dict[str, Scope]]] = {
     "admin": {r: dict(_EVERYTHING) for r in (*RECORDS, "pipelines", "api_keys", "audit_logs",
-                                                     "users", "gdpr", "integrations",
+                                                     "users", "gdpr", "integrations", "targets",
                                                      *MARKETING)},
-    "sales_manager": {**_same("subtree"), "pipelines": {"read": "all"}},
+    "sales_manager": {**_same("subtree"), "pipelines": {"read": "all"},
+                      "targets": {"read": "all", "update": "subtree"}},
     "sales_rep": {**{r: {"read": "team", "create": "own", "update": "own", "delete": "own"}
-                     for r in RECORDS}, "pipelines": {"read": "all"}},
+                     for r in RECORDS}, "pipelines": {"read": "all"},
+                  "targets": {"read": "all"}},
     "marketing_manager": {"accounts": {"read": "all"}, "contacts": {"read": "all"},
                           "leads": {"read": "campaign", "update": "campaign"},
                           **_same("own", ("tasks",)), "pipelines": {"read": "all"},
                           **{r: {"read": "all", "create": "own", "update": "own",
                                  "delete": "own"} for r in MARKETING}},
-    "analyst": {r: {"read": "all"} for r in (*RECORDS, "pipelines", *MARKETING)},
+    "analyst": {r: {"read": "all"} for r in (*RECORDS, "pipelines", *MARKETING, "targets")},
     "integration": {**{r: {"read": "all", "create": "all", "update": "all"}
                        for r in ("accounts", "contacts", "leads", "deals")},
                     "tasks": {"read": "all", "create": "all"}, "pipelines": {"read": "all"}},
@@ -132,6 +134,18 @@ def may_assign(session: Any, principal: Any, scope: Scope, user_id: int | None) 
     users = _users_of(principal, scope)
     return users is not None and bool(session.scalar(
         sa.select(sa.exists().where(User.id == user_id, User.id.in_(users)))))
+
+
+def covers_team(session: Any, principal: Any, scope: Scope, team_id: int) -> bool:
+    """Does `scope` reach the team `team_id` (a manager's subtree, a rep's own team)?"""
+    if scope == "all":
+        return True
+    if principal.team_id is None or scope not in ("team", "subtree"):
+        return False
+    if scope == "team":
+        return team_id == principal.team_id
+    tree = _team_subtree(principal.team_id).subquery()
+    return bool(session.scalar(sa.select(sa.exists().where(tree.c.id == team_id))))
 
 
 def hidden_fields(role: str, resource: str) -> list[str]:

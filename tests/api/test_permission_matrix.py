@@ -106,6 +106,10 @@ EXPECTED = {
     "integrations.list":   "200 403 403 403 403 403 403 403",
     "integrations.create": "201 403 403 403 403 403 403 403",
     "users.logout":        "200 403 403 403 403 403 403 403",
+    "targets.list":        "200 200 200 200 200 403 200 403",
+    "targets.set":         "200 200 403 403 403 403 403 403",
+    "targets.set_other":   "200 403 403 403 403 403 403 403",
+    "targets.set_company": "200 403 403 403 403 403 403 403",
 }
 
 #: Fields hidden from each persona in a contact, lead and deal it may read.
@@ -245,6 +249,11 @@ def call(client, records: Records, case: str, headers: dict):
     if op == "list":
         return client.get(base if resource != "pipelines" else "/api/v1/pipelines",
                           headers=headers)
+    if resource == "targets":  # set: the rep's (under the manager), rep_west's, the company's
+        holder = {"set": {"user_id": records.p["rep"]["id"]},
+                  "set_other": {"user_id": records.p["rep_west"]["id"]}}.get(op, {})
+        return client.put(base, json={"period_grain": "month", "period_start": "2026-05-01",
+                                      "amount": f"{1000 + n}.00", **holder}, headers=headers)
     if op.startswith("get"):
         rid = records.make(resource, "rep_west" if op == "get_other" else "rep",
                            campaign=op == "get_campaign")

@@ -25,7 +25,8 @@ READ_PAGES = {
 PAGES = {**READ_PAGES, "views/work_queue.py": "Work queue"}
 
 #: The marts relations the pages read.
-MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints",
+MARTS = ("fct_deals", "fct_leads", "fct_leads_daily", "attribution_by_channel",
+         "fct_touchpoints_daily",
          "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "fct_interactions",
          "sales_targets", "dim_accounts", "dim_users", "sales_velocity",
          "fct_campaign_performance")

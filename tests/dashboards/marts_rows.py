@@ -42,21 +42,40 @@ LEADS = """
     select lead_id::bigint, owner_id::bigint, company, title, lead_source, industry, status,
            created_at::timestamptz, is_converted, is_closed, closed_at::timestamptz,
            mql_at::timestamptz, sql_at::timestamptz, opportunity_at::timestamptz,
-           won_at::timestamptz
+           won_at::timestamptz, score, score_band, score_probability::float8
     from (values
         (1, 1, 'Acme', 'CTO', 'web', 'software', 'working', '2026-04-02 10:00+00', false,
-         false, null, '2026-04-04 10:00+00', '2026-04-08 10:00+00', null, null),
+         false, null, '2026-04-04 10:00+00', '2026-04-08 10:00+00', null, null, 90, 'A', 0.8),
         (2, 2, 'Beta', 'CFO', 'event', 'retail', 'new', '2026-05-02 10:00+00', false, false,
-         null, null, null, null, null),
+         null, null, null, null, null, 40, 'C', 0.3),
         (3, 1, 'Gamma', 'CEO', 'web', 'software', 'converted', '2026-06-02 10:00+00', true,
          true, '2026-06-20 10:00+00', '2026-06-03 10:00+00', '2026-06-05 10:00+00',
-         '2026-06-10 10:00+00', '2026-06-20 10:00+00'),
+         '2026-06-10 10:00+00', '2026-06-20 10:00+00', 70, 'B', 0.7),
         (4, 1, 'Delta', 'VP', 'web', 'retail', 'disqualified', '2026-02-02 10:00+00', false,
-         true, '2026-03-01 10:00+00', '2026-02-10 10:00+00', null, null, null),
+         true, '2026-03-01 10:00+00', '2026-02-10 10:00+00', null, null, null, 20, 'D', 0.15),
         (5, 2, 'Epsilon', 'Ops', 'event', 'software', 'new', '2026-03-02 10:00+00', false,
-         false, null, null, null, null, null)
+         false, null, null, null, null, null, null, null, null)
     ) as l (lead_id, owner_id, company, title, lead_source, industry, status, created_at,
-            is_converted, is_closed, closed_at, mql_at, sql_at, opportunity_at, won_at)"""
+            is_converted, is_closed, closed_at, mql_at, sql_at, opportunity_at, won_at,
+            score, score_band, score_probability)"""
+
+#: The leads added up per day and owner (as the fct_leads_daily model does).
+LEADS_DAILY = """
+    create table marts.fct_leads_daily as
+    select created_at::date as created_date, owner_id, count(*)::bigint as leads,
+           count(mql_at)::bigint as mqls, count(sql_at)::bigint as sqls,
+           count(opportunity_at)::bigint as opportunities, count(won_at)::bigint as won,
+           sum(extract(epoch from mql_at - created_at) / 86400)::float8
+               as lead_to_mql_days_sum, count(mql_at - created_at) as lead_to_mql_count,
+           sum(extract(epoch from sql_at - mql_at) / 86400)::float8 as mql_to_sql_days_sum,
+           count(sql_at - mql_at) as mql_to_sql_count,
+           sum(extract(epoch from opportunity_at - sql_at) / 86400)::float8
+               as sql_to_opportunity_days_sum,
+           count(opportunity_at - sql_at) as sql_to_opportunity_count,
+           sum(extract(epoch from won_at - opportunity_at) / 86400)::float8
+               as opportunity_to_won_days_sum,
+           count(won_at - opportunity_at) as opportunity_to_won_count
+    from marts.fct_leads group by 1, 2"""
 
 #: Converted leads (conversion_type 'lead') and won deals ('deal_won') are credited
 #: separately: summing both would count the revenue twice. w_shaped has only deal rows.
@@ -77,9 +96,11 @@ ATTRIBUTION = """
     ) as a (model, conversion_type, channel, campaign, period, conversions, revenue,
             converted_leads, won_deals, credited_touchpoints)"""
 
+#: Touchpoints added up per day (as the fct_touchpoints_daily model does).
 TOUCHPOINTS = """
-    create table marts.fct_touchpoints as
-    select channel, campaign, event_type, occurred_date::date, cost::numeric(12, 2)
+    create table marts.fct_touchpoints_daily as
+    select occurred_date::date, channel, campaign, event_type, count(*) as touchpoints,
+           coalesce(sum(cost), 0)::numeric(18, 2) as cost
     from (values
         ('email', 'spring', 'email_open', '2026-04-10', 500),
         ('paid_search', 'brand', 'ad_click', '2026-05-10', 1000),
@@ -87,7 +108,8 @@ TOUCHPOINTS = """
         ('display', 'retarget', 'session', '2026-05-12', 300),
         ('email', 'spring', 'email_click', '2026-05-13', null),
         ('email', 'winter', 'email_open', '2025-06-10', 50)
-    ) as t (channel, campaign, event_type, occurred_date, cost)"""
+    ) as t (channel, campaign, event_type, occurred_date, cost)
+    group by 1, 2, 3, 4"""
 
 #: Spring and brand ran in the first half of 2026, winter in 2025; brand's cost is unknown.
 CAMPAIGNS = """
@@ -133,16 +155,22 @@ SNAPSHOTS = """
     ) as s (snapshot_date, deal_id, owner_id, amount)"""
 WALK = "2026-04-30..2026-06-30"
 
+#: Monthly targets of Ann (1) and Bob (2), as dbt's sales_targets mart shapes them.
 TARGETS = """
     create table marts.sales_targets as
-    select period_start::date, owner_id::bigint, target_amount::numeric(16, 2)
+    select row_number() over () as sales_target_id, 'month' as period_grain,
+           period_start::date,
+           (period_start::date + interval '1 month' - interval '1 day')::date as period_end,
+           'rep' as level, null::bigint as team_id, owner_id::bigint,
+           target_amount::numeric(16, 2)
     from (values ('2026-05-01', 1, 2000), ('2026-05-01', 2, 3000), ('2026-06-01', 1, 1000)
     ) as t (period_start, owner_id, target_amount)"""
 
 INTERACTIONS = """
     create table marts.fct_interactions as
     select interaction_id, account_id::bigint, user_id::bigint, kind, direction,
-           occurred_at::timestamptz, hours_to_reply::numeric, sentiment_label,
+           occurred_at::timestamptz, occurred_at::timestamptz::date as occurred_date,
+           hours_to_reply::numeric, sentiment_label,
            sentiment_score::float8
     from (values
         (1, 1, 1, 'email', 'inbound', '2026-04-06 10:00+00', 2, 'positive', 0.8),
@@ -160,9 +188,10 @@ ACCOUNTS = """
 
 USERS = """
     create table marts.dim_users as
-    select user_id::bigint, full_name, team_id::bigint, team_name
-    from (values (1, 'Ann', 1, 'East'), (2, 'Bob', 2, 'West')
-    ) as u (user_id, full_name, team_id, team_name)"""
+    select user_id::bigint, full_name, team_id::bigint, team_name, is_sales_rep
+    from (values (1, 'Ann', 1, 'East', true), (2, 'Bob', 2, 'West', true),
+                 (3, 'Mia Marketing', 2, 'West', false)
+    ) as u (user_id, full_name, team_id, team_name, is_sales_rep)"""
 
 #: Per month, per rep and per team. Over 2026: Ann 4 created, 3 closed, 2 won for 3,000
 #: in 30 days each; Bob 3 created, 2 closed, 1 won for 3,000 in 90 days. 2025 is outside.
@@ -205,8 +234,8 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY, SNAPSHOTS, TARGETS,
-                INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
+    for sql in (DEALS, LEADS, LEADS_DAILY, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY,
+                SNAPSHOTS, TARGETS, INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
         conn.execute(sa.text(sql))
     # Each company-wide forecast comes with a per-category split written after it, as
     # ml.forecasting writes them: the page must read the total, not the latest row.

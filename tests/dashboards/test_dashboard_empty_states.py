@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.dashboards.dashboard_app import READ_PAGES, marts_aside, run_page
+from tests.dashboards.marts_rows import DEALS, HALF_YEAR, LEADS
 
 
 @pytest.mark.parametrize("page", READ_PAGES)
@@ -27,14 +28,14 @@ def empty_database(database_url: str, clean_db: sa.Engine, monkeypatch) -> str:
 #: What each page says on a database that was migrated and never loaded.
 EXPECTED = {
     "views/overview.py": ["table marts.fct_deals has not been built",
-                          "table marts.fct_leads has not been built"],
+                          "table marts.fct_leads_daily has not been built"],
     "views/pipeline.py": ["table marts.fct_deals has not been built",
                           "(marts.fct_pipeline_daily_snapshot) has not been built yet",
                           "No forecast yet: the table marts.fct_deals has not been built"],
-    "views/funnel.py": ["(marts.fct_leads) has not been built yet",
+    "views/funnel.py": ["(marts.fct_leads_daily) has not been built yet",
                         "(marts.fct_deal_stage_history) has not been built yet",
                         "table marts.sales_velocity has not been built"],
-    "views/engagement.py": ["table marts.fct_touchpoints has not been built"]
+    "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built"]
                            + ["(marts.fct_interactions) has not been built yet"] * 3,
     "views/leads.py": ["table marts.fct_leads has not been built"],
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
@@ -68,11 +69,11 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
                 age_days int, days_in_current_stage int, lead_source text)"""))
     at = run_page("views/overview.py")
     infos = [i.value for i in at.info]
-    assert "No deals yet" in infos[0] and "marts.fct_leads has not been built" in infos[1]
+    assert "No deals yet" in infos[0] and "marts.fct_leads_daily has not been built" in infos[1]
     assert not at.metric
 
 
-def test_campaigns_without_touchpoints_says_cost_is_missing(empty_database, clean_db):
+def test_campaigns_without_touchpoint_sums_says_cost_is_missing(empty_database, clean_db):
     """Attribution built, touchpoints not: the page shows attribution and says why no cost."""
     with clean_db.begin() as conn:
         conn.execute(sa.text("""
@@ -83,6 +84,25 @@ def test_campaigns_without_touchpoints_says_cost_is_missing(empty_database, clea
                    100::numeric(16, 2) as revenue, 1 as converted_leads, 0 as won_deals,
                    1 as credited_touchpoints"""))
     at = run_page("views/campaigns.py")
-    assert any("marts.fct_touchpoints has not been built" in c.value for c in at.caption)
+    assert any("marts.fct_touchpoints_daily has not been built" in c.value for c in at.caption)
     assert "Media cost" not in [m.label for m in at.metric]
     assert len(at.dataframe) == 3
+
+
+def test_before_any_model_ran_leads_and_forecasts_say_so(empty_database, clean_db):
+    """Marts built, no model run yet: no scores on the leads, no bookings forecast."""
+    with clean_db.begin() as conn:
+        conn.execute(sa.text(DEALS))
+        conn.execute(sa.text(LEADS))
+        conn.execute(sa.text("update marts.fct_leads set score = null, score_band = null, "
+                             "score_probability = null"))
+    at = run_page("views/leads.py", range=HALF_YEAR)
+    infos = [i.value for i in at.info]
+    assert infos[0].startswith("No lead has a score yet: the lead-scoring model has not run")
+    assert infos.count(infos[0]) == 2  # the list and the distribution
+    assert at.dataframe[0].value.lead_id.tolist() == [2, 1, 5]  # unscored: newest first
+
+    at = run_page("views/pipeline.py", range=HALF_YEAR)
+    assert any(i.value.startswith("No forecast covers this period: the forecasting model has "
+                                  "not run for it yet") for i in at.info)
+    assert len(at.dataframe[0].value) == 7  # the deals still show

@@ -6,10 +6,12 @@ from datetime import date
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from dashboards.data import csv_bytes
 from dashboards.periods import change, days, money, percent, previous_period
-from dashboards.scores import calibration, reasons_text
+from dashboards.scores import calibration, probability_bin, reasons_text
+from salesops.db import get_engine
 
 
 def test_previous_period_has_the_same_length_and_ends_the_day_before():
@@ -47,12 +49,23 @@ def test_reasons_text_strongest_first():
 
 
 def test_calibration_bins_predicted_against_actual():
-    table = calibration(pd.Series([0.05, 0.08, 0.95, 0.92, 0.91]),
-                        pd.Series([False, True, True, True, False]))
+    # leads counted in SQL by bin and outcome: bin 0 holds 0.05 (no) and 0.08 (yes), bin 9
+    # holds 0.95, 0.92 (yes) and 0.91 (no)
+    groups = pd.DataFrame({"probability_bin": [0, 0, 9, 9], "is_converted": [False, True,
+                                                                             True, False],
+                           "leads": [1, 1, 2, 1], "probability_sum": [0.05, 0.08, 1.87, 0.91]})
+    table = calibration(groups)
     assert table.leads.tolist() == [2, 3]
     assert table.predicted.round(4).tolist() == [0.065, 0.9267]
     assert table.actual.round(4).tolist() == [0.5, 0.6667]
-    assert table.bin.tolist() == ["(-0.001, 0.1]", "(0.9, 1.0]"]
+    assert table.bin.tolist() == ["(0.0, 0.1]", "(0.9, 1.0]"]
+
+
+def test_probability_bins_are_closed_on_the_right(database_url):
+    with get_engine(database_url).connect() as conn:
+        bins = conn.execute(sa.text(
+            f"select {probability_bin('p')} from unnest(array[0, 0.05, 0.1, 0.15, 1]) p"))
+        assert [b for (b,) in bins] == [0, 0, 0, 1, 9]
 
 
 def test_csv_export_quotes_what_a_spreadsheet_would_run_as_a_formula():

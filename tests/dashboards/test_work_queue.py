@@ -9,8 +9,17 @@ import pytest
 import sqlalchemy as sa
 
 from salesops.domain.errors import AuthenticationFailed
-from tests.dashboards.dashboard_app import run_page
-from tests.dashboards.work_api import EMAIL, PASSWORD, ServedApi, cheap_security, seed
+from tests.dashboards.dashboard_app import marts_aside, run_page
+from tests.dashboards.work_api import (
+    ANALYST,
+    EMAIL,
+    MANAGER,
+    MARKETER,
+    PASSWORD,
+    ServedApi,
+    cheap_security,
+    seed,
+)
 
 PAGE = "views/work_queue.py"
 
@@ -26,6 +35,7 @@ def queue(clean_db, database_url, redis_url, monkeypatch, tmp_path):
 
 
 def log_in(at, email: str = EMAIL, password: str = PASSWORD):
+    """Log in through the page's form (as Rita Rep unless `email` says otherwise)."""
     at.text_input(key="login_email").input(email)
     at.text_input(key="login_password").input(password)
     next(b for b in at.button if b.label == "Log in").click().run()
@@ -131,3 +141,61 @@ def test_an_api_that_is_down_is_said_plainly(monkeypatch):
     at = run_page(PAGE, session={"api_token": "a-token", "api_user": {"full_name": "Rita"}})
     assert len(at.error) == 2 and all("is not answering" in e.value for e in at.error)
     assert not at.dataframe and at.sidebar.button[0].label == "Log out"
+
+
+@pytest.fixture
+def people(queue, clean_db, database_url, monkeypatch):
+    """The users dimension the page names owners from, built from app.users."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with marts_aside(clean_db):
+        with clean_db.begin() as conn:
+            conn.execute(sa.text("create table marts.dim_users as "
+                                 "select id as user_id, full_name from app.users"))
+        yield queue
+
+
+def test_a_manager_sees_the_team_with_a_rep_filter_and_overdue_escalations(people, clean_db):
+    q = people
+    at = log_in(run_page(PAGE), MANAGER)
+    leads, escalations, tasks = (d.value for d in at.dataframe)
+    # the team's open leads (Rita's and Otto's), not Wes's of the other team
+    assert leads.id.tolist() == [q.leads[n] for n in ("theirs", "high", "mid", "campaign",
+                                                      "low")]
+    assert leads.owner.tolist() == ["Otto Other", "Rita Rep", "Rita Rep", "Otto Other",
+                                    "Rita Rep"]
+    assert escalations.id.tolist() == [q.tasks["call"]]
+    assert escalations.assignee.tolist() == ["Rita Rep"]
+    assert tasks.id.tolist() == [q.tasks[n] for n in ("call", "theirs", "proposal")]
+    assert [s.value for s in at.subheader][:2] == ["My teams' leads by priority",
+                                                   "Overdue escalations"]
+
+    rep = next(m for m in at.multiselect if m.label == "Rep")
+    assert rep.options == ["Otto Other", "Rita Rep"]
+    rep.select("Otto Other").run()
+    assert at.query_params["rep"] == "Otto Other"
+    leads, tasks = at.dataframe[0].value, at.dataframe[-1].value
+    assert leads.id.tolist() == [q.leads["theirs"], q.leads["campaign"]]
+    assert tasks.id.tolist() == [q.tasks["theirs"]]
+    assert any("Nothing is overdue" in s.value for s in at.success)
+
+    at.button(key=f"qualify-{q.leads['theirs']}").click().run()
+    assert [s.value for s in at.success][0] == f"Lead {q.leads['theirs']} qualified."
+    assert statuses(clean_db, "leads", [q.leads["theirs"]]) == {q.leads["theirs"]: "qualified"}
+
+
+def test_an_analyst_reads_everything_and_has_no_buttons(people):
+    q = people
+    at = log_in(run_page(PAGE), ANALYST)
+    assert at.dataframe[0].value.id.tolist() == [
+        q.leads[n] for n in ("theirs", "far", "high", "mid", "campaign", "low")]
+    assert not [b for b in at.button if b.label in ("Qualify", "Disqualify", "Complete")]
+    assert any("Read only" in c.value for c in at.caption)
+
+
+def test_marketing_sees_its_campaign_leads(people):
+    q = people
+    at = log_in(run_page(PAGE), MARKETER)
+    assert at.dataframe[0].value.id.tolist() == [q.leads["campaign"]]
+    assert [s.value for s in at.subheader] == ["My campaigns' leads by priority",
+                                               "My campaigns' tasks"]
+    assert "No open tasks: nothing is due." in [i.value for i in at.info]

@@ -20,10 +20,14 @@ from salesops.domain import tasks
 from salesops.domain.audit import Actor
 from salesops.domain.leads import capture_lead
 from salesops.domain.users import create_user, get_principal
+from salesops.models import Campaign, Team
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
 
 EMAIL, PASSWORD = "rita@example.com", "correct horse battery"
+#: The other roles' logins (same password): Rita's and Otto's manager, an analyst, and a
+#: marketer owning the campaign of lead "campaign".
+MANAGER, ANALYST, MARKETER = "mary@example.com", "ada@example.com", "mark@example.com"
 
 
 def cheap_security() -> SecuritySettings:
@@ -62,34 +66,55 @@ class ServedApi:
 
 @dataclass
 class WorkQueue:
-    """Ids of what `seed` made: the rep, and leads and tasks by name."""
+    """Ids of what `seed` made: the rep, the other rep, and leads and tasks by name."""
 
     rep_id: int
+    other_id: int = 0
     leads: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)
 
 
-#: name -> (company, status, owner ('rep' or 'other'), score and band or None)
+#: name -> (company, status, owner ('rep', 'other' or 'west'), score and band)
 LEADS = {"low": ("Acme", "new", "rep", (35, "C")), "high": ("Beta", "working", "rep", (91, "A")),
          "mid": ("Gamma", "new", "rep", (64, "B")), "theirs": ("Delta", "new", "other", (99, "A")),
-         "done": ("Eps", "qualified", "rep", (80, "A"))}
+         "done": ("Eps", "qualified", "rep", (80, "A")),
+         "campaign": ("Zeta", "new", "other", (50, "B")),
+         "far": ("Omega", "new", "west", (95, "A"))}
 
 
 def seed(engine: sa.Engine, security: SecuritySettings) -> WorkQueue:
     """Rita Rep (EMAIL, PASSWORD) owning four leads (three open, scored) and two open tasks,
-    one overdue; another rep owning one lead and one task."""
+    one overdue; Otto Other, in her team, owning two leads (one in Mark Marketing's
+    campaign) and one task; Wes West, in another team, one lead; Mary Manager over Rita's
+    and Otto's team, and Ada Analyst."""
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
-        rep = create_user(session, EMAIL, "Rita Rep", PASSWORD, "sales_rep",
+        east, west = Team(name="East"), Team(name="West")
+        session.add_all([east, west])
+        session.flush()
+        rep = create_user(session, EMAIL, "Rita Rep", PASSWORD, "sales_rep", east.id,
                           security=security)
         other = create_user(session, "otto@example.com", "Otto Other", PASSWORD, "sales_rep",
-                            security=security)
-        made = WorkQueue(rep.id)
+                            east.id, security=security)
+        far = create_user(session, "wes@example.com", "Wes West", PASSWORD, "sales_rep",
+                          west.id, security=security)
+        east.manager_id = create_user(session, MANAGER, "Mary Manager", PASSWORD,
+                                      "sales_manager", east.id, security=security).id
+        create_user(session, ANALYST, "Ada Analyst", PASSWORD, "analyst", security=security)
+        marketer = create_user(session, MARKETER, "Mark Marketing", PASSWORD,
+                               "marketing_manager", security=security)
+        campaign = Campaign(name="Spring launch", owner_id=marketer.id)
+        session.add(campaign)
+        made = WorkQueue(rep.id, other.id)
+        owners = {"rep": rep, "other": other, "west": far}
         for name, (company, status, owner, _) in LEADS.items():
             lead = capture_lead(session, email=f"{name}@{company.lower()}.example",
                                 first_name=name.title(), last_name="Lead", company=company,
                                 form_key="demo", submission_id=f"work-queue-{name}")
-            lead.owner_id, lead.status = (rep if owner == "rep" else other).id, status
+            lead.owner_id, lead.status = owners[owner].id, status
+            if name == "campaign":
+                session.flush()
+                lead.campaign_id = campaign.id
             made.leads[name] = lead.id
         session.flush()
         for name, (*_, (score, band)) in LEADS.items():
@@ -101,7 +126,7 @@ def seed(engine: sa.Engine, security: SecuritySettings) -> WorkQueue:
         for name, title, due, assignee in (
                 ("call", "Call Beta", now - timedelta(days=2), rep),
                 ("proposal", "Send proposal", now + timedelta(days=3), rep),
-                ("theirs", "Someone else's", now, other)):
+                ("theirs", "Someone else's", now + timedelta(days=1), other)):
             actor = Actor(get_principal(session, assignee.id))
             task = tasks.create_task(session, actor, {
                 "title": title, "due_at": due, "assignee_id": assignee.id,

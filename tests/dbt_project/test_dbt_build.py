@@ -106,6 +106,8 @@ insert into ml.lead_scores (lead_id, score, band, probability, model_name, model
                             mlflow_run_id, scored_at)
 values (1, 40, 'C', 0.4, 'lead_score', '1', 'run-a', '2025-03-02 00:00+00'),
        (1, 80, 'A', 0.8, 'lead_score', '2', 'run-b', '2025-03-05 00:00+00');
+insert into app.sales_targets (period_grain, period_start, user_id, amount)
+values ('quarter', '2025-04-01', 1, 9100), ('month', '2025-05-01', null, 5000);
 """
 
 
@@ -203,7 +205,8 @@ def test_models_land_in_their_schemas(built):
                  "fct_lead_funnel", "fct_lead_response_sla", "fct_deals",
                  "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "sales_velocity",
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
-                 "fct_interactions", "fct_attribution", "attribution_by_channel"):
+                 "fct_interactions", "fct_attribution", "attribution_by_channel",
+                 "fct_touchpoints_daily", "sales_targets", "fct_leads_daily"):
         assert where[mart] == "marts", mart
 
 
@@ -356,6 +359,35 @@ def test_fct_touchpoints_links_contacts(built):
     assert tps["e3"]["channel"] == "email"  # the newer version
     assert float(tps["e1"]["cost"]) == 1.25 and tps["e4"]["cost"] is None
     assert tps["e8"]["occurred_at"] is None
+
+
+def test_fct_touchpoints_daily_adds_up_the_touchpoints(built):
+    daily = _rows(built, "select sum(touchpoints) as n, sum(cost) as cost "
+                         "from marts.fct_touchpoints_daily")[0]
+    each = _rows(built, "select count(*) as n, coalesce(sum(cost), 0) as cost "
+                        "from marts.fct_touchpoints where occurred_date is not null")[0]
+    assert (daily["n"], daily["cost"]) == (each["n"], each["cost"]) and each["n"] > 0
+
+
+def test_fct_leads_daily_adds_up_the_leads_and_the_queue_has_its_index(built):
+    daily = _rows(built, "select sum(leads) as leads, sum(mqls) as mqls, sum(won) as won, "
+                         "sum(lead_to_mql_count) as steps from marts.fct_leads_daily")[0]
+    each = _rows(built, "select count(*) as leads, count(mql_at) as mqls, count(won_at) as won, "
+                        "count(mql_at - created_at) as steps from marts.fct_leads "
+                        "where created_at is not null")[0]
+    assert daily == each and each["leads"] > 0
+    indexes = _rows(built, "select indexdef from pg_indexes "
+                           "where schemaname = 'marts' and tablename = 'fct_leads'")
+    assert any("score DESC NULLS LAST" in i["indexdef"] and "WHERE (NOT is_closed)"
+               in i["indexdef"] for i in indexes)
+
+
+def test_sales_targets_as_day_ranges_with_their_level(built):
+    rows = _rows(built, "select period_grain, period_start::text, period_end::text, level, "
+                        "owner_id, target_amount from marts.sales_targets order by 2")
+    assert [tuple(r.values()) for r in rows] == [
+        ("quarter", "2025-04-01", "2025-06-30", "rep", 1, 9100),
+        ("month", "2025-05-01", "2025-05-31", "company", None, 5000)]
 
 
 def test_staging_nulls_junk_and_keeps_latest_version(built):
