@@ -56,7 +56,7 @@ def test_a_manager_sets_targets_for_the_teams_under_them_only(client, personas, 
     west = client.put(URL, json={**body, "team_id": team_id(clean_db, "Sales West")},
                       headers=manager)
     assert west.status_code == 403
-    assert "teams and reps you manage" in west.json()["error"]["message"]
+    assert "teams and reps you manage" in west.json()["detail"]
     company = client.put(URL, json=body, headers=personas["admin"]["headers"])
     assert company.status_code == 200 and company.json()["team_id"] is None
 
@@ -66,11 +66,11 @@ def test_bad_targets_are_refused_with_what_to_do(client, personas):
     base = {"period_grain": "quarter", "period_start": "2026-05-01", "amount": "1"}
     r = client.put(URL, json=base, headers=admin)
     assert r.status_code == 422
-    assert r.json()["error"]["message"] == ("A quarter starts on its first day: 2026-04-01, "
+    assert r.json()["detail"] == ("A quarter starts on its first day: 2026-04-01, "
                                             "not 2026-05-01.")
     r = client.put(URL, json={**base, "period_start": "2026-04-01", "team_id": 1,
                               "user_id": personas["rep"]["id"]}, headers=admin)
-    assert r.status_code == 422 and "not both" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "not both" in r.json()["detail"]
     r = client.put(URL, json={**base, "period_start": "2026-04-01", "amount": "-5"},
                    headers=admin)
     assert r.status_code == 422
