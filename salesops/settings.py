@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     mailbox_owners: str = Field(
         "", description="Comma-separated addresses or @domains that are us in email, besides "
                         "the users' own addresses: mail from them is outbound.")
+    drift_psi_threshold: float = Field(
+        0.2, gt=0, description="A feature's (or the score's) population stability index at "
+                               "or above which a scoring run flags its model as drifted.")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 
