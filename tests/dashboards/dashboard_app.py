@@ -28,7 +28,7 @@ PAGES = {**READ_PAGES, "views/work_queue.py": "Work queue"}
 MARTS = ("fct_deals", "fct_leads", "attribution_by_channel", "fct_touchpoints",
          "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "fct_interactions",
          "sales_targets", "dim_accounts", "dim_users", "sales_velocity",
-         "fct_campaign_performance")
+         "fct_campaign_performance", "fct_model_drift")
 ASIDE = "__dashboards_aside"
 
 
