@@ -36,9 +36,6 @@ N_REASONS = 3
 #: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
 SCORE_CHANGE_THRESHOLD = 10
 
-_COLUMNS = ("lead_id", "score", "band", "probability", "reasons", "model_name",
-            "model_version", "mlflow_run_id")
-
 
 def band_for(scores) -> np.ndarray:
     """A/B/C/D for each score (vectorised)."""
@@ -197,12 +194,11 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
         probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
     scores = np.rint(probability * 100).astype(int)
     bands = band_for(scores)
-    reasons = explain.top_reasons(explain.tree_contributions(model, X), X, k=N_REASONS)
-    rows = (
-        (int(lead_id), int(s), str(b), float(p), json.dumps(r), MODEL_NAME, version, run_id)
-        for lead_id, s, b, p, r in zip(frame["lead_id"], scores, bands, probability, reasons,
-                                       strict=True)
-    )
+    reasons = explain.reasons_json(explain.tree_contributions(model, X), X, k=N_REASONS)
+    rows = pd.DataFrame({"lead_id": frame["lead_id"].to_numpy(), "score": scores,
+                         "band": bands, "probability": probability, "reasons": reasons,
+                         "model_name": MODEL_NAME, "model_version": version,
+                         "mlflow_run_id": run_id})
     drifts = []
     if reference is not None and len(X) >= monitoring.MIN_ROWS:
         threshold = drift_threshold or get_settings().drift_psi_threshold
@@ -210,7 +206,7 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
     with engine.begin() as conn:
         changes = _emit_changes(conn, frame["lead_id"], scores, bands, version, run_id,
                                 change_threshold)
-        written = store.copy_rows(conn, "ml.lead_scores", _COLUMNS, rows)
+        written = store.copy_frame(conn, "ml.lead_scores", rows)
         if drifts:
             monitoring.record(conn, MODEL_NAME, version, run_id, drifts)
     drift = monitoring.summarise(drifts) if drifts else monitoring.DriftSummary(checked=False)
