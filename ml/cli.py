@@ -208,6 +208,9 @@ def score(
         served = " (tracking store down: the last served champion)" if run.fallback else ""
         typer.echo(f"{run.written} leads scored with version {run.model_version}{served}; "
                    f"{run.changes} score changes notified")
+        if run.drift.flagged:
+            typer.echo(f"drift: {', '.join(run.drift.drifted)} moved past the PSI threshold "
+                       "since training (ml.model_drift): check the data or retrain", err=True)
         if run.unscorable:
             typer.echo(f"{len(run.unscorable)} leads not scored, no feature known: "
                        f"{run.unscorable[:20]}", err=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from psycopg import sql
 
@@ -21,6 +23,47 @@ def copy_rows(conn: sa.Connection, table: str, columns: Sequence[str],
             copy.write_row(row)
             written += 1
     return written
+
+
+#: What COPY's text format escapes in a value.
+_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(column: pd.Series) -> np.ndarray:
+    """A column as COPY text values (missing as \\N), vectorised."""
+    if column.dtype.kind in "iub":
+        return column.astype(str).to_numpy(dtype=object)
+    if column.dtype.kind == "f":
+        text = column.astype(str).to_numpy(dtype=object)
+    else:
+        text = column.astype(object).where(column.notna(), "").astype(str)
+        special = text.str.contains(r"[\\\t\n\r]", regex=True)
+        if special.any():
+            escaped = text[special]
+            for raw, escape in _ESCAPES:
+                escaped = escaped.str.replace(raw, escape, regex=False)
+            text[special] = escaped
+        text = text.to_numpy(dtype=object)
+    text[column.isna().to_numpy()] = "\\N"
+    return text
+
+
+def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame,
+               chunk_rows: int = 100_000) -> int:
+    """COPY a DataFrame's columns into `schema.table` in COPY's text format, a chunk of rows
+    at a time, each chunk's text built a column at a time (no Python per row)."""
+    schema, name = table.split(".")
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
+    dbapi = conn.connection.driver_connection
+    with dbapi.cursor() as cur, cur.copy(statement) as copy:
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start:start + chunk_rows]
+            lines = _copy_text(chunk.iloc[:, 0])
+            for column in chunk.columns[1:]:
+                lines = lines + "\t" + _copy_text(chunk[column])
+            copy.write("\n".join(lines.tolist()) + "\n")
+    return len(frame)
 
 
 def record_metrics(conn: sa.Connection, model_name: str, model_version: str, run_id: str,

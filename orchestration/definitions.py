@@ -25,7 +25,7 @@ defs = dg.Definitions(
             attribution.attribution,
             forecasting.win_probability_model, forecasting.forecasts,
             forecasting.next_best_action_model, forecasting.next_best_actions],
-    asset_checks=[dbt.source_freshness],
+    asset_checks=[dbt.source_freshness, ml.lead_scores_drift],
     jobs=[ml.score_new_leads, sentiment.score_sentiment, attribution.attribution_job,
           forecasting.forecast_job, forecasting.nba_job, *automations.jobs,
           *workflows.jobs, *crm_sync.jobs, *lifecycle.jobs],

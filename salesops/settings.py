@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     phone_region: str = Field(
         "US", description="ISO 3166 country of phone numbers written without a country code, "
                           "for matching people by phone (E.164).")
+    drift_psi_threshold: float = Field(
+        0.2, gt=0, description="A feature's (or the score's) population stability index at "
+                               "or above which a scoring run flags its model as drifted.")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SALESOPS_MLFLOW_TRACKING_URI"))
 

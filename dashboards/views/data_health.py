@@ -1,5 +1,6 @@
-"""Data health: when each source last loaded, what came in, what was quarantined, and the
-latest evaluation of each model."""
+"""Data health: when each source last loaded, what came in, what was quarantined, the
+latest evaluation of each model, and whether a model scores data unlike what it learned from
+(drift)."""
 
 import plotly.express as px
 import streamlit as st
@@ -26,6 +27,12 @@ MODELS_SQL = """
     select distinct on (model_name, metric)
            model_name, metric, value, model_version, dataset, recorded_at from ml.model_metrics
     order by model_name, metric, recorded_at desc, id desc"""
+
+#: Each model's latest drift check (marts.fct_model_drift): features and score, largest first.
+DRIFT_SQL = """
+    select model_name, model_version, checked_at, measured_kind, feature, psi, psi_threshold,
+           is_drifted, reference_mean, current_mean, rows_current, is_model_flagged
+    from marts.fct_model_drift where is_latest_check order by model_name, psi desc"""
 
 st.title("Data health")
 
@@ -55,3 +62,20 @@ metrics = query(MODELS_SQL)
 if ready(metrics, "model metrics", "No model has been trained yet."):
     st.dataframe(metrics, hide_index=True, width="stretch")
     download(metrics, "model_metrics")
+
+st.subheader("Model drift")
+drift = query(DRIFT_SQL)
+if ready(drift, "drift check", "No drift check yet: a model measures drift each time it "
+         "scores a full batch, against the data it was trained on."):
+    for name, checked in drift[drift.is_model_flagged].groupby("model_name", sort=True):
+        moved = ", ".join(checked.loc[checked.is_drifted, "feature"])
+        st.warning(f"{name} is flagged for drift: {moved} moved past PSI "
+                   f"{checked.psi_threshold.iloc[0]:g} since training. Check the data, or "
+                   "retrain the model.")
+    st.caption("Population stability index (PSI) of each feature and of the score in the "
+               "latest scoring run against the model's training data: below 0.1 stable, "
+               "0.1-0.2 moving, at or above the threshold drifted.")
+    st.plotly_chart(px.bar(drift, x="psi", y="feature", color="model_name", orientation="h"),
+                    width="stretch")
+    st.dataframe(drift, hide_index=True, width="stretch")
+    download(drift, "model_drift")

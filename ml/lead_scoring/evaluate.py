@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from ml import monitoring
 from ml.errors import NotEnoughData
 from ml.lead_scoring import features, leakage
 from ml.lead_scoring.model import MODEL_NAME, build_baseline, build_model, threads_for
@@ -37,7 +39,16 @@ class Evaluation:
     X_train: pd.DataFrame
     y_train: pd.Series
     y_holdout: pd.Series
+    X_holdout: pd.DataFrame
+    holdout_probability: np.ndarray
     excluded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def drift_reference(self) -> dict:
+        """The reference profile for drift monitoring (ml.monitoring): the features of every
+        closed lead the run saw, and the model's scores on the holdout."""
+        return monitoring.reference_profile(pd.concat([self.X_train, self.X_holdout]),
+                                            self.holdout_probability)
 
     @property
     def record(self) -> dict:
@@ -104,7 +115,8 @@ def fit_and_evaluate(frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRAC
     return Evaluation(
         model=model, baseline=baseline, metrics=binary_metrics(y_hold, p_model),
         baseline_metrics=binary_metrics(y_hold, baseline.predict_proba(X_hold)[:, 1]),
-        cutoff=cutoff, X_train=X_train, y_train=y_train, y_holdout=y_hold, excluded=excluded)
+        cutoff=cutoff, X_train=X_train, y_train=y_train, y_holdout=y_hold, X_holdout=X_hold,
+        holdout_probability=p_model, excluded=excluded)
 
 
 def evaluate(database_url: str, leakage_auc: float | None = None,

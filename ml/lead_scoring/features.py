@@ -45,8 +45,20 @@ SENIORITY_PATTERNS = [
 ]
 
 
+def _per_distinct(values: pd.Series, transform) -> pd.Series:
+    """`transform` (Series -> Series) of each distinct value once, spread back over `values`:
+    titles and categories repeat, so a million leads cost a few thousand string operations."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = transform(pd.Series(np.append(uniques.astype(object), None), dtype=object))
+    return pd.Series(distinct.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
+
+
 def title_seniority(title: pd.Series) -> pd.Series:
     """c_level, vp, director, manager, individual (any other title) or unknown (none)."""
+    return _per_distinct(title, _seniority)
+
+
+def _seniority(title: pd.Series) -> pd.Series:
     text = title.fillna("").astype(str).str.strip().str.lower()
     conditions = [text.str.contains(pattern, regex=True) for _, pattern in SENIORITY_PATTERNS]
     labels = [label for label, _ in SENIORITY_PATTERNS]
@@ -64,13 +76,17 @@ def build(frame: pd.DataFrame) -> pd.DataFrame:
     X = pd.DataFrame(index=frame.index)
     for column in CATEGORICAL:
         values = derived[column] if column in derived else frame[column]
-        cleaned = values.astype(object).where(values.notna(), "")
-        cleaned = cleaned.astype(str).str.strip().str.lower()
-        X[column] = cleaned.where(cleaned != "", "unknown").astype(object)
+        X[column] = _per_distinct(values, _category)
     for column in NUMERIC:
         values = derived[column] if column in derived else frame[column]
         X[column] = pd.to_numeric(values, errors="coerce").astype(float)
     return X
+
+
+def _category(values: pd.Series) -> pd.Series:
+    """Lower-case, trimmed text; "unknown" when missing or blank."""
+    cleaned = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
+    return cleaned.where(cleaned != "", "unknown").astype(object)
 
 
 #: The mart's inputs of the features: a lead with none of them known cannot be scored.
@@ -82,9 +98,15 @@ INPUTS = ["lead_source", "industry", "country", "title", "employees", "is_free_e
 
 def nothing_known(frame: pd.DataFrame) -> pd.Series:
     """Rows of mart-shaped leads with every feature input missing (blank text counts)."""
-    inputs = frame[INPUTS].astype(object)
-    blank = inputs.map(lambda v: isinstance(v, str) and not v.strip())
-    return (inputs.isna() | blank).all(axis=1)
+    unknown = pd.Series(True, index=frame.index)
+    for column in INPUTS:
+        values = frame[column]
+        missing = values.isna()
+        if values.dtype == object:  # text: blank counts as missing (once per distinct value)
+            missing |= _per_distinct(values, lambda v: v.map(
+                lambda x: isinstance(x, str) and not x.strip())).astype(bool)
+        unknown &= missing
+    return unknown
 
 
 def require_source(conn: sa.Connection) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ml import explain, registry, store, tracking
+from ml import explain, monitoring, registry, store, tracking
 from ml.errors import NoChampion, TrackingUnavailable
 from ml.lead_scoring import features
 from ml.lead_scoring.model import MODEL_NAME, threads_for
@@ -35,9 +35,6 @@ N_REASONS = 3
 #: A score that moves by at least this many points since the lead's last score emits
 #: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
 SCORE_CHANGE_THRESHOLD = 10
-
-_COLUMNS = ("lead_id", "score", "band", "probability", "reasons", "model_name",
-            "model_version", "mlflow_run_id")
 
 
 def band_for(scores) -> np.ndarray:
@@ -60,6 +57,8 @@ class ScoreRun:
     model_version: str | None = None
     #: True when the tracking store was down and the last known champion served.
     fallback: bool = False
+    #: The drift check of this run against the model's reference (ml.model_drift).
+    drift: monitoring.DriftSummary = monitoring.DriftSummary(checked=False)
 
 
 @lru_cache(maxsize=4)
@@ -69,14 +68,30 @@ def _load(tracking_uri: str, version: str, run_id: str):
     return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
 
 
+def _reference(run_id: str, local: Path) -> dict | None:
+    """The drift reference saved with the model's training run (kept next to the local copy
+    of the model for when the store is down); None for a run trained before monitoring."""
+    path = local / monitoring.REFERENCE_ARTIFACT
+    if not path.is_file():
+        try:
+            mlflow.artifacts.download_artifacts(run_id=run_id,
+                                                artifact_path=monitoring.REFERENCE_ARTIFACT,
+                                                dst_path=str(local))
+        except Exception as exc:  # an older run without one: score, but say drift is unchecked
+            log.warning("run %s has no drift reference (%s): drift is not checked; retrain "
+                        "the model to monitor it", run_id, exc)
+            return None
+    return json.loads(path.read_text())
+
+
 def _served_file() -> Path:
     return Path(get_settings().artifacts_path) / MODEL_NAME / "served_champion.json"
 
 
 def _champion_model(database_url: str):
-    """(model, version, run id, fallback): the registry's champion; when the tracking store
-    is down, the champion this installation last served (its model files are local), so
-    scoring goes on with a known model; no champion at all is a clear error."""
+    """(model, version, run id, drift reference, fallback): the registry's champion; when the
+    tracking store is down, the champion this installation last served (its model files are
+    local), so scoring goes on with a known model; no champion at all is a clear error."""
     uri = tracking.configure(database_url, get_settings().artifacts_path)
     served = _served_file()
     try:
@@ -88,7 +103,9 @@ def _champion_model(database_url: str):
                         "served champion, version %s", tracking.describe_store(database_url),
                         exc, last["version"])
             model = mlflow.sklearn.load_model(last["model_path"])
-            return model, last["version"], last["run_id"], True
+            reference = Path(last["model_path"]) / monitoring.REFERENCE_ARTIFACT
+            return (model, last["version"], last["run_id"],
+                    json.loads(reference.read_text()) if reference.is_file() else None, True)
         raise TrackingUnavailable(
             f"The MLflow tracking store ({tracking.describe_store(database_url)}) cannot be "
             f"reached ({type(exc).__name__}: {str(exc)[:200]}) and no champion was served "
@@ -106,9 +123,10 @@ def _champion_model(database_url: str):
         local.mkdir(parents=True, exist_ok=True)
         mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/{version}",
                                             dst_path=str(local))
+    reference = _reference(champion.run_id, local)
     served.write_text(json.dumps({"version": version, "run_id": champion.run_id,
                                   "model_path": str(local)}))
-    return model, version, champion.run_id, False
+    return model, version, champion.run_id, reference, False
 
 
 _PREVIOUS = sa.text(
@@ -145,18 +163,23 @@ def _emit_changes(conn: sa.Connection, lead_ids, scores, bands, version: str, ru
 def score(database_url: str, lead_ids: list[int] | None = None,
           change_threshold: int = SCORE_CHANGE_THRESHOLD) -> ScoreRun:
     """Score open leads (only `lead_ids` when given) with the champion and write
-    ml.lead_scores, with a change event per lead whose score moved by `change_threshold`."""
-    model, version, run_id, fallback = _champion_model(database_url)
+    ml.lead_scores, with a change event per lead whose score moved by `change_threshold`,
+    and the run's drift against the model's reference in ml.model_drift."""
+    model, version, run_id, reference, fallback = _champion_model(database_url)
     run = write_scores(get_engine(database_url), model, version, run_id, lead_ids,
-                       change_threshold)
+                       change_threshold, reference)
     return replace(run, fallback=fallback)
 
 
 def write_scores(engine: sa.Engine, model, version: str, run_id: str,
                  lead_ids: list[int] | None = None,
-                 change_threshold: int = SCORE_CHANGE_THRESHOLD) -> ScoreRun:
+                 change_threshold: int = SCORE_CHANGE_THRESHOLD,
+                 reference: dict | None = None,
+                 drift_threshold: float | None = None) -> ScoreRun:
     """Read the open leads' features, predict, explain, and write ml.lead_scores (with the
-    change events) in one transaction, for a given fitted model version."""
+    change events) in one transaction, for a given fitted model version; with the model's
+    drift `reference`, and at least monitoring.MIN_ROWS leads, ml.model_drift as well
+    (`drift_threshold` defaults to settings.drift_psi_threshold)."""
     frame = features.load_open(engine, lead_ids)
     unknown = features.nothing_known(frame)
     unscorable = [int(i) for i in frame.loc[unknown, "lead_id"]]
@@ -171,14 +194,23 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
         probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
     scores = np.rint(probability * 100).astype(int)
     bands = band_for(scores)
-    reasons = explain.top_reasons(explain.tree_contributions(model, X), X, k=N_REASONS)
-    rows = (
-        (int(lead_id), int(s), str(b), float(p), json.dumps(r), MODEL_NAME, version, run_id)
-        for lead_id, s, b, p, r in zip(frame["lead_id"], scores, bands, probability, reasons,
-                                       strict=True)
-    )
+    reasons = explain.reasons_json(explain.tree_contributions(model, X), X, k=N_REASONS)
+    rows = pd.DataFrame({"lead_id": frame["lead_id"].to_numpy(), "score": scores,
+                         "band": bands, "probability": probability, "reasons": reasons,
+                         "model_name": MODEL_NAME, "model_version": version,
+                         "mlflow_run_id": run_id})
+    drifts = []
+    if reference is not None and len(X) >= monitoring.MIN_ROWS:
+        threshold = drift_threshold or get_settings().drift_psi_threshold
+        drifts = monitoring.compare(reference, X, probability, threshold)
     with engine.begin() as conn:
         changes = _emit_changes(conn, frame["lead_id"], scores, bands, version, run_id,
                                 change_threshold)
-        written = store.copy_rows(conn, "ml.lead_scores", _COLUMNS, rows)
-    return ScoreRun(written, unscorable, changes, version)
+        written = store.copy_frame(conn, "ml.lead_scores", rows)
+        if drifts:
+            monitoring.record(conn, MODEL_NAME, version, run_id, drifts)
+    drift = monitoring.summarise(drifts) if drifts else monitoring.DriftSummary(checked=False)
+    if drift.flagged:
+        log.warning("%s version %s: drift past PSI %.2f in %s", MODEL_NAME, version,
+                    drifts[0].threshold, ", ".join(drift.drifted))
+    return ScoreRun(written, unscorable, changes, version, drift=drift)

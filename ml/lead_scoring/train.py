@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import mlflow.sklearn
 
-from ml import registry, store, tracking
+from ml import monitoring, registry, store, tracking
 from ml.lead_scoring import features, model
 from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
 from ml.lead_scoring.model import MODEL_NAME
@@ -47,6 +47,7 @@ def train(database_url: str, artifacts_dir: Path,
             "holdout_positive_rate": float(ev.y_holdout.mean()),
         })
         mlflow.log_dict(evaluation, "evaluation.json")
+        mlflow.log_dict(ev.drift_reference, monitoring.REFERENCE_ARTIFACT)
         example = ev.X_train.head(5)
         version = tracking.log_classifier(ev.model, example, MODEL_NAME, model.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id

@@ -48,7 +48,43 @@ def lead_scores(database: Database) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "rows": run.written, "model_version": run.model_version or "",
         "score_changes_notified": run.changes, "not_scored_no_features": len(run.unscorable),
-        "served_by_fallback": run.fallback})
+        "served_by_fallback": run.fallback, "drift_checked": run.drift.checked,
+        "drifted": ", ".join(run.drift.drifted) or "none"})
+
+
+def drift_check_result(latest, model_name: str) -> dg.AssetCheckResult:
+    """The asset check's verdict on a model's latest drift check (ml.monitoring.latest_check
+    rows): a warning naming what drifted, or a pass; no check yet passes and says so."""
+    if latest.empty:
+        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"checked": False, "note": f"{model_name} has "
+                                             "not measured drift yet (no full scoring run)"})
+    drifted = latest[latest["drifted"]]
+    return dg.AssetCheckResult(
+        passed=drifted.empty, severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{model_name} is flagged: " + ", ".join(drifted["feature"])
+                     + " drifted past PSI " + f"{latest['threshold'].iloc[0]:g}")
+        if not drifted.empty else None,
+        metadata={"checked": True, "checked_at": str(latest["checked_at"].iloc[0]),
+                  "model_version": str(latest["model_version"].iloc[0]),
+                  "max_psi": float(latest["psi"].max()),
+                  "drifted": ", ".join(drifted["feature"]) or "none",
+                  "psi_by_feature": dg.MetadataValue.json(
+                      {str(f): round(float(p), 4)
+                       for f, p in zip(latest["feature"], latest["psi"], strict=True)})})
+
+
+@dg.asset_check(asset=SCORES_KEY, blocking=False,
+                description="Warns when the latest scoring run's features or score drifted "
+                            "from the model's training data (PSI past drift_psi_threshold; "
+                            "ml.model_drift, marts.fct_model_drift).")
+def lead_scores_drift(database: Database) -> dg.AssetCheckResult:
+    from ml import monitoring
+    from ml.lead_scoring.model import MODEL_NAME
+
+    with database.engine.connect() as conn:
+        latest = monitoring.latest_check(conn, MODEL_NAME)
+    return drift_check_result(latest, MODEL_NAME)
 
 
 @dg.op(description="Score the leads named by claimed outbox events; release them on failure.")

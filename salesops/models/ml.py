@@ -129,3 +129,36 @@ class ModelMetric(IdMixin, Base):
     dataset: Mapped[str | None] = mapped_column(sa.Text)
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                   server_default=sa.func.now())
+
+
+#: What one ml.model_drift row measures: an input feature, or the model's output score.
+DRIFT_KINDS = ("feature", "score")
+
+
+class ModelDrift(IdMixin, Base):
+    """Per scoring run: each feature's and the score's distribution against the reference
+    saved with the model's training run, and its population stability index (PSI). The rows
+    of one run share `checked_at` (the scoring transaction's time)."""
+
+    __tablename__ = "model_drift"
+    __table_args__ = (one_of("kind", DRIFT_KINDS),
+                      sa.CheckConstraint("psi >= 0", name="psi_non_negative"),
+                      sa.Index(None, "model_name", "checked_at"),
+                      {"schema": "ml"})
+
+    model_name: Mapped[str] = mapped_column(sa.Text)
+    model_version: Mapped[str] = mapped_column(sa.Text)
+    mlflow_run_id: Mapped[str] = mapped_column(sa.Text)
+    checked_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+    kind: Mapped[str] = mapped_column(sa.Text, comment="feature or score")
+    feature: Mapped[str] = mapped_column(sa.Text, comment="the feature, or the score's name")
+    psi: Mapped[float] = mapped_column(sa.Float)
+    threshold: Mapped[float] = mapped_column(sa.Float, comment="the PSI that flags drift")
+    drifted: Mapped[bool] = mapped_column(comment="psi >= threshold: flags the model")
+    rows_reference: Mapped[int] = mapped_column(sa.Integer)
+    rows_current: Mapped[int] = mapped_column(sa.Integer)
+    reference_mean: Mapped[float | None] = mapped_column(sa.Float)
+    current_mean: Mapped[float | None] = mapped_column(sa.Float)
+    distribution: Mapped[dict] = mapped_column(
+        comment="bins, and the reference and current share of rows in each")

@@ -216,6 +216,30 @@ VELOCITY = """
     ) as v (period, dimension, dimension_key, dimension_label, opportunities_created,
             deals_closed, deals_won, won_amount, avg_cycle_days)"""
 
+#: Two models' latest drift checks (the mart keeps older checks too): lead_scoring flagged
+#: (email_opens and the score moved), win_probability fine.
+MODEL_DRIFT = """
+    create table marts.fct_model_drift as
+    select model_name, model_version, mlflow_run_id, checked_at::timestamptz, measured_kind,
+           feature, psi::float8, psi_threshold::float8, is_drifted, rows_reference,
+           rows_current, reference_mean::float8, current_mean::float8, features_drifted,
+           max_feature_psi::float8, score_psi::float8, is_model_flagged, is_latest_check
+    from (values
+        ('lead_scoring', '3', 'r3', '2026-06-01', 'feature', 'email_opens', 0.2, 0.2, false,
+         500, 300, 3.0, 4.0, 0, 0.2, 0.05, false, false),
+        ('lead_scoring', '3', 'r3', '2026-06-10', 'feature', 'email_opens', 0.6, 0.2, true,
+         500, 300, 3.0, 9.0, 1, 0.6, 0.3, true, true),
+        ('lead_scoring', '3', 'r3', '2026-06-10', 'feature', 'lead_source', 0.05, 0.2, false,
+         500, 300, null, null, 1, 0.6, 0.3, true, true),
+        ('lead_scoring', '3', 'r3', '2026-06-10', 'score', 'probability', 0.3, 0.2, true,
+         100, 300, 0.3, 0.5, 1, 0.6, 0.3, true, true),
+        ('win_probability', '1', 'w1', '2026-06-09', 'feature', 'amount', 0.01, 0.2, false,
+         200, 80, 5000, 5100, 0, 0.01, 0.02, false, true)
+    ) as d (model_name, model_version, mlflow_run_id, checked_at, measured_kind, feature, psi,
+            psi_threshold, is_drifted, rows_reference, rows_current, reference_mean,
+            current_mean, features_drifted, max_feature_psi, score_psi, is_model_flagged,
+            is_latest_check)"""
+
 #: (as_of, period_start, p10, p50, p90): May's forecast before May, and a later one; June's.
 FORECASTS = [("2026-04-25", "2026-05-01", 1000, 3000, 6000),
              ("2026-05-20", "2026-05-01", 4000, 5000, 6000),
@@ -235,7 +259,8 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
     for sql in (DEALS, LEADS, LEADS_DAILY, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY,
-                SNAPSHOTS, TARGETS, INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS):
+                SNAPSHOTS, TARGETS, INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS,
+                MODEL_DRIFT):
         conn.execute(sa.text(sql))
     # Each company-wide forecast comes with a per-category split written after it, as
     # ml.forecasting writes them: the page must read the total, not the latest row.

@@ -41,7 +41,9 @@ EXPECTED = {
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
                            "table marts.fct_campaign_performance has not been built"],
     "views/data_health.py": ["No source has loaded yet", "No row has been quarantined",
-                             "No model has been trained yet"],
+                             "No model has been trained yet",
+                             "No drift check yet: the table marts.fct_model_drift has not "
+                             "been built"],
 }
 
 

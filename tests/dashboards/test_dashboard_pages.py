@@ -171,14 +171,21 @@ def test_data_health_counts_loads_rejects_and_latest_model_metrics(page):
     at = page("views/data_health.py")
     assert metrics(at) == {"Rows loaded": ("100", None), "Rows quarantined": ("3", None),
                            "Failed batches": ("1", None)}
-    loads, rejects, models = (d.value for d in at.dataframe)
+    loads, rejects, models, drift = (d.value for d in at.dataframe)
     assert loads.batches.tolist() == [2]
     assert rejects.rows.tolist() == [3]
     assert models[["model_version", "value"]].values.tolist() == [["3", 0.75]]
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 4
     assert [i.value for i in at.info] == [
         "Never loaded: email, hubspot, salesforce, touchpoints, webforms. Their numbers stay "
         "empty on every page until they load: run their ingestion in the Dagster UI."]
+    # Model drift: each model's latest check, its largest PSI first; the flagged model warned
+    assert drift[["model_name", "feature"]].values.tolist() == [
+        ["lead_scoring", "email_opens"], ["lead_scoring", "probability"],
+        ["lead_scoring", "lead_source"], ["win_probability", "amount"]]
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1
+    assert "lead_scoring" in warnings[0] and "email_opens, probability" in warnings[0]
 
 
 def test_team_filter_in_the_url_narrows_reps_and_numbers(page):

@@ -108,6 +108,18 @@ values (1, 40, 'C', 0.4, 'lead_score', '1', 'run-a', '2025-03-02 00:00+00'),
        (1, 80, 'A', 0.8, 'lead_score', '2', 'run-b', '2025-03-05 00:00+00');
 insert into app.sales_targets (period_grain, period_start, user_id, amount)
 values ('quarter', '2025-04-01', 1, 9100), ('month', '2025-05-01', null, 5000);
+insert into ml.model_drift (model_name, model_version, mlflow_run_id, checked_at, kind, feature,
+                            psi, threshold, drifted, rows_reference, rows_current, distribution)
+values ('lead_scoring', '2', 'run-b', '2025-05-01 00:00+00', 'feature', 'a', 0.05, 0.2, false,
+        100, 50, '{}'),
+       ('lead_scoring', '2', 'run-b', '2025-05-01 00:00+00', 'score', 'probability', 0.02, 0.2,
+        false, 20, 50, '{}'),
+       ('lead_scoring', '2', 'run-b', '2025-05-08 00:00+00', 'feature', 'a', 0.35, 0.2, true,
+        100, 60, '{}'),
+       ('lead_scoring', '2', 'run-b', '2025-05-08 00:00+00', 'feature', 'b', 0.1, 0.2, false,
+        100, 60, '{}'),
+       ('lead_scoring', '2', 'run-b', '2025-05-08 00:00+00', 'score', 'probability', 0.5, 0.2,
+        true, 20, 60, '{}');
 """
 
 
@@ -206,8 +218,20 @@ def test_models_land_in_their_schemas(built):
                  "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "sales_velocity",
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
                  "fct_interactions", "fct_attribution", "attribution_by_channel",
-                 "fct_touchpoints_daily", "sales_targets", "fct_leads_daily"):
+                 "fct_touchpoints_daily", "sales_targets", "fct_leads_daily",
+                 "fct_model_drift"):
         assert where[mart] == "marts", mart
+
+
+def test_fct_model_drift_summarises_each_scoring_run(built):
+    rows = _rows(built, "select * from marts.fct_model_drift order by checked_at, feature")
+    assert len(rows) == 5
+    first, latest = rows[:2], rows[2:]
+    assert {r["is_model_flagged"] for r in first} == {False}
+    assert {r["is_latest_check"] for r in first} == {False}
+    assert {(r["features_drifted"], r["max_feature_psi"], r["score_psi"], r["is_model_flagged"],
+             r["is_latest_check"]) for r in latest} == {(1, 0.35, 0.5, True, True)}
+    assert [r["is_drifted"] for r in latest] == [True, False, True]  # a, b, probability
 
 
 def test_fct_leads_rows_and_outcomes(built):

@@ -464,3 +464,44 @@ def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
     finally:
         monkeypatch.undo()
         tracking.configure(database_url, artifacts)
+
+
+# --- drift monitoring ----------------------------------------------------------------------
+
+
+def test_scoring_checks_drift_against_the_reference_saved_with_the_run(
+        champion, database_url, engine, leads, monkeypatch):
+    import mlflow
+
+    from ml import monitoring
+
+    reference = mlflow.artifacts.load_dict(
+        f"runs:/{champion.run_id}/{monitoring.REFERENCE_ARTIFACT}")
+    assert set(reference["features"]) == set(features.FEATURES)
+    assert reference["rows"] == int(leads["is_closed"].sum())
+
+    monkeypatch.setattr(monitoring, "MIN_ROWS", 20)  # the synthetic history has ~100 open leads
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.model_drift"))
+    run = score(database_url)
+    assert run.drift.checked and run.drift.max_feature_psi is not None
+    assert score(database_url, lead_ids=sorted(open_ids(leads))[:5]).drift.checked is False
+
+    # the open leads turn into cold-call leads with a lot more e-mail activity
+    open_ = ~leads["is_closed"]
+    shifted = leads.copy()
+    shifted.loc[open_, "lead_source"] = "cold_call"
+    shifted.loc[open_, "email_opens"] = leads.loc[open_, "email_opens"] + 20
+    with mart_replaced(engine, leads, shifted):
+        flagged = score(database_url)
+    assert flagged.drift.flagged
+    assert {"lead_source", "email_opens"} <= set(flagged.drift.drifted)
+    with engine.connect() as conn:
+        latest = monitoring.latest_check(conn, MODEL_NAME)
+        checks = conn.execute(sa.text(
+            "select count(distinct checked_at) from ml.model_drift")).scalar()
+    assert checks == 2  # one per full scoring run; the five-lead run was not checked
+    drifted = latest.set_index("feature")
+    assert bool(drifted.loc["lead_source", "drifted"]) and drifted.loc["lead_source", "psi"] > 1
+    assert (latest["model_version"] == champion.version).all()
+    assert len(latest) == len(features.FEATURES) + 1  # every feature and the score
