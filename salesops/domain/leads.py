@@ -36,6 +36,7 @@ from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore
+from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 WEB_LEAD_SOURCE = "Web"  # the channel, in the CRM's LeadSource vocabulary
@@ -120,7 +121,8 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
     person = {"first_name": _clean(first_name, 200), "last_name": _clean(last_name, 200),
               "phone": _clean(phone, 100), "title": _clean(job_title, 200)}
     contact, contact_created = _find_or_create_contact(session, {
-        "email": email, "email_normalized": normalized, "source": source, **person})
+        "email": email, "email_normalized": normalized, "source": source,
+        "phone_index": phone_index(person["phone"]), **person})
     if not contact_created:
         _fill_blanks(contact, person)
     _apply_consent(session, contact, consent)
