@@ -65,9 +65,10 @@ def _clean_utm(utm: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
-#: The live contact with the email's matching key, inserted when there is none, in one
-#: round trip: (matching key, contact id, created). The key is null for an invalid email;
-#: the id is null only when a concurrent transaction inserted the same person first.
+#: The live contact with the email's matching key, inserted when there is none, and the
+#: submission's lineage row, in one round trip: (matching key, contact id, created). The
+#: key is null for an invalid email; the id is null only when a concurrent transaction
+#: inserted the same person first (then `_link` adds the lineage).
 _UPSERT_CONTACT = sa.text("""
     with k as (select app.normalize_email(:email) as key),
     ins as (
@@ -81,18 +82,31 @@ _UPSERT_CONTACT = sa.text("""
         from k where k.key is not null
         on conflict (email_normalized) where deleted_at is null and merged_into_id is null
         do nothing
-        returning id)
-    select k.key, coalesce((select id from ins), (select c.id from app.contacts c
-               where c.email_normalized = k.key and c.deleted_at is null
-               and c.merged_into_id is null)), exists (select 1 from ins)
-    from k""").bindparams(
+        returning id),
+    person as (
+        select k.key, coalesce((select id from ins), (select c.id from app.contacts c
+                   where c.email_normalized = k.key and c.deleted_at is null
+                   and c.merged_into_id is null)) as id, exists (select 1 from ins) as created
+        from k),
+    lineage as (
+        insert into app.contact_sources (contact_id, source, source_key, match_rule)
+        select id, :source, :source_key, 'email' from person where id is not null
+        on conflict (source, source_key) do nothing)
+    select key, id, created from person""").bindparams(
     *(sa.bindparam(name, type_=sa.Text) for name in (
-        "email", "source", "first_name", "last_name", "phone_index", "title", "consent_text")),
+        "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
+        "consent_text")),
     sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
     sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)))
 
 
-def _find_or_create_contact(session: Session, email: str, source: str,
+def _link(session: Session, contact_id: int, source: str, source_key: str) -> None:
+    session.execute(pg_insert(ContactSource).values(
+        contact_id=contact_id, source=source, source_key=source_key, match_rule="email")
+        .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
+
+
+def _find_or_create_contact(session: Session, email: str, source: str, source_key: str,
                             person: dict[str, Any], consent: Mapping[str, Any] | None
                             ) -> tuple[int, bool]:
     """The contact's id and whether it was created (with the person and consent as
@@ -100,7 +114,8 @@ def _find_or_create_contact(session: Session, email: str, source: str,
     unusable email."""
     given = consent.get("given") if consent else None
     key, contact_id, created = session.execute(_UPSERT_CONTACT, {
-        "email": email, "source": source, **person, "phone_index": phone_index(person["phone"]),
+        "email": email, "source": source, "source_key": source_key, **person,
+        "phone_index": phone_index(person["phone"]),
         "consent": None if given is None else bool(given),
         "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
         "consent_at": consent.get("at") if given is not None else None}).one()
@@ -114,6 +129,7 @@ def _find_or_create_contact(session: Session, email: str, source: str,
         contact_id = session.scalar(sa.select(Contact.id).where(
             Contact.email_normalized == key, Contact.deleted_at.is_(None),
             Contact.merged_into_id.is_(None)))
+        _link(session, contact_id, source, source_key)
     contact = session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
     _fill_blanks(contact, person)
     _apply_consent(contact, consent)
@@ -155,11 +171,8 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
     email = (email or "").strip()
     person = {"first_name": _clean(first_name, 200), "last_name": _clean(last_name, 200),
               "phone": _clean(phone, 100), "title": _clean(job_title, 200)}
-    contact_id, contact_created = _find_or_create_contact(session, email, source, person,
-                                                          consent)
-    session.execute(pg_insert(ContactSource).values(
-        contact_id=contact_id, source=source, source_key=submission_id, match_rule="email")
-        .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
+    contact_id, contact_created = _find_or_create_contact(session, email, source,
+                                                          submission_id, person, consent)
 
     custom = {k: v for k, v in {"form_key": form_key, "message": _clean(message, 10000),
                                 "page_url": _clean(page_url, 2000),
