@@ -1,9 +1,10 @@
 """Accounts and contacts: the records, typo-tolerant search and duplicate warnings.
 
 Search and duplicate checks use pg_trgm's similarity on the name (the expression the
-contacts' trigram index covers), so "Jon Smiht" finds John Smith. A contact's email is
-matched by `app.normalize_email`, the one contact-matching rule: an address that already
-belongs to a live contact is a conflict, a similar name or the same phone is a warning.
+contacts' GiST trigram index covers, nearest first), so "Jon Smiht" finds John Smith. A
+contact's email is matched by `app.normalize_email`, the one contact-matching rule: an
+address that already belongs to a live contact is a conflict, a similar name or the same
+phone is a warning.
 Phones are sealed, so they are found by their blind index (an equality, indexed).
 """
 
@@ -68,7 +69,15 @@ def _contact_search(q: str, role: str) -> tuple[Any, Any]:
         key = q.lower().strip()
         return sa.and_(Contact.email_normalized >= key,
                        Contact.email_normalized < key + "\U0010ffff"), sa.literal(1.0)
-    return _similar(CONTACT_NAME, q)
+    return _nearest(CONTACT_NAME, q)
+
+
+def _nearest(column: Any, q: str) -> tuple[Any, Any, Any]:
+    """Names similar to `q` (pg_trgm `%`), nearest first: the relevance is the similarity
+    and `<->` (1 - similarity) the same order in the form a GiST trigram index reads
+    k-nearest, so a page stops after its rows instead of ranking every match."""
+    distance = column.op("<->", return_type=sa.Float)(q)
+    return column.op("%")(q), 1 - distance, distance
 
 
 def _account_search(q: str, role: str) -> tuple[Any, Any]:

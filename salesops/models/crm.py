@@ -50,8 +50,9 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
         # one live contact per normalised email
         sa.Index("uq_contacts_email_normalized_live", "email_normalized", unique=True,
                  postgresql_where=sa.text("deleted_at is null and merged_into_id is null")),
+        # GiST, not GIN: it reads the k nearest names in order (search pages stop early)
         sa.Index("ix_contacts_name_trgm", sa.text("(coalesce(first_name,'') || ' ' || "
-                 "coalesce(last_name,'')) gin_trgm_ops"), postgresql_using="gin"),
+                 "coalesce(last_name,'')) gist_trgm_ops"), postgresql_using="gist"),
         {"schema": "app"},
     )
 

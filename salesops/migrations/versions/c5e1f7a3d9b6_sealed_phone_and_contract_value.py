@@ -9,6 +9,8 @@ Create Date: 2026-11-26 04:30:00
 process that migrates. `app.contacts.phone_index` is the phone's blind index, for matching.
 Downgrade opens the values again.
 
+The contacts' name trigram index becomes GiST (k-nearest ordered scans for search).
+
 A new `app.events` row sends `NOTIFY salesops_events` ({"id", "topic"}) by a trigger, so
 emitting an event is one round trip instead of two.
 """
@@ -43,7 +45,15 @@ def _rewrite(table: str, column: str, change: Callable[[str], str],
                       for i, v in rows[start:start + 1000]])
 
 
+def _name_index(method: str) -> None:
+    op.execute(f"""
+        drop index app.ix_contacts_name_trgm;
+        create index ix_contacts_name_trgm on app.contacts using {method}
+            ((coalesce(first_name,'') || ' ' || coalesce(last_name,'')) {method}_trgm_ops)""")
+
+
 def upgrade() -> None:
+    _name_index("gist")
     op.execute("""
         create function app.notify_event() returns trigger language plpgsql as $$
             begin
@@ -79,3 +89,4 @@ def downgrade() -> None:
     op.drop_index("ix_contacts_phone_index", "contacts", schema="app")
     op.drop_column("contacts", "phone_index", schema="app")
     op.execute("drop trigger events_notify on app.events; drop function app.notify_event()")
+    _name_index("gin")
