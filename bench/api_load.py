@@ -169,32 +169,41 @@ async def _drive(make_request, seconds: float, concurrency: int, warmup: float =
     return _summary(latencies, errors, seconds)
 
 
-async def _drive_at_rate(make_request, seconds: float, rate: float, warmup: float = 1.0
-                         ) -> dict:
-    """Open loop: request i is due at start + i / rate whatever the answers so far; its
-    latency runs from when it was due (a slow server makes later requests late too)."""
+async def _drive_at_rate(make_request, seconds: float, rate: float, warmup: float = 1.0,
+                         senders: int = 64, grace: float = 15.0) -> dict:
+    """Open loop: request i is due at start + i / rate whatever the answers so far, sent
+    by the first free of `senders` clients; its latency runs from when it was due, so a
+    slow server makes later requests late too (no coordinated omission). Requests not
+    sent `grace` seconds after the last was due count as errors, with the time they had
+    waited as their latency: an overloaded server ends the run instead of queueing."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    total = int((warmup + seconds) * rate)
+    start = time.perf_counter() + 0.1
+    give_up = start + warmup + seconds + grace
+    slots = iter(range(total))
 
-    async def one(client: httpx.AsyncClient, due: float, rng: random.Random,
-                  counted: bool) -> None:
+    async def sender(client: httpx.AsyncClient, n: int) -> None:
         nonlocal errors
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        method, url, kwargs = make_request(rng)
-        try:
-            failed = (await client.request(method, url, **kwargs)).status_code >= 400
-        except httpx.HTTPError:
-            failed = True
-        if counted:
-            errors += failed
-            latencies.append(time.perf_counter() - due)
+        rng = random.Random(n)
+        for i in slots:
+            due = start + i / rate
+            if time.perf_counter() > give_up:
+                failed = True
+            else:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                method, url, kwargs = make_request(rng)
+                try:
+                    failed = (await client.request(method, url, **kwargs)).status_code >= 400
+                except httpx.HTTPError:
+                    failed = True
+            if i >= warmup * rate:
+                errors += failed
+                latencies.append(time.perf_counter() - due)
 
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        start, rng = time.perf_counter() + 0.1, random.Random(7)
-        total = int((warmup + seconds) * rate)
-        await asyncio.gather(*(one(client, start + i / rate, rng, i >= warmup * rate)
-                               for i in range(total)))
+    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+    async with httpx.AsyncClient(timeout=grace, limits=limits) as client:
+        await asyncio.gather(*(sender(client, n) for n in range(senders)))
     return {**_summary(latencies, errors, seconds), "offered_rate": rate}
 
 
