@@ -22,7 +22,8 @@ statement per active rule, whatever the number of leads, each numbering the lead
 the reps' free slots and pairing them. A transaction-level advisory lock serialises
 assignments, so two workers never both see a rep under the cap and both give them a lead
 (each statement reads the open-lead counts after the lock is held; READ COMMITTED, the
-default, is required).
+default, is required). With no active rule nobody is given a lead, so no lock is taken:
+captures then never wait for each other.
 """
 
 from __future__ import annotations

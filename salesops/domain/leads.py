@@ -40,7 +40,6 @@ from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 WEB_LEAD_SOURCE = "Web"  # the channel, in the CRM's LeadSource vocabulary
-_LIVE_CONTACT = sa.text("deleted_at is null and merged_into_id is null")
 
 
 class ConsentInput(TypedDict, total=False):
