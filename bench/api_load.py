@@ -2,12 +2,16 @@
 loopback, against a minimal FastAPI endpoint doing one INSERT, on the same database in
 the same run.
 
-    python -m bench.api_load [--scale N] [--seconds S] [--concurrency C]
+    python -m bench.api_load [--scale N] [--seconds S] [--concurrency C] [--rate R]
+                             [--workers W]
 
 `--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
-name repeats about N / 8,455 times). Each workload then runs S seconds with C concurrent
-clients (closed loop: each sends its next request when the last is answered), after a
-short warm-up. The two servers run one uvicorn worker each, in their own processes.
+name repeats about N / 8,455 times). Each workload then runs S seconds after a short
+warm-up. Throughput is measured closed loop (C clients, each sending its next request
+when the last is answered): the one-INSERT endpoint, lead capture and contact search.
+Lead capture is also driven open loop at R requests/s (arrivals on a fixed schedule,
+latency counted from the scheduled time, so queueing is not hidden): the issue's
+"p99 at 200 requests/s". Both servers run W uvicorn workers, in their own processes.
 Prints p50/p95/p99 and throughput per workload; the last line is the JSON result: lead
 capture throughput against the one-INSERT endpoint's.
 """
@@ -117,13 +121,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen]
-           ) -> tuple[subprocess.Popen, str]:
+def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen],
+           workers: int) -> tuple[subprocess.Popen, str]:
     """Start uvicorn on a free loopback port (added to `processes`, to stop later)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--workers", str(workers)],
         env={**os.environ, **env})
     processes.append(process)
     base = f"http://127.0.0.1:{port}"
@@ -161,6 +166,48 @@ async def _drive(make_request, seconds: float, concurrency: int, warmup: float =
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         await asyncio.gather(*(worker(client, n) for n in range(concurrency)))
+    return _summary(latencies, errors, seconds)
+
+
+async def _drive_at_rate(make_request, seconds: float, rate: float, warmup: float = 1.0,
+                         senders: int = 64, grace: float = 15.0) -> dict:
+    """Open loop: request i is due at start + i / rate whatever the answers so far, sent
+    by the first free of `senders` clients; its latency runs from when it was due, so a
+    slow server makes later requests late too (no coordinated omission). Requests not
+    sent `grace` seconds after the last was due count as errors, with the time they had
+    waited as their latency: an overloaded server ends the run instead of queueing."""
+    latencies: list[float] = []
+    errors = 0
+    total = int((warmup + seconds) * rate)
+    start = time.perf_counter() + 0.1
+    give_up = start + warmup + seconds + grace
+    slots = iter(range(total))
+
+    async def sender(client: httpx.AsyncClient, n: int) -> None:
+        nonlocal errors
+        rng = random.Random(n)
+        for i in slots:
+            due = start + i / rate
+            if time.perf_counter() > give_up:
+                failed = True
+            else:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                method, url, kwargs = make_request(rng)
+                try:
+                    failed = (await client.request(method, url, **kwargs)).status_code >= 400
+                except httpx.HTTPError:
+                    failed = True
+            if i >= warmup * rate:
+                errors += failed
+                latencies.append(time.perf_counter() - due)
+
+    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+    async with httpx.AsyncClient(timeout=grace, limits=limits) as client:
+        await asyncio.gather(*(sender(client, n) for n in range(senders)))
+    return {**_summary(latencies, errors, seconds), "offered_rate": rate}
+
+
+def _summary(latencies: list[float], errors: int, seconds: float) -> dict:
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -172,7 +219,7 @@ async def _drive(make_request, seconds: float, concurrency: int, warmup: float =
 
 
 def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
-        workdir: Path) -> dict:
+        workdir: Path, rate: float = 200, workers: int = 2) -> dict:
     processes = []
     try:
         started = time.perf_counter()
@@ -183,8 +230,8 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
                "SALESOPS_DATA_DIR": str(workdir / "data"),
                "SALESOPS_FORM_RATE_LIMIT": "1000000000",
                "SALESOPS_USER_RATE_LIMIT": "1000000000"}
-        api, api_base = _serve("api.main:create_app", env, processes)
-        base_url = _serve("bench.api_load:baseline_app", env, processes)[1]
+        api, api_base = _serve("api.main:create_app", env, processes, workers)
+        base_url = _serve("bench.api_load:baseline_app", env, processes, workers)[1]
         token = httpx.post(f"{api_base}/api/v1/auth/login", json={
             "email": "bench@example.com", "password": PASSWORD}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
@@ -213,6 +260,9 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
                             ("contact_search", search)):
             results[label] = asyncio.run(_drive(make, seconds, concurrency))
             print(f"{label}: {results[label]}", file=sys.stderr)
+        results["lead_capture_at_rate"] = asyncio.run(_drive_at_rate(capture, seconds, rate))
+        print(f"lead_capture at {rate:g} req/s: {results['lead_capture_at_rate']}",
+              file=sys.stderr)
     finally:
         for process in processes:
             process.terminate()
@@ -225,9 +275,10 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
     return {"bench": "api_load", "scale": scale, "value": value, "unit": "req/s",
             "baseline": "FastAPI endpoint doing one INSERT", "baseline_value": baseline,
             "ratio": round(value / baseline, 3), "peak_rss_mb": round(rss / 1024, 1),
-            "concurrency": concurrency, "seconds": seconds,
-            "lead_capture": results["lead_capture"], "contact_search": results["contact_search"],
-            "one_insert": results["one_insert"]}
+            "concurrency": concurrency, "seconds": seconds, "workers": workers,
+            "lead_capture": results["lead_capture"],
+            "lead_capture_at_rate": results["lead_capture_at_rate"],
+            "contact_search": results["contact_search"], "one_insert": results["one_insert"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -236,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="contacts loaded first")
     parser.add_argument("--seconds", type=float, default=20, help="per workload")
     parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
+    parser.add_argument("--rate", type=float, default=200,
+                        help="lead captures per second offered in the open-loop run")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
@@ -243,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
             from salesops.embedded import start_redis
             redis_url = start_redis(workdir / "redis")
         with scratch_database(workdir, "bench_api") as url:
-            result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir)
+            result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir,
+                         args.rate, args.workers)
     print(json.dumps(result))
 
 

@@ -74,7 +74,9 @@ def describe(url: str | URL) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> sa.Engine:
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+    """An engine whose logs and errors never carry statement parameters (personal data)."""
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True,
+                            hide_parameters=True)
 
 
 def check_reachable(url: str, variable: str = "DATABASE_URL") -> None:

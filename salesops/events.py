@@ -17,8 +17,9 @@ Delivery is at least once: if the consumer dies before the block ends, its marks
 back and the events are claimed again. Handlers must be idempotent. An event that failed
 `max_attempts` times is no longer claimed; it stays in the table with its last error.
 
-`emit` also sends a `NOTIFY salesops_events` (delivered on commit) with the id and topic,
-for listeners that want to wake up instead of polling.
+Every new event also sends a `NOTIFY salesops_events` (delivered on commit) with its id
+and topic, for listeners that want to wake up instead of polling: a trigger on
+`app.events` does it (migration c5e1f7a3d9b6), so `emit` is one statement.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ def emit(session: Session, topic: str, aggregate_type: str, aggregate_id: str | 
                   payload=_jsonable(payload))
     session.add(event)
     session.flush()
-    session.execute(sa.select(sa.func.pg_notify(
-        CHANNEL, json.dumps({"id": event.id, "topic": topic}))))
     return event
 
 

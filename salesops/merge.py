@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from salesops import identity
 from salesops.domain import assignment
 from salesops.models.auth import ROLES
+from salesops.security.sealed import seal_staged
 from salesops.settings import get_settings
 
 
@@ -411,10 +412,11 @@ def _contacts(step: _Step) -> None:
           where email_normalized is not null and exists (
             select 1 from app.contacts k where k.email_normalized = g.email_normalized
             and k.id <> g.id and k.deleted_at is null and k.merged_into_id is null)""")
+    seal_staged(step.cur, "_gold", "app.contacts", "phone")  # sealed, with its blind index
     step.upsert("app.contacts",
                 "(select *, coalesce(custom, '{}') as custom_fields from _gold)", "t.id = s.id",
-                ("first_name", "last_name", "email", "email_normalized", "phone", "title",
-                 "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
+                ("first_name", "last_name", "email", "email_normalized", "phone", "phone_index",
+                 "title", "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
                  "consent_text", "consent_at", "email_opt_out", "custom_fields"),
                 ("id", "source", "created_at"), order_by="id")
     # Merges are serialised and only they write lineage of source records: an anti-join and

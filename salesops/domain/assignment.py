@@ -22,7 +22,8 @@ statement per active rule, whatever the number of leads, each numbering the lead
 the reps' free slots and pairing them. A transaction-level advisory lock serialises
 assignments, so two workers never both see a rep under the cap and both give them a lead
 (each statement reads the open-lead counts after the lock is held; READ COMMITTED, the
-default, is required).
+default, is required). With no active rule nobody is given a lead, so no lock is taken:
+captures then never wait for each other.
 """
 
 from __future__ import annotations
@@ -123,8 +124,10 @@ def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
 @cache
 def _record_unassigned(by_id: bool) -> sa.TextClause:
     """Why each lead still unowned after every rule was tried is unowned (a row changes
-    only when the reason does, so a re-run with nothing new changes nothing)."""
+    only when the reason does, so a re-run with nothing new changes nothing), and how
+    many they are, in one statement."""
     return sa.text(f"""
+    with recorded as (
     insert into app.lead_assignments (lead_id, rule_id, owner_id, reason)
     select cand.id, m.id, null, case
         when m.id is null then 'no active assignment rule covers country '
@@ -139,12 +142,8 @@ def _record_unassigned(by_id: bool) -> sa.TextClause:
         decided_at = now()
       where (app.lead_assignments.rule_id, app.lead_assignments.reason)
             is distinct from (excluded.rule_id, excluded.reason)
-    returning 1""")
-
-
-@cache
-def _count_unassigned(by_id: bool) -> sa.TextClause:
-    return sa.text(f"select count(*) from ({_candidates(by_id)}) cand")
+    returning 1)
+    select count(*) from ({_candidates(by_id)}) cand""")
 
 
 @dataclass(frozen=True)
@@ -162,18 +161,19 @@ def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None
         return AssignmentReport(0, 0)
     by_id = lead_ids is not None
     params: dict[str, Any] = {"lead_ids": list(lead_ids)} if by_id else {}
-    conn.execute(_LOCK)
     rules = conn.execute(sa.select(AssignmentRule.id, AssignmentRule.strategy)
                          .where(AssignmentRule.is_active)
                          .order_by(AssignmentRule.position, AssignmentRule.id)).all()
+    if rules:  # without a rule nobody is given a lead: nothing to serialise
+        conn.execute(_LOCK)
     assigned = 0
     for rule_id, strategy in rules:
         assigned += conn.execute(_apply_rule(strategy, by_id),
                                  {**params, "rule_id": rule_id}).scalar_one()
         if by_id and assigned == len(params["lead_ids"]):
             return AssignmentReport(assigned, 0)  # all placed: no more statements
-    conn.execute(_record_unassigned(by_id), params)
-    return AssignmentReport(assigned, conn.execute(_count_unassigned(by_id), params).scalar_one())
+    return AssignmentReport(assigned,
+                            conn.execute(_record_unassigned(by_id), params).scalar_one())
 
 
 def pending(engine: sa.Engine) -> int:

@@ -48,9 +48,10 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    """The column values of an ORM object, JSON-ready."""
+    """The column values of an ORM object, JSON-ready (not derived ones: blind indexes)."""
     return {attr.key: _plain(getattr(obj, attr.key))
-            for attr in sa.inspect(type(obj)).column_attrs}
+            for attr in sa.inspect(type(obj)).column_attrs
+            if not attr.columns[0].info.get("derived")}
 
 
 def record(session: Session, actor: Actor, action: str, resource: str, entity_id: Any,

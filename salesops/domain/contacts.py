@@ -1,14 +1,17 @@
 """Accounts and contacts: the records, typo-tolerant search and duplicate warnings.
 
 Search and duplicate checks use pg_trgm's similarity on the name (the expression the
-contacts' trigram index covers), so "Jon Smiht" finds John Smith. A contact's email is
-matched by `app.normalize_email`, the one contact-matching rule: an address that already
-belongs to a live contact is a conflict, a similar name is a warning.
+contacts' GiST trigram index covers, nearest first), so "Jon Smiht" finds John Smith. A
+contact's email is matched by `app.normalize_email`, the one contact-matching rule: an
+address that already belongs to a live contact is a conflict, a similar name or the same
+phone is a warning.
+Phones are sealed, so they are found by their blind index (an equality, indexed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +23,7 @@ from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact
 from salesops.security import permissions
+from salesops.security.sealed import phone_index
 
 SEARCH_SIMILARITY = 0.25  # pg_trgm: how similar a name must be to be found...
 SEARCH_WORD_SIMILARITY = 0.5  # ...or how well the query matches a part of it
@@ -48,16 +52,32 @@ def _similar(column: Any, q: str) -> tuple[Any, Any]:
                                    sa.func.word_similarity(q, column))
 
 
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{5,}(?:\s*(?:ext\.?|x)\s*\d+)?$", re.IGNORECASE)
+
+
 def _contact_search(q: str, role: str) -> tuple[Any, Any]:
     """An address (with @) by the prefix of its matching key, for roles that may see
-    emails; otherwise names, typo tolerant. Either way one index answers."""
+    emails; a phone number by its blind index, for roles that may see phones; otherwise
+    names, typo tolerant. Either way one index answers."""
+    if _PHONE_LIKE.match(q) and (index := phone_index(q)):
+        if "phone" in permissions.hidden_fields(role, "contacts"):
+            return sa.false(), sa.literal(1.0)
+        return Contact.phone_index == index, sa.literal(1.0)
     if "@" in q:
         if "email" in permissions.hidden_fields(role, "contacts"):
             return sa.false(), sa.literal(1.0)
         key = q.lower().strip()
         return sa.and_(Contact.email_normalized >= key,
                        Contact.email_normalized < key + "\U0010ffff"), sa.literal(1.0)
-    return _similar(CONTACT_NAME, q)
+    return _nearest(CONTACT_NAME, q)
+
+
+def _nearest(column: Any, q: str) -> tuple[Any, Any, Any]:
+    """Names similar to `q` (pg_trgm `%`), nearest first: the relevance is the similarity
+    and `<->` (1 - similarity) the same order in the form a GiST trigram index reads
+    k-nearest, so a page stops after its rows instead of ranking every match."""
+    distance = column.op("<->", return_type=sa.Float)(q)
+    return column.op("%")(q), 1 - distance, distance
 
 
 def _account_search(q: str, role: str) -> tuple[Any, Any]:
@@ -130,9 +150,31 @@ def _with_email(session: Session, values: dict[str, Any], contact_id: int | None
     return values, {"email_normalized": normalized}
 
 
+def _same_phone(session: Session, actor: Actor, phone: str | None, exclude: int | None
+                ) -> list[dict]:
+    if not phone or phone_index(phone) is None or "phone" in permissions.hidden_fields(
+            actor.role, "contacts"):
+        return []
+    page = records.list_records(session, actor, CONTACTS, q=phone, limit=MAX_DUPLICATES + 1)
+    return [{"contact_id": row["id"], "name": f"{row['first_name'] or ''} "
+             f"{row['last_name'] or ''}".strip(), "similarity": 1.0}
+            for row in page.items if row["id"] != exclude]
+
+
 def possible_duplicates(session: Session, actor: Actor, first_name: str | None,
-                        last_name: str | None, exclude: int | None = None) -> list[dict]:
-    """Visible live contacts whose name is close to this one, most similar first."""
+                        last_name: str | None, exclude: int | None = None,
+                        phone: str | None = None) -> list[dict]:
+    """Visible live contacts with the same phone, then those whose name is close to this
+    one, most similar first."""
+    same_phone = _same_phone(session, actor, phone, exclude)
+    seen = {d["contact_id"] for d in same_phone}
+    return (same_phone + [d for d in _similar_names(session, actor, first_name, last_name,
+                                                    exclude) if d["contact_id"] not in seen]
+            )[:MAX_DUPLICATES]
+
+
+def _similar_names(session: Session, actor: Actor, first_name: str | None,
+                   last_name: str | None, exclude: int | None) -> list[dict]:
     name = f"{first_name or ''} {last_name or ''}".strip()
     if not name:
         return []
@@ -156,7 +198,7 @@ def create_contact(session: Session, actor: Actor, values: dict[str, Any]
     if not any(values.get(k) for k in ("first_name", "last_name", "email")):
         raise InvalidInput("A contact needs a name or an email address.", field="last_name")
     duplicates = possible_duplicates(session, actor, values.get("first_name"),
-                                     values.get("last_name"))
+                                     values.get("last_name"), phone=values.get("phone"))
     contact = records.create(session, actor, CONTACTS, values, extra={**extra, "source": "api"})
     return contact, duplicates
 

@@ -36,10 +36,10 @@ from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore
+from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 WEB_LEAD_SOURCE = "Web"  # the channel, in the CRM's LeadSource vocabulary
-_LIVE_CONTACT = sa.text("deleted_at is null and merged_into_id is null")
 
 
 class ConsentInput(TypedDict, total=False):
@@ -64,18 +64,75 @@ def _clean_utm(utm: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def _find_or_create_contact(session: Session, values: dict[str, Any]) -> tuple[Contact, bool]:
-    inserted = session.execute(
-        pg_insert(Contact).values(**values)
-        .on_conflict_do_nothing(index_elements=[Contact.email_normalized],
-                                index_where=_LIVE_CONTACT)
-        .returning(Contact.id)).scalar()
-    contact_id = inserted or session.scalar(
-        sa.select(Contact.id).where(Contact.email_normalized == values["email_normalized"],
-                                    Contact.deleted_at.is_(None),
-                                    Contact.merged_into_id.is_(None)))
+#: The live contact with the email's matching key, inserted when there is none, and the
+#: submission's lineage row, in one round trip: (matching key, contact id, created). The
+#: key is null for an invalid email; the id is null only when a concurrent transaction
+#: inserted the same person first (then `_link` adds the lineage).
+_UPSERT_CONTACT = sa.text("""
+    with k as (select app.normalize_email(:email) as key),
+    ins as (
+        insert into app.contacts (email, email_normalized, source, first_name, last_name,
+                                  phone, phone_index, title, marketing_consent, consent_text,
+                                  consent_at)
+        select :email, k.key, :source, :first_name, :last_name, :phone, :phone_index, :title,
+               cast(:consent as boolean), :consent_text,
+               case when cast(:consent as boolean) is not null
+                    then coalesce(:consent_at, now()) end
+        from k where k.key is not null
+        on conflict (email_normalized) where deleted_at is null and merged_into_id is null
+        do nothing
+        returning id),
+    person as (
+        select k.key, coalesce((select id from ins), (select c.id from app.contacts c
+                   where c.email_normalized = k.key and c.deleted_at is null
+                   and c.merged_into_id is null)) as id, exists (select 1 from ins) as created
+        from k),
+    lineage as (
+        insert into app.contact_sources (contact_id, source, source_key, match_rule)
+        select id, :source, :source_key, 'email' from person where id is not null
+        on conflict (source, source_key) do nothing)
+    select key, id, created from person""").bindparams(
+    *(sa.bindparam(name, type_=sa.Text) for name in (
+        "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
+        "consent_text")),
+    sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
+    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)))
+
+
+def _link(session: Session, contact_id: int, source: str, source_key: str) -> None:
+    session.execute(pg_insert(ContactSource).values(
+        contact_id=contact_id, source=source, source_key=source_key, match_rule="email")
+        .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
+
+
+def _find_or_create_contact(session: Session, email: str, source: str, source_key: str,
+                            person: dict[str, Any], consent: Mapping[str, Any] | None
+                            ) -> tuple[int, bool]:
+    """The contact's id and whether it was created (with the person and consent as
+    given); an existing one is locked and only its blanks filled. InvalidInput for an
+    unusable email."""
+    given = consent.get("given") if consent else None
+    key, contact_id, created = session.execute(_UPSERT_CONTACT, {
+        "email": email, "source": source, "source_key": source_key, **person,
+        "phone_index": phone_index(person["phone"]),
+        "consent": None if given is None else bool(given),
+        "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
+        "consent_at": consent.get("at") if given is not None else None}).one()
+    if key is None:
+        raise InvalidInput(f"{email!r} is not a valid email address." if email
+                           else "The email address is required.",
+                           field="email", code="invalid_email")
+    if created:
+        return contact_id, True
+    if contact_id is None:  # inserted by a transaction that committed after ours began
+        contact_id = session.scalar(sa.select(Contact.id).where(
+            Contact.email_normalized == key, Contact.deleted_at.is_(None),
+            Contact.merged_into_id.is_(None)))
+        _link(session, contact_id, source, source_key)
     contact = session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
-    return contact, inserted is not None
+    _fill_blanks(contact, person)
+    _apply_consent(contact, consent)
+    return contact_id, False
 
 
 def _fill_blanks(contact: Contact, values: dict[str, Any]) -> None:
@@ -84,7 +141,7 @@ def _fill_blanks(contact: Contact, values: dict[str, Any]) -> None:
             setattr(contact, field, values[field])
 
 
-def _apply_consent(session: Session, contact: Contact, consent: Mapping[str, Any] | None) -> None:
+def _apply_consent(contact: Contact, consent: Mapping[str, Any] | None) -> None:
     if not consent or consent.get("given") is None:
         return
     given = bool(consent["given"])
@@ -95,7 +152,7 @@ def _apply_consent(session: Session, contact: Contact, consent: Mapping[str, Any
         return  # the same answer to the same text: keep when it was first given
     contact.marketing_consent = given
     contact.consent_text = text
-    contact.consent_at = consent.get("at") or session.scalar(sa.select(sa.func.now()))
+    contact.consent_at = consent.get("at") or sa.func.now()
 
 
 def is_honeypot(*answers: str | None) -> bool:
@@ -117,37 +174,25 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
     if not submission_id:
         raise InvalidInput("The submission id is required.", field="submission_id")
     email = (email or "").strip()
-    normalized = session.scalar(sa.select(sa.func.app.normalize_email(email)))
-    if normalized is None:
-        raise InvalidInput(f"{email!r} is not a valid email address." if email
-                           else "The email address is required.",
-                           field="email", code="invalid_email")
-
     person = {"first_name": _clean(first_name, 200), "last_name": _clean(last_name, 200),
               "phone": _clean(phone, 100), "title": _clean(job_title, 200)}
-    contact, contact_created = _find_or_create_contact(session, {
-        "email": email, "email_normalized": normalized, "source": source, **person})
-    if not contact_created:
-        _fill_blanks(contact, person)
-    _apply_consent(session, contact, consent)
-    session.execute(pg_insert(ContactSource).values(
-        contact_id=contact.id, source=source, source_key=submission_id, match_rule="email")
-        .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
+    contact_id, contact_created = _find_or_create_contact(session, email, source,
+                                                          submission_id, person, consent)
 
     custom = {k: v for k, v in {"form_key": form_key, "message": _clean(message, 10000),
                                 "page_url": _clean(page_url, 2000),
                                 "country": _clean(country, 100)}.items() if v}
-    fields = {"contact_id": contact.id, "company": _clean(company, 300),
+    fields = {"contact_id": contact_id, "company": _clean(company, 300),
               "title": person["title"], "utm": _clean_utm(utm), "custom_fields": custom}
-    inserted = session.execute(
+    lead = session.scalars(
         pg_insert(Lead).values(**fields, source=source, source_key=submission_id,
                                lead_source=WEB_LEAD_SOURCE,
                                first_touch_at=submitted_at or sa.func.now())
         .on_conflict_do_nothing(index_elements=[Lead.source, Lead.source_key])
-        .returning(Lead.id)).scalar()
-    if inserted is not None:
-        assignment.assign(session, [inserted])  # an owner at once, by the rules
-        lead = session.get(Lead, inserted)
+        .returning(Lead)).first()
+    if lead is not None:
+        if assignment.assign(session, [lead.id]).assigned:  # an owner at once, by the rules
+            session.expire(lead, ["owner_id", "version", "updated_at"])
         topic = "lead.created"
     else:
         lead = session.scalars(sa.select(Lead).where(
@@ -162,7 +207,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         topic = "lead.updated"
 
     events.emit(session, topic, "lead", lead.id, {
-        "lead_id": lead.id, "contact_id": contact.id, "contact_created": contact_created,
+        "lead_id": lead.id, "contact_id": contact_id, "contact_created": contact_created,
         "source": source, "submission_id": submission_id, "form_key": form_key,
         "utm": lead.utm, "owner_id": lead.owner_id})
     return lead

@@ -78,8 +78,9 @@ class Resource:
     references: Mapping[str, Resource] = field(default_factory=dict)
     joins: Callable[[sa.Select], sa.Select] | None = None
     live: ColumnElement[bool] | None = None  # extra condition on listed records
-    # (q, role) -> (match condition, relevance); lists sorted by relevance when searching
-    search: Callable[[str, str], tuple[ColumnElement[bool], ColumnElement]] | None = None
+    # (q, role) -> (match condition, relevance[, distance]); lists sorted by relevance
+    # when searching; a distance (ascending: the same order) lets an index read k-nearest
+    search: Callable[[str, str], tuple[ColumnElement, ...]] | None = None
     prepare_search: Callable[[Session], None] | None = None  # e.g. set thresholds
 
     def owner_columns(self) -> list[ColumnElement]:
@@ -195,11 +196,12 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     match = relevance = None
+    distance: list[ColumnElement] = []
     if q is not None and res.search is not None:
         q = " ".join(q.split())
         if not q or "\x00" in q or len(q) > 200:
             raise InvalidInput("q must be 1 to 200 characters (no NUL).", field="q")
-        match, relevance = res.search(q, actor.role)
+        match, relevance, *distance = res.search(q, actor.role)
         if res.prepare_search:
             res.prepare_search(session)
     sort = sort or ("-relevance" if relevance is not None else res.default_sort)
@@ -235,6 +237,8 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
                                        column < bound if desc else column > bound,
                                        sa.and_(column == bound, id_col > last_id)))
     order = column.desc().nulls_last() if desc else column.asc().nulls_last()
+    if key == "relevance" and desc and distance:
+        order = distance[0].asc()  # the same order, as a k-nearest index scan reads it
     rows = session.execute(query.order_by(order, id_col).limit(limit + 1)).mappings().all()
     next_cursor = None
     if len(rows) > limit:

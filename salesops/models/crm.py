@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from salesops.models.base import (
     Base,
@@ -17,6 +17,7 @@ from salesops.models.base import (
     app_fk,
     one_of,
 )
+from salesops.security.sealed import PHONE_CONTEXT, Sealed, phone_index
 
 LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "other")
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
@@ -49,8 +50,9 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
         # one live contact per normalised email
         sa.Index("uq_contacts_email_normalized_live", "email_normalized", unique=True,
                  postgresql_where=sa.text("deleted_at is null and merged_into_id is null")),
+        # GiST, not GIN: it reads the k nearest names in order (search pages stop early)
         sa.Index("ix_contacts_name_trgm", sa.text("(coalesce(first_name,'') || ' ' || "
-                 "coalesce(last_name,'')) gin_trgm_ops"), postgresql_using="gin"),
+                 "coalesce(last_name,'')) gist_trgm_ops"), postgresql_using="gist"),
         {"schema": "app"},
     )
 
@@ -60,7 +62,11 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     email: Mapped[str | None] = mapped_column(CITEXT)
     email_normalized: Mapped[str | None] = mapped_column(
         sa.Text, comment="lower case, +tag removed: the matching key")
-    phone: Mapped[str | None] = mapped_column(sa.Text, comment="sensitive")
+    phone: Mapped[str | None] = mapped_column(Sealed(PHONE_CONTEXT),
+                                              comment="sensitive: sealed (AES-GCM)")
+    phone_index: Mapped[str | None] = mapped_column(
+        sa.Text, index=True, info={"derived": True},
+        comment="blind index of the normalised phone (HMAC-SHA256), for matching")
     title: Mapped[str | None] = mapped_column(sa.Text)
     lifecycle_stage: Mapped[str] = mapped_column(sa.Text, server_default="lead")
     owner_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"), index=True)
@@ -72,6 +78,12 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     merged_into_id: Mapped[int | None] = mapped_column(app_fk("contacts", "SET NULL"),
                                                        index=True)
     custom_fields: Mapped[dict] = mapped_column(server_default="{}")
+
+    @validates("phone")
+    def _index_phone(self, _key: str, phone: str | None) -> str | None:
+        """A new phone, a new blind index (Core inserts pass `phone_index` themselves)."""
+        self.phone_index = phone_index(phone)
+        return phone
 
 
 class ContactSource(IdMixin, Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,6 +17,7 @@ from salesops.models.base import (
     app_fk,
     one_of,
 )
+from salesops.security.sealed import Sealed
 
 FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "closed", "omitted")
 CONTRACT_STATUSES = ("draft", "sent", "signed", "active", "terminated")
@@ -122,7 +124,8 @@ class Contract(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
     deal_id: Mapped[int] = mapped_column(app_fk("sales_pipeline"), unique=True)
     account_id: Mapped[int | None] = mapped_column(app_fk("accounts", "SET NULL"), index=True)
     status: Mapped[str] = mapped_column(sa.Text, server_default="draft")
-    value: Mapped[float | None] = mapped_column(sa.Numeric(16, 2), comment="sensitive")
+    value: Mapped[Decimal | None] = mapped_column(Sealed("app.contracts.value", Decimal),
+                                                  comment="sensitive: sealed (AES-GCM)")
     currency: Mapped[str] = mapped_column(sa.String(3), server_default="USD")
     start_date: Mapped[date | None] = mapped_column(sa.Date)
     end_date: Mapped[date | None] = mapped_column(sa.Date)

@@ -10,20 +10,29 @@ Keys come from `SALESOPS_FIELD_KEYS` (JSON `{"active": id, "keys": {id: base64 k
 for replicas sharing keys) or else `field_keys.json` in the data folder (mode 0600),
 generated on first use. `salesops keys rotate` adds a new active key to that file (with
 the variable: make the new key active there first) and re-encrypts every sealed column.
+
+Values that must be matched (a phone for duplicates) also get a blind index: HMAC-SHA256
+of the normalised value, under a key derived (HKDF) from the keyring's first key, so it
+survives rotations of the active key and equal values index equally in every process.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from salesops.errors import ConfigError, SalesopsError
 from salesops.settings import Settings, get_settings
@@ -36,7 +45,9 @@ KEYS_FILE = "field_keys.json"
 #: Every column holding sealed values, as (table, column): what rotation re-encrypts.
 SEALED_COLUMNS = (("app.crm_integrations", "credentials_encrypted"),
                   ("app.email_integrations", "credentials_encrypted"),
-                  ("app.financial_integrations", "credentials_encrypted"))
+                  ("app.financial_integrations", "credentials_encrypted"),
+                  ("app.contacts", "phone"),
+                  ("app.contracts", "value"))
 
 
 class DecryptionError(SalesopsError):
@@ -55,12 +66,23 @@ def _unb64(text: str) -> bytes:
 class FieldCipher:
     keys: dict[str, bytes]
     active: str
+    _index_key: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.active not in self.keys:
             raise ConfigError(f"The active field key {self.active!r} is not among the keys.")
         if any(len(k) != 32 or ":" in kid for kid, k in self.keys.items()):
             raise ConfigError("Field keys must be 32 bytes (base64) with ids without ':'.")
+        first = next(iter(self.keys.values()))
+        object.__setattr__(self, "_index_key", HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None,
+            info=b"salesops blind index v1").derive(first))
+
+    def blind_index(self, normalized: str, context: str) -> str:
+        """HMAC-SHA256 of a normalised value for the column `context`: equal values give
+        equal indexes, and the index reveals nothing without the keys."""
+        return hmac.new(self._index_key, f"{context}\0{normalized}".encode(),
+                        hashlib.sha256).hexdigest()
 
     def seal(self, plaintext: str, context: str) -> str:
         """Encrypt `plaintext` for the column named `context` (e.g. `app.t.col`)."""
@@ -124,8 +146,17 @@ def keyring(settings: Settings | None = None) -> FieldCipher:
     return cipher
 
 
+@lru_cache(maxsize=1)
+def process_cipher() -> FieldCipher:
+    """This process's keyring (the settings' data folder or SALESOPS_FIELD_KEYS), which
+    sealed columns use; read once. A server started before a rotation keeps sealing with
+    the key active then, which stays readable: restart it after `salesops keys rotate`."""
+    return keyring()
+
+
 def add_key(settings: Settings | None = None) -> FieldCipher:
     """A new active key in the data folder's keyring (old keys kept to open old values)."""
+    process_cipher.cache_clear()
     if os.environ.get(KEYS_ENV):
         return keyring(settings)  # the variable's owner chooses the active key
     current = keyring(settings)

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from salesops.models import Contract
 from tests.api.conftest import CLIENT_IP
 
 
@@ -323,9 +324,9 @@ def test_deal_transition_rules_history_and_contract(client, personas, clean_db):
     history = client.get(f"/api/v1/deals/{deal['id']}/history", headers=rep).json()
     assert [h["stage"] for h in history] == ["Prospecting", "Proposal", "Closed Won"]
     assert all(h["exited_at"] for h in history[:-1]) and history[-1]["exited_at"] is None
-    with clean_db.connect() as conn:
-        contract = conn.execute(sa.text("select value, status from app.contracts "
-                                        "where deal_id = :d"), {"d": deal["id"]}).one()
+    with clean_db.connect() as conn:  # the model's column opens the sealed value
+        contract = conn.execute(sa.select(Contract.value, Contract.status)
+                                .where(Contract.deal_id == deal["id"])).one()
     assert (float(contract.value), contract.status) == (12000.0, "draft")
     closed = client.post(f"/api/v1/deals/{deal['id']}/move", headers=rep,
                          json={"stage_id": stages["Negotiation"]})

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from connectors import hubspot_files, salesforce_export, touchpoints, webforms
 from salesops.loading import load_batch
 from salesops.merge import MergeCounts, merge_all
+from salesops.security.crypto import process_cipher
+from salesops.security.sealed import phone_index
 
 #: Hand-made records on top of the demo data: one person in three sources, dirty values.
 EXTRA = {
@@ -109,8 +111,11 @@ def test_one_contact_per_normalised_email(merged, clean_db):
                c.marketing_consent, array_agg(s.source order by s.source)
         from app.contacts c join app.contact_sources s on s.contact_id = c.id
         where c.email_normalized = 'jane.doe@example.com' group by c.id""")
-    assert jane == [("jane.doe@example.com", "Jane", "CFO", "+1 555 0100", "opportunity", True,
+    assert jane == [("jane.doe@example.com", "Jane", "CFO", jane[0][3], "opportunity", True,
                      ["hubspot.contact", "salesforce.contact", "webforms.submission"])]
+    assert process_cipher().open(jane[0][3], "app.contacts.phone") == "+1 555 0100"  # sealed
+    assert _rows(clean_db, "select phone_index from app.contacts where email_normalized = "
+                           "'jane.doe@example.com'")[0][0] == phone_index("+1 555 0100")
 
 
 def test_dirty_values_are_cast_or_rejected(merged, clean_db):

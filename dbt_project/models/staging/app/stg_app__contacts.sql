@@ -18,7 +18,7 @@ renamed as (
         nullif(btrim(concat_ws(' ', first_name, last_name)), '') as full_name,
         email::text as email,
         coalesce(email_normalized, app.normalize_email(email::text)) as email_normalized,
-        coalesce(btrim(phone), '') <> '' as has_phone,
+        phone is not null as has_phone,  -- sealed: only its presence is used
         title,
         lifecycle_stage,
         source as first_source,

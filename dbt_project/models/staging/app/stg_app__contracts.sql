@@ -13,7 +13,7 @@ renamed as (
         deal_id,
         account_id,
         status,
-        value,
+        value is not null as has_value,
         currency,
         start_date,
         end_date,
