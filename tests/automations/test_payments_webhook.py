@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from salesops.automation.finance import sign
 from salesops.security import SecuritySettings
+from salesops.security.crypto import process_cipher
 from salesops.settings import Settings
 
 SECRET = "payments-shared-secret"
@@ -45,8 +46,9 @@ def contract(clean_db) -> int:
         deal = q("insert into app.sales_pipeline (name, pipeline_id, stage_id, amount, is_won, "
                  "closed_at) values ('ACME', :p, :s, 1200, true, now()) returning id",
                  p=pipeline, s=stage)
+        value = process_cipher().seal("1200", "app.contracts.value")  # sealed at rest
         return q("insert into app.contracts (deal_id, value, status, external_ref) values "
-                 "(:d, 1200, 'sent', 'INV-9') returning id", d=deal)
+                 "(:d, :v, 'sent', 'INV-9') returning id", d=deal, v=value)
 
 
 def post(client: TestClient, body: dict, *, key: str | None = None, secret: str = SECRET,
