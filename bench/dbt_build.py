@@ -69,7 +69,10 @@ REFERENCE_SQL = [
 ]
 
 #: People and their activity for contact ids in (:lo, :hi]; lead i/2 for an even contact i,
-#: deal i/5 for every fifth. Dates spread over the two years up to :base.
+#: deal i/5 for every fifth. Dates spread over the two years up to :base. Touchpoints were
+#: loaded, and interactions written, day by day over those years (:spread = 1) for the
+#: first data, all at :loaded for the 1% appended (:spread = 0): an incremental run then
+#: re-reads its lookback margin of hours, not a whole history loaded in one instant.
 DATA_SQL = [
     """insert into app.contacts (id, account_id, first_name, email, email_normalized,
                                  owner_id, source, created_at, updated_at)
@@ -115,17 +118,20 @@ DATA_SQL = [
        from app.sales_pipeline d, generate_series(1, d.stage_id) s
        where d.id > :lo / 5 and d.id <= :hi / 5 and (s <= 3 or s = d.stage_id)""",
     """insert into app.interactions (kind, direction, contact_id, account_id, user_id,
-                                     occurred_at, subject, thread_id, source, source_key)
+                                     occurred_at, subject, thread_id, source, source_key,
+                                     created_at, updated_at)
        select (array['email', 'email', 'call', 'meeting'])[1 + i % 4],
               case when i % 4 = 0 then 'inbound' else 'outbound' end, i,
               1 + i % greatest(:n / 20, 1), 1 + i % 50,
               :base - (i % 720) * interval '1 day' + (i % 4) * interval '1 hour',
-              'Re: offer', 'th' || i / 8, 'bench', 'i' || i
+              'Re: offer', 'th' || i / 8, 'bench', 'i' || i,
+              :loaded - (i % 720) * :spread * interval '1 day',
+              :loaded - (i % 720) * :spread * interval '1 day'
        from generate_series(:lo + 1, :hi) i where i % 2 = 0""",
     """insert into raw.touchpoints__events (batch_id, source, source_key, content_hash,
                                             loaded_at, record)
        select cast(:batch as uuid), 'touchpoints', 'e' || i || '-' || k, md5(i || '-' || k),
-              :loaded,
+              :loaded - (i % 720) * :spread * interval '1 day',
               jsonb_build_object(
                   'event_id', 'e' || i || '-' || k,
                   'event_type', (array['session', 'ad_click', 'email_open', 'email_click',
@@ -255,13 +261,13 @@ def run(url: str, scale: int, snapshot_days: int) -> dict:
     print(f"generating {scale:,} contacts, {2 * scale:,} touchpoints, {scale // 5:,} deals",
           file=sys.stderr)
     execute(url, REFERENCE_SQL + DATA_SQL,
-            {**params, "lo": 0, "hi": scale, "loaded": now - timedelta(days=1)})
+            {**params, "lo": 0, "hi": scale, "loaded": now - timedelta(days=1), "spread": 1})
     with tempfile.TemporaryDirectory(prefix="bench-dbt-target-") as target:
         full, full_nodes = build(url, ["build", "--full-refresh", *dbt_vars], Path(target),
                                  "baseline")
         print(f"appending {added:,} contacts (1%) and their activity", file=sys.stderr)
         execute(url, DATA_SQL, {**params, "lo": scale, "hi": scale + added,
-                                "loaded": datetime.now(UTC)})
+                                "loaded": datetime.now(UTC), "spread": 0})
         incremental, incremental_nodes = build(url, ["build", *dbt_vars], Path(target),
                                                "incremental")
     print("dashboard queries on the marts, best of 3", file=sys.stderr)

@@ -1,8 +1,9 @@
 -- One stream of marketing touchpoints, linked to contacts when linkable and to campaigns
 -- by name.
 -- Incremental: a run takes the touchpoints int_touchpoints__linked_to_contacts relinked
--- since the newest linked_at it holds (new, late, or of a merged contact), and those whose
--- campaign by name is no longer the one it holds (a campaign created, renamed or deleted).
+-- since the newest refreshed_at it holds (new, late, or of a merged contact), and those
+-- whose campaign by name is no longer the one it holds (a campaign created, renamed or
+-- deleted); refreshed_at, the run's time, tells fct_attribution which it rewrote.
 -- `dbt build --full-refresh` rebuilds every row.
 -- Indexed on the columns dashboards filter by.
 {{
@@ -16,7 +17,7 @@
             {'columns': ['occurred_date']},
             {'columns': ['campaign_id', 'occurred_date']},
             {'columns': ['contact_id', 'occurred_at']},
-            {'columns': ['linked_at']},
+            {'columns': ['refreshed_at']},
         ],
     )
 }}
@@ -42,7 +43,7 @@ changed as (
     select event_id
     from {{ ref('int_touchpoints__linked_to_contacts') }}
     where linked_at > (
-        select coalesce(max(linked_at), '-infinity'::timestamptz) from {{ this }}
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
     )
 
     union
@@ -91,6 +92,6 @@ select
     touchpoints.referrer,
     touchpoints.cost,
     touchpoints.loaded_at,
-    touchpoints.linked_at
+    now() as refreshed_at
 from touchpoints
 left join campaigns on campaigns.campaign_name_key = lower(touchpoints.campaign_name)
