@@ -41,3 +41,18 @@
 {% macro try_date(expr) -%}
     app.as_date({{ expr }})
 {%- endmacro %}
+
+{# expr with the known misspellings of var(fixes) (a map: wrong -> right) corrected. #}
+{% macro fix_spelling(expr, fixes) -%}
+    {%- set known = var(fixes) -%}
+    {%- if known -%}
+    case {{ expr }}
+        {%- for wrong in known %}
+        when '{{ wrong }}' then '{{ known[wrong] }}'
+        {%- endfor %}
+        else {{ expr }}
+    end
+    {%- else -%}
+    {{ expr }}
+    {%- endif -%}
+{%- endmacro %}

@@ -8,7 +8,9 @@ each case with the mart rows it must give.
 - a contact merged into another after its touchpoints were attributed: its touchpoints
   count for the survivor's conversion at the next build;
 - a deal moved back a stage; a deal reopened after it was lost;
-- a deal in a currency other than the reporting one, and in one without a rate.
+- a deal in a currency other than the reporting one, and in one without a rate;
+- customers from won deals and contracts: an active contract in another currency, a
+  terminated one (churned), an account that never bought (prospect).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ insert into app.contacts (id, first_name, email, email_normalized)
 values (1, 'Ann', 'ann@a.example', 'ann@a.example'),
        (2, 'Bea', 'bea@b.example', 'bea@b.example'),
        (3, 'Ann (old)', 'ann.old@a.example', 'ann.old@a.example');
+insert into app.accounts (id, name) values (1, 'Ann Co'), (2, 'Bea Co'), (3, 'Nobody Co');
 insert into app.marketing_campaigns (id, name, channel, status)
     values (1, 'Spring', 'email', 'running');
 insert into app.pipelines (id, name, is_default) values (1, 'Sales', true);
@@ -56,6 +59,14 @@ values (10, 'Won', 1, 1, 1, 4, 1, 10000, 'USD', 'closed', '2025-04-15 00:00+00',
        (12, 'Reopened', 2, null, 1, 2, 1, 500, 'XYZ', 'closed', null, null,
         '2025-04-01 00:00+00', '2025-05-01 12:00+00');
 update app.leads set converted_deal_id = 10 where id = 1;
+update app.sales_pipeline set account_id = 1 where id = 10;
+insert into app.interactions (id, kind, direction, contact_id, occurred_at, thread_id)
+values (1, 'email', 'outbound', 3, '2025-04-01 10:00+00', 'th1'),
+       (2, 'call', 'outbound', 2, '2025-04-03 10:00+00', null);
+insert into app.contracts (deal_id, account_id, status, value, currency, start_date, end_date,
+                           signed_at)
+values (10, 1, 'active', 9000, 'EUR', '2025-04-20', '2026-04-19', '2025-04-18 00:00+00'),
+       (11, 2, 'terminated', 800, 'USD', '2024-01-01', '2024-12-31', '2023-12-20 00:00+00');
 insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, exited_at)
 values (10, 1, 'Prospecting', '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
        (10, 4, 'Closed Won', '2025-04-15 00:00+00', null),
@@ -108,14 +119,21 @@ def first_build(db, dbt_target: Path, dbt_vars) -> sa.Engine:
 
 @pytest.fixture(scope="module")
 def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
-    """After the first build: a late touchpoint arrives, and Ann's old record is merged
-    into Ann. An incremental build (no full refresh) must take both in."""
+    """After the first build: a late touchpoint arrives, Ann's old record is merged into
+    Ann, a reply joins a thread and a call is deleted. An incremental build (no full
+    refresh) must take them all in."""
     url, engine = db
     with engine.begin() as conn:
         batch = conn.execute(sa.text("select batch_id from ops.load_batches")).scalar()
         _event(conn, "t4", "2025-03-15T10:00:00Z", "events", "ann@a.example", None,
                "2025-05-02 00:00+00", batch)
         conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 3"))
+        # Ann's reply to the email of her old record arrives; the call to Bea is deleted
+        conn.execute(sa.text(
+            "insert into app.interactions (id, kind, direction, contact_id, occurred_at, "
+            "thread_id) values (3, 'email', 'inbound', 3, '2025-04-02 10:00+00', 'th1')"))
+        conn.execute(sa.text("update app.interactions set deleted_at = now(), updated_at = now() "
+                             "where id = 2"))
     run_dbt(["build", *dbt_vars], url, target_path=dbt_target, quiet=True)
     return engine
 
@@ -147,6 +165,10 @@ def test_touchpoint_without_campaign_and_conversion_without_touchpoints(first_bu
     assert len(bea) == 7
     assert {(r["channel"], r["credit"], r["touchpoint_id"]) for r in bea} == \
         {("unattributed", 1.0, None)}
+    interactions = _rows(first_build, "select interaction_id, contact_id, thread_size "
+                                      "from marts.fct_interactions order by 1")
+    assert interactions == [{"interaction_id": 1, "contact_id": 3, "thread_size": 1},
+                            {"interaction_id": 2, "contact_id": 2, "thread_size": 1}]
 
 
 def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build):
@@ -155,6 +177,17 @@ def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build
     assert _rows(second_build, "select contact_id from marts.fct_touchpoints "
                                "where touchpoint_id in ('t3', 't4')") == \
         [{"contact_id": 1}, {"contact_id": 1}]
+
+
+
+def test_late_reply_merged_contact_and_deleted_interaction_next_build(second_build):
+    rows = _rows(second_build, "select interaction_id, contact_id, thread_position, thread_size, "
+                               "response_time_hours, hours_to_reply "
+                               "from marts.fct_interactions order by 1")
+    assert [(r["interaction_id"], r["contact_id"], r["thread_position"], r["thread_size"])
+            for r in rows] == [(1, 1, 1, 2), (3, 1, 2, 2)]  # the call (2) is gone
+    assert (float(rows[0]["hours_to_reply"]), float(rows[1]["response_time_hours"])) == \
+        (24.0, 24.0)
 
 
 def test_deal_moved_back_a_stage(first_build):
@@ -200,3 +233,27 @@ def test_non_default_currency(first_build):
     snapshot = _rows(first_build, "select amount_reporting from marts.fct_pipeline_daily_snapshot "
                                   "where deal_id = 11 and snapshot_date = '2025-06-01'")
     assert float(snapshot[0]["amount_reporting"]) == 1080.0
+
+
+def test_customers_from_won_deals_and_contracts(first_build):
+    contracts = {r["contract_id"]: r for r in _rows(
+        first_build, "select contract_id, deal_id, account_id, contact_id, value_reporting, "
+                     "term_days, is_active, has_ended, days_from_won_to_signed "
+                     "from marts.fct_contracts")}
+    active, ended = sorted(contracts.values(), key=lambda r: r["deal_id"])
+    assert (active["deal_id"], active["account_id"], active["contact_id"]) == (10, 1, 1)
+    assert float(active["value_reporting"]) == 9720.0  # 9,000 EUR at 1.08
+    assert (active["term_days"], active["is_active"], active["has_ended"]) == (365, True, False)
+    assert active["days_from_won_to_signed"] == 3  # won 04-15, signed 04-18
+    assert (ended["is_active"], ended["has_ended"], ended["days_from_won_to_signed"]) == \
+        (False, True, None)  # deal 11 is not won
+    customers = {r["account_id"]: r for r in _rows(
+        first_build, "select account_id, customer_status, won_deals, first_won_date, "
+                     "active_contract_value, churned_on from marts.dim_customers")}
+    assert {i: r["customer_status"] for i, r in customers.items()} == \
+        {1: "customer", 2: "churned", 3: "prospect"}
+    ann = customers[1]
+    assert (ann["won_deals"], ann["first_won_date"].isoformat()) == (1, "2025-04-15")
+    assert float(ann["active_contract_value"]) == 9720.0 and ann["churned_on"] is None
+    assert customers[2]["churned_on"].isoformat() == "2024-12-31"
+    assert float(customers[3]["active_contract_value"]) == 0.0

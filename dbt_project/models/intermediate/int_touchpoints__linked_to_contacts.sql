@@ -1,21 +1,33 @@
 -- Touchpoint events linked to live golden contacts: by normalized email (the contact-matching
 -- rule, app.normalize_email), else through an anonymous_id that the same visitor used on an
 -- identified event, when that anonymous_id points to exactly one contact.
--- A table, not a view: fct_touchpoints and both engagement models read it.
+-- Incremental (the event log grows without end; fct_touchpoints and both engagement models
+-- read it). A run relinks only the events whose link can have changed:
+--   - events loaded since the newest it holds (less var('incremental_lookback_hours')):
+--     new and late-arriving touchpoints;
+--   - events of an email whose contact is not the one the table holds: a contact merged
+--     (its touchpoints go to the survivor), deleted, or created since;
+--   - every event of an anonymous_id that one of those carries, as the visitor's stitching
+--     may change with them.
+-- Each relinked row gets the run's time in linked_at, which fct_touchpoints follows.
+-- `dbt build --full-refresh` links every event again.
 {{
     config(
-        materialized='table',
-        indexes=[{'columns': ['contact_id', 'occurred_at']}],
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['event_id'], 'unique': True},
+            {'columns': ['contact_id', 'occurred_at']},
+            {'columns': ['email_normalized']},
+            {'columns': ['linked_at']},
+        ],
     )
 }}
 
 with
 
-events as (
-
-    select * from {{ ref('stg_touchpoints__events') }}
-
-),
 
 contacts as (
 
@@ -42,6 +54,77 @@ email_to_contact as (
     order by email_normalized, (contact_id = golden_contact_id) desc, contact_id
 
 ),
+
+{% if is_incremental() %}
+new_events as (
+
+    select source_key, email_normalized, anonymous_id
+    from {{ ref('stg_touchpoints__events') }}
+    where loaded_at > (
+        select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
+    ) - interval '{{ var("incremental_lookback_hours") | int }} hours'
+
+),
+
+-- emails whose contact now is not the one the table links them to
+relinked_emails as (
+
+    select distinct linked.email_normalized
+    from {{ this }} as linked
+    left join email_to_contact on email_to_contact.email_normalized = linked.email_normalized
+    where linked.email_normalized is not null
+      and email_to_contact.contact_id is distinct from
+          case when linked.link_method = 'email' then linked.contact_id end
+
+),
+
+relinked_anonymous_ids as (
+
+    select anonymous_id from new_events
+    where anonymous_id is not null
+
+    union
+
+    select linked.anonymous_id
+    from {{ this }} as linked
+    inner join relinked_emails on relinked_emails.email_normalized = linked.email_normalized
+    where linked.anonymous_id is not null
+
+),
+
+relinked as (
+
+    select source_key from new_events
+
+    union
+
+    select stg.source_key
+    from {{ ref('stg_touchpoints__events') }} as stg
+    inner join relinked_emails on relinked_emails.email_normalized = stg.email_normalized
+
+    union
+
+    select stg.source_key
+    from {{ ref('stg_touchpoints__events') }} as stg
+    inner join relinked_anonymous_ids
+        on relinked_anonymous_ids.anonymous_id = stg.anonymous_id
+
+),
+
+events as (
+
+    select stg.*
+    from {{ ref('stg_touchpoints__events') }} as stg
+    inner join relinked on relinked.source_key = stg.source_key
+
+),
+{% else %}
+events as (
+
+    select * from {{ ref('stg_touchpoints__events') }}
+
+),
+{% endif %}
 
 by_email as (
 
@@ -89,7 +172,8 @@ linked as (
         by_email.page_url,
         by_email.referrer,
         by_email.cost,
-        by_email.loaded_at
+        by_email.loaded_at,
+        now() as linked_at
     from by_email
     left join anonymous_to_contact using (anonymous_id)
 

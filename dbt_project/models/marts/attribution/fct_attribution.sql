@@ -21,12 +21,29 @@
 -- in time are broken by touchpoint_id, so the result is deterministic. A conversion with
 -- no touch in its window gets one 'unattributed' row per model (when
 -- var('attribution_include_unattributed')), so every conversion counts once per model.
+-- Incremental by conversion: a run recomputes the conversions that are new or changed
+-- (contact, time, revenue, lead or opportunity creation against what the table holds),
+-- and those of a contact with a touchpoint (re)written in fct_touchpoints since the newest
+-- attributed_at (a late touchpoint, a merge, a campaign change), or that held such a
+-- touchpoint before; a post-hook drops conversions that are gone. A change of the vars
+-- above needs `dbt build --full-refresh`.
 -- Indexed on the columns dashboards filter by.
 {{
     config(
+        materialized='incremental',
+        unique_key='conversion_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
         indexes=[
+            {'columns': ['conversion_id']},
+            {'columns': ['lead_id']},
+            {'columns': ['touchpoint_id']},
             {'columns': ['conversion_date']},
             {'columns': ['campaign_id']},
+        ],
+        post_hook=[
+            "delete from {{ this }} where conversion_id not in (select conversion_id"
+            " from {{ ref('int_attribution__conversions') }})",
         ],
     )
 }}
@@ -41,6 +58,71 @@
 
 with
 
+{% if is_incremental() %}
+-- one row per conversion as the table holds it (every conversion has one first_touch row)
+held as (
+
+    select
+        conversion_id, contact_id, converted_at, attributed_revenue as revenue,
+        lead_created_at, opportunity_created_at
+    from {{ this }}
+    where model = 'first_touch'
+
+),
+
+retouched as (
+
+    select touchpoint_id, contact_id
+    from {{ ref('fct_touchpoints') }}
+    where refreshed_at > (
+        select coalesce(max(attributed_at), '-infinity'::timestamptz) from {{ this }}
+    )
+
+),
+
+changed as (
+
+    select conversions.conversion_id
+    from {{ ref('int_attribution__conversions') }} as conversions
+    left join held on held.conversion_id = conversions.conversion_id
+    where held.conversion_id is null
+       or held.contact_id is distinct from conversions.contact_id
+       or held.converted_at is distinct from conversions.converted_at
+       or held.revenue is distinct from round(conversions.revenue, 4)
+       or held.lead_created_at is distinct from conversions.lead_created_at
+       or held.opportunity_created_at is distinct from conversions.opportunity_created_at
+
+    union
+
+    select conversions.conversion_id
+    from {{ ref('int_attribution__conversions') }} as conversions
+    inner join retouched on retouched.contact_id = conversions.contact_id
+
+    union
+
+    select held_touches.conversion_id
+    from {{ this }} as held_touches
+    inner join retouched on retouched.touchpoint_id = held_touches.touchpoint_id
+
+),
+
+conversions as (
+
+    select conversions.*
+    from {{ ref('int_attribution__conversions') }} as conversions
+    inner join changed on changed.conversion_id = conversions.conversion_id
+
+),
+
+touchpoints as (
+
+    select touchpoint_id, contact_id, occurred_at, channel, campaign, campaign_id
+    from {{ ref('fct_touchpoints') }}
+    where contact_id in (select contact_id from conversions)
+      and occurred_at is not null
+
+),
+{% else %}
 conversions as (
 
     select * from {{ ref('int_attribution__conversions') }}
@@ -55,6 +137,7 @@ touchpoints as (
       and occurred_at is not null
 
 ),
+{% endif %}
 
 touches as (
 
@@ -190,6 +273,8 @@ unattributed as (
         conversions.converted_at,
         conversions.conversion_date,
         conversions.revenue,
+        conversions.lead_created_at,
+        conversions.opportunity_created_at,
         1.0::double precision as credit
     from conversions
     cross join (
@@ -209,7 +294,7 @@ unioned as (
     select
         model, conversion_type, conversion_id, lead_id, deal_id, contact_id, touchpoint_id,
         touched_at, channel, campaign, campaign_id, touch_position, touches_in_window,
-        converted_at, conversion_date, revenue, credit
+        converted_at, conversion_date, revenue, lead_created_at, opportunity_created_at, credit
     from credited
     where credit > 0
 
@@ -219,7 +304,7 @@ unioned as (
     select
         model, conversion_type, conversion_id, lead_id, deal_id, contact_id, touchpoint_id,
         touched_at, channel, campaign, campaign_id, touch_position, touches_in_window,
-        converted_at, conversion_date, revenue, credit
+        converted_at, conversion_date, revenue, lead_created_at, opportunity_created_at, credit
     from unattributed
     {% endif %}
 
@@ -243,5 +328,8 @@ select
     conversion_date,
     credit,
     -- in numeric, so that the shares of one conversion add up to its revenue (to 4 places)
-    round(revenue * credit::numeric, 4)::numeric(20, 4) as attributed_revenue
+    round(revenue * credit::numeric, 4)::numeric(20, 4) as attributed_revenue,
+    lead_created_at,
+    opportunity_created_at,
+    now() as attributed_at
 from unioned

@@ -1,23 +1,28 @@
 -- One stream of marketing touchpoints, linked to contacts when linkable and to campaigns
 -- by name.
+-- Incremental: a run takes the touchpoints int_touchpoints__linked_to_contacts relinked
+-- since the newest refreshed_at it holds (new, late, or of a merged contact), and those
+-- whose campaign by name is no longer the one it holds (a campaign created, renamed or
+-- deleted); refreshed_at, the run's time, tells fct_attribution which it rewrote.
+-- `dbt build --full-refresh` rebuilds every row.
 -- Indexed on the columns dashboards filter by.
 {{
     config(
+        materialized='incremental',
+        unique_key='touchpoint_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
         indexes=[
+            {'columns': ['touchpoint_id'], 'unique': True},
             {'columns': ['occurred_date']},
             {'columns': ['campaign_id', 'occurred_date']},
-            {'columns': ['contact_id']},
+            {'columns': ['contact_id', 'occurred_at']},
+            {'columns': ['refreshed_at']},
         ],
     )
 }}
 
 with
-
-touchpoints as (
-
-    select * from {{ ref('int_touchpoints__linked_to_contacts') }}
-
-),
 
 campaigns as (
 
@@ -30,7 +35,41 @@ campaigns as (
     where campaign_name is not null
     order by lower(campaign_name), is_deleted, campaign_id
 
+),
+
+{% if is_incremental() %}
+changed as (
+
+    select event_id
+    from {{ ref('int_touchpoints__linked_to_contacts') }}
+    where linked_at > (
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+    )
+
+    union
+
+    select current.touchpoint_id as event_id
+    from {{ this }} as current
+    left join campaigns on campaigns.campaign_name_key = lower(current.campaign)
+    where current.campaign is not null
+      and current.campaign_id is distinct from campaigns.campaign_id
+
+),
+
+touchpoints as (
+
+    select linked.*
+    from {{ ref('int_touchpoints__linked_to_contacts') }} as linked
+    inner join changed on changed.event_id = linked.event_id
+
 )
+{% else %}
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints__linked_to_contacts') }}
+
+)
+{% endif %}
 
 select
     touchpoints.event_id as touchpoint_id,
@@ -52,6 +91,7 @@ select
     touchpoints.page_url,
     touchpoints.referrer,
     touchpoints.cost,
-    touchpoints.loaded_at
+    touchpoints.loaded_at,
+    now() as refreshed_at
 from touchpoints
 left join campaigns on campaigns.campaign_name_key = lower(touchpoints.campaign_name)

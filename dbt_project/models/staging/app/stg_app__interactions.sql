@@ -22,6 +22,7 @@ renamed as (
         duration_seconds,
         source,
         created_at,
+        updated_at,
         deleted_at is not null as is_deleted
     from source
 

@@ -11,6 +11,8 @@
         indexes=[
             {'columns': ['source_key'], 'unique': True},
             {'columns': ['loaded_at']},
+            {'columns': ['email_normalized']},
+            {'columns': ['anonymous_id']},
         ],
     )
 }}
