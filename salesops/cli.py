@@ -271,7 +271,8 @@ def lifecycle_report(
     days: Annotated[int, typer.Option(min=1, help="How far back.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """What was archived, deleted, purged or GDPR-erased, when and why."""
+    """What was archived, deleted, purged or GDPR-erased, when and why, and what went
+    with it (dependent rows, attachment files)."""
     from datetime import UTC, datetime, timedelta
 
     from salesops.automation import lifecycle
@@ -288,8 +289,10 @@ def lifecycle_report(
         return
     for r in rows:
         kept = f" ({r['blocked']} kept)" if r["blocked"] else ""
+        along = ", ".join(f"{k} {v}" for k, v in r["dependents"].items())
         typer.echo(f"{r['at']:%Y-%m-%d %H:%M}  {r['action']:<10} {r['entity']:<20} "
-                   f"{r['rows']:>8}{kept}  -> {r['where']}  why: {r['why']}")
+                   f"{r['rows']:>8}{kept}  -> {r['where']}  why: {r['why']}"
+                   + (f"  with: {along}" if along else ""))
 
 
 @app.command()

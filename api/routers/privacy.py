@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, SessionDep
@@ -40,11 +40,12 @@ def export(contact_id: ContactId, session: SessionDep, actor: ActorDep) -> dict[
 
 @router.post("/{contact_id}/erase", response_model=Erasure, responses=ERRORS,
              summary="GDPR erase: anonymise a contact everywhere (admins)")
-def erase(contact_id: ContactId, body: ErasureRequest, session: SessionDep,
+def erase(contact_id: ContactId, body: ErasureRequest, request: Request, session: SessionDep,
           actor: ActorDep) -> Erasure:
     """Personal fields are nulled (the name becomes "Erased") and the contact goes to the
-    trash; notes, attachments and the person's `ml` and `raw` rows are deleted;
-    interaction texts and delivery addresses are nulled. Deals and leads stay, without the
-    person. One audit entry records what was erased and why."""
+    trash; notes, attachments (with their files) and the person's `ml` and `raw` rows
+    are deleted; interaction texts and delivery addresses are nulled. Deals and leads
+    stay, without the person. One audit entry records what was erased and why."""
     return Erasure(contact_id=contact_id,
-                   erased=gdpr.erase_contact(session, actor, contact_id, body.reason))
+                   erased=gdpr.erase_contact(session, actor, contact_id, body.reason,
+                                             request.app.state.settings.attachments_path))

@@ -13,9 +13,13 @@ another file) give each entity of `ENTITIES` up to three rules, in days:
 - `purge_trash_after_days`: soft-deleted rows (in the trash, restorable until then) are
   hard-deleted, with the database's cascades; a row another record still needs (a
   RESTRICT foreign key, e.g. a deal with a contract) stays, and the step says why.
+  Purging attachments, directly or with the contact, account or deal they hang on,
+  also removes their stored files (under the settings' `attachments_path`), once the
+  step's transaction has committed; a file already missing is not an error. The step
+  counts them as the dependent `files`.
 
 Each step is one transaction: the rows moved or deleted, an `ops.lifecycle_actions` row
-(entity, rule, cutoff, ids, blocked rows with reasons, dependents moved) and an
+(entity, rule, cutoff, ids, blocked rows with reasons, dependents moved or removed) and an
 `app.audit_logs` entry (`lifecycle.<action>`). `report` reads them back, with the GDPR
 erasures of the audit log, for `salesops lifecycle report`. A GDPR erase also reaches the
 archive (`erase_archived`).
@@ -33,11 +37,18 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from salesops.domain import attachments
 from salesops.errors import SalesopsError
 from salesops.models import AuditLog, LifecycleAction
+from salesops.settings import get_settings
 
 DEFAULT_POLICIES = Path(__file__).with_name("lifecycle.yaml")
 ARCHIVE_SCHEMA = "archive"
+#: Entities whose purge deletes attachment rows (itself, or by cascade): the column of
+#: app.attachments that points at the purged rows.
+_ATTACHMENT_PARENTS = {"attachments": "id", "contacts": "contact_id",
+                       "accounts": "account_id", "deals": "deal_id"}
+FILES = "files"  # the dependent a purge's removed attachment files are counted as
 
 
 class LifecycleError(SalesopsError):
@@ -225,17 +236,21 @@ def delete(engine: sa.Engine, name: str, days: int, now: datetime) -> StepResult
     return result
 
 
-def purge(engine: sa.Engine, name: str, days: int, now: datetime) -> StepResult:
-    """Hard-delete trashed rows; all at once, else one by one to find those still needed."""
+def purge(engine: sa.Engine, name: str, days: int, now: datetime,
+          attachments_root: Path | None = None) -> StepResult:
+    """Hard-delete trashed rows; all at once, else one by one to find those still needed.
+    The files of the attachment rows that went are removed after the commit."""
     entity = ENTITIES[name]
     cutoff = now - timedelta(days=days)
     policy = f"purge_trash_after_days={days}"
     result = StepResult("purge", name, policy, 0)
+    gone: list[str] = []
     with engine.begin() as conn:
         action_id = _start(conn, "purge", name, entity.table, policy, cutoff)
         candidates = conn.execute(sa.text(
             f"select id from {entity.table} where deleted_at < :cutoff order by id"),
             {"cutoff": cutoff}).scalars().all()
+        files = _attachment_files(conn, name, candidates)
         deleted: list[int] = []
         try:
             with conn.begin_nested():
@@ -255,23 +270,45 @@ def purge(engine: sa.Engine, name: str, days: int, now: datetime) -> StepResult:
                     reason = (detail.message_detail or detail.message_primary) if detail \
                         else str(exc.orig)
                     result.blocked.append({"id": row_id, "reason": reason})
+        if files:  # those whose rows went (a blocked parent keeps its attachments)
+            kept = set(conn.execute(sa.text(
+                "select stored_name from app.attachments "
+                "where stored_name = any(cast(:names as text[]))"), {"names": files}).scalars())
+            gone = [f for f in files if f not in kept]
+            if gone:
+                result.dependents[FILES] = len(gone)
         result.rows = len(deleted)
         _finish(conn, action_id, result, sorted(deleted))
+    attachments.remove_files(attachments_root or get_settings().attachments_path, gone)
     return result
 
 
+def _attachment_files(conn: sa.Connection, name: str, ids: list[int]) -> list[str]:
+    """The stored names of the attachments that purging these rows of `name` deletes."""
+    column = _ATTACHMENT_PARENTS.get(name)
+    if column is None or not ids:
+        return []
+    return list(conn.execute(sa.text(
+        f"select stored_name from app.attachments where {column} = any(cast(:ids as bigint[]))"),
+        {"ids": ids}).scalars())
+
+
 def run(engine: sa.Engine, policies: dict[str, Policy] | None = None, *,
-        now: datetime | None = None) -> list[StepResult]:
-    """Every policy's steps (archive, then delete, then purge), one transaction each."""
+        now: datetime | None = None, attachments_root: Path | None = None
+        ) -> list[StepResult]:
+    """Every policy's steps (archive, then delete, then purge), one transaction each;
+    `attachments_root`: where attachment files are stored (default: the settings')."""
     policies = load_policies() if policies is None else policies
     now = now or datetime.now(UTC)
     results = []
     for name, policy in policies.items():
-        for days, step in ((policy.archive_after_days, archive),
-                           (policy.delete_after_days, delete),
-                           (policy.purge_trash_after_days, purge)):
-            if days:
-                results.append(step(engine, name, days, now))
+        if policy.archive_after_days:
+            results.append(archive(engine, name, policy.archive_after_days, now))
+        if policy.delete_after_days:
+            results.append(delete(engine, name, policy.delete_after_days, now))
+        if policy.purge_trash_after_days:
+            results.append(purge(engine, name, policy.purge_trash_after_days, now,
+                                 attachments_root))
     return results
 
 
@@ -297,21 +334,26 @@ def erase_archived(conn: sa.Connection, contact_ids: list[int]) -> dict[str, int
 
 def report(conn: sa.Connection, since: datetime) -> list[dict[str, Any]]:
     """What was archived, deleted, purged or GDPR-erased since `since`, oldest first:
-    when, what, how many, why (the policy or the erase's reason)."""
+    when, what, how many, why (the policy or the erase's reason), and what went with it
+    (`dependents`: rows per table moved along or cascaded, attachment `files` removed;
+    for an erase, the rows changed per table and the `files` removed)."""
     steps = conn.execute(sa.select(LifecycleAction.__table__).where(
         LifecycleAction.started_at >= since).order_by(LifecycleAction.id)).mappings()
     rows = [{"at": s["started_at"], "action": s["action"], "entity": s["entity"],
              "rows": s["rows"], "why": f"policy {s['policy']} (before "
                                          f"{s['cutoff']:%Y-%m-%d})",
              "where": s["archive_table"] or "deleted",
-             "blocked": len(s["blocked"]), "ids": s["ids"]}
+             "blocked": len(s["blocked"]), "dependents": s["dependents"] or {},
+             "ids": s["ids"]}
             for s in steps if s["rows"] or s["blocked"]]
     erasures = conn.execute(sa.select(AuditLog.occurred_at, AuditLog.entity_id,
                                       AuditLog.after).where(
         AuditLog.action == "erase", AuditLog.entity == "contacts",
         AuditLog.occurred_at >= since).order_by(AuditLog.id))
     rows += [{"at": at, "action": "gdpr_erase", "entity": "contacts",
-              "rows": sum((after or {}).get("gdpr_erase", {}).values()),
+              "rows": sum(n for table, n in (after or {}).get("gdpr_erase", {}).items()
+                          if table != FILES),
               "why": (after or {}).get("reason", ""), "where": "erased",
-              "blocked": 0, "ids": [int(entity_id)]} for at, entity_id, after in erasures]
+              "blocked": 0, "dependents": (after or {}).get("gdpr_erase", {}),
+              "ids": [int(entity_id)]} for at, entity_id, after in erasures]
     return sorted(rows, key=lambda r: r["at"])

@@ -10,6 +10,10 @@
   who may change it uploads; removing one needs the same as removing a note.
 - Uploads are written to `<id>.part` and renamed once the row exists; a failed upload
   leaves no file. Every upload, removal and download is audited.
+- Removing a file from the UI is a soft delete (the file stays while the row is in the
+  trash); the file goes when its row does: purged by the data lifecycle (directly or with
+  its contact, account or deal) or deleted by a GDPR erase, once that transaction commits
+  (`remove_files`, `remove_files_after_commit`). A file already missing is not an error.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import hashlib
 import mimetypes
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,43 @@ from salesops.domain.notes import PARENTS, parent_column, parent_of
 from salesops.models import Attachment
 
 MAX_FILENAME = 200
+_PENDING = "salesops.attachment_files_to_remove"
+
+
+def stored_path(root: Path, stored_name: str) -> Path:
+    """Where the file of an attachment row lives under the storage root."""
+    return root / stored_name[:2] / stored_name
+
+
+def remove_files(root: Path, stored_names: Iterable[str]) -> int:
+    """Remove stored files (call after their rows' deletion committed); a file already
+    gone is not an error. How many were there to remove."""
+    removed = 0
+    for name in stored_names:
+        path = stored_path(root, name)
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _remove_pending(session: Session) -> None:
+    for root, names in session.info.pop(_PENDING, []):
+        remove_files(root, names)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def remove_files_after_commit(session: Session, root: Path, stored_names: Iterable[str]
+                              ) -> None:
+    """Remove these files when the session's transaction commits; never if it rolls back
+    (the rows, and so their files, are still there)."""
+    if not sa.event.contains(session, "after_commit", _remove_pending):
+        sa.event.listen(session, "after_commit", _remove_pending)
+        sa.event.listen(session, "after_rollback", _forget_pending)
+    session.info.setdefault(_PENDING, []).append((root, list(stored_names)))
 
 
 @dataclass(frozen=True)
@@ -74,7 +116,7 @@ class Incoming:
 
     @property
     def path(self) -> Path:
-        return self.policy.root / self.stored_name[:2] / self.stored_name
+        return stored_path(self.policy.root, self.stored_name)
 
     @property
     def part(self) -> Path:
@@ -165,7 +207,7 @@ def open_download(session: Session, actor: Actor, attachment_id: int, root: Path
                   ) -> tuple[dict[str, Any], Path]:
     """The attachment and its file, for a reader of its record; the download is audited."""
     row = _visible(session, actor, attachment_id)
-    path = root / row.stored_name[:2] / row.stored_name
+    path = stored_path(root, row.stored_name)
     if not path.is_file():
         raise NotFound(f"The file of attachment {attachment_id} is missing from storage; "
                        "ask an admin to restore it from backup.", code="file_missing")

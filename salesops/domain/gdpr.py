@@ -8,7 +8,9 @@ rows that came in about them (by their source keys, or mentioning one of their e
 
 Erase keeps the business records (deals, leads, interaction counts for the marts) but
 not the person: the contacts' personal fields are nulled (the name becomes "Erased"),
-notes, attachments and the `ml` and `raw` rows are deleted, interaction texts and
+notes (on the contacts or their leads, trashed ones too), attachments with their stored
+files (removed once the erase commits; `files` in the counts) and the `ml` and `raw`
+rows are deleted, interaction texts and
 delivery addresses nulled, their archived interactions and deliveries deleted (the
 `archive` schema of the data lifecycle), and one audit entry says what was erased and
 why. Audit entries written before stay as they were (the audit log is append-only;
@@ -20,13 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from salesops.automation import lifecycle
-from salesops.domain import audit
+from salesops.domain import attachments, audit
 from salesops.domain.audit import Actor
 from salesops.domain.errors import InvalidInput, NotFound
 from salesops.models import (
@@ -46,6 +49,7 @@ from salesops.models import (
 )
 from salesops.models.raw import RAW_TABLES
 from salesops.security import permissions
+from salesops.settings import get_settings
 
 MAX_REASON_LENGTH = 1000
 ERASED_NAME = "Erased"
@@ -155,9 +159,11 @@ def _null(session: Session, model: Any, condition: Any, **values: Any) -> int:
                            .execution_options(synchronize_session=False)).rowcount
 
 
-def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str
-                  ) -> dict[str, int]:
-    """Erase the person (see the module docstring); returns rows changed per table."""
+def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str,
+                  attachments_root: Path | None = None) -> dict[str, int]:
+    """Erase the person (see the module docstring); returns rows changed per table (and
+    `files`: attachment files to remove). `attachments_root`: where attachment files are
+    stored (default: the settings')."""
     permissions.require(actor.principal, "gdpr", "delete")
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > MAX_REASON_LENGTH or "\x00" in reason:
@@ -165,7 +171,11 @@ def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str
                            "characters).", field="reason")
     contacts = _person(session, contact_id)
     related = _related(session, contacts)
-    erased: dict[str, int] = {}
+    files = list(session.scalars(sa.select(Attachment.stored_name).where(
+        related["attachments"][1])))
+    erased: dict[str, int] = {lifecycle.FILES: len(files)}
+    attachments.remove_files_after_commit(
+        session, attachments_root or get_settings().attachments_path, files)
     for name in ("notes", "attachments", "ml.lead_scores", "ml.next_best_actions",
                  "ml.sentiment_analysis", *(n for n in related if n.startswith("raw."))):
         erased[name] = _delete(session, *related[name])

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from salesops.automation import lifecycle
 from salesops.domain.deals import ensure_default_pipeline
 from salesops.models import (
     Contact,
@@ -151,3 +152,45 @@ def test_a_survivor_younger_than_its_duplicates_is_exported_first(client, person
                      headers=personas["admin"]["headers"]).json()
     assert [c["id"] for c in doc["contacts"]] == list(ids)
     assert [c["contact_id"] for c in doc["consents"]] == list(ids)
+
+
+def test_erase_removes_the_persons_attachment_files_and_notes(client, app, personas,
+                                                              clean_db):
+    admin = personas["admin"]["headers"]
+    greta = _person(clean_db, personas, "greta@film.se", "hs-1")
+    other = _person(clean_db, personas, "other@film.se", "hs-2")
+    root = app.state.settings.attachments_path
+
+    def upload(contact: int, name: str) -> str:
+        r = client.post(f"/api/v1/contacts/{contact}/attachments", params={"filename": name},
+                        content=b"scan", headers={**admin, "Content-Type": "text/plain"})
+        assert r.status_code == 201, r.text
+        with clean_db.connect() as conn:
+            return conn.scalar(sa.text("select stored_name from app.attachments "
+                                       "where id = :i"), {"i": r.json()["id"]})
+
+    passport, contract = upload(greta["contact"], "passport.txt"), upload(greta["dup"], "c.txt")
+    trashed = upload(greta["contact"], "old.txt")
+    with clean_db.begin() as conn:  # in the trash: its file is still stored
+        conn.execute(sa.text("update app.attachments set deleted_at = now() "
+                             "where stored_name = :s"), {"s": trashed})
+    kept = upload(other["contact"], "theirs.txt")
+    gone = [root / s[:2] / s for s in (passport, contract, trashed)]
+    assert all(p.is_file() for p in gone)
+
+    r = client.post(f"/api/v1/contacts/{greta['contact']}/erase", headers=admin,
+                    json={"reason": "Art. 17"})
+    assert r.status_code == 200, r.text
+    assert r.json()["erased"]["files"] == 3 and r.json()["erased"]["attachments"] == 3
+    assert r.json()["erased"]["notes"] == 1
+    assert not any(p.exists() for p in gone)
+    assert (root / kept[:2] / kept).read_bytes() == b"scan"
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("select stored_name from app.attachments")
+                            ).scalars().all() == [kept]
+        assert conn.execute(sa.text("select body from app.notes")).scalars().all() == \
+            ["met at the premiere"]  # the other person's note
+        report = lifecycle.report(conn, datetime(2000, 1, 1, tzinfo=UTC))
+    [erase] = [x for x in report if x["action"] == "gdpr_erase"]
+    assert erase["ids"] == [greta["contact"]] and erase["why"] == "Art. 17"
+    assert erase["dependents"]["files"] == 3 and erase["dependents"]["attachments"] == 3

@@ -195,3 +195,62 @@ def test_dagster_job_and_the_report_command(db, database_url, tmp_path):
     assert (row["action"], row["entity"], row["rows"], row["where"]) == \
         ("archive", "interactions", 1, "archive.app__interactions")
     assert row["why"].startswith("policy archive_after_days=365")
+
+
+def _attachment(conn, root, contact: int, name: str, deleted_at: datetime | None) -> str:
+    """An attachment row of the contact and its stored file (as the API stores it)."""
+    from salesops.domain.attachments import stored_path
+
+    stored = f"{name}{os.urandom(8).hex()}"
+    q(conn, "insert into app.attachments (contact_id, filename, stored_name, content_type, "
+      "size_bytes, sha256, deleted_at) values (:c, :f, :s, 'text/plain', 2, 'x', :d) "
+      "returning id", c=contact, f=f"{name}.txt", s=stored, d=deleted_at)
+    path = stored_path(root, stored)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"hi")
+    return stored
+
+
+def test_purging_attachments_removes_their_files_after_the_commit(db, tmp_path, monkeypatch):
+    from salesops.domain.attachments import stored_path
+
+    root = tmp_path / "attachments"
+    long_ago = NOW - timedelta(days=40)
+    with db.begin() as conn:
+        kept_contact = q(conn, "insert into app.contacts (first_name) values ('K') returning id")
+        gone_contact = q(conn, "insert into app.contacts (first_name, deleted_at) values "
+                         "('G', :t) returning id", t=long_ago)
+        trashed = _attachment(conn, root, kept_contact, "trashed", long_ago)
+        recent = _attachment(conn, root, kept_contact, "recent", NOW - timedelta(days=2))
+        live = _attachment(conn, root, kept_contact, "live", None)
+        cascaded = _attachment(conn, root, gone_contact, "cascaded", None)
+        missing = _attachment(conn, root, kept_contact, "missing", long_ago)
+    stored_path(root, missing).unlink()  # already gone from storage: not an error
+
+    # a purge whose transaction fails leaves rows and files alike
+    def refuse(*_):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(lifecycle, "_finish", refuse)
+    with pytest.raises(RuntimeError):
+        lifecycle.purge(db, "attachments", 30, NOW, root)
+    monkeypatch.undo()
+    assert stored_path(root, trashed).is_file() and stored_path(root, cascaded).is_file()
+
+    steps = lifecycle.run(db, {"attachments": Policy(purge_trash_after_days=30),
+                               "contacts": Policy(purge_trash_after_days=30)},
+                          now=NOW, attachments_root=root)
+    assert [(s.entity, s.rows, s.dependents) for s in steps] == [
+        ("attachments", 2, {"files": 2}), ("contacts", 1, {"files": 1})]
+    on_disk = {p.name for p in root.rglob("*") if p.is_file()}
+    assert on_disk == {recent, live}
+    with db.connect() as conn:
+        assert set(conn.execute(sa.text("select stored_name from app.attachments"))
+                   .scalars()) == {recent, live}
+        audited = conn.execute(sa.text(
+            "select entity, after->'dependents' from app.audit_logs "
+            "where action = 'lifecycle.purge' order by id")).all()
+        assert audited == [("attachments", {"files": 2}), ("contacts", {"files": 1})]
+        report = lifecycle.report(conn, NOW - timedelta(days=365))
+    assert {(r["entity"], r["rows"], r["dependents"].get("files")) for r in report} == {
+        ("attachments", 2, 2), ("contacts", 1, 1)}
