@@ -211,7 +211,8 @@ def _attachment(conn, root, contact: int, name: str, deleted_at: datetime | None
     return stored
 
 
-def test_purging_attachments_removes_their_files_after_the_commit(db, tmp_path, monkeypatch):
+def test_purging_attachments_removes_their_files_after_the_commit(db, database_url, tmp_path,
+                                                                  monkeypatch):
     from salesops.domain.attachments import stored_path
 
     root = tmp_path / "attachments"
@@ -254,3 +255,22 @@ def test_purging_attachments_removes_their_files_after_the_commit(db, tmp_path, 
         report = lifecycle.report(conn, NOW - timedelta(days=365))
     assert {(r["entity"], r["rows"], r["dependents"].get("files")) for r in report} == {
         ("attachments", 2, 2), ("contacts", 1, 1)}
+
+    from typer.testing import CliRunner
+
+    from salesops import cli
+    from salesops.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        env = {"DATABASE_URL": database_url, "SALESOPS_DATA_DIR": str(tmp_path / "data")}
+        human = CliRunner().invoke(cli.app, ["lifecycle", "report"], env=env)
+        as_json = CliRunner().invoke(cli.app, ["lifecycle", "report", "--json"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert human.exit_code == 0, human.output
+    [line] = [x for x in human.stdout.splitlines() if " attachments " in x]
+    assert "purge" in line and "purge_trash_after_days=30" in line and "with: files 2" in line
+    rows = [json.loads(x) for x in as_json.stdout.splitlines()]
+    assert {(r["entity"], r["dependents"]["files"]) for r in rows} == {
+        ("attachments", 2), ("contacts", 1)}
