@@ -24,7 +24,7 @@ def write_back_to_crm(context: dg.OpExecutionContext, config: WriteBackConfig,
     if client is None:
         context.log.warning(f"{hubspot_api.token_env} is not set: nothing written back to "
                             "HubSpot (set it to a private app token with contacts write scope)")
-        return {"compared": 0, "pushed": 0, "kept_crm": 0, "failed": 0}
+        return {"compared": 0, "pushed": 0, "kept_crm": 0, "applied": 0, "failed": 0}
     try:
         report = crm_writeback.write_back(database.engine, client, full=config.full)
     finally:
@@ -33,7 +33,8 @@ def write_back_to_crm(context: dg.OpExecutionContext, config: WriteBackConfig,
         context.log.warning(f"{report.failed} field writes failed (run {report.run_id}); the "
                             f"next run retries them: {report.errors[:3]}")
     result = {"compared": report.compared, "pushed": report.pushed,
-              "kept_crm": report.kept_crm, "failed": report.failed}
+              "kept_crm": report.kept_crm, "applied": report.applied,
+              "failed": report.failed}
     context.log.info(f"CRM write-back run {report.run_id}: {result}")
     context.add_output_metadata({**result, "run_id": report.run_id})
     return result

@@ -14,6 +14,19 @@ Equal values are left alone and not logged; every other decision is one row of
 `ops.crm_sync_log` (run, object, field, direction, decision, rule, both values and times),
 and the run one row of `app.integration_sync_runs` (kind crm, direction push).
 
+When the CRM's value wins (`kept_crm`, direction `from_crm`), what happens here depends on
+the field:
+
+- `qualification_status`: the CRM's status is applied to our lead through the domain
+  service (`leads.set_status`: qualify, disqualify with the reason "set in HubSpot", or
+  an open status), audited as the integration user `CrmSyncSettings.actor_email` (made on
+  first use) with request id `crm-sync:<run>`, with its outbox event, so both sides agree.
+  A status the domain refuses (the lead is converted or disqualified here, `converted`
+  set in HubSpot, a value that is no status) is logged `failed` with the reason, and
+  looked at again by the next run; an empty CRM value is left alone.
+- `lead_score`, `next_best_action`: ours are model outputs (`ml` rows of a model
+  version), so nothing changes here; the CRM keeps its value and the log says so.
+
 Incremental by default: only leads whose values changed here since the last finished run
 started, and those that failed then; `full=True` compares every linked lead. The sync is
 state-based, so a run that dies half-way is simply caught up by the next one: what was
@@ -33,9 +46,13 @@ import sqlalchemy as sa
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
+from salesops.domain import leads
+from salesops.domain.audit import Actor
+from salesops.domain.users import create_user, get_principal
 from salesops.errors import SalesopsError
-from salesops.models import CrmIntegration, CrmSyncLog, IntegrationSyncRun
+from salesops.models import CrmIntegration, CrmSyncLog, IntegrationSyncRun, Lead, User
 
 INTEGRATION_NAME = "hubspot-writeback"
 OBJECT_TYPE = "contacts"
@@ -45,6 +62,8 @@ FIELDS = {"lead_score": "salesops_lead_score",
           "next_best_action": "salesops_next_best_action",
           "qualification_status": "salesops_qualification_status"}
 _RULE_NAMES = {"salesops": "salesops_owns", "crm": "crm_owns", "latest": "later_change"}
+STATUS_PROPERTY = FIELDS["qualification_status"]
+APPLIED_REASON = "set in HubSpot"
 
 
 class CrmSyncSettings(BaseSettings):
@@ -56,6 +75,9 @@ class CrmSyncSettings(BaseSettings):
 
     rules: dict[str, Rule] = Field(default_factory=dict, description="per field: salesops, "
                                    "crm or latest (the later change wins)")
+    actor_email: str = Field("hubspot-sync@salesops.local", description="the integration "
+                             "user a status set in the CRM is applied to our leads as "
+                             "(created, without a password, when missing)")
 
     def rule(self, name: str) -> Rule:
         defaults: dict[str, Rule] = {"lead_score": "salesops", "next_best_action": "salesops",
@@ -93,15 +115,17 @@ class Local:
 @dataclass
 class SyncReport:
     run_id: int
+    actor_id: int = 0  # the integration user CRM statuses are applied as
     compared: int = 0
     pushed: int = 0
     kept_crm: int = 0
+    applied: int = 0  # of kept_crm: CRM statuses applied to our leads
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return "failed" if self.failed and not self.pushed else \
+        return "failed" if self.failed and not (self.pushed or self.applied) else \
             "partial" if self.failed else "succeeded"
 
 
@@ -199,10 +223,11 @@ def write_back(engine: sa.Engine, client: CrmClient, settings: CrmSyncSettings |
     """One write-back run (see the module docstring)."""
     settings = settings or CrmSyncSettings()
     settings.check()
-    with engine.begin() as conn:
-        integration_id, run_id = _start(conn)
-        since, retry = (None, []) if full else _since(conn, integration_id)
-    report = SyncReport(run_id)
+    with Session(engine) as session, session.begin():
+        actor_id = _crm_user(session, settings.actor_email)
+        integration_id, run_id = _start(session.connection())
+        since, retry = (None, []) if full else _since(session.connection(), integration_id)
+    report = SyncReport(run_id, actor_id)
     properties = list(FIELDS.values())
     try:
         with engine.connect() as conn:
@@ -241,6 +266,15 @@ def _sync_batch(engine: sa.Engine, client: CrmClient, settings: CrmSyncSettings,
             rows.append(_row(report.run_id, lead, prop,
                              "to_crm" if decision == "pushed" else "from_crm", decision,
                              _RULE_NAMES[rule], lead.values[name], theirs[prop]))
+    for row in rows:
+        if row["decision"] == "kept_crm" and row["field"] == STATUS_PROPERTY \
+                and row["crm_value"]:
+            error = _apply_status(engine, report, row)
+            if error:
+                row.update(decision="failed", error=error)
+                report.errors.append(f"lead {row['lead_id']}: {error}")
+            else:
+                report.applied += 1
     refused: dict[str, str] = {}
     if changes:
         try:
@@ -256,6 +290,31 @@ def _sync_batch(engine: sa.Engine, client: CrmClient, settings: CrmSyncSettings,
     if rows:
         with engine.begin() as conn:
             conn.execute(sa.insert(CrmSyncLog), rows)
+
+
+def _crm_user(session: Session, email: str) -> int:
+    """The integration user CRM statuses are applied as, made on first use."""
+    user_id = session.scalar(sa.select(User.id).where(User.email == email))
+    if user_id is None:
+        user_id = create_user(session, email, "HubSpot sync", None, "integration").id
+    return user_id
+
+
+def _apply_status(engine: sa.Engine, report: SyncReport, row: dict) -> str | None:
+    """Give our lead the CRM's status (one transaction); why not, when the domain refuses
+    or the lead changed here since it was read (the next run decides again)."""
+    try:
+        with Session(engine) as session, session.begin():
+            actor = Actor(get_principal(session, report.actor_id),
+                          request_id=f"crm-sync:{report.run_id}")
+            current = session.scalar(sa.select(Lead.status).where(
+                Lead.id == row["lead_id"]).with_for_update())
+            if current != row["local_value"]:
+                return f"the lead changed here during the run (now {current})"
+            leads.set_status(session, actor, row["lead_id"], row["crm_value"], APPLIED_REASON)
+    except SalesopsError as exc:
+        return f"HubSpot's status {row['crm_value']!r} is not applied: {exc}"
+    return None
 
 
 def _row(run_id: int, lead: Local, prop: str, direction: str, decision: str, rule: str,

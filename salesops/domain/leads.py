@@ -266,12 +266,15 @@ def _open_lead(session: Session, actor: Actor, lead_id: int, version: int | None
     return lead
 
 
-def qualify(session: Session, actor: Actor, lead_id: int, version: int | None = None) -> Lead:
+def qualify(session: Session, actor: Actor, lead_id: int, version: int | None = None,
+            reason: str | None = None) -> Lead:
+    """`reason` (optional, e.g. "set in HubSpot") goes with the outbox event."""
     lead = _open_lead(session, actor, lead_id, version)
     if lead.status == "qualified":
         return lead
+    reason = _clean(reason, MAX_REASON_LENGTH)
     return records.change(session, actor, LEADS, lead, {}, check=False, action="qualify",
-                          topic="lead.qualified",
+                          topic="lead.qualified", payload={"reason": reason} if reason else None,
                           extra={"status": "qualified", "qualified_at": sa.func.now()})
 
 
@@ -285,6 +288,26 @@ def disqualify(session: Session, actor: Actor, lead_id: int, reason: str,
     return records.change(session, actor, LEADS, lead, {}, check=False, action="disqualify",
                           topic="lead.disqualified", payload={"reason": reason},
                           extra={"status": "disqualified", "disqualified_reason": reason})
+
+
+def set_status(session: Session, actor: Actor, lead_id: int, status: str, reason: str
+               ) -> Lead:
+    """Bring the lead to `status` as another system of record says (the CRM write-back's
+    conflict rules), by the same rules as a person: qualify, disqualify (with `reason`)
+    or an open status; a converted or disqualified lead stays so, and `converted` is only
+    reached by converting the lead here (Conflict)."""
+    if status == "qualified":
+        return qualify(session, actor, lead_id, reason=reason)
+    if status == "disqualified":
+        return disqualify(session, actor, lead_id, reason)
+    if status not in OPEN_STATUSES:
+        raise InvalidInput(f"{status!r} is not a status a lead can be set to; one of "
+                           f"{', '.join((*OPEN_STATUSES, 'qualified', 'disqualified'))} "
+                           "(converted: convert the lead).", field="status",
+                           code="invalid_transition")
+    lead = _open_lead(session, actor, lead_id, None)
+    return records.change(session, actor, LEADS, lead, {"status": status},
+                          payload={"reason": _clean(reason, MAX_REASON_LENGTH)})
 
 
 def convert(session: Session, actor: Actor, lead_id: int, *, deal_name: str | None = None,

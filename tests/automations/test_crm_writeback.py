@@ -118,6 +118,20 @@ def test_conflict_rules_per_field(clean_db, hubspot):
                                      "salesops_qualification_status": "nurturing"}
     assert ("201", "salesops_qualification_status", "from_crm", "kept_crm", "later_change",
             "working", "nurturing") in log(clean_db, report.run_id)
+    # ... and is applied to our lead through the domain service, audited, with its event
+    assert (report.kept_crm, report.applied) == (1, 1)
+    with clean_db.connect() as conn:
+        assert conn.scalar(sa.text("select status from app.leads where id = :l"),
+                           {"l": lead}) == "nurturing"
+        audit = conn.execute(sa.text(
+            "select u.email, a.request_id, a.after->>'status' from app.audit_logs a "
+            "join app.users u on u.id = a.user_id where a.entity = 'leads' "
+            "and a.entity_id = :l"), {"l": str(lead)}).all()
+        assert audit == [("hubspot-sync@salesops.local", f"crm-sync:{report.run_id}",
+                          "nurturing")]
+        assert conn.scalar(sa.text(
+            "select payload->>'reason' from app.events where topic = 'lead.updated' "
+            "and aggregate_id = :l"), {"l": str(lead)}) == "set in HubSpot"
 
     # then the lead changes here, after HubSpot's edit: ours is the later change
     with clean_db.begin() as conn:
@@ -137,6 +151,52 @@ def test_conflict_rules_per_field(clean_db, hubspot):
     with pytest.raises(CrmSyncError, match="unknown field.*lead_score"):
         write_back(clean_db, client(hubspot), CrmSyncSettings(_env_file=None,
                                                               rules={"score": "crm"}))
+
+
+def test_a_status_hubspot_owns_is_applied_here_and_model_outputs_stay_ours(clean_db,
+                                                                            hubspot):
+    statuses = {"901": ("working", "disqualified"), "902": ("new", "qualified"),
+                "903": ("converted", "working"), "904": ("working", "banana")}
+    ids = {}
+    for obj, (ours, theirs) in statuses.items():
+        hubspot.put("contacts", obj, LONG_AGO, email=f"c{obj}@example.com",
+                    salesops_qualification_status=theirs, salesops_lead_score="5")
+        ids[obj] = add_lead(clean_db, obj, status=ours, score=70)
+    rules = CrmSyncSettings(_env_file=None, rules={"qualification_status": "crm",
+                                                   "lead_score": "crm"})
+    report = write_back(clean_db, client(hubspot), rules)
+    assert (report.applied, report.failed, report.pushed, report.status) == \
+        (2, 2, 0, "partial")
+    with clean_db.connect() as conn:
+        leads = {r.id: r for r in conn.execute(sa.text(
+            "select id, status, disqualified_reason, qualified_at from app.leads"))}
+        assert [leads[ids[o]].status for o in sorted(statuses)] == \
+            ["disqualified", "qualified", "converted", "working"]
+        assert leads[ids["901"]].disqualified_reason == "set in HubSpot"
+        assert leads[ids["902"]].qualified_at is not None
+        events = conn.execute(sa.text(
+            "select topic, aggregate_id, payload->>'reason' from app.events "
+            "where topic like 'lead.%' order by id")).all()
+        assert events == [("lead.disqualified", str(ids["901"]), "set in HubSpot"),
+                          ("lead.qualified", str(ids["902"]), "set in HubSpot")]
+        assert conn.execute(sa.text(
+            "select action from app.audit_logs where entity = 'leads' order by id")
+            ).scalars().all() == ["disqualify", "qualify"]
+        # scores stay ours: HubSpot's value is kept there, nothing changes in ml
+        assert conn.execute(sa.text("select distinct score from ml.lead_scores")
+                            ).scalars().all() == [70]
+        failed = conn.execute(sa.text(
+            "select object_id, error from ops.crm_sync_log where run_id = :r "
+            "and decision = 'failed' order by object_id"), {"r": report.run_id}).all()
+    assert [f[0] for f in failed] == ["903", "904"]
+    assert "converted" in failed[0][1] and "'banana' is not a status" in failed[1][1]
+    assert {(r[0], r[1], r[3]) for r in log(clean_db, report.run_id)} >= {
+        ("901", "salesops_qualification_status", "kept_crm"),
+        ("901", "salesops_lead_score", "kept_crm")}
+    assert props(hubspot, "901")["salesops_lead_score"] == "5"
+
+    again = write_back(clean_db, client(hubspot), rules)  # agreed: only the refused remain
+    assert (again.applied, again.failed) == (0, 2)
 
 
 def test_rate_limits_and_500s_are_retried(clean_db, hubspot):
@@ -227,7 +287,7 @@ def test_dagster_job_and_schedule(clean_db, database_url, hubspot, monkeypatch):
                                              base_url=hubspot.url)},
         run_config=dg.RunConfig(ops={"write_back_to_crm": crm_sync.WriteBackConfig(full=True)}))
     assert result.output_for_node("write_back_to_crm") == {
-        "compared": 1, "pushed": 2, "kept_crm": 0, "failed": 0}
+        "compared": 1, "pushed": 2, "kept_crm": 0, "applied": 0, "failed": 0}
     assert props(hubspot, "701")["salesops_lead_score"] == "61"
 
 
