@@ -198,3 +198,25 @@ def test_a_failed_commit_leaves_no_file_and_disk_writes_run_off_the_event_loop(
         assert conn.execute(sa.text("select filename from app.attachments")).scalars().all() \
             == ["kept.txt"]
     assert on_loop and not any(on_loop)
+
+
+def test_files_removed_after_commit_only(clean_db, tmp_path):
+    """What a GDPR erase relies on: files go when the transaction commits, not when it
+    rolls back (the rows, and so the files, are still there); a missing one is fine."""
+    from sqlalchemy.orm import Session
+
+    from salesops.domain.attachments import remove_files_after_commit, stored_path
+
+    kept, gone = stored_path(tmp_path, "aa11"), stored_path(tmp_path, "bb22")
+    for path in (kept, gone):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    with Session(clean_db) as session:
+        with session.begin():
+            remove_files_after_commit(session, tmp_path, ["aa11"])
+            session.rollback()
+        assert kept.is_file()
+        with session.begin():
+            remove_files_after_commit(session, tmp_path, ["bb22", "cc33"])
+            assert gone.is_file()  # not before the commit
+        assert not gone.exists() and kept.is_file()
