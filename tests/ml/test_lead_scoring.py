@@ -505,3 +505,35 @@ def test_scoring_checks_drift_against_the_reference_saved_with_the_run(
     assert bool(drifted.loc["lead_source", "drifted"]) and drifted.loc["lead_source", "psi"] > 1
     assert (latest["model_version"] == champion.version).all()
     assert len(latest) == len(features.FEATURES) + 1  # every feature and the score
+
+
+def test_reading_by_copy_gives_the_features_read_sql_gave(engine, leads):
+    """load_open reads by COPY ... TO STDOUT; the model input and the unscorable leads must be
+    what the row-by-row read through the driver gave, awkward text and nulls included."""
+    odd = leads.copy()
+    ids = sorted(open_ids(leads))[:6]
+    for column, values in {
+        "title": ["NA", '"Chief", of\tthings', "  ", "", "null", "Vice\nPresident"],
+        "lead_source": ["N/A", "", None, "web", "referral ", "café"],
+        "employees": [None, 0, None, 5, None, 7],
+        "is_free_email": [None, True, False, None, True, None],
+    }.items():
+        nullable = {"b": "boolean", "i": "Int64", "f": "Int64"}.get(odd[column].dtype.kind)
+        if nullable:
+            odd[column] = odd[column].astype(nullable)
+        for lead_id, value in zip(ids, values, strict=True):
+            odd.loc[odd["lead_id"] == lead_id, column] = pd.NA if value is None else value
+    query = sa.text(
+        f"select {features._COLUMNS} from marts.lead_features f where not coalesce("
+        "f.is_closed, false) and exists (select 1 from app.leads l where l.id = f.lead_id "
+        "and l.deleted_at is null) order by f.lead_id")
+    with mart_replaced(engine, leads, odd):
+        with engine.connect() as conn:
+            expected = pd.read_sql_query(query, conn)
+        got = features.load_open(engine)
+        subset = features.load_open(engine, ids[:2] + [10**12])
+    assert list(subset["lead_id"]) == ids[:2]
+    assert got["lead_id"].tolist() == expected["lead_id"].tolist() and len(got) > 6
+    assert (got["created_at"] == expected["created_at"]).all()
+    pd.testing.assert_frame_equal(features.build(got), features.build(expected))
+    assert features.nothing_known(got).tolist() == features.nothing_known(expected).tolist()
