@@ -276,6 +276,33 @@ def test_score_writes_one_row_per_open_lead(champion, database_url, engine, lead
     assert names.map(lambda n: "lead_source" in n).mean() > 0.3
 
 
+def test_scoring_in_chunks_writes_what_one_pass_gives(champion, database_url, engine, leads,
+                                                      monkeypatch):
+    """Chunks (read, predict, explain, COPY streamed) change nothing: scores, probabilities
+    and reasons are what predicting and explaining all open leads at once gives."""
+    import importlib
+
+    import mlflow
+
+    from ml import explain
+
+    scoring = importlib.import_module("ml.lead_scoring.score")
+
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champion.version}")
+    X = features.build(features.load_open(engine))
+    probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
+    reasons = explain.reasons_json(explain.tree_contributions(model, X), X, k=3)
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+    monkeypatch.setattr(scoring, "SCORE_CHUNK_ROWS", 7)
+    assert scoring.write_scores(engine, model, "v", "r").written == len(X)
+    rows = pd.read_sql_query(sa.text("select lead_id, score, probability, reasons::text"
+                                     " as reasons from ml.lead_scores order by lead_id"), engine)
+    assert rows["score"].tolist() == np.rint(probability * 100).astype(int).tolist()
+    assert np.allclose(rows["probability"], probability, rtol=0, atol=1e-15)
+    assert [json.loads(r) for r in rows["reasons"]] == [json.loads(r) for r in reasons]
+
+
 def test_score_a_subset_by_lead_ids(champion, database_url, engine, leads):
     with engine.begin() as conn:
         conn.execute(sa.text("delete from ml.lead_scores"))
