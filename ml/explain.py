@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
+from functools import partial
 
 import numba
 import numpy as np
@@ -170,10 +172,16 @@ def tree_contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
     Exactly SHAP's tree-path-dependent values (`shap_contributions`, tested equal), computed
     from per-tree tables in one compiled pass over the rows instead of SHAP's row by
     row walk: a million leads in seconds rather than minutes."""
+    return tree_explainer(pipeline)(X)
+
+
+def tree_explainer(pipeline: Pipeline) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """`tree_contributions` of `pipeline` as a function of X, its per-tree tables built once:
+    for explaining many chunks of rows with one model."""
     prep, model = _split_pipeline(pipeline)
     trees = _trees(model)
     if trees is None:
-        return shap_contributions(pipeline, X)
+        return partial(shap_contributions, pipeline)
     owners = _input_feature_of_each_column(prep)
     inputs = list(dict.fromkeys(owners))
     owner_index = np.array([inputs.index(o) for o in owners])
@@ -194,12 +202,17 @@ def tree_contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
         n_splits[t], n_used[t], offset[t] = len(feat), len(use), position
         flat.append((phi * weight).ravel())
         position += phi.size
-    encoded = np.ascontiguousarray(prep.transform(X), dtype=np.float64)
-    out = np.zeros((len(X), len(inputs)))
-    _accumulate(encoded, feature, threshold, missing_left, n_splits, used, n_used, offset,
-                np.concatenate(flat) if flat else np.zeros(0), out)
-    frame = pd.DataFrame(out, index=X.index, columns=inputs)
-    return frame[[c for c in X.columns if c in frame.columns]]
+    table = np.concatenate(flat) if flat else np.zeros(0)
+
+    def contributions(X: pd.DataFrame) -> pd.DataFrame:
+        encoded = np.ascontiguousarray(prep.transform(X), dtype=np.float64)
+        out = np.zeros((len(X), len(inputs)))
+        _accumulate(encoded, feature, threshold, missing_left, n_splits, used, n_used, offset,
+                    table, out)
+        frame = pd.DataFrame(out, index=X.index, columns=inputs)
+        return frame[[c for c in X.columns if c in frame.columns]]
+
+    return contributions
 
 
 def _plain(value):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 
 def copy_rows(conn: sa.Connection, table: str, columns: Sequence[str],
@@ -52,18 +54,33 @@ def copy_frame(conn: sa.Connection, table: str, frame: pd.DataFrame,
                chunk_rows: int = 100_000) -> int:
     """COPY a DataFrame's columns into `schema.table` in COPY's text format, a chunk of rows
     at a time, each chunk's text built a column at a time (no Python per row)."""
+    with copy_stream(conn, table, list(frame.columns)) as write:
+        for start in range(0, len(frame), chunk_rows):
+            write(frame.iloc[start:start + chunk_rows])
+    return len(frame)
+
+
+@contextmanager
+def copy_stream(conn: sa.Connection, table: str,
+                columns: Sequence[str]) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """One COPY into `schema.table`, open while the caller computes: yields a function that
+    writes a DataFrame of `columns` (as `copy_frame` does). A worker thread sends the data,
+    so the server ingests one chunk while the caller computes the next."""
     schema, name = table.split(".")
     statement = sql.SQL("copy {} ({}) from stdin").format(
-        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
+        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, columns)))
     dbapi = conn.connection.driver_connection
-    with dbapi.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(frame), chunk_rows):
-            chunk = frame.iloc[start:start + chunk_rows]
-            lines = _copy_text(chunk.iloc[:, 0])
-            for column in chunk.columns[1:]:
+    with dbapi.cursor() as cur, cur.copy(statement,
+                                         writer=QueuedLibpqWriter(cur)) as copy:
+        def write(chunk: pd.DataFrame) -> None:
+            if chunk.empty:
+                return
+            lines = _copy_text(chunk[columns[0]])
+            for column in columns[1:]:
                 lines = lines + "\t" + _copy_text(chunk[column])
             copy.write("\n".join(lines.tolist()) + "\n")
-    return len(frame)
+
+        yield write
 
 
 def record_metrics(conn: sa.Connection, model_name: str, model_version: str, run_id: str,

@@ -6,9 +6,12 @@ scores stay out (`OUTCOME_COLUMNS`), and the SQL below selects features explicit
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from psycopg import sql
 
 from salesops.errors import SalesopsError
 
@@ -127,16 +130,38 @@ def load_training(engine: sa.Engine) -> pd.DataFrame:
 
 
 def load_open(engine: sa.Engine, lead_ids: list[int] | None = None) -> pd.DataFrame:
-    """Open leads (not closed) that still exist in app.leads; only `lead_ids` when given."""
-    query = (f"select {_COLUMNS} from {SOURCE} f"
-             " where not coalesce(f.is_closed, false)"
-             " and exists (select 1 from app.leads l"
-             "             where l.id = f.lead_id and l.deleted_at is null)")
-    params: dict = {}
+    """Open leads (not closed) that still exist in app.leads; only `lead_ids` when given.
+
+    Read with `COPY (...) TO STDOUT` as CSV into pandas' C parser: for a million leads this
+    is several times faster than fetching rows through the driver (`read_sql_query`)."""
+    query = sql.SQL(
+        f"select {_COLUMNS} from {SOURCE} f"
+        " where not coalesce(f.is_closed, false)"
+        " and exists (select 1 from app.leads l"
+        "             where l.id = f.lead_id and l.deleted_at is null){ids}"
+        " order by f.lead_id")
+    ids = sql.SQL("")
     if lead_ids is not None:
-        query += " and f.lead_id = any(:ids)"
-        params["ids"] = [int(i) for i in lead_ids]
-    query += " order by f.lead_id"
+        ids = sql.SQL(" and f.lead_id = any({}::bigint[])").format(
+            sql.Literal([int(i) for i in lead_ids]))
+    statement = sql.SQL("copy ({}) to stdout with (format csv)").format(
+        query.format(ids=ids))
+    buffer = io.BytesIO()
     with engine.connect() as conn:
         require_source(conn)
-        return pd.read_sql_query(sa.text(query), conn, params=params)
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(statement) as copy:
+            for data in copy:
+                buffer.write(data)
+    buffer.seek(0)
+    # NULL is an empty unquoted field; an empty text ("") reads as missing too, which
+    # `build` and `nothing_known` treat as missing anyway
+    frame = pd.read_csv(buffer, names=_OPEN_COLUMNS, dtype=_OPEN_TYPES, true_values=["t"],
+                        false_values=["f"], keep_default_na=False, na_values=[""])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    return frame
+
+
+_OPEN_COLUMNS = [c.strip().removeprefix("f.") for c in _COLUMNS.split(",")]
+_TEXT = ["lead_source", "industry", "country", "title"]
+_OPEN_TYPES = {"lead_id": "int64", "created_at": object, **dict.fromkeys(_TEXT, object),
+               "is_free_email": "boolean", "has_phone": "boolean"}

@@ -35,6 +35,10 @@ N_REASONS = 3
 #: A score that moves by at least this many points since the lead's last score emits
 #: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
 SCORE_CHANGE_THRESHOLD = 10
+#: Leads predicted, explained and sent to the server at a time.
+SCORE_CHUNK_ROWS = 100_000
+_SCORE_COLUMNS = ["lead_id", "score", "band", "probability", "reasons", "model_name",
+                  "model_version", "mlflow_run_id"]
 
 
 def band_for(scores) -> np.ndarray:
@@ -135,16 +139,21 @@ _PREVIOUS = sa.text(
     " where s.lead_id = any(:ids) order by s.lead_id, s.scored_at desc, s.id desc")
 
 
-def _emit_changes(conn: sa.Connection, lead_ids, scores, bands, version: str, run_id: str,
-                  threshold: int) -> int:
-    """A `lead.score_changed` event, naming the owner, per lead whose score moved by at
-    least `threshold` points since its last score (a first score is no change)."""
+def _previous_scores(conn: sa.Connection, lead_ids) -> pd.DataFrame:
+    """Each lead's latest score so far (and its owner): read before the new ones are written."""
     ids = [int(i) for i in lead_ids]
-    previous = pd.DataFrame(conn.execute(_PREVIOUS, {"ids": ids}).all(),
-                            columns=["lead_id", "previous", "previous_band", "owner_id"])
+    return pd.DataFrame(conn.execute(_PREVIOUS, {"ids": ids}).all(),
+                        columns=["lead_id", "previous", "previous_band", "owner_id"])
+
+
+def _emit_changes(conn: sa.Connection, previous: pd.DataFrame, lead_ids, scores, bands,
+                  version: str, run_id: str, threshold: int) -> int:
+    """A `lead.score_changed` event, naming the owner, per lead whose score moved by at
+    least `threshold` points since its `previous` score (a first score is no change)."""
     if previous.empty:
         return 0
-    now = pd.DataFrame({"lead_id": ids, "score": scores, "band": bands})
+    now = pd.DataFrame({"lead_id": np.asarray(lead_ids, dtype=np.int64), "score": scores,
+                        "band": bands})
     moved = now.merge(previous, on="lead_id")
     moved = moved[(moved["score"] - moved["previous"]).abs() >= threshold]
     with Session(bind=conn) as session:
@@ -190,27 +199,37 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
     if frame.empty:
         return ScoreRun(0, unscorable, 0, version)
     X = features.build(frame)
-    with threads_for(len(X)):
-        probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
-    scores = np.rint(probability * 100).astype(int)
-    bands = band_for(scores)
-    reasons = explain.reasons_json(explain.tree_contributions(model, X), X, k=N_REASONS)
-    rows = pd.DataFrame({"lead_id": frame["lead_id"].to_numpy(), "score": scores,
-                         "band": bands, "probability": probability, "reasons": reasons,
-                         "model_name": MODEL_NAME, "model_version": version,
-                         "mlflow_run_id": run_id})
-    drifts = []
-    if reference is not None and len(X) >= monitoring.MIN_ROWS:
-        threshold = drift_threshold or get_settings().drift_psi_threshold
-        drifts = monitoring.compare(reference, X, probability, threshold)
+    lead_ids = frame["lead_id"].to_numpy()
+    explainer = explain.tree_explainer(model)
+    probability = np.empty(len(X))
     with engine.begin() as conn:
-        changes = _emit_changes(conn, frame["lead_id"], scores, bands, version, run_id,
-                                change_threshold)
-        written = store.copy_frame(conn, "ml.lead_scores", rows)
+        previous = _previous_scores(conn, lead_ids)
+        # chunk by chunk, so the server ingests one chunk while the next is computed and
+        # the reasons' text of only one chunk is held at a time
+        with store.copy_stream(conn, "ml.lead_scores", _SCORE_COLUMNS) as write:
+            for start in range(0, len(X), SCORE_CHUNK_ROWS):
+                part = X.iloc[start:start + SCORE_CHUNK_ROWS]
+                with threads_for(len(part)):
+                    chunk = np.clip(model.predict_proba(part)[:, 1], 0.0, 1.0)
+                probability[start:start + len(part)] = chunk
+                scores = np.rint(chunk * 100).astype(int)
+                write(pd.DataFrame({
+                    "lead_id": lead_ids[start:start + len(part)], "score": scores,
+                    "band": band_for(scores), "probability": chunk,
+                    "reasons": explain.reasons_json(explainer(part), part, k=N_REASONS),
+                    "model_name": MODEL_NAME, "model_version": version,
+                    "mlflow_run_id": run_id}))
+        scores = np.rint(probability * 100).astype(int)
+        changes = _emit_changes(conn, previous, lead_ids, scores, band_for(scores), version,
+                                run_id, change_threshold)
+        drifts = []
+        if reference is not None and len(X) >= monitoring.MIN_ROWS:
+            threshold = drift_threshold or get_settings().drift_psi_threshold
+            drifts = monitoring.compare(reference, X, probability, threshold)
         if drifts:
             monitoring.record(conn, MODEL_NAME, version, run_id, drifts)
     drift = monitoring.summarise(drifts) if drifts else monitoring.DriftSummary(checked=False)
     if drift.flagged:
         log.warning("%s version %s: drift past PSI %.2f in %s", MODEL_NAME, version,
                     drifts[0].threshold, ", ".join(drift.drifted))
-    return ScoreRun(written, unscorable, changes, version, drift=drift)
+    return ScoreRun(len(X), unscorable, changes, version, drift=drift)

@@ -276,6 +276,33 @@ def test_score_writes_one_row_per_open_lead(champion, database_url, engine, lead
     assert names.map(lambda n: "lead_source" in n).mean() > 0.3
 
 
+def test_scoring_in_chunks_writes_what_one_pass_gives(champion, database_url, engine, leads,
+                                                      monkeypatch):
+    """Chunks (read, predict, explain, COPY streamed) change nothing: scores, probabilities
+    and reasons are what predicting and explaining all open leads at once gives."""
+    import importlib
+
+    import mlflow
+
+    from ml import explain
+
+    scoring = importlib.import_module("ml.lead_scoring.score")
+
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champion.version}")
+    X = features.build(features.load_open(engine))
+    probability = np.clip(model.predict_proba(X)[:, 1], 0.0, 1.0)
+    reasons = explain.reasons_json(explain.tree_contributions(model, X), X, k=3)
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from ml.lead_scores"))
+    monkeypatch.setattr(scoring, "SCORE_CHUNK_ROWS", 7)
+    assert scoring.write_scores(engine, model, "v", "r").written == len(X)
+    rows = pd.read_sql_query(sa.text("select lead_id, score, probability, reasons::text"
+                                     " as reasons from ml.lead_scores order by lead_id"), engine)
+    assert rows["score"].tolist() == np.rint(probability * 100).astype(int).tolist()
+    assert np.allclose(rows["probability"], probability, rtol=0, atol=1e-15)
+    assert [json.loads(r) for r in rows["reasons"]] == [json.loads(r) for r in reasons]
+
+
 def test_score_a_subset_by_lead_ids(champion, database_url, engine, leads):
     with engine.begin() as conn:
         conn.execute(sa.text("delete from ml.lead_scores"))
@@ -505,3 +532,35 @@ def test_scoring_checks_drift_against_the_reference_saved_with_the_run(
     assert bool(drifted.loc["lead_source", "drifted"]) and drifted.loc["lead_source", "psi"] > 1
     assert (latest["model_version"] == champion.version).all()
     assert len(latest) == len(features.FEATURES) + 1  # every feature and the score
+
+
+def test_reading_by_copy_gives_the_features_read_sql_gave(engine, leads):
+    """load_open reads by COPY ... TO STDOUT; the model input and the unscorable leads must be
+    what the row-by-row read through the driver gave, awkward text and nulls included."""
+    odd = leads.copy()
+    ids = sorted(open_ids(leads))[:6]
+    for column, values in {
+        "title": ["NA", '"Chief", of\tthings', "  ", "", "null", "Vice\nPresident"],
+        "lead_source": ["N/A", "", None, "web", "referral ", "café"],
+        "employees": [None, 0, None, 5, None, 7],
+        "is_free_email": [None, True, False, None, True, None],
+    }.items():
+        nullable = {"b": "boolean", "i": "Int64", "f": "Int64"}.get(odd[column].dtype.kind)
+        if nullable:
+            odd[column] = odd[column].astype(nullable)
+        for lead_id, value in zip(ids, values, strict=True):
+            odd.loc[odd["lead_id"] == lead_id, column] = pd.NA if value is None else value
+    query = sa.text(
+        f"select {features._COLUMNS} from marts.lead_features f where not coalesce("
+        "f.is_closed, false) and exists (select 1 from app.leads l where l.id = f.lead_id "
+        "and l.deleted_at is null) order by f.lead_id")
+    with mart_replaced(engine, leads, odd):
+        with engine.connect() as conn:
+            expected = pd.read_sql_query(query, conn)
+        got = features.load_open(engine)
+        subset = features.load_open(engine, ids[:2] + [10**12])
+    assert list(subset["lead_id"]) == ids[:2]
+    assert got["lead_id"].tolist() == expected["lead_id"].tolist() and len(got) > 6
+    assert (got["created_at"] == expected["created_at"]).all()
+    pd.testing.assert_frame_equal(features.build(got), features.build(expected))
+    assert features.nothing_known(got).tolist() == features.nothing_known(expected).tolist()
