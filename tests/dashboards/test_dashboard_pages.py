@@ -309,7 +309,9 @@ def test_engagement_email_responses_sentiment_and_alerts(page):
         "1", "1", "100%")
     responses, sentiment, alerts = (d.value for d in at.dataframe)
     assert responses.inbound.tolist() == [2, 1]
-    assert responses.median_response_hours.tolist()[0] == 3.0
+    assert responses.answered.tolist() == [2, 0]
+    assert responses.avg_response_hours.tolist()[0] == 3.0  # (2 + 4) / 2
+    assert responses.avg_response_hours.isna().tolist() == [False, True]
     assert sentiment.set_index(["account_name", "week"]).sentiment.round(2).tolist() == [
         0.45, 0.5, -0.6]
     assert alerts.account_name.tolist() == ["Beta"]
@@ -317,6 +319,7 @@ def test_engagement_email_responses_sentiment_and_alerts(page):
     assert len(at.get("download_button")) == 4
 
     at = page("views/engagement.py", range=PERIOD, rep="Ann", account="Acme")
+    assert at.dataframe[0].value.inbound.tolist() == [2]  # Ann's April messages only
     assert at.dataframe[1].value.account_name.unique().tolist() == ["Acme"]
     assert "No account needs attention." in [i.value for i in at.info]
 
