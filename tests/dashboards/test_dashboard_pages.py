@@ -297,6 +297,9 @@ def test_funnel_by_cohort_stage_durations_and_velocity(page):
 
     at = page("views/funnel.py", range=PERIOD, rep="Bob")
     assert at.dataframe[0].value.leads.tolist() == [1]  # lead 2, in May
+    bob = at.dataframe[1].value.set_index("stage_name")  # deal 6 only
+    assert bob.visits.to_dict() == {"Discovery": 1, "Proposal": 1}
+    assert bob.avg_days.to_dict() == {"Discovery": 10.0, "Proposal": 50.0}
     reps, teams = (d.value for d in at.dataframe[2:])
     assert reps.rep.tolist() == ["Bob"] and teams.team.tolist() == ["West"]
     assert reps.opportunities.tolist() == [2]  # May and June only
