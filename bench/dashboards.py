@@ -105,6 +105,9 @@ MARTS_SQL = [
               '[{"feature": "email_clicks", "value": 3, "contribution": 0.4,
                  "direction": "up"}]', 'lead_score', '1', 'run', timestamptz '2026-06-01'
        from (select i, (i * 37) % 100 as s from generate_series(1, (:n / 2)::int) i) x""",
+    """create table marts.dim_lead_segments as
+       select lead_source, industry, count(*)::bigint as leads
+       from marts.fct_leads group by 1, 2""",
     """create table marts.fct_touchpoints as
        select i as touchpoint_id,
               (array['email','paid_search','organic_search','paid_social','events'])
@@ -180,6 +183,11 @@ MARTS_SQL = [
               (array['negative','neutral','positive'])[1 + i % 3] as sentiment_label,
               ((i % 3) - 1) * 0.5 as sentiment_score
        from generate_series(1, :n) i""",
+    """create table marts.fct_response_times_daily as
+       select occurred_date, user_id, count(*)::bigint as inbound,
+              count(hours_to_reply)::bigint as answered,
+              coalesce(sum(hours_to_reply), 0)::float8 as reply_hours_sum
+       from marts.fct_interactions where direction = 'inbound' group by 1, 2""",
     """insert into ml.forecasts (model_name, model_version, mlflow_run_id, as_of,
                                  period_start, period_grain, p10, p50, p90)
        select 'bookings', '1', 'run', (d - interval '10 days')::date, d::date, 'month',
@@ -210,6 +218,7 @@ MARTS_SQL = [
     "create index on marts.fct_pipeline_daily_snapshot (owner_id, snapshot_date)",
     "create index on marts.fct_interactions (occurred_date)",
     "create index on marts.fct_interactions (user_id)",
+    "create index on marts.fct_response_times_daily (occurred_date)",
     "analyze",
 ]
 

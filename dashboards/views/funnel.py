@@ -35,16 +35,18 @@ FUNNEL_SQL = """
     group by 1 order by 1"""
 
 #: The open stages deals entered in the range (the closed stage a deal ends in has no
-#: duration).
+#: duration). The deals are looked up only when a team or rep filter is set.
 STAGE_DURATIONS_SQL = """
     select h.stage_position, h.current_stage_name as stage_name, count(*) as visits,
            avg(h.duration_days)::float8 as avg_days,
            percentile_cont(0.5) within group (order by h.duration_days) as median_days,
            count(*) filter (where h.is_current) as deals_in_stage_now
-    from marts.fct_deal_stage_history h join marts.fct_deals d on d.deal_id = h.deal_id
+    from marts.fct_deal_stage_history h
     where not h.is_closed_stage and h.entered_at >= cast(:start as date)
       and h.entered_at < cast(:end as date) + 1
-      and """ + owner_clause("d.owner_id") + """
+      and (cast(:owners as bigint[]) is null or h.deal_id in (
+          select d.deal_id from marts.fct_deals d
+          where d.owner_id = any(cast(:owners as bigint[]))))
     group by 1, 2 order by 1"""
 
 #: The months of marts.sales_velocity in the range, added up per rep (with the team in

@@ -16,7 +16,8 @@ from dashboards.scores import calibration, probability_bin, reasons_text
 BANDS = ["A", "B", "C", "D"]
 QUEUE_LIMIT = 1000
 
-OPTIONS_SQL = "select distinct lead_source, industry from marts.fct_leads"
+#: The source and segment options, from the few rows of the lead segments mart.
+OPTIONS_SQL = "select lead_source, industry from marts.dim_lead_segments"
 
 #: The leads in the filters (a range on created_at, so its index serves).
 IN_FILTERS = """

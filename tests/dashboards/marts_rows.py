@@ -181,6 +181,20 @@ INTERACTIONS = """
     ) as i (interaction_id, account_id, user_id, kind, direction, occurred_at,
             hours_to_reply, sentiment_label, sentiment_score)"""
 
+#: Inbound messages added up per day and rep (as the fct_response_times_daily model does).
+RESPONSE_TIMES = """
+    create table marts.fct_response_times_daily as
+    select occurred_date, user_id, count(*)::bigint as inbound,
+           count(hours_to_reply)::bigint as answered,
+           coalesce(sum(hours_to_reply), 0)::float8 as reply_hours_sum
+    from marts.fct_interactions where direction = 'inbound' group by 1, 2"""
+
+#: The leads' source and industry pairs (as the dim_lead_segments model does).
+LEAD_SEGMENTS = """
+    create table marts.dim_lead_segments as
+    select lead_source, industry, count(*)::bigint as leads
+    from marts.fct_leads group by 1, 2"""
+
 ACCOUNTS = """
     create table marts.dim_accounts as
     select account_id::bigint, account_name
@@ -258,9 +272,9 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, LEADS_DAILY, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY,
-                SNAPSHOTS, TARGETS, INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS,
-                MODEL_DRIFT):
+    for sql in (DEALS, LEADS, LEADS_DAILY, LEAD_SEGMENTS, ATTRIBUTION, TOUCHPOINTS,
+                STAGE_HISTORY, SNAPSHOTS, TARGETS, INTERACTIONS, RESPONSE_TIMES, ACCOUNTS,
+                USERS, VELOCITY, CAMPAIGNS, MODEL_DRIFT):
         conn.execute(sa.text(sql))
     # Each company-wide forecast comes with a per-category split written after it, as
     # ml.forecasting writes them: the page must read the total, not the latest row.

@@ -35,8 +35,9 @@ EXPECTED = {
     "views/funnel.py": ["(marts.fct_leads_daily) has not been built yet",
                         "(marts.fct_deal_stage_history) has not been built yet",
                         "table marts.sales_velocity has not been built"],
-    "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built"]
-                           + ["(marts.fct_interactions) has not been built yet"] * 3,
+    "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built",
+                            "(marts.fct_response_times_daily) has not been built yet"]
+                           + ["(marts.fct_interactions) has not been built yet"] * 2,
     "views/leads.py": ["table marts.fct_leads has not been built"],
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
                            "table marts.fct_campaign_performance has not been built"],

@@ -297,6 +297,9 @@ def test_funnel_by_cohort_stage_durations_and_velocity(page):
 
     at = page("views/funnel.py", range=PERIOD, rep="Bob")
     assert at.dataframe[0].value.leads.tolist() == [1]  # lead 2, in May
+    bob = at.dataframe[1].value.set_index("stage_name")  # deal 6 only
+    assert bob.visits.to_dict() == {"Discovery": 1, "Proposal": 1}
+    assert bob.avg_days.to_dict() == {"Discovery": 10.0, "Proposal": 50.0}
     reps, teams = (d.value for d in at.dataframe[2:])
     assert reps.rep.tolist() == ["Bob"] and teams.team.tolist() == ["West"]
     assert reps.opportunities.tolist() == [2]  # May and June only
@@ -309,7 +312,9 @@ def test_engagement_email_responses_sentiment_and_alerts(page):
         "1", "1", "100%")
     responses, sentiment, alerts = (d.value for d in at.dataframe)
     assert responses.inbound.tolist() == [2, 1]
-    assert responses.median_response_hours.tolist()[0] == 3.0
+    assert responses.answered.tolist() == [2, 0]
+    assert responses.avg_response_hours.tolist()[0] == 3.0  # (2 + 4) / 2
+    assert responses.avg_response_hours.isna().tolist() == [False, True]
     assert sentiment.set_index(["account_name", "week"]).sentiment.round(2).tolist() == [
         0.45, 0.5, -0.6]
     assert alerts.account_name.tolist() == ["Beta"]
@@ -317,6 +322,7 @@ def test_engagement_email_responses_sentiment_and_alerts(page):
     assert len(at.get("download_button")) == 4
 
     at = page("views/engagement.py", range=PERIOD, rep="Ann", account="Acme")
+    assert at.dataframe[0].value.inbound.tolist() == [2]  # Ann's April messages only
     assert at.dataframe[1].value.account_name.unique().tolist() == ["Acme"]
     assert "No account needs attention." in [i.value for i in at.info]
 

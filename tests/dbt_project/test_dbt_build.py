@@ -219,7 +219,7 @@ def test_models_land_in_their_schemas(built):
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
                  "fct_interactions", "fct_attribution", "attribution_by_channel",
                  "fct_touchpoints_daily", "sales_targets", "fct_leads_daily",
-                 "fct_model_drift"):
+                 "fct_model_drift", "fct_response_times_daily", "dim_lead_segments"):
         assert where[mart] == "marts", mart
 
 
@@ -404,6 +404,29 @@ def test_fct_leads_daily_adds_up_the_leads_and_the_queue_has_its_index(built):
                            "where schemaname = 'marts' and tablename = 'fct_leads'")
     assert any("score DESC NULLS LAST" in i["indexdef"] and "WHERE (NOT is_closed)"
                in i["indexdef"] for i in indexes)
+
+
+def test_fct_response_times_daily_adds_up_the_inbound_messages(built):
+    daily = _rows(built, "select sum(inbound) as inbound, sum(answered) as answered, "
+                         "round(sum(reply_hours_sum)::numeric, 6) as hours "
+                         "from marts.fct_response_times_daily")[0]
+    each = _rows(built, "select count(*) as inbound, count(hours_to_reply) as answered, "
+                        "round(coalesce(sum(hours_to_reply), 0)::numeric, 6) as hours "
+                        "from marts.fct_interactions "
+                        "where direction = 'inbound' and occurred_date is not null")[0]
+    assert daily == each and each["inbound"] > 0
+    grain = _rows(built, "select count(*) as n, count(distinct (occurred_date, user_id)) as d "
+                         "from marts.fct_response_times_daily")[0]
+    assert grain["n"] == grain["d"] > 0
+
+
+def test_dim_lead_segments_holds_every_source_and_industry_once(built):
+    order = " order by lead_source nulls first, industry nulls first"
+    segments = _rows(built, "select lead_source, industry, leads from marts.dim_lead_segments"
+                     + order)
+    each = _rows(built, "select lead_source, industry, count(*) as leads from marts.fct_leads "
+                        "group by 1, 2" + order)
+    assert segments == each and len(each) > 1
 
 
 def test_sales_targets_as_day_ranges_with_their_level(built):
