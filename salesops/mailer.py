@@ -98,9 +98,14 @@ def build_message(sender: str, to: str, subject: str, text: str, *, html: str | 
     if html is None:
         msg: Message = text_part
     else:
-        msg = MIMEMultipart("alternative")
-        msg.attach(text_part)
-        msg.attach(MIMEText(html, "html", _UTF8))
+        # the parts are quoted-printable, which writes "=" as "=3D": no line of theirs can
+        # hold "=_", so a boundary starting with it needs no search (the generator's own
+        # search compiles a regex per message)
+        boundary = "=_" + "".join(ch for ch in msg_id if ch.isalnum())[:60]
+        msg = MIMEMultipart("alternative", boundary=boundary)
+        for part in (text_part, MIMEText(html, "html", _UTF8)):
+            del part["MIME-Version"]  # said once, at the top
+            msg.attach(part)
     msg["From"] = sender
     msg["To"] = formataddr((to_name, to), "utf-8") if to_name else to
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
