@@ -269,8 +269,9 @@ def _send_one(marks: _Marks, mailer: Mailer, tracker: Tracker, template: Compile
     try:
         msg = personalise(template, tracker, campaign_name, delivery.id, contact, s.sender,
                           msg_id)
-        marks.settle()  # the previous message is marked before this one can be accepted
-        mailer.send(msg)
+        # the previous message is marked before this one can be accepted; its mark's round
+        # trip overlaps this one's envelope
+        mailer.send(msg, before_data=marks.settle)
     except (MailError, InvalidInput) as exc:
         permanent = isinstance(exc, PermanentMailError | InvalidInput)
         marks.mark(_mark(delivery.id, "failed", error=str(exc)[:2000], give_up=permanent))
