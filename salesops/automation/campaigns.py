@@ -7,11 +7,17 @@ A campaign runs `scheduled` -> `running` -> `completed`:
    resolves the saved segment against the contacts as they are now and writes one
    `campaign_deliveries` row per recipient, in one transaction: `queued`, or `suppressed`
    with the reason (opted out, no marketing consent). The campaign becomes `running`.
-2. `send_campaign` claims queued rows in small batches (`sending`, committed before the
-   SMTP call), renders and sends each, and marks it `sent` (or `failed` with the error)
-   right after. Consent is checked again at send time. A run that dies leaves its claims;
-   the next run retries them once their lease has run out, with the same Message-ID, so a
-   recipient never gets two different copies and no recipient is lost.
+2. `send_campaign` claims queued rows in batches (`sending`, committed before the SMTP
+   call), renders and sends each, and marks it `sent` (or `failed` with the error) right
+   after: the mark goes to PostgreSQL while the next message is rendered and its envelope
+   sent, and is committed before that message's DATA, so at most one accepted message is
+   ever unmarked. Consent is checked again at send time. A run that dies leaves its
+   claims; the next run retries them once their lease has run out, with the same
+   Message-ID, so a recipient never gets two different copies and no recipient is lost.
+   A run walks the deliveries once, in id order, each claim starting after the last one
+   (not rescanning what was sent, which made a claim cost grow with the campaign); what
+   becomes claimable behind it meanwhile (a dead worker's lease running out) is left to
+   the next run, and the campaign is not completed before.
 3. When nothing is left to send the campaign is `completed`.
 
 Opens, clicks and unsubscribes come back through the API's tracking links
@@ -160,7 +166,7 @@ _CLAIM = sa.text("""
            claimed_at = now(), updated_at = now()
     where d.id in (
         select id from app.campaign_deliveries
-        where campaign_id = :campaign_id
+        where campaign_id = :campaign_id and id > :after
           and (status = 'queued'
                or (status = 'failed' and attempts < :max_attempts and updated_at < :started)
                or (status = 'sending' and claimed_at < :stale_before))
@@ -188,14 +194,17 @@ def send_campaign(engine: sa.Engine, campaign_id: int, mailer: Mailer, tracker: 
         if campaign is None or campaign.status != "running":
             return result
         template, name = campaign_template(session, campaign), campaign.name
+    after = 0  # the run walks the deliveries once, in id order
     with _marks(engine) as marks:
         while True:
             stale_before = (now or datetime.now(UTC)) - timedelta(seconds=s.lease_seconds)
             claimed = marks.query(_CLAIM, {
                 "campaign_id": campaign_id, "max_attempts": s.max_delivery_attempts,
-                "stale_before": stale_before, "limit": batch_size, "started": started})
+                "stale_before": stale_before, "limit": batch_size, "started": started,
+                "after": after})
             if not claimed:
                 break
+            after = max(c.id for c in claimed)
             recipients = {r.id: r for r in marks.query(
                 RECIPIENTS, {"ids": [c.contact_id for c in claimed]})}
             for i, delivery in enumerate(claimed):
