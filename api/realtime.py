@@ -122,7 +122,12 @@ class Hub:
             raise FeedUnavailable from None
 
     async def send_metrics(self, conn: Connection) -> None:
-        conn.push_metrics(await asyncio.to_thread(self._metrics, conn.principal))
+        """The figures a new connection starts with: its user's work-queue figures, and the
+        dashboard's if the user may see them (the rule of `dashboard_feed.figures`)."""
+        metrics, dashboard = await asyncio.to_thread(self._first_figures, conn.principal)
+        conn.push_metrics(metrics)
+        if dashboard is not None:
+            conn.push_dashboard(dashboard)
 
     def leave(self, conn: Connection) -> None:
         conns = self._connections.get(conn.principal.id)
@@ -203,9 +208,11 @@ class Hub:
                     if uid in figures:
                         conn.push_metrics(figures[uid])
 
-    def _metrics(self, principal: Principal) -> dict[str, Any]:
+    def _first_figures(self, principal: Principal
+                       ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         with Session(self.engine) as session:
-            return jsonable_encoder(feed.metrics(session, principal))
+            return (jsonable_encoder(feed.metrics(session, principal)),
+                    dashboard_feed.figures(session, principal))
 
     def _dashboard(self, principals: dict[int, Principal]) -> dict[int, dict[str, Any] | None]:
         with Session(self.engine) as session:

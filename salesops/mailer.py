@@ -21,6 +21,7 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -98,9 +99,14 @@ def build_message(sender: str, to: str, subject: str, text: str, *, html: str | 
     if html is None:
         msg: Message = text_part
     else:
-        msg = MIMEMultipart("alternative")
-        msg.attach(text_part)
-        msg.attach(MIMEText(html, "html", _UTF8))
+        # the parts are quoted-printable, which writes "=" as "=3D": no line of theirs can
+        # hold "=_", so a boundary starting with it needs no search (the generator's own
+        # search compiles a regex per message)
+        boundary = "=_" + "".join(ch for ch in msg_id if ch.isalnum())[:60]
+        msg = MIMEMultipart("alternative", boundary=boundary)
+        for part in (text_part, MIMEText(html, "html", _UTF8)):
+            del part["MIME-Version"]  # said once, at the top
+            msg.attach(part)
     msg["From"] = sender
     msg["To"] = formataddr((to_name, to), "utf-8") if to_name else to
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
@@ -111,12 +117,32 @@ def build_message(sender: str, to: str, subject: str, text: str, *, html: str | 
     return msg
 
 
+class _BeforeData:
+    """Calls `before_data`, when set, once the envelope is accepted and before the message
+    goes: the point after which the server may accept it."""
+
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_BeforeData, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_BeforeData, smtplib.SMTP_SSL):
+    pass
+
+
 class Mailer:
     """One SMTP connection, opened on first use and reopened after a failure."""
 
     def __init__(self, settings: MailSettings | None = None) -> None:
         self.settings = settings or MailSettings()
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | _SMTPSSL | None = None
         self._next_slot = 0.0
         self.sent = 0
 
@@ -134,14 +160,14 @@ class Mailer:
                 self._smtp.close()
             self._smtp = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTPSSL:
         s = self.settings
         if s.smtp_ssl:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port,
-                                                  timeout=s.timeout_seconds,
-                                                  context=ssl.create_default_context())
+            smtp: _SMTP | _SMTPSSL = _SMTPSSL(s.smtp_host, s.smtp_port,
+                                              timeout=s.timeout_seconds,
+                                              context=ssl.create_default_context())
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds)
+            smtp = _SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds)
             if s.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
         if s.smtp_user:
@@ -156,8 +182,12 @@ class Mailer:
             time.sleep(self._next_slot - now)
         self._next_slot = max(now, self._next_slot) + 1.0 / self.settings.max_per_second
 
-    def send(self, msg: Message) -> None:
-        """Send one message; raise TransientMailError or PermanentMailError."""
+    def send(self, msg: Message, *, before_data: Callable[[], None] | None = None) -> None:
+        """Send one message; raise TransientMailError or PermanentMailError.
+
+        `before_data` runs after the server took the envelope and before the message is
+        sent (campaigns wait there for the previous message's mark).
+        """
         s = self.settings
         pause = s.retry_backoff_seconds
         for attempt in range(1, s.max_attempts + 1):
@@ -165,6 +195,7 @@ class Mailer:
             try:
                 if self._smtp is None:
                     self._smtp = self._connect()
+                self._smtp.before_data = before_data
                 self._smtp.send_message(msg)
                 self.sent += 1
                 return
@@ -181,6 +212,9 @@ class Mailer:
                 error = exc
             except _TRANSIENT as exc:
                 error = exc
+            except BaseException:  # from before_data, mid-transaction: start afresh
+                self._drop()
+                raise
             self._drop()
             if attempt < s.max_attempts:
                 time.sleep(pause)

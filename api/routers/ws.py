@@ -19,9 +19,9 @@ Messages from the server, one JSON object each:
     {"type": "metrics", "scope": "dashboard", "metrics": {"open_pipeline_amount": 5500.0,
      "weighted_pipeline_amount": 2550.0, "won_amount_90d": 5000.0, "won_deals_90d": 2,
      "win_rate_90d": 0.667, "new_leads_30d": 12, "lead_conversion_rate": 0.25}}
-                                          (the dashboards' headline figures, whenever the
-                                           marts are rebuilt and they changed; only to
-                                           users who may read every deal)
+                                          (the dashboards' headline figures, after ready
+                                           and whenever the marts are rebuilt and they
+                                           changed; only to users who may read every deal)
     {"type": "pong"}                      (the answer to {"type": "ping"})
     {"type": "error", "message": "..."}   (a message the server did not understand)
 """

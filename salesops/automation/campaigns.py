@@ -7,11 +7,17 @@ A campaign runs `scheduled` -> `running` -> `completed`:
    resolves the saved segment against the contacts as they are now and writes one
    `campaign_deliveries` row per recipient, in one transaction: `queued`, or `suppressed`
    with the reason (opted out, no marketing consent). The campaign becomes `running`.
-2. `send_campaign` claims queued rows in small batches (`sending`, committed before the
-   SMTP call), renders and sends each, and marks it `sent` (or `failed` with the error)
-   right after. Consent is checked again at send time. A run that dies leaves its claims;
-   the next run retries them once their lease has run out, with the same Message-ID, so a
-   recipient never gets two different copies and no recipient is lost.
+2. `send_campaign` claims queued rows in batches (`sending`, committed before the SMTP
+   call), renders and sends each, and marks it `sent` (or `failed` with the error) right
+   after: the mark goes to PostgreSQL while the next message is rendered and its envelope
+   sent, and is committed before that message's DATA, so at most one accepted message is
+   ever unmarked. Consent is checked again at send time. A run that dies leaves its
+   claims; the next run retries them once their lease has run out, with the same
+   Message-ID, so a recipient never gets two different copies and no recipient is lost.
+   A run walks the deliveries once, in id order, each claim starting after the last one
+   (not rescanning what was sent, which made a claim cost grow with the campaign); what
+   becomes claimable behind it meanwhile (a dead worker's lease running out) is left to
+   the next run, and the campaign is not completed before.
 3. When nothing is left to send the campaign is `completed`.
 
 Opens, clicks and unsubscribes come back through the API's tracking links
@@ -21,6 +27,7 @@ Opens, clicks and unsubscribes come back through the API's tracking links
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -159,7 +166,7 @@ _CLAIM = sa.text("""
            claimed_at = now(), updated_at = now()
     where d.id in (
         select id from app.campaign_deliveries
-        where campaign_id = :campaign_id
+        where campaign_id = :campaign_id and id > :after
           -- a campaign cancelled (or trashed) mid-run stops at its next batch
           and exists (select 1 from app.marketing_campaigns c where c.id = :campaign_id
                       and c.status = 'running' and c.deleted_at is null)
@@ -180,7 +187,7 @@ RECIPIENTS = sa.text(
 
 
 def send_campaign(engine: sa.Engine, campaign_id: int, mailer: Mailer, tracker: Tracker, *,
-                  batch_size: int = 50, now: datetime | None = None) -> SendResult:
+                  batch_size: int = 100, now: datetime | None = None) -> SendResult:
     """Send what is left of a running campaign; complete it when nothing is."""
     s = mailer.settings
     result = SendResult(campaign_id)
@@ -190,15 +197,18 @@ def send_campaign(engine: sa.Engine, campaign_id: int, mailer: Mailer, tracker: 
         if campaign is None or campaign.status != "running":
             return result
         template, name = campaign_template(session, campaign), campaign.name
+    after = 0  # the run walks the deliveries once, in id order
     with _marks(engine) as marks:
         while True:
             stale_before = (now or datetime.now(UTC)) - timedelta(seconds=s.lease_seconds)
-            claimed = marks.execute(_CLAIM, {
+            claimed = marks.query(_CLAIM, {
                 "campaign_id": campaign_id, "max_attempts": s.max_delivery_attempts,
-                "stale_before": stale_before, "limit": batch_size, "started": started}).all()
+                "stale_before": stale_before, "limit": batch_size, "started": started,
+                "after": after})
             if not claimed:
                 break
-            recipients = {r.id: r for r in marks.execute(
+            after = max(c.id for c in claimed)
+            recipients = {r.id: r for r in marks.query(
                 RECIPIENTS, {"ids": [c.contact_id for c in claimed]})}
             for i, delivery in enumerate(claimed):
                 try:
@@ -206,51 +216,84 @@ def send_campaign(engine: sa.Engine, campaign_id: int, mailer: Mailer, tracker: 
                               recipients.get(delivery.contact_id), result)
                 except TransientMailError:
                     # the server is down or slow: give the rest of the batch back and stop
-                    _release(marks, [d.id for d in claimed[i + 1:]])
+                    marks.query(_RELEASE, {"ids": [d.id for d in claimed[i + 1:]]})
                     return result
     result.completed = _complete_if_done(engine, campaign_id, s.max_delivery_attempts)
     return result
 
 
+class _Marks:
+    """The claims and marks of a run, on one autocommit connection driven by one worker
+    thread, so that a mark's round trip to PostgreSQL overlaps rendering the next message.
+
+    `mark` hands a statement over and returns at once; `settle` waits until everything
+    handed over is committed. The sender settles before each SMTP transaction, so at most
+    one accepted message is ever unmarked: the window a killed worker leaves is the same
+    one message as with a mark awaited after each send.
+    """
+
+    def __init__(self, conn: sa.Connection, worker: ThreadPoolExecutor) -> None:
+        self._conn, self._worker = conn, worker
+        self._pending: Future | None = None
+
+    def query(self, statement: sa.TextClause, params: dict[str, Any]) -> list[sa.Row]:
+        """Run a statement after every pending mark; its rows."""
+        return self._worker.submit(lambda: self._conn.execute(statement, params).all()).result()
+
+    def mark(self, params: dict[str, Any]) -> None:
+        self.settle()
+        self._pending = self._worker.submit(self._conn.execute, _MARK, params)
+
+    def settle(self) -> None:
+        """Wait for the pending mark; raise its error if it failed."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+
 @contextmanager
-def _marks(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One autocommit connection for the claims and marks of a run: each is a single
-    statement, committed at once, without waiting for its WAL flush (see
-    `notify.relaxed_commit` for why that keeps the guarantee)."""
+def _marks(engine: sa.Engine) -> Iterator[_Marks]:
+    """Each claim and mark is a single statement, committed at once without waiting for
+    its WAL flush (see `notify.relaxed_commit` for why that keeps the guarantee)."""
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         conn.execute(sa.text("set synchronous_commit = off"))
         try:
-            yield conn
-        finally:
+            with ThreadPoolExecutor(1, thread_name_prefix="campaign-marks") as worker:
+                marks = _Marks(conn, worker)
+                yield marks
+                marks.settle()
+        finally:  # the worker has written everything handed to it by now
             conn.execute(sa.text("reset synchronous_commit"))
 
 
-def _send_one(conn: sa.Connection, mailer: Mailer, tracker: Tracker, template: CompiledTemplate,
+def _send_one(marks: _Marks, mailer: Mailer, tracker: Tracker, template: CompiledTemplate,
               campaign_name: str, delivery: Any, contact: Any, result: SendResult) -> None:
     if contact is None or contact.deleted or contact.email_opt_out \
             or contact.marketing_consent is not True or not contact.email:
         why = ("suppressed: unsubscribed" if contact is not None and contact.email_opt_out
                else "suppressed: no marketing consent or no address")
-        _mark(conn, delivery.id, "suppressed", error=why)
+        marks.mark(_mark(delivery.id, "suppressed", error=why))
         result.suppressed += 1
         return
     s = mailer.settings
     msg_id = message_id(delivery.idempotency_key, s.message_id_domain)
     try:
         msg = personalise(template, tracker, campaign_name, delivery.id, contact, s.sender,
-                           msg_id)
-        mailer.send(msg)
+                          msg_id)
+        # the previous message is marked before this one can be accepted; its mark's round
+        # trip overlaps this one's envelope
+        mailer.send(msg, before_data=marks.settle)
     except (MailError, InvalidInput) as exc:
         permanent = isinstance(exc, PermanentMailError | InvalidInput)
-        _mark(conn, delivery.id, "failed", error=str(exc)[:2000], give_up=permanent)
+        marks.mark(_mark(delivery.id, "failed", error=str(exc)[:2000], give_up=permanent))
         result.failed += 1
         if len(result.errors) < 5:
             result.errors.append(str(exc))
         if not permanent:
             raise
         return
-    _mark(conn, delivery.id, "sent", message_id=msg_id, email=contact.email)
+    marks.mark(_mark(delivery.id, "sent", message_id=msg_id, email=contact.email))
     result.sent += 1
 
 
@@ -284,24 +327,30 @@ def personalise(template: CompiledTemplate, tracker: Tracker, campaign_name: str
                                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 
 
-def _mark(conn: sa.Connection, delivery_id: int, status: str, *, error: str | None = None,
+_MARK = sa.text("""
+    update app.campaign_deliveries set status = :status, error = :error, updated_at = now(),
+           sent_at = case when :status = 'sent' then now() else sent_at end,
+           message_id = coalesce(:message_id, message_id), email = coalesce(:email, email),
+           attempts = case when :give_up then 1000000 else attempts end
+    where id = :id
+""")
+
+#: Claimed but not tried: back to the queue, the attempt not counted.
+_RELEASE = sa.text("""
+    update app.campaign_deliveries set status = 'queued', attempts = attempts - 1,
+           claimed_at = null, updated_at = now()
+    where id = any(:ids)
+    returning id
+""")
+
+
+def _mark(delivery_id: int, status: str, *, error: str | None = None,
           message_id: str | None = None, email: str | None = None,
-          give_up: bool = False) -> None:
-    values: dict[str, Any] = {"status": status, "error": error, "updated_at": sa.func.now()}
-    if status == "sent":
-        values.update(sent_at=sa.func.now(), message_id=message_id, email=email)
-    if give_up:  # a permanent failure is not retried by later runs
-        values["attempts"] = 1_000_000
-    conn.execute(sa.update(CampaignDelivery).where(CampaignDelivery.id == delivery_id)
-                 .values(**values))
-
-
-def _release(conn: sa.Connection, delivery_ids: list[int]) -> None:
-    """Claimed but not tried: back to the queue, the attempt not counted."""
-    if delivery_ids:
-        conn.execute(sa.update(CampaignDelivery).where(CampaignDelivery.id.in_(delivery_ids))
-                     .values(status="queued", attempts=CampaignDelivery.attempts - 1,
-                             claimed_at=None, updated_at=sa.func.now()))
+          give_up: bool = False) -> dict[str, Any]:
+    """The parameters of `_MARK`; a permanent failure (`give_up`) is not retried by later
+    runs."""
+    return {"id": delivery_id, "status": status, "error": error, "message_id": message_id,
+            "email": email, "give_up": give_up}
 
 
 def _complete_if_done(engine: sa.Engine, campaign_id: int, max_attempts: int) -> bool:

@@ -5,7 +5,8 @@ whoever refreshes them (the Dagster sensor that watches the marts' materializati
 calls `announce`, a `NOTIFY salesops_marts`. The API's WebSocket feed listens on that
 channel and sends each connected user who may read every deal a
 `{"type": "metrics", "scope": "dashboard", "metrics": {...}}` message with `figures`,
-when they differ from the last ones it sent.
+when they differ from the last ones it sent; a user who may see them gets them once on
+connecting too.
 """
 
 from __future__ import annotations

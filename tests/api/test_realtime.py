@@ -28,9 +28,12 @@ def _notify(engine, user_id: int, title: str) -> None:
 
 
 def _next(ws, kind: str = "") -> dict:
-    """The next message that is not a metrics update (or the next of `kind`)."""
+    """The next message that is not a metrics update (or the next of `kind`); dashboard
+    figures (tests/api/test_realtime_dashboard.py) are passed over."""
     while True:
         message = ws.receive_json()
+        if message.get("scope") == "dashboard":
+            continue
         if message["type"] == kind or (not kind and message["type"] != "metrics"):
             return message
 

@@ -1,6 +1,7 @@
-"""Dashboard figures on the WebSocket feed: when the marts are rebuilt (announced by the
-Dagster sensor that watches their materializations), users who may read every deal get a
-`metrics` message of scope `dashboard`, once per change; others get nothing."""
+"""Dashboard figures on the WebSocket feed: on connecting, and when the marts are rebuilt
+(announced by the Dagster sensor that watches their materializations), users who may read
+every deal get a `metrics` message of scope `dashboard`, once per change; others get
+nothing."""
 
 from __future__ import annotations
 
@@ -78,33 +79,46 @@ def _dashboard(messages: list[dict]) -> list[dict]:
     return [m["metrics"] for m in messages if m.get("scope") == "dashboard"]
 
 
-def test_rebuilt_marts_push_dashboard_figures_to_who_may_read_all_deals(client, personas,
-                                                                        clean_db):
+FIGURES = {"open_pipeline_amount": 4000.0, "weighted_pipeline_amount": 2400.0,
+           "won_amount_90d": 1000.0, "won_deals_90d": 1, "win_rate_90d": 0.5,
+           "new_leads_30d": 1, "lead_conversion_rate": 0.5}
+HIDDEN_AMOUNTS = {"open_pipeline_amount": None, "weighted_pipeline_amount": None,
+                  "won_amount_90d": None}
+
+
+def test_a_client_gets_the_current_dashboard_figures_when_it_connects(client, personas,
+                                                                      clean_db):
+    names = ("admin", "analyst", "rep")
+    with ExitStack() as stack, hand_made_marts(clean_db):
+        admin, analyst, rep = (_connect(stack, client, personas, n) for n in names)
+        _marker(clean_db, *(personas[n]["id"] for n in names))
+        assert _dashboard(_until_marker(admin)) == [FIGURES]
+        # the analyst reads every deal but not its amount
+        assert _dashboard(_until_marker(analyst)) == [{**FIGURES, **HIDDEN_AMOUNTS}]
+        assert _dashboard(_until_marker(rep)) == []  # a rep reads their team's deals only
+
+
+def test_rebuilt_marts_push_changed_dashboard_figures_to_who_may_read_all_deals(
+        client, personas, clean_db):
     names = ("admin", "analyst", "rep")
     ids = [personas[n]["id"] for n in names]
     with ExitStack() as stack, hand_made_marts(clean_db):
         admin, analyst, rep = (_connect(stack, client, personas, n) for n in names)
-        dashboard_feed.announce(clean_db, "dbt")
         _marker(clean_db, *ids)
-        [figures] = _dashboard(_until_marker(admin))
-        assert figures == {"open_pipeline_amount": 4000.0, "weighted_pipeline_amount": 2400.0,
-                           "won_amount_90d": 1000.0, "won_deals_90d": 1, "win_rate_90d": 0.5,
-                           "new_leads_30d": 1, "lead_conversion_rate": 0.5}
-        # the analyst reads every deal but not its amount
-        assert _dashboard(_until_marker(analyst)) == [{
-            **figures, "open_pipeline_amount": None, "weighted_pipeline_amount": None,
-            "won_amount_90d": None}]
-        assert _dashboard(_until_marker(rep)) == []  # a rep reads their team's deals only
-
+        for ws in (admin, analyst, rep):
+            _until_marker(ws)  # what they got on connecting
         dashboard_feed.announce(clean_db, "dbt")  # rebuilt, nothing changed: no message
         with clean_db.begin() as conn:
             conn.execute(sa.text("insert into marts.fct_deals values "
                                  "(250.0, 25.0, false, false, null)"))
         dashboard_feed.announce(clean_db, "dbt")
         _marker(clean_db, *ids)
-        [changed] = _dashboard(_until_marker(admin))
-        assert changed["open_pipeline_amount"] == 4250.0
-        assert changed["weighted_pipeline_amount"] == 2425.0
+        changed = {**FIGURES, "open_pipeline_amount": 4250.0,
+                   "weighted_pipeline_amount": 2425.0}
+        assert _dashboard(_until_marker(admin)) == [changed]
+        # only amounts changed, which the analyst may not see: nothing new for them
+        assert _dashboard(_until_marker(analyst)) == []
+        assert _dashboard(_until_marker(rep)) == []
 
 
 def test_the_sensor_announces_each_rebuild_once(clean_db, database_url, monkeypatch):
