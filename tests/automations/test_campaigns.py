@@ -272,8 +272,8 @@ def test_a_campaign_cancelled_mid_run_stops_being_sent(clean_db, smtp, tracker):
     class CancelledAfterFirst(Mailer):
         """A real SMTP mailer whose first send is followed by someone cancelling."""
 
-        def send(self, msg):
-            super().send(msg)
+        def send(self, msg, **kwargs):
+            super().send(msg, **kwargs)
             with clean_db.begin() as conn:
                 conn.execute(sa.text("update app.marketing_campaigns set status = 'cancelled' "
                                      "where id = :c"), {"c": campaign_id})
