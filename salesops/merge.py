@@ -434,7 +434,9 @@ def _resolve_contacts(step: _Step, sealing: Future[dict[str, tuple[str, str | No
             and k.id <> g.id and k.deleted_at is null and k.merged_into_id is null)""")
     # sealed, with its blind index
     seal_staged(step.cur, "_gold", "app.contacts", "phone", prepared=sealing.result())
-    with _references_checked_at_end(step, ("app.contacts", "app.contact_sources")):
+    rows = step.run("select count(*) from _gold")[0][0]
+    with _indexes_rebuilt_if_bulk(step, ("app.contacts", "app.contact_sources"), rows), \
+            _references_checked_at_end(step, ("app.contacts", "app.contact_sources")):
         step.upsert("app.contacts",
                     "(select *, coalesce(custom, '{}') as custom_fields from _gold)",
                     "t.id = s.id",
@@ -451,6 +453,41 @@ def _resolve_contacts(step: _Step, sealing: Future[dict[str, tuple[str, str | No
                     order by source, source_key;
                     drop view _cv""")
     _follow_hubspot_merges(step)
+
+
+#: A first bulk load (at least this many rows, BULK_RATIO times what the table holds)
+#: builds the table's secondary indexes after its inserts instead of row by row.
+BULK_MIN_ROWS = 50_000
+BULK_RATIO = 4
+
+
+@contextmanager
+def _indexes_rebuilt_if_bulk(step: _Step, tables: Sequence[str], rows: int) -> Iterator[None]:
+    """On a first bulk load of `rows` rows into the first of `tables` (empty or nearly),
+    drop the secondary indexes of `tables` (not those of a primary key or a constraint)
+    and build them again once the rows are in: sorted builds beat a million inserts into
+    each (the trigram GiST most). The unique ones check uniqueness when rebuilt.
+
+    The trade-off: dropping an index locks its table (`access exclusive`) until the
+    merge commits, so API reads and writes of these tables wait for it (seconds to a
+    couple of minutes on a million records); on a table holding most of its rows already
+    the indexes stay and nothing waits.
+    """
+    held = step.run(f"select count(*) from (select from {tables[0]}"
+                    f" limit {rows // BULK_RATIO + 1}) t")[0][0]
+    if rows < BULK_MIN_ROWS or held * BULK_RATIO > rows:
+        yield
+        return
+    names = "array[" + ", ".join(_literal(t) for t in tables) + "]::regclass[]"
+    indexes = step.run(f"""
+        select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index i
+        where i.indrelid = any({names}) and not i.indisprimary
+        and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
+        order by 1""")
+    step.run("; ".join(f"drop index {name}" for name, _ in indexes))
+    yield
+    step.run("set local maintenance_work_mem = '256MB'; "
+             + "; ".join(definition for _, definition in indexes))
 
 
 @contextmanager

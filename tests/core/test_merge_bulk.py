@@ -8,7 +8,9 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from salesops.merge import MergeError, _references_checked_at_end, _Step
+from salesops import merge
+from salesops.loading import load_batch
+from salesops.merge import MergeError, _references_checked_at_end, _Step, merge_entity
 
 TABLES = ("app.contacts", "app.contact_sources")
 
@@ -66,3 +68,52 @@ def test_without_the_privilege_the_triggers_check_each_row(clean_db: sa.Engine):
     finally:
         with clean_db.begin() as conn:
             conn.execute(sa.text("drop owned by merge_test_writer; drop role merge_test_writer"))
+
+
+def _indexes(engine: sa.Engine) -> set[tuple[str, str]]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(
+            "select indexrelid::regclass::text, pg_get_indexdef(indexrelid) from pg_index"
+            " where indrelid in ('app.contacts'::regclass, 'app.contact_sources'::regclass)")))
+
+
+def _people(engine: sa.Engine) -> set[frozenset[str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select array_agg(source_key) from app.contact_sources"
+                                    " group by contact_id")).scalars()
+        return {frozenset(keys) for keys in rows}
+
+
+def _contact(key: str, email: str = "", phone: str = "", last: str = "") -> dict:
+    return {"id": key, "source_key": key, "createdAt": "2025-01-02T03:04:05Z",
+            "properties": {"email": email, "phone": phone, "firstname": "Ann",
+                           "lastname": last, "company": "Acme"}}
+
+
+RECORDS = [_contact("1", "ann@acme.test", "+1 415 555 0100", "Lee"),
+           _contact("2", " ANN@acme.test", last="Lee"),
+           _contact("3", phone="(415) 555-0100"),
+           _contact("4", "bo@acme.test", "+1 212 555 0199", "Ray"),
+           _contact("5", last="Le")]
+
+
+def test_a_first_bulk_load_rebuilds_the_indexes_and_merges_alike(clean_db: sa.Engine,
+                                                                  truncate_data, monkeypatch):
+    indexes = _indexes(clean_db)
+    load_batch(clean_db, "hubspot", "contacts", "test", RECORDS)
+    merge_entity(clean_db, "contacts")  # 5 records: below BULK_MIN_ROWS, indexes kept
+    row_by_row = _people(clean_db)
+    truncate_data()
+    monkeypatch.setattr(merge, "BULK_MIN_ROWS", 1)
+    load_batch(clean_db, "hubspot", "contacts", "test", RECORDS)
+    statements: list[str] = []
+    run = merge._Step.run
+    monkeypatch.setattr(merge._Step, "run",
+                        lambda self, sql: statements.append(sql) or run(self, sql))
+    created = merge_entity(clean_db, "contacts").created
+    assert any(s.startswith("drop index") for s in statements)  # the bulk path ran
+    assert _people(clean_db) == row_by_row and created == len(row_by_row)
+    assert frozenset("4") in row_by_row and {"1", "2", "3"} <= max(row_by_row, key=len)
+    assert _indexes(clean_db) == indexes  # every index back, as defined
+    again = merge_entity(clean_db, "contacts")  # a re-run changes nothing
+    assert (again.created, again.updated) == (0, 0)
