@@ -19,7 +19,9 @@ Accounts have no source columns yet, so their lineage lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -27,9 +29,14 @@ import sqlalchemy as sa
 
 from salesops import identity
 from salesops.domain import assignment
+from salesops.errors import SalesopsError
 from salesops.models.auth import ROLES
-from salesops.security.sealed import seal_staged
+from salesops.security.sealed import PHONE_CONTEXT, seal_staged, seal_values
 from salesops.settings import get_settings
+
+
+class MergeError(SalesopsError):
+    """The merge would have broken the database's integrity; nothing of it was kept."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +348,19 @@ def _contacts(step: _Step) -> None:
           from (select *, r->'fields' as f from {_latest('webforms', 'submissions')} w) w
         ) c cross join lateral (select app.normalize_email(c.email) as email_norm) e""",
                name="_cand")
+    # Sealing the phones is Python's work (~70 µs each): a thread does it while the
+    # database works out the contacts.
+    phones = [p for (p,) in step.run("select distinct phone from _cand where phone is not null")]
+    sealer = ThreadPoolExecutor(1, thread_name_prefix="seal-phones")
+    try:
+        sealing = sealer.submit(seal_values, phones, PHONE_CONTEXT)
+        _resolve_contacts(step, sealing)
+    finally:
+        sealer.shutdown(wait=False, cancel_futures=True)
+
+
+def _resolve_contacts(step: _Step, sealing: Future[dict[str, tuple[str, str | None]]]) -> None:
+    """The candidates (`_cand`) -> contacts, golden records and lineage."""
     step.rows_in = step.run("select count(*) from _cand")[0][0]
     step.reject("webforms", "submissions", "(select * from _cand where source like 'webforms%')")
     # Which contact each candidate becomes (and by which rule) is worked out in a narrow
@@ -412,22 +432,120 @@ def _contacts(step: _Step) -> None:
           where email_normalized is not null and exists (
             select 1 from app.contacts k where k.email_normalized = g.email_normalized
             and k.id <> g.id and k.deleted_at is null and k.merged_into_id is null)""")
-    seal_staged(step.cur, "_gold", "app.contacts", "phone")  # sealed, with its blind index
-    step.upsert("app.contacts",
-                "(select *, coalesce(custom, '{}') as custom_fields from _gold)", "t.id = s.id",
-                ("first_name", "last_name", "email", "email_normalized", "phone", "phone_index",
-                 "title", "account_id", "owner_id", "lifecycle_stage", "marketing_consent",
-                 "consent_text", "consent_at", "email_opt_out", "custom_fields"),
-                ("id", "source", "created_at"), order_by="id")
-    # Merges are serialised and only they write lineage of source records: an anti-join and
-    # a plain insert in key order (cheaper than a speculative insert per row).
-    step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
-                select contact_id, source, source_key, rule from _ids c where not exists (
-                  select 1 from app.contact_sources s
-                  where s.source = c.source and s.source_key = c.source_key)
-                order by source, source_key;
-                drop view _cv""")
+    # sealed, with its blind index
+    seal_staged(step.cur, "_gold", "app.contacts", "phone", prepared=sealing.result())
+    rows = step.run("select count(*) from _gold")[0][0]
+    with _indexes_rebuilt_if_bulk(step, ("app.contacts", "app.contact_sources"), rows), \
+            _references_checked_at_end(step, ("app.contacts", "app.contact_sources")):
+        step.upsert("app.contacts",
+                    "(select *, coalesce(custom, '{}') as custom_fields from _gold)",
+                    "t.id = s.id",
+                    ("first_name", "last_name", "email", "email_normalized", "phone",
+                     "phone_index", "title", "account_id", "owner_id", "lifecycle_stage",
+                     "marketing_consent", "consent_text", "consent_at", "email_opt_out",
+                     "custom_fields"), ("id", "source", "created_at"), order_by="id")
+        # Merges are serialised and only they write lineage of source records: an anti-join
+        # and a plain insert in key order (cheaper than a speculative insert per row).
+        step.run("""insert into app.contact_sources (contact_id, source, source_key, match_rule)
+                    select contact_id, source, source_key, rule from _ids c where not exists (
+                      select 1 from app.contact_sources s
+                      where s.source = c.source and s.source_key = c.source_key)
+                    order by source, source_key;
+                    drop view _cv""")
     _follow_hubspot_merges(step)
+
+
+#: A first bulk load (at least this many rows, BULK_RATIO times what the table holds)
+#: builds the table's secondary indexes after its inserts instead of row by row.
+BULK_MIN_ROWS = 50_000
+BULK_RATIO = 4
+
+
+@contextmanager
+def _indexes_rebuilt_if_bulk(step: _Step, tables: Sequence[str], rows: int) -> Iterator[None]:
+    """On a first bulk load of `rows` rows into the first of `tables` (empty or nearly),
+    drop the secondary indexes of `tables` (not those of a primary key or a constraint)
+    and build them again once the rows are in: sorted builds beat a million inserts into
+    each (the trigram GiST most). The unique ones check uniqueness when rebuilt.
+
+    The trade-off: dropping an index locks its table (`access exclusive`) until the
+    merge commits, so API reads and writes of these tables wait for it (seconds to a
+    couple of minutes on a million records); on a table holding most of its rows already
+    the indexes stay and nothing waits.
+    """
+    held = step.run(f"select count(*) from (select from {tables[0]}"
+                    f" limit {rows // BULK_RATIO + 1}) t")[0][0]
+    if rows < BULK_MIN_ROWS or held * BULK_RATIO > rows:
+        yield
+        return
+    names = "array[" + ", ".join(_literal(t) for t in tables) + "]::regclass[]"
+    indexes = step.run(f"""
+        select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index i
+        where i.indrelid = any({names}) and not i.indisprimary
+        and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
+        order by 1""")
+    step.run("; ".join(f"drop index {name}" for name, _ in indexes))
+    yield
+    step.run("set local maintenance_work_mem = '256MB'; "
+             + "; ".join(definition for _, definition in indexes))
+
+
+@contextmanager
+def _references_checked_at_end(step: _Step, tables: Sequence[str]) -> Iterator[None]:
+    """Check the foreign keys of the rows this transaction writes to `tables` set-based,
+    after the writes, instead of by PostgreSQL's trigger per row (a lookup and a row lock
+    each, ~10-50 µs: a minute on a million-record merge).
+
+    Inside, the session runs as `session_replication_role = replica`, which skips triggers
+    (the foreign-key checks among them); afterwards every key written by this transaction
+    is looked up and its referenced row locked `for key share` in one statement per
+    foreign key, as the triggers would have (rows this transaction wrote are locked
+    already), so a concurrent delete of a referenced row waits for the merge or makes it
+    fail: never a dangling reference. Used only when the
+    database lets this role set the parameter (a superuser, or `grant set on parameter
+    session_replication_role`) and the tables have no triggers of their own; otherwise the
+    per-row checks run as usual.
+    """
+    names = "array[" + ", ".join(_literal(t) for t in tables) + "]::regclass[]"
+    allowed, triggers = step.run(f"""
+        select has_parameter_privilege('session_replication_role', 'SET'),
+               exists (select 1 from pg_trigger where tgrelid = any({names})
+                       and not tgisinternal)""")[0]
+    if not allowed or triggers:
+        yield
+        return
+    step.run("set local session_replication_role = replica")
+    try:
+        yield
+    finally:
+        step.run("set local session_replication_role = origin")
+    foreign_keys = step.run(f"""
+        select c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text,
+               array(select a.attname from unnest(c.conkey) with ordinality k(n, i)
+                     join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n
+                     order by k.i),
+               array(select a.attname from unnest(c.confkey) with ordinality k(n, i)
+                     join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n
+                     order by k.i)
+        from pg_constraint c where c.contype = 'f' and c.conrelid = any({names})
+        order by 1""")
+    ours = "pg_current_xact_id()::xid"  # rows this transaction wrote (or updated: locked)
+    for name, table, referenced, columns, keys in foreign_keys:
+        cols = ", ".join(f"t.{c}" for c in columns)
+        refs = ", ".join(f"r.{k}" for k in keys)
+        missing = step.run(f"""
+            with written as (
+              select distinct {cols} from {table} t where t.xmin = {ours}
+              and {" and ".join(f"t.{c} is not null" for c in columns)}),
+            held as (
+              select {refs} from {referenced} r where ({refs}) in (select * from written)
+              and r.xmin <> {ours} for key share of r)
+            select count(*) from written t where ({cols}) not in (select * from held)
+            and ({cols}) not in (select {refs} from {referenced} r where r.xmin = {ours})""")
+        if missing[0][0]:
+            raise MergeError(f"The merge wrote {missing[0][0]} {table} rows whose {name} "
+                             f"points at no {referenced} row (deleted meanwhile?); run the "
+                             "merge again.")
 
 
 #: The last 7 digits of a phone, extension cut: two spellings of one number end alike, so

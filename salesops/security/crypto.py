@@ -62,6 +62,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@lru_cache(maxsize=16)
+def _aead(key: bytes) -> AESGCM:
+    """One AES-GCM context per key: building it costs as much as sealing a short value."""
+    return AESGCM(key)
+
+
 @dataclass(frozen=True)
 class FieldCipher:
     keys: dict[str, bytes]
@@ -87,7 +93,7 @@ class FieldCipher:
     def seal(self, plaintext: str, context: str) -> str:
         """Encrypt `plaintext` for the column named `context` (e.g. `app.t.col`)."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.active]).encrypt(nonce, plaintext.encode(),
+        sealed = _aead(self.keys[self.active]).encrypt(nonce, plaintext.encode(),
                                                         context.encode())
         return f"{VERSION}:{self.active}:{_b64(nonce + sealed)}"
 
@@ -101,7 +107,7 @@ class FieldCipher:
             raise DecryptionError(f"No key {key_id!r} to open this value; restore the key "
                                   "it was sealed with.")
         try:
-            return AESGCM(self.keys[key_id]).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+            return _aead(self.keys[key_id]).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
                                                      context.encode()).decode()
         except InvalidTag:
             raise DecryptionError("The value was altered or belongs to another column.") \
