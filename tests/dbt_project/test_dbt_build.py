@@ -98,10 +98,10 @@ insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, 
 values (2, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-15 00:00+00'),
        (2, 2, 'Negotiation', '2025-04-15 00:00+00', null),
        (1, 3, 'Closed Won', '2025-04-10 00:00+00', null);
-insert into app.interactions (kind, direction, contact_id, occurred_at)
-values ('email', 'inbound', 1, '2025-03-10 00:00+00'),
-       ('email', 'inbound', 1, '2025-04-01 00:00+00'),
-       ('meeting', 'internal', 3, '2025-03-15 00:00+00');
+insert into app.interactions (kind, direction, contact_id, account_id, occurred_at)
+values ('email', 'inbound', 1, 1, '2025-03-10 00:00+00'),
+       ('email', 'inbound', 1, 1, '2025-04-01 00:00+00'),
+       ('meeting', 'internal', 3, null, '2025-03-15 00:00+00');
 insert into ml.lead_scores (lead_id, score, band, probability, model_name, model_version,
                             mlflow_run_id, scored_at)
 values (1, 40, 'C', 0.4, 'lead_score', '1', 'run-a', '2025-03-02 00:00+00'),
