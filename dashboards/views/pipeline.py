@@ -42,7 +42,7 @@ GROUPED_SQL = """
     group by 1, 2, 3, 4, 5, 6"""
 
 #: The deals themselves, largest first; at most DEALS_LISTED of them.
-DEALS_LISTED = 1000
+DEALS_LISTED = 200
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
            amount::float8 as amount, weighted_amount::float8 as weighted_amount, probability,
