@@ -110,3 +110,32 @@ def run_dbt(args: list[str], database_url: str, *, target_path: Path | None = No
     if failed:
         raise SalesopsError(f"{command} failed on {len(failed)} node(s): " + "; ".join(failed))
     raise SalesopsError(f"{command} failed; see the dbt log above for why")
+
+
+def mart_statements(name: str) -> list[str]:
+    """The SQL that builds the marts model `name` without dbt: `create table marts.<name>`
+    from the model's own SQL, then the indexes its config declares.
+
+    For fixtures and benchmarks that make the marts a model reads by hand and want the
+    model on top of them exactly as dbt builds it, without a dbt run (seconds of parsing).
+    `ref()` resolves to the marts schema, so this serves models that read marts only; any
+    other Jinja in the model is an error.
+    """
+    import jinja2
+
+    paths = list((DBT_PROJECT_DIR / "models" / "marts").rglob(f"{name}.sql"))
+    if len(paths) != 1:
+        raise SalesopsError(f"no single marts model named {name!r} in {DBT_PROJECT_DIR}")
+    indexes: list[dict] = []
+
+    def config(**options) -> str:
+        indexes.extend(options.get("indexes", []))
+        return ""
+
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        paths[0].read_text())
+    select = template.render(config=config, ref=lambda model: f"marts.{model}")
+    return [f"create table marts.{name} as {select}"] + [
+        f"create {'unique ' if index.get('unique') else ''}index on marts.{name} "
+        f"using {index.get('type', 'btree')} ({', '.join(index['columns'])})"
+        for index in indexes]

@@ -26,13 +26,16 @@ PICKED = """
       and (cardinality(cast(:campaigns as text[])) = 0
            or campaign = any(cast(:campaigns as text[])))"""
 
-#: Months whose start falls in the range, or that contain the range's first day.
+#: Months whose start falls in the range, or that contain the range's first day, added up
+#: per model, channel and campaign: every view below is a sum of these rows.
 ATTRIBUTION_SQL = """
-    select model, channel, campaign, period, conversions, revenue::float8 as revenue,
-           converted_leads, won_deals, credited_touchpoints
+    select model, channel, coalesce(campaign, '(none)') as campaign,
+           sum(conversions)::float8 as conversions, sum(revenue)::float8 as revenue,
+           sum(credited_touchpoints)::bigint as credited_touchpoints
     from marts.attribution_by_channel
     where conversion_type = :conversion_type
-      and period between date_trunc('month', cast(:start as date)) and :end""" + PICKED
+      and period between date_trunc('month', cast(:start as date)) and :end""" + PICKED + """
+    group by 1, 2, 3"""
 
 #: Media cost of the touchpoints in the range, per channel and campaign (from the daily
 #: sums, not the touchpoints themselves).
@@ -88,8 +91,7 @@ if ready(attribution, "attributed conversions"):
         download(by_channel, f"attribution_by_channel_{model}")
 
         st.subheader("Attributed revenue against media cost, by campaign")
-        by_campaign = (chosen.fillna({"campaign": "(none)"})
-                       .groupby(["channel", "campaign"], as_index=False).agg(**SUMS))
+        by_campaign = chosen.groupby(["channel", "campaign"], as_index=False).agg(**SUMS)
         if "cost" in costs:
             st.caption("Media cost of the touchpoints in the range; ROI is attributed "
                        "revenue less cost, over cost.")

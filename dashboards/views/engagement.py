@@ -5,12 +5,13 @@ Columns this page reads:
 
 - `marts.fct_touchpoints_daily`, touchpoints added up per day: event_type ('email_open',
   'email_click', ...), occurred_date, campaign, touchpoints.
-- `marts.fct_interactions`, one row per interaction: account_id, user_id (the rep who
-  took part: the team and rep filters), direction ('inbound', 'outbound', 'internal'),
-  occurred_at, occurred_date (the filters' day), hours_to_reply (until the other side
-  answered; null while unanswered),
-  sentiment_label, sentiment_score (-1..1, null when not analysed); the account's name
-  from `marts.dim_accounts`.
+- `marts.fct_account_engagement_daily`, interactions added up per day, account and rep
+  (user_id: the team and rep filters): analysed (messages with a sentiment score, -1..1),
+  sentiment_sum, negative_messages, unanswered_inbound; the account's name from
+  `marts.dim_accounts`.
+- `marts.fct_interactions`, one row per interaction, for the last days only (inbound
+  messages too young to flag as unanswered): account_id, user_id, direction, occurred_at,
+  occurred_date, hours_to_reply (null while unanswered).
 - `marts.fct_response_times_daily`, inbound messages added up per day and rep:
   occurred_date, user_id, inbound, answered, reply_hours_sum.
 """
@@ -27,8 +28,8 @@ NEGATIVE_SENTIMENT = -0.2
 UNANSWERED_HOURS = 48
 #: Accounts drawn in the sentiment trend when none is picked.
 TREND_ACCOUNTS = 8
-MISSING_INTERACTIONS = ("The interactions mart (marts.fct_interactions) has not been built "
-                        "yet: run the dbt assets in Dagster.")
+MISSING_INTERACTIONS = ("The account engagement mart (marts.fct_account_engagement_daily) "
+                        "has not been built yet: run the dbt assets in Dagster.")
 MISSING_RESPONSES = ("The response times mart (marts.fct_response_times_daily) has not been "
                      "built yet: run the dbt assets in Dagster.")
 
@@ -49,10 +50,6 @@ CAMPAIGNS_SQL = """
     select distinct campaign from marts.fct_touchpoints_daily
     where event_type in ('email_open', 'email_click')"""
 
-#: The interactions in the filters; the account names are joined only where shown.
-INTERACTIONS = """
-    from marts.fct_interactions i
-    where i.occurred_date between :start and :end and """ + owner_clause("i.user_id")
 NAMED = "join marts.dim_accounts a on a.account_id = g.account_id"
 
 #: From the day x rep mart: a few rows a day instead of every message, so the reply time is
@@ -65,28 +62,45 @@ RESPONSE_SQL = """
     where occurred_date between :start and :end and """ + owner_clause("user_id") + """
     group by 1 order by 1"""
 
-#: Per account, in one pass: its analysed messages (the account filter's options, busiest
-#: first) and what flags it (a low mean sentiment, inbound messages left unanswered).
-UNANSWERED = ("direction = 'inbound' and hours_to_reply is null "
-              "and occurred_at < now() - make_interval(hours => :hours)")
+#: Per account, from the day x account x rep mart: its analysed messages (the account
+#: filter's options, busiest first) and what flags it: a low mean sentiment, and inbound
+#: messages left unanswered, less those too young to flag (looked up message by message in
+#: the last days only).
+ENGAGEMENT = """
+    from marts.fct_account_engagement_daily
+    where occurred_date between :start and :end and """ + owner_clause("user_id")
+TOO_YOUNG = """
+    select account_id, -count(*) as unanswered_inbound
+    from marts.fct_interactions
+    where occurred_date between :start and :end and """ + owner_clause("user_id") + """
+      and occurred_date >= (now() - make_interval(hours => :hours))::date - 1
+      and occurred_at >= now() - make_interval(hours => :hours)
+      and direction = 'inbound' and hours_to_reply is null and account_id is not null
+    group by account_id"""
 ACCOUNTS_SQL = """
     select a.account_name, g.analysed, g.mean_sentiment, g.negative_messages,
            g.unanswered_inbound
-    from (select account_id, count(sentiment_score) as analysed,
-                 avg(sentiment_score)::float8 as mean_sentiment,
-                 count(*) filter (where sentiment_label = 'negative') as negative_messages,
-                 count(*) filter (where """ + UNANSWERED + """) as unanswered_inbound
-          """ + INTERACTIONS + """
+    from (select account_id, sum(analysed)::bigint as analysed,
+                 (sum(sentiment_sum) / nullif(sum(analysed), 0))::float8 as mean_sentiment,
+                 sum(negative_messages)::bigint as negative_messages,
+                 sum(unanswered_inbound)::bigint as unanswered_inbound
+          from (select account_id, analysed, sentiment_sum, negative_messages,
+                       unanswered_inbound""" + ENGAGEMENT + """
+                union all
+                select account_id, 0, null, 0, unanswered_inbound
+                from (""" + TOO_YOUNG + """) y) d
           group by account_id) g
     """ + NAMED + """
     where a.account_name is not null
     order by 2 desc, 1"""
 
+#: The picked accounts' mean sentiment by week.
 SENTIMENT_SQL = """
     select a.account_name, g.week, g.sentiment, g.analysed
-    from (select account_id, date_trunc('week', occurred_at)::date as week,
-                 avg(sentiment_score)::float8 as sentiment, count(sentiment_score) as analysed
-          """ + INTERACTIONS + """ and sentiment_score is not null
+    from (select account_id, date_trunc('week', occurred_date)::date as week,
+                 (sum(sentiment_sum) / sum(analysed))::float8 as sentiment,
+                 sum(analysed)::bigint as analysed""" + ENGAGEMENT + """
+            and analysed > 0
             and account_id in (select account_id from marts.dim_accounts
                                where account_name = any(cast(:accounts as text[])))
           group by 1, 2) g

@@ -1,8 +1,9 @@
 """Leads: the open leads by priority with their score and why, and how good the scores are.
 
 Scores come from `marts.fct_leads` (score, score_band, score_probability: each lead's latest
-score as of the last dbt run), so counts and charts are one pass over the leads; only the
-listed leads look up their reasons in `ml.lead_scores`. Only open leads are scored, so a
+score as of the last dbt run). Counts and charts read them added up per day in
+`marts.fct_lead_scores_daily`; the list reads `marts.fct_leads` in priority order, and only
+the listed leads look up their reasons in `ml.lead_scores`. Only open leads are scored, so a
 closed lead's score is the one it had before it closed: the calibration's input."""
 
 import plotly.express as px
@@ -10,52 +11,27 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards.data import download, query, ready
-from dashboards.filters import choice, date_range, frame_options, owner_clause, owners
+from dashboards.filters import choice, date_range, frame_options, owners
+from dashboards.lead_queue import FIRST_PAGE, PICKED, QUEUE_SQL, after
 from dashboards.scores import calibration, probability_bin, reasons_text
 
 BANDS = ["A", "B", "C", "D"]
-QUEUE_LIMIT = 1000
+#: Open leads listed a page at a time.
+QUEUE_PAGE = 200
 
 #: The source and segment options, from the few rows of the lead segments mart.
 OPTIONS_SQL = "select lead_source, industry from marts.dim_lead_segments"
 
-#: The leads in the filters (a range on created_at, so its index serves).
-IN_FILTERS = """
-    from marts.fct_leads l
-    where l.created_at >= cast(:start as date) and l.created_at < cast(:end as date) + 1
-      and (cardinality(cast(:sources as text[])) = 0
-           or l.lead_source = any(cast(:sources as text[])))
-      and (cardinality(cast(:industries as text[])) = 0
-           or l.industry = any(cast(:industries as text[])))
-      and """ + owner_clause("l.owner_id")
-
 #: The leads counted by score, band, outcome and probability bin: the headline numbers, the
-#: distribution and the calibration all come from these few hundred rows.
+#: distribution and the calibration all come from these few hundred rows, added up from the
+#: daily mart.
 SUMMARY_SQL = """
-    select l.score, l.score_band as band, l.is_closed, l.is_converted,
-           """ + probability_bin("l.score_probability") + """ as probability_bin,
-           count(*) as leads, sum(l.score_probability)::float8 as probability_sum
-    """ + IN_FILTERS + """
+    select score, score_band as band, is_closed, is_converted,
+           """ + probability_bin("probability_percent / 100.0") + """ as probability_bin,
+           sum(leads)::bigint as leads, sum(probability_sum)::float8 as probability_sum
+    from marts.fct_lead_scores_daily
+    where created_date between :start and :end""" + PICKED + """
     group by 1, 2, 3, 4, 5"""
-
-#: The open leads by priority, and the latest score's reasons for those listed only.
-QUEUE_SQL = """
-    select q.lead_id, q.score, q.band, q.probability, s.reasons, q.company, q.title,
-           q.lead_source, q.status, q.created_at, s.model_version, s.scored_at
-    from (select l.lead_id, l.score, l.score_band as band,
-                 l.score_probability as probability, l.company, l.title, l.lead_source,
-                 l.status, l.created_at
-          """ + IN_FILTERS + """
-            and not l.is_closed
-            and (cardinality(cast(:bands as text[])) = 0
-                 or l.score_band = any(cast(:bands as text[])))
-          order by l.score desc nulls last, l.created_at desc, l.lead_id
-          limit :limit) q
-    left join lateral (
-        select reasons, model_version, scored_at from ml.lead_scores
-        where lead_scores.lead_id = q.lead_id
-        order by scored_at desc, id desc limit 1) s on true
-    order by q.score desc nulls last, q.created_at desc, q.lead_id"""
 
 st.title("Leads")
 
@@ -78,15 +54,29 @@ if ready(summary, "leads"):
     c3.metric("Leads with a score", f"{summary.leads[summary.score.notna()].sum():,}")
 
     st.subheader("Open leads by priority")
-    queue = query(QUEUE_SQL, {**params, "bands": bands, "limit": QUEUE_LIMIT})
+    # The pages seen so far (their keysets), from the first; new filters start over.
+    listing = repr((params, bands))
+    if st.session_state.get("_queue_listing") != listing:
+        st.session_state["_queue_listing"], st.session_state["_queue_pages"] = listing, []
+    pages = st.session_state["_queue_pages"]
+    queue = query(QUEUE_SQL, {**params, "bands": bands, "limit": QUEUE_PAGE + 1,
+                              **(pages[-1] if pages else FIRST_PAGE)})
     if ready(queue, "open leads"):
+        more, queue = len(queue) > QUEUE_PAGE, queue.head(QUEUE_PAGE)
         if queue.score.isna().all():
             st.info(NOT_SCORED)
-        if len(queue) == QUEUE_LIMIT:
-            st.caption(f"The {QUEUE_LIMIT:,} highest-scored open leads.")
+        first = len(pages) * QUEUE_PAGE + 1
+        st.caption(f"Leads {first:,} to {first + len(queue) - 1:,}, highest score first.")
         queue.insert(4, "top_reasons", queue.pop("reasons").map(reasons_text))
         st.dataframe(queue, hide_index=True, width="stretch")
         download(queue, "open_leads")
+        back, forward = st.columns(2)
+        if pages and back.button("Previous leads"):
+            pages.pop()
+            st.rerun()
+        if more and forward.button(f"Next {QUEUE_PAGE} leads"):
+            pages.append(after(queue.iloc[-1]))
+            st.rerun()
 
     st.subheader("Score distribution")
     scored = summary[summary.score.notna()]

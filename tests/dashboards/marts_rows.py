@@ -10,6 +10,8 @@ import json
 
 import sqlalchemy as sa
 
+from salesops.warehouse import mart_statements
+
 PERIOD = "2026-04-01..2026-06-30"
 HALF_YEAR = "2026-01-01..2026-06-30"
 
@@ -58,24 +60,6 @@ LEADS = """
     ) as l (lead_id, owner_id, company, title, lead_source, industry, status, created_at,
             is_converted, is_closed, closed_at, mql_at, sql_at, opportunity_at, won_at,
             score, score_band, score_probability)"""
-
-#: The leads added up per day and owner (as the fct_leads_daily model does).
-LEADS_DAILY = """
-    create table marts.fct_leads_daily as
-    select created_at::date as created_date, owner_id, count(*)::bigint as leads,
-           count(mql_at)::bigint as mqls, count(sql_at)::bigint as sqls,
-           count(opportunity_at)::bigint as opportunities, count(won_at)::bigint as won,
-           sum(extract(epoch from mql_at - created_at) / 86400)::float8
-               as lead_to_mql_days_sum, count(mql_at - created_at) as lead_to_mql_count,
-           sum(extract(epoch from sql_at - mql_at) / 86400)::float8 as mql_to_sql_days_sum,
-           count(sql_at - mql_at) as mql_to_sql_count,
-           sum(extract(epoch from opportunity_at - sql_at) / 86400)::float8
-               as sql_to_opportunity_days_sum,
-           count(opportunity_at - sql_at) as sql_to_opportunity_count,
-           sum(extract(epoch from won_at - opportunity_at) / 86400)::float8
-               as opportunity_to_won_days_sum,
-           count(won_at - opportunity_at) as opportunity_to_won_count
-    from marts.fct_leads group by 1, 2"""
 
 #: Converted leads (conversion_type 'lead') and won deals ('deal_won') are credited
 #: separately: summing both would count the revenue twice. w_shaped has only deal rows.
@@ -181,20 +165,6 @@ INTERACTIONS = """
     ) as i (interaction_id, account_id, user_id, kind, direction, occurred_at,
             hours_to_reply, sentiment_label, sentiment_score)"""
 
-#: Inbound messages added up per day and rep (as the fct_response_times_daily model does).
-RESPONSE_TIMES = """
-    create table marts.fct_response_times_daily as
-    select occurred_date, user_id, count(*)::bigint as inbound,
-           count(hours_to_reply)::bigint as answered,
-           coalesce(sum(hours_to_reply), 0)::float8 as reply_hours_sum
-    from marts.fct_interactions where direction = 'inbound' group by 1, 2"""
-
-#: The leads' source and industry pairs (as the dim_lead_segments model does).
-LEAD_SEGMENTS = """
-    create table marts.dim_lead_segments as
-    select lead_source, industry, count(*)::bigint as leads
-    from marts.fct_leads group by 1, 2"""
-
 ACCOUNTS = """
     create table marts.dim_accounts as
     select account_id::bigint, account_name
@@ -270,12 +240,19 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
           (4, 20, "D", 0.15, "2026-02-20")]
 
 
+#: The marts that add up the hand-made ones above, built from their dbt models' own SQL.
+DAILY_MARTS = ("fct_leads_daily", "fct_lead_scores_daily", "dim_lead_segments",
+               "fct_response_times_daily", "fct_account_engagement_daily")
+
+
 def load_rows(conn: sa.Connection) -> None:
     """The hand-made marts tables and the ops and ml rows the pages read."""
-    for sql in (DEALS, LEADS, LEADS_DAILY, LEAD_SEGMENTS, ATTRIBUTION, TOUCHPOINTS,
-                STAGE_HISTORY, SNAPSHOTS, TARGETS, INTERACTIONS, RESPONSE_TIMES, ACCOUNTS,
-                USERS, VELOCITY, CAMPAIGNS, MODEL_DRIFT):
+    for sql in (DEALS, LEADS, ATTRIBUTION, TOUCHPOINTS, STAGE_HISTORY, SNAPSHOTS, TARGETS,
+                INTERACTIONS, ACCOUNTS, USERS, VELOCITY, CAMPAIGNS, MODEL_DRIFT):
         conn.execute(sa.text(sql))
+    for mart in DAILY_MARTS:
+        for sql in mart_statements(mart):
+            conn.execute(sa.text(sql))
     # Each company-wide forecast comes with a per-category split written after it, as
     # ml.forecasting writes them: the page must read the total, not the latest row.
     for as_of, period_start, p10, p50, p90 in FORECASTS:

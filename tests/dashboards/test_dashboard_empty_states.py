@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from salesops.warehouse import mart_statements
 from tests.dashboards.dashboard_app import READ_PAGES, marts_aside, run_page
 from tests.dashboards.marts_rows import DEALS, HALF_YEAR, LEADS
 
@@ -37,8 +38,8 @@ EXPECTED = {
                         "table marts.sales_velocity has not been built"],
     "views/engagement.py": ["table marts.fct_touchpoints_daily has not been built",
                             "(marts.fct_response_times_daily) has not been built yet"]
-                           + ["(marts.fct_interactions) has not been built yet"] * 2,
-    "views/leads.py": ["table marts.fct_leads has not been built"],
+                           + ["(marts.fct_account_engagement_daily) has not been built yet"] * 2,
+    "views/leads.py": ["table marts.fct_lead_scores_daily has not been built"],
     "views/campaigns.py": ["table marts.attribution_by_channel has not been built",
                            "table marts.fct_campaign_performance has not been built"],
     "views/data_health.py": ["No source has loaded yet", "No row has been quarantined",
@@ -99,6 +100,8 @@ def test_before_any_model_ran_leads_and_forecasts_say_so(empty_database, clean_d
         conn.execute(sa.text(LEADS))
         conn.execute(sa.text("update marts.fct_leads set score = null, score_band = null, "
                              "score_probability = null"))
+        for sql in mart_statements("fct_lead_scores_daily"):
+            conn.execute(sa.text(sql))
     at = run_page("views/leads.py", range=HALF_YEAR)
     infos = [i.value for i in at.info]
     assert infos[0].startswith("No lead has a score yet: the lead-scoring model has not run")

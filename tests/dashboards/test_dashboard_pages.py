@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from dashboards.lead_queue import FIRST_PAGE, QUEUE_SQL, after
+from salesops import reads
 from tests.dashboards.dashboard_app import MARTS, run_page
 from tests.dashboards.marts_rows import HALF_YEAR, PERIOD, WALK
 
@@ -125,6 +127,18 @@ def test_leads_filters_in_the_url_narrow_the_list(page):
     at = page("views/leads.py", range="2020-01-01..2020-12-31")
     assert [i.value for i in at.info] == ["No leads match these filters."]
     assert not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_the_lead_list_pages_in_keyset_order_to_the_unscored_last(data_url, size):
+    params = {"start": "2026-01-01", "end": "2026-06-30", "owners": None, "sources": [],
+              "industries": [], "bands": [], "limit": size}
+    listed, page = [], FIRST_PAGE
+    while not (rows := reads.read(data_url, QUEUE_SQL, {**params, **page})).empty:
+        assert len(rows) <= size
+        listed += rows.lead_id.tolist()
+        page = after(rows.iloc[-1])
+    assert listed == [1, 2, 5]  # by score, lead 5 (no score) last, each once
 
 
 def test_campaigns_page_by_model_and_side_by_side(page):

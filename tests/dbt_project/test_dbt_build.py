@@ -98,10 +98,10 @@ insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, 
 values (2, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-15 00:00+00'),
        (2, 2, 'Negotiation', '2025-04-15 00:00+00', null),
        (1, 3, 'Closed Won', '2025-04-10 00:00+00', null);
-insert into app.interactions (kind, direction, contact_id, occurred_at)
-values ('email', 'inbound', 1, '2025-03-10 00:00+00'),
-       ('email', 'inbound', 1, '2025-04-01 00:00+00'),
-       ('meeting', 'internal', 3, '2025-03-15 00:00+00');
+insert into app.interactions (kind, direction, contact_id, account_id, occurred_at)
+values ('email', 'inbound', 1, 1, '2025-03-10 00:00+00'),
+       ('email', 'inbound', 1, 1, '2025-04-01 00:00+00'),
+       ('meeting', 'internal', 3, null, '2025-03-15 00:00+00');
 insert into ml.lead_scores (lead_id, score, band, probability, model_name, model_version,
                             mlflow_run_id, scored_at)
 values (1, 40, 'C', 0.4, 'lead_score', '1', 'run-a', '2025-03-02 00:00+00'),
@@ -219,7 +219,8 @@ def test_models_land_in_their_schemas(built):
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
                  "fct_interactions", "fct_attribution", "attribution_by_channel",
                  "fct_touchpoints_daily", "sales_targets", "fct_leads_daily",
-                 "fct_model_drift", "fct_response_times_daily", "dim_lead_segments"):
+                 "fct_model_drift", "fct_response_times_daily", "dim_lead_segments",
+                 "fct_lead_scores_daily", "fct_account_engagement_daily"):
         assert where[mart] == "marts", mart
 
 
@@ -427,6 +428,29 @@ def test_dim_lead_segments_holds_every_source_and_industry_once(built):
     each = _rows(built, "select lead_source, industry, count(*) as leads from marts.fct_leads "
                         "group by 1, 2" + order)
     assert segments == each and len(each) > 1
+
+
+def test_fct_lead_scores_daily_adds_up_the_leads_and_their_probabilities(built):
+    daily = _rows(built, "select sum(leads) as leads, round(sum(probability_sum)::numeric, 6) "
+                         "as p, sum(leads) filter (where not is_closed) as open "
+                         "from marts.fct_lead_scores_daily")[0]
+    each = _rows(built, "select count(*) as leads, round(sum(score_probability)::numeric, 6) "
+                        "as p, count(*) filter (where not is_closed) as open "
+                        "from marts.fct_leads where created_at is not null")[0]
+    assert daily == each and each["leads"] > 0
+
+
+def test_fct_account_engagement_daily_adds_up_the_interactions(built):
+    daily = _rows(built, "select sum(interactions) as n, sum(analysed) as analysed, "
+                         "round(sum(sentiment_sum)::numeric, 6) as sentiment, "
+                         "sum(unanswered_inbound) as unanswered "
+                         "from marts.fct_account_engagement_daily")[0]
+    each = _rows(built, "select count(*) as n, count(sentiment_score) as analysed, "
+                        "round(sum(sentiment_score)::numeric, 6) as sentiment, "
+                        "count(*) filter (where direction = 'inbound' and hours_to_reply "
+                        "is null) as unanswered from marts.fct_interactions "
+                        "where account_id is not null and occurred_date is not null")[0]
+    assert daily == each and each["n"] > 0
 
 
 def test_sales_targets_as_day_ranges_with_their_level(built):
