@@ -1,7 +1,9 @@
 """Salesforce-export ingestion: N generated contacts as a weekly-export Contact.csv, read by
 `connectors.salesforce_export` and loaded into `raw.salesforce__contact` by
-`salesops.loading.load_batch`, against a bare COPY of the same CSV into a table of its
-columns in the same run; `pandas.DataFrame.to_sql` of the same file is the naive baseline.
+`orchestration.ingestion.load_batches` (what `salesops ingest salesforce` and the Dagster
+asset run: COPY of the rows as they are, then one INSERT ... SELECT per batch), against a
+bare COPY of the same CSV into a table of its columns in the same run;
+`pandas.DataFrame.to_sql` of the same file is the naive baseline.
 
     python -m bench.ingest_crm [--scale N] [--repeat R] [--no-pandas]
 
@@ -26,17 +28,13 @@ import sqlalchemy as sa
 from bench.database import peak_rss_mb, scratch_database
 from bench.people import write_contact_csv
 from connectors.salesforce_export import read_export
+from orchestration.ingestion import load_batches
 from salesops.db import get_engine
-from salesops.loading import load_batch
 
 
 def ours(engine: sa.Engine, export: Path) -> int:
     """The real path: read the export, load each batch."""
-    rows = 0
-    for batch in read_export(export, objects=["Contact"]):
-        rows += load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
-                           batch.rejects).rows_loaded
-    return rows
+    return load_batches(engine, read_export(export, objects=["Contact"]))["contact"].rows_loaded
 
 
 def bare_copy(engine: sa.Engine, file: Path) -> int:

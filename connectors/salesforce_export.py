@@ -2,11 +2,15 @@
 
 Every column is kept as the string it was, custom `*__c` fields included, so a new field in
 the org never needs a code change. The source key is the 18-character `Id`.
+
+A file comes out as `CsvBatch`es, its rows as bytes for PostgreSQL to parse in bulk, each
+of which can still be read here (`read_csv`) when the database reads it otherwise.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import re
 import zipfile
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from connectors.records import DEFAULT_CHUNK, RecordBatch, Rejected, chunked
+from connectors.records import DEFAULT_CHUNK, CsvBatch, RecordBatch, Rejected, chunked
 
 SOURCE = "salesforce"
 
@@ -25,6 +29,8 @@ OBJECTS: dict[str, str] = {
     "Opportunity": "opportunity", "OpportunityHistory": "opportunity_history",
     "Campaign": "campaign", "CampaignMember": "campaign_member", "Task": "task",
 }
+
+BOM = b"\xef\xbb\xbf"
 
 # Long text fields (descriptions, email bodies) exceed csv's 128 KiB default.
 csv.field_size_limit(2**31 - 1)
@@ -36,7 +42,7 @@ def entity_name(stem: str) -> str:
 
 
 def read_export(path: str | Path, objects: Iterable[str] | None = None,
-                chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
+                chunk_size: int = DEFAULT_CHUNK) -> Iterator[CsvBatch | RecordBatch]:
     """Yield batches for each object file present in the export (missing ones are skipped).
 
     `objects` are file stems such as "Contact"; by default the ones in `OBJECTS`.
@@ -48,17 +54,70 @@ def read_export(path: str | Path, objects: Iterable[str] | None = None,
             if stream is None:
                 continue
             entity = OBJECTS.get(stem) or entity_name(stem)
-            yield from chunked(SOURCE, entity, origin, read_csv(stream), chunk_size)
+            yield from csv_batches(entity, origin, stream, chunk_size)
 
 
-def read_csv(stream: IO[bytes]) -> Iterator[dict[str, Any] | Rejected]:
+def csv_batches(entity: str, origin: str, stream: Iterable[bytes],
+                chunk_size: int = DEFAULT_CHUNK) -> Iterator[CsvBatch | RecordBatch]:
+    """The file's rows, at most `chunk_size` a batch, as `CsvBatch`es of whole rows (a quoted
+    field may span lines); from the first run of rows that PostgreSQL might split or read
+    otherwise than `read_csv` (quoting beyond RFC 4180, a file cut inside quotes), the rest
+    of the file as `read_csv`'s record batches.
+    """
+    lines = iter(stream)
+    header = next(lines, None)
+    if header is None:
+        return
+    names = next(csv.reader([_decode(header.removeprefix(BOM))],
+                            delimiter=(delimiter := _delimiter(_decode(header)))), [])
+    if header.count(b'"') % 2:  # a header spanning lines: read the whole file here
+        yield from chunked(SOURCE, entity, origin, read_csv(itertools.chain([header], lines)),
+                           chunk_size)
+        return
+    quoting = _rfc4180(delimiter)
+    line = 2  # of the batch's first row
+    while chunk := list(itertools.islice(lines, chunk_size)):
+        data = b"".join(chunk)
+        rows, copyable = len(chunk), True
+        if b'"' in data:
+            rows, odd = 0, 0
+            for text in chunk:
+                odd ^= text.count(b'"') & 1
+                rows += not odd
+            while odd and (text := next(lines, None)) is not None:  # a row across the cut
+                chunk.append(text)
+                odd ^= text.count(b'"') & 1
+                rows += not odd
+            data = b"".join(chunk)
+            copyable = not odd and b'"' not in quoting.sub(b"", data)
+        if not copyable:
+            rest = read_csv(itertools.chain([header], chunk, lines), line_offset=line - 2)
+            yield from chunked(SOURCE, entity, origin, rest, chunk_size)
+            return
+        yield CsvBatch(SOURCE, entity, origin, data, rows, _unique(names), delimiter, "Id",
+                       copyable, parse=lambda d=header + data, n=line - 2: read_csv(
+                           io.BytesIO(d), line_offset=n))
+        line += len(chunk)
+
+
+def _rfc4180(delimiter: str) -> re.Pattern[bytes]:
+    """Quoted fields as RFC 4180 has them (opened after a delimiter or line break, closed
+    before one, inner quotes doubled): with these removed, a quote left over is one that
+    Python's csv takes literally and PostgreSQL's COPY as quoting."""
+    d = re.escape(delimiter.encode())
+    return re.compile(rb'(?<![^%s\n])"[^"]*(?:""[^"]*)*"(?=%s|\r?\n|\Z)' % (d, d))
+
+
+def read_csv(stream: Iterable[bytes], line_offset: int = 0
+             ) -> Iterator[dict[str, Any] | Rejected]:
     """Rows of one export CSV as records keyed by `Id`, or Rejected with the line number.
 
     Re-saved exports are read as they come: UTF-8 with or without a BOM, else Windows-1252
     (per line, so one odd line does not garble the file); `;`, tab or `|` as delimiter when
     the header has no comma; a repeated header name keeps its values as `Name (2)`. A file that
     ends inside a quoted field (a truncated download) has its last row quarantined, never
-    loaded cut short.
+    loaded cut short. `line_offset` is added to line numbers (`stream` starts with the
+    header, then rows from further down the file).
     """
     lines = _Lines(stream)
     first = next(lines, None)
@@ -71,7 +130,7 @@ def read_csv(stream: IO[bytes]) -> Iterator[dict[str, Any] | Rejected]:
     for row in reader:
         if not row:
             continue
-        line = reader.line_num
+        line = reader.line_num + line_offset
         values: dict[str, Any] = dict(zip(header, row, strict=False))
         key = values.get("Id", "").strip() or None
         if lines.truncated and lines.done:
@@ -93,7 +152,7 @@ def read_csv(stream: IO[bytes]) -> Iterator[dict[str, Any] | Rejected]:
 class _Lines:
     """Decoded lines of a binary stream; knows whether it ended inside a quoted field."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: Iterable[bytes]) -> None:
         self._lines = iter(stream)
         self.first = True
         self.done = False
@@ -110,16 +169,20 @@ class _Lines:
             self.done = True
             raise
         if self.first:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            raw = raw.removeprefix(BOM)
             self.first = False
         self._quotes += raw.count(b'"')
         if not raw.endswith(b"\n"):  # the last line: cut inside quotes means cut short
             self.done = True
             self.truncated = self._quotes % 2 == 1
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("cp1252", errors="replace")
+        return _decode(raw)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def _delimiter(header: str) -> str:
