@@ -43,8 +43,8 @@ class CsvBatch:
     (`salesops.loading.load_csv_batch`); `records` and `rejects` are the connector's own
     reading of the same rows, parsed only when asked for.
 
-    `copyable` is False when PostgreSQL's CSV reader might read `data` otherwise than the
-    connector (quoting beyond RFC 4180, a file cut inside a quoted field).
+    A connector makes one only of rows PostgreSQL's CSV reader splits as it does (RFC 4180
+    quoting, no file cut inside quotes); the loader checks the rest.
     """
 
     source: str
@@ -55,7 +55,6 @@ class CsvBatch:
     columns: list[str]
     delimiter: str
     key: str
-    copyable: bool
     parse: Callable[[], Iterable[dict[str, Any] | Rejected]] = field(repr=False)
 
     @cached_property

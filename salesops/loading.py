@@ -46,10 +46,9 @@ class RejectLike(Protocol):
 
 
 class CsvBatchLike(Protocol):
-    """Whole rows of one CSV file as their bytes (e.g. `connectors.records.CsvBatch`).
-
-    `copyable` says PostgreSQL's CSV reader reads `data` as the connector's own parser
-    would; `records` and `rejects` are that parser's reading, asked for only when needed.
+    """Whole rows of one CSV file as their bytes (e.g. `connectors.records.CsvBatch`), split
+    where PostgreSQL's CSV reader splits them; `records` and `rejects` are the connector's
+    own reading of them, asked for only when PostgreSQL reads them otherwise.
     """
 
     source: str
@@ -60,7 +59,6 @@ class CsvBatchLike(Protocol):
     columns: Sequence[str]
     delimiter: str
     key: str
-    copyable: bool
 
     @property
     def records(self) -> Iterable[Mapping[str, Any]]: ...
@@ -134,7 +132,7 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
     path from the parser's records and rejects, so its rejects keep their file and line.
     """
     def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
-        fast = _load_csv(conn, batch_id, batch) if batch.copyable and _plain(batch) else None
+        fast = _load_csv(conn, batch_id, batch) if _plain(batch) else None
         return fast or _load(conn, batch_id, batch.source, batch.entity, batch.records,
                              batch.rejects)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from connectors.records import CsvBatch, RecordBatch
-from connectors.salesforce_export import read_export
+from connectors.salesforce_export import _rfc4180, read_export
 from orchestration.ingestion import load_batches
 from salesops.loading import canonical_json, content_hash, load_batch, load_csv_batch
 from salesops.rejects import list_rejects
@@ -44,7 +45,7 @@ def _parsed(batch: CsvBatch) -> bool:
 
 def test_bulk_rows_are_the_careful_rows(clean_db, tmp_path):
     batch, = read_export(_write(tmp_path / "e", TRICKY))
-    assert isinstance(batch, CsvBatch) and batch.copyable and batch.rows == 3
+    assert isinstance(batch, CsvBatch) and batch.rows == 3
     result = load_csv_batch(clean_db, batch)
     assert not _parsed(batch)  # PostgreSQL did all of it
     assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (3, 3, 0)
@@ -135,3 +136,13 @@ def test_a_wide_file_loads_in_bulk(clean_db, tmp_path):
     with clean_db.connect() as conn:
         record = conn.execute(sa.text("select record from raw.salesforce__contact")).scalar()
     assert record == dict(zip(names, values, strict=True))
+
+
+@pytest.mark.parametrize(("data", "same"), [
+    (b'a,"b"\n', True), (b'"""abc",x\n', True), (b'a,"",b\n', True),
+    (b'"a",\r\n"b"\r\n', True), (b'"a""b",c\n', True), (b'a,"two\nlines"\n', True),
+    (b'a,5" disk\n', False), (b'a,Bo"b"by\n', False), (b'"a"x,b\n', False),
+    (b' "a",b\n', False), (b'a,"open\n', False)])
+def test_quotes_both_parsers_read_alike(data, same):
+    assert _rfc4180(data, ",") is same
+    assert _rfc4180(data.replace(b",", b";"), ";") is same
