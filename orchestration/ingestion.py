@@ -15,12 +15,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from connectors import hubspot_api, imap
-from connectors.records import RecordBatch
+from connectors.records import CsvBatch, RecordBatch
 from salesops.cursors import get_cursor, set_cursor
 from salesops.errors import SalesopsError
-from salesops.loading import LoadResult, load_batch
+from salesops.loading import LoadResult, load_batch, load_csv_batch
 
-OnBatch = Callable[[RecordBatch, LoadResult], None]
+OnBatch = Callable[[RecordBatch | CsvBatch, LoadResult], None]
 IMAP_CURSOR_SOURCE = "imap"
 
 
@@ -50,12 +50,13 @@ class Totals:
         self.batch_ids += other.batch_ids
 
 
-def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch],
+def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch | CsvBatch],
                  on_batch: OnBatch | None = None) -> dict[str, Totals]:
     """Load every batch (one transaction each); the totals per entity.
 
     A batch that carries a cursor (`hubspot_api.HubSpotBatch`) stores it in its own
-    transaction; one without rows only stores its cursor.
+    transaction; one without rows only stores its cursor. CSV rows as bytes (`CsvBatch`)
+    are parsed by PostgreSQL in bulk.
     """
     totals: dict[str, Totals] = {}
     for batch in batches:
@@ -71,8 +72,12 @@ def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch],
                 with engine.begin() as conn:
                     store(conn, None)
             continue
-        result = load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
-                            batch.rejects, after=store if cursor is not None else None)
+        if isinstance(batch, CsvBatch):
+            result = load_csv_batch(engine, batch)
+        else:
+            result = load_batch(engine, batch.source, batch.entity, batch.origin,
+                                batch.records, batch.rejects,
+                                after=store if cursor is not None else None)
         totals.setdefault(batch.entity, Totals()).add(result)
         if on_batch:
             on_batch(batch, result)

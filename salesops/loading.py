@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from salesops.errors import SalesopsError
@@ -42,6 +43,27 @@ class RejectLike(Protocol):
     def reason(self) -> str: ...
     @property
     def record(self) -> Mapping[str, Any] | None: ...
+
+
+class CsvBatchLike(Protocol):
+    """Whole rows of one CSV file as their bytes (e.g. `connectors.records.CsvBatch`), split
+    where PostgreSQL's CSV reader splits them; `records` and `rejects` are the connector's
+    own reading of them, asked for only when PostgreSQL reads them otherwise.
+    """
+
+    source: str
+    entity: str
+    origin: str
+    data: bytes
+    rows: int
+    columns: Sequence[str]
+    delimiter: str
+    key: str
+
+    @property
+    def records(self) -> Iterable[Mapping[str, Any]]: ...
+    @property
+    def rejects(self) -> Iterable[RejectLike]: ...
 
 
 @dataclass(frozen=True)
@@ -90,12 +112,52 @@ def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
     `after` runs in the batch's transaction (advance a cursor, resolve replayed rejects), so
     it happens exactly when the batch lands.
     """
+    def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
+        return _load(conn, batch_id, source, entity, records, rejects)
+
+    return _in_batch(engine, source, entity, origin, load, after)
+
+
+def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
+                   after: Callable[[sa.Connection, LoadResult], None] | None = None
+                   ) -> LoadResult:
+    """Load CSV rows as `load_batch` would load the parser's records, with the same raw rows
+    and content hashes, but parsed and hashed by PostgreSQL.
+
+    The rows are COPY'd as they are into a temporary table of text columns and turned into
+    raw rows by one INSERT ... SELECT that builds the canonical JSON, its SHA-256 and the
+    jsonb record in SQL. A batch PostgreSQL cannot read as the parser does (a COPY error
+    such as a bad column count or encoding, a row count that differs, a key that is empty
+    or would be trimmed) is rolled back to a savepoint and loaded through `load_batch`'s
+    path from the parser's records and rejects, so its rejects keep their file and line.
+    """
+    def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
+        fast = _load_csv(conn, batch_id, batch) if _plain(batch) else None
+        return fast or _load(conn, batch_id, batch.source, batch.entity, batch.records,
+                             batch.rejects)
+
+    return _in_batch(engine, batch.source, batch.entity, batch.origin, load, after)
+
+
+def _in_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
+              load: Callable[[sa.Connection, uuid.UUID], LoadResult],
+              after: Callable[[sa.Connection, LoadResult], None] | None) -> LoadResult:
+    """Run `load` as one batch: one transaction with its `ops.load_batches` row."""
     if (source, entity) not in RAW_TABLES:
         raise LoadFailed(f"no raw table for source {source!r}, entity {entity!r}")
     batch_id = uuid.uuid4()
     try:
         with engine.begin() as conn:
-            result = _load(conn, batch_id, source, entity, origin, records, rejects)
+            conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, "
+                                 "origin, status) values (:b, :s, :e, :o, 'running')"),
+                         {"b": batch_id, "s": source, "e": entity, "o": origin})
+            result = load(conn, batch_id)
+            conn.execute(sa.text(
+                "update ops.load_batches set status = 'loaded', finished_at = clock_timestamp(),"
+                " rows_in = :i, rows_loaded = :l, rows_duplicate = :d, rows_rejected = :r "
+                "where batch_id = :b"),
+                {"i": result.rows_in, "l": result.rows_loaded, "d": result.rows_duplicate,
+                 "r": result.rows_rejected, "b": batch_id})
             if after is not None:
                 after(conn, result)
     except Exception as exc:
@@ -105,11 +167,7 @@ def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
 
 
 def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
-          origin: str | None, records: Iterable[Mapping[str, Any]],
-          rejects: Iterable[RejectLike]) -> LoadResult:
-    conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, origin, status)"
-                         " values (:b, :s, :e, :o, 'running')"),
-                 {"b": batch_id, "s": source, "e": entity, "o": origin})
+          records: Iterable[Mapping[str, Any]], rejects: Iterable[RejectLike]) -> LoadResult:
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     late_rejects: list[_Reject] = []
     table = f"raw.{raw_table_name(source, entity)}"
@@ -117,13 +175,74 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
         rows = (row for record in records if (row := _row(record, late_rejects)) is not None)
         copied, loaded = _insert_new(cur, table, batch_id, source, rows)
         rejected = _copy_rejects(cur, batch_id, source, entity, [*rejects, *late_rejects])
-    rows_in = copied + rejected
-    conn.execute(sa.text(
-        "update ops.load_batches set status = 'loaded', finished_at = clock_timestamp(), "
-        "rows_in = :i, rows_loaded = :l, rows_duplicate = :d, rows_rejected = :r "
-        "where batch_id = :b"),
-        {"i": rows_in, "l": loaded, "d": copied - loaded, "r": rejected, "b": batch_id})
-    return LoadResult(batch_id, source, entity, rows_in, loaded, copied - loaded, rejected)
+    return LoadResult(batch_id, source, entity, copied + rejected, loaded, copied - loaded,
+                      rejected)
+
+
+class _NotAsParsed(Exception):
+    """PostgreSQL read the CSV rows otherwise than the parser: load them the careful way."""
+
+
+def _plain(batch: CsvBatchLike) -> bool:
+    """Column names that can name the temporary table's columns, one each, and the key."""
+    names = list(batch.columns)
+    return (batch.key in names and "source_key" not in names and len(set(names)) == len(names)
+            and all(0 < len(name.encode()) < 64 for name in names))  # PostgreSQL's NAMEDATALEN
+
+
+def _load_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike
+              ) -> LoadResult | None:
+    """The batch through COPY and set-based SQL, or None (nothing written) when PostgreSQL
+    does not read it as the parser does.
+
+    The temporary table's columns are the CSV's names in sorted order, so that
+    `row_to_json` spells `canonical_json` of the row: keys sorted, compact, with orjson's
+    string escapes (`\\n`, `\\"`, `\\u001f`); its SHA-256 is the content hash `load_batch`
+    takes, so a file loaded either way is the same rows.
+    """
+    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    in_file = sql.SQL(", ").join(map(sql.Identifier, batch.columns))
+    key = sql.Identifier(batch.key)
+    # Only keys that `_row`'s strip() would leave as they are: printable ASCII at both ends.
+    usable = sql.SQL("{k} ~ '^[!-~]' and {k} ~ '[!-~]$'").format(k=key)
+    insert = sql.SQL(
+        "insert into {t} (batch_id, source, source_key, content_hash, record) "
+        "select {b}, {s}, {k}, encode(sha256(convert_to(j, 'UTF8')), 'hex'), j::jsonb from ("
+        "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
+    ).format(t=sql.Identifier("raw", raw_table_name(batch.source, batch.entity)),
+             b=sql.Literal(batch_id), s=sql.Literal(batch.source), k=key, usable=usable)
+    try:
+        with driver.transaction(), driver.cursor() as cur:
+            cur.execute(sql.SQL("create temp table _csv ({}) on commit drop").format(
+                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name))
+                                   for name in sorted(batch.columns))))
+            try:
+                with cur.copy(sql.SQL(
+                        "copy _csv ({cols}) from stdin with (format csv, delimiter {d}, "
+                        "force_not_null ({cols}), encoding 'UTF8')").format(
+                        cols=in_file, d=sql.Literal(batch.delimiter))) as copy:
+                    copy.write(batch.data)
+            except psycopg.errors.DataError as exc:  # column count, encoding, quoting
+                raise _NotAsParsed from exc
+            if cur.rowcount != batch.rows:
+                raise _NotAsParsed
+            try:
+                with driver.transaction():  # optimistic: a batch of new records
+                    cur.execute(insert)
+                    if cur.rowcount != batch.rows:
+                        raise _NotAsParsed
+                return LoadResult(batch_id, batch.source, batch.entity, batch.rows,
+                                  batch.rows, 0, 0)
+            except psycopg.errors.UniqueViolation:
+                pass
+            cur.execute(sql.SQL("select count(*) from _csv where {}").format(usable))
+            if cur.fetchone() != (batch.rows,):
+                raise _NotAsParsed
+            cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
+            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
+                              batch.rows - cur.rowcount, 0)
+    except _NotAsParsed:
+        return None
 
 
 def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,

@@ -1,0 +1,148 @@
+"""The bulk path of a Salesforce export (COPY + one INSERT ... SELECT per batch) stores the
+same raw rows and content hashes as the careful path (Python's csv + `load_batch`), and
+hands every batch PostgreSQL would read otherwise to the careful path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.records import CsvBatch, RecordBatch
+from connectors.salesforce_export import _rfc4180, read_export
+from orchestration.ingestion import load_batches
+from salesops.loading import canonical_json, content_hash, load_batch, load_csv_batch
+from salesops.rejects import list_rejects
+
+# Quoted newlines, doubled quotes, backslashes, tabs, control characters, non-ASCII names
+# and values, an empty quoted field, a formula payload, a field with a lone CR inside quotes.
+TRICKY = (
+    '"Id","Name","Notes__c","Zähler__c","a"\r\n'
+    '"003A","Ann","two\r\nlines, ""quoted"" \\n C:\\path\t","ß😀",""\r\n'
+    '"003B","=cmd|\' /C calc\'!A0","ctl \x01\x1f\x7f \u2028 end","",x\r\n'
+    '003C,Cid,"cr\rinside",,"{""json"": 1}"\r\n'
+)
+
+
+def _write(folder: Path, body: str | bytes, name: str = "Contact.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(body.encode() if isinstance(body, str) else body)
+    return folder
+
+
+def _raw(engine: sa.Engine) -> set[tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select source_key, content_hash, record::text "
+                                    "from raw.salesforce__contact")).all()
+    return {tuple(row) for row in rows}
+
+
+def _parsed(batch: CsvBatch) -> bool:
+    """Whether the batch was read in Python (the careful path) at all."""
+    return "_parsed" in batch.__dict__
+
+
+def test_bulk_rows_are_the_careful_rows(clean_db, tmp_path):
+    batch, = read_export(_write(tmp_path / "e", TRICKY))
+    assert isinstance(batch, CsvBatch) and batch.rows == 3
+    result = load_csv_batch(clean_db, batch)
+    assert not _parsed(batch)  # PostgreSQL did all of it
+    assert (result.rows_in, result.rows_loaded, result.rows_duplicate) == (3, 3, 0)
+    bulk = _raw(clean_db)
+
+    expected = {}
+    for record in batch.records:  # what the careful path makes of the same bytes
+        body = {k: v for k, v in record.items() if k != "source_key"}
+        expected[record["source_key"]] = (content_hash(canonical_json(body)), body)
+    with clean_db.connect() as conn:
+        stored = conn.execute(sa.text("select source_key, content_hash, record "
+                                      "from raw.salesforce__contact")).all()
+    assert {k: (h, r) for k, h, r in stored} == expected
+    assert expected["003C"][1]["Notes__c"] == "cr\rinside"
+
+    again = load_batch(clean_db, "salesforce", "contact", "careful", batch.records)
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 3)  # nothing looks new
+    twice = load_csv_batch(clean_db, next(read_export(tmp_path / "e")))
+    assert (twice.rows_loaded, twice.rows_duplicate) == (0, 3)
+    assert _raw(clean_db) == bulk
+
+
+def test_a_changed_record_is_a_new_version_and_the_rest_duplicates(clean_db, tmp_path):
+    folder = _write(tmp_path / "e", "Id,Name\n003A,Ann\n003B,Bob\n")
+    load_batches(clean_db, read_export(folder))
+    _write(folder, "Id,Name\n003A,Ann\n003B,Bobby\n003C,Cid\n")
+    batch, = read_export(folder)
+    result = load_csv_batch(clean_db, batch)
+    assert not _parsed(batch)
+    assert (result.rows_loaded, result.rows_duplicate) == (2, 1)
+    with clean_db.connect() as conn:
+        names = conn.execute(sa.text("select record->>'Name' from raw.salesforce__contact "
+                                     "where source_key = '003B' order by id")).scalars().all()
+    assert names == ["Bob", "Bobby"]
+
+
+def test_only_the_batch_postgres_cannot_read_goes_the_careful_way(clean_db, tmp_path):
+    rows = [f"003{i:03d},n{i}\n" for i in range(12)]
+    rows[5] = "003005,short,extra\n"  # batch 2: a wrong column count
+    rows[9] = "003009,Jos\xe9\n"  # batch 3: a latin-1 line
+    body = b"Id,Name\n" + "".join(rows).replace("Jos\xe9", "JOSE").encode()
+    body = body.replace(b"JOSE", "José".encode("latin-1"))
+    batches = list(read_export(_write(tmp_path / "e", body), chunk_size=4))
+    assert [b.rows for b in batches] == [4, 4, 4]
+    totals = load_batches(clean_db, batches)["contact"]
+    assert [_parsed(b) for b in batches] == [False, True, True]
+    assert (totals.rows_loaded, totals.rows_rejected, totals.batches) == (11, 1, 3)
+    assert [r.reason for r in list_rejects(clean_db, "salesforce")] == [
+        "line 7: 3 columns, header has 2"]  # the line in the file, not in the batch
+    with clean_db.connect() as conn:
+        name = conn.execute(sa.text("select record->>'Name' from raw.salesforce__contact "
+                                    "where source_key = '003009'")).scalar()
+    assert name == "José"
+
+
+def test_keys_that_need_a_trim_go_the_careful_way(clean_db, tmp_path):
+    batch, = read_export(_write(tmp_path / "e", "Id,Name\n 003A ,Ann\n,NoId\n"))
+    result = load_csv_batch(clean_db, batch)
+    assert _parsed(batch) and (result.rows_loaded, result.rows_rejected) == (1, 1)
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("select source_key from raw.salesforce__contact")
+                            ).scalar() == "003A"
+
+
+def test_quoting_postgres_reads_otherwise_is_read_in_python_from_there(clean_db, tmp_path):
+    body = 'Id,Name\n003A,"Ann"\n003B,Bo"b"by\n003C,ok\n'  # a quote inside an unquoted field
+    batches = list(read_export(_write(tmp_path / "e", body), chunk_size=1))
+    assert [type(b) for b in batches] == [CsvBatch, RecordBatch, RecordBatch]
+    assert batches[1].records[0]["Name"] == 'Bo"b"by'  # as Python's csv reads it
+    totals = load_batches(clean_db, batches)["contact"]
+    assert totals.rows_loaded == 3
+
+
+def test_a_file_cut_inside_quotes_quarantines_its_last_row(clean_db, tmp_path):
+    body = 'Id,Name\n003A,Ann\n003B,Bob\n003C,"cut sho'
+    batches = list(read_export(_write(tmp_path / "e", body), chunk_size=2))
+    assert [type(b) for b in batches] == [CsvBatch, RecordBatch]
+    totals = load_batches(clean_db, batches)["contact"]
+    assert (totals.rows_loaded, totals.rows_rejected) == (2, 1)
+    assert list_rejects(clean_db, "salesforce")[0].reason.startswith("line 4: the file ends")
+
+
+def test_a_wide_file_loads_in_bulk(clean_db, tmp_path):
+    names = ["Id", *(f"Field_{i:03d}__c" for i in range(150))]
+    values = ["003A", *(f"v{i}" for i in range(150))]
+    batch, = read_export(_write(tmp_path / "e", ",".join(names) + "\n" + ",".join(values)))
+    assert load_csv_batch(clean_db, batch).rows_loaded == 1 and not _parsed(batch)
+    with clean_db.connect() as conn:
+        record = conn.execute(sa.text("select record from raw.salesforce__contact")).scalar()
+    assert record == dict(zip(names, values, strict=True))
+
+
+@pytest.mark.parametrize(("data", "same"), [
+    (b'a,"b"\n', True), (b'"""abc",x\n', True), (b'a,"",b\n', True),
+    (b'"a",\r\n"b"\r\n', True), (b'"a""b",c\n', True), (b'a,"two\nlines"\n', True),
+    (b'a,5" disk\n', False), (b'a,Bo"b"by\n', False), (b'"a"x,b\n', False),
+    (b' "a",b\n', False), (b'a,"open\n', False)])
+def test_quotes_both_parsers_read_alike(data, same):
+    assert _rfc4180(data, ",") is same
+    assert _rfc4180(data.replace(b",", b";"), ";") is same
