@@ -18,14 +18,20 @@ from typing import Any
 INCREMENTAL_SELECTOR = "incremental"
 
 
-def incremental_build_args(started: datetime, dbt_vars: dict[str, Any] | None = None
-                           ) -> list[str]:
-    """`dbt build` of the incremental selection, testing the rows written since `started`
-    (timezone-aware)."""
+def incremental_vars(started: datetime, dbt_vars: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+    """dbt_vars and the incremental run's start (timezone-aware): its data tests read the
+    rows written since."""
     if started.tzinfo is None:
         raise ValueError("started must be timezone-aware (e.g. datetime.now(UTC))")
-    all_vars = {**(dbt_vars or {}), "test_rows_written_since": started.isoformat()}
-    return ["build", "--selector", INCREMENTAL_SELECTOR, "--vars", json.dumps(all_vars)]
+    return {**(dbt_vars or {}), "test_rows_written_since": started.isoformat()}
+
+
+def incremental_build_args(started: datetime, dbt_vars: dict[str, Any] | None = None
+                           ) -> list[str]:
+    """`dbt build` of the incremental selection, testing the rows written since `started`."""
+    return ["build", "--selector", INCREMENTAL_SELECTOR,
+            "--vars", json.dumps(incremental_vars(started, dbt_vars))]
 
 
 def full_build_args(dbt_vars: dict[str, Any] | None = None) -> list[str]:
