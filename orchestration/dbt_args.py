@@ -2,9 +2,9 @@
 benchmark and the tests all build them here).
 
 - The incremental run: `dbt build --selector incremental` (dbt_project/selectors.yml: the
-  incremental models, the tables they read, the small tables tagged
-  refresh_with_incremental), with var `test_rows_written_since` set to the run's start, so
-  the data tests of the big incremental models read only the rows it wrote.
+  incremental models, the tables they read, campaign performance and attribution by
+  channel), with var `test_changed_rows_only`, so the data tests of the big incremental
+  models read only the rows it wrote.
 - The full daily build: `dbt build --full-refresh`: every model recomputed from its inputs,
   every data and unit test on every row.
 """
@@ -12,26 +12,20 @@ benchmark and the tests all build them here).
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 INCREMENTAL_SELECTOR = "incremental"
 
 
-def incremental_vars(started: datetime, dbt_vars: dict[str, Any] | None = None
-                     ) -> dict[str, Any]:
-    """dbt_vars and the incremental run's start (timezone-aware): its data tests read the
-    rows written since."""
-    if started.tzinfo is None:
-        raise ValueError("started must be timezone-aware (e.g. datetime.now(UTC))")
-    return {**(dbt_vars or {}), "test_rows_written_since": started.isoformat()}
+def incremental_vars(dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    """dbt_vars, and the data tests of the big incremental models on the rows this run wrote."""
+    return {**(dbt_vars or {}), "test_changed_rows_only": True}
 
 
-def incremental_build_args(started: datetime, dbt_vars: dict[str, Any] | None = None
-                           ) -> list[str]:
-    """`dbt build` of the incremental selection, testing the rows written since `started`."""
+def incremental_build_args(dbt_vars: dict[str, Any] | None = None) -> list[str]:
+    """`dbt build` of the incremental selection, testing the rows it writes."""
     return ["build", "--selector", INCREMENTAL_SELECTOR,
-            "--vars", json.dumps(incremental_vars(started, dbt_vars))]
+            "--vars", json.dumps(incremental_vars(dbt_vars))]
 
 
 def full_build_args(dbt_vars: dict[str, Any] | None = None) -> list[str]:

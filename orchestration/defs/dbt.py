@@ -1,8 +1,8 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests run as their asset checks.
 
 Two jobs build them: `dbt_incremental` (hourly) runs dbt's `incremental` selector (the
-incremental models, the tables they read and the small tables tagged
-refresh_with_incremental) with the data tests of the rows it wrote; `dbt_full_build`
+incremental models, the tables they read, campaign performance and attribution by channel)
+with the data tests of the rows it wrote; `dbt_full_build`
 (daily, before the nightly ML jobs) recomputes every model with every test
 (orchestration/dbt_args.py).
 
@@ -16,7 +16,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -97,10 +96,10 @@ class DbtBuildConfig(dg.Config):
     mode: BuildMode = BuildMode.BUILD
 
 
-def build_args(mode: BuildMode, started: datetime) -> list[str]:
+def build_args(mode: BuildMode) -> list[str]:
     """The `dbt build` arguments of a run; dagster-dbt adds the selection of its assets."""
     if mode is BuildMode.INCREMENTAL:
-        return ["build", "--vars", json.dumps(incremental_vars(started))]
+        return ["build", "--vars", json.dumps(incremental_vars())]
     return full_build_args() if mode is BuildMode.FULL_REFRESH else ["build"]
 
 
@@ -108,7 +107,7 @@ def build_args(mode: BuildMode, started: datetime) -> list[str]:
             op_tags={"salesops/heavy": "dbt"})
 def salesops_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                  config: DbtBuildConfig) -> Iterator:
-    yield from dbt.cli(build_args(config.mode, datetime.now(UTC)), context=context).stream()
+    yield from dbt.cli(build_args(config.mode), context=context).stream()
 
 
 dbt_incremental_job = dg.define_asset_job(

@@ -4,25 +4,21 @@ tests on the rows it wrote) and the daily full build; their dbt arguments."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import dagster as dg
-import pytest
 
 from orchestration.dbt_args import full_build_args, incremental_build_args
 from salesops.warehouse import dbt_env
 
-STARTED = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
-
-def test_incremental_args_test_the_rows_written_since_the_start():
-    args = incremental_build_args(STARTED, {"as_of": "2025-06-01"})
+def test_incremental_args_test_the_rows_the_run_writes():
+    args = incremental_build_args({"as_of": "2025-06-01"})
     assert args[:3] == ["build", "--selector", "incremental"]
     assert json.loads(args[args.index("--vars") + 1]) == {
-        "as_of": "2025-06-01", "test_rows_written_since": "2026-11-26T07:00:00+00:00"}
-    with pytest.raises(ValueError, match="timezone-aware"):
-        incremental_build_args(datetime(2026, 11, 26, 7, 0))
+        "as_of": "2025-06-01", "test_changed_rows_only": True}
     assert full_build_args() == ["build", "--full-refresh"]
+    assert full_build_args({"as_of": "x"}) == ["build", "--full-refresh", "--vars",
+                                               '{"as_of": "x"}']
 
 
 def test_jobs_select_the_incremental_group_and_everything(database_url, monkeypatch):
@@ -33,9 +29,10 @@ def test_jobs_select_the_incremental_group_and_everything(database_url, monkeypa
     from orchestration.definitions import defs
     from orchestration.defs import dbt
 
-    assert dbt.build_args(dbt.BuildMode.INCREMENTAL, STARTED)[:2] == ["build", "--vars"]
-    assert dbt.build_args(dbt.BuildMode.FULL_REFRESH, STARTED) == ["build", "--full-refresh"]
-    assert dbt.build_args(dbt.BuildMode.BUILD, STARTED) == ["build"]
+    assert dbt.build_args(dbt.BuildMode.INCREMENTAL) == [
+        "build", "--vars", '{"test_changed_rows_only": true}']
+    assert dbt.build_args(dbt.BuildMode.FULL_REFRESH) == ["build", "--full-refresh"]
+    assert dbt.build_args(dbt.BuildMode.BUILD) == ["build"]
 
     graph = defs.resolve_asset_graph()
     incremental = {key.path[-1] for key in dbt.dbt_incremental_job.selection.resolve(graph)}

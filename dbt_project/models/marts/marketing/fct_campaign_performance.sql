@@ -3,11 +3,9 @@
 -- and ROI. A deal belongs to a campaign through its own campaign_id, else its lead's.
 -- Money is in the reporting currency; cost is the campaign's actual cost, else the media
 -- cost of its touchpoints.
--- A table of one row per campaign, rebuilt by the incremental run too: it reads the leads
--- from the fct_leads table (the same rows and columns as the lead_features view, which
--- would compute every lead's features again).
-{{ config(tags=['refresh_with_incremental']) }}
-
+-- A table of one row per campaign, rebuilt by the incremental run too (selectors.yml): it
+-- reads the leads from the fct_leads table (the same rows and columns as the
+-- lead_features view, which would compute every lead's features again).
 with
 
 campaigns as (
