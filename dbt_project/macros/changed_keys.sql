@@ -9,11 +9,11 @@
         of selects of the key, each filtered with `written_since_last_refresh(column)` on
         the stream (relinked touchpoints, changed interactions, new scores, upstream rows
         recomputed by their own incremental run).
-    It is a select of the key, for a CTE `changed`; a model reads its inputs
-    `where key = any(array(select key from changed))`: a plain condition (the array is
-    computed once) that PostgreSQL pushes down into the views and aggregations below,
-    which then read only those keys. Keys that are gone are dropped by the post-hook `delete_gone_keys`.
-    `dbt build --full-refresh` (the daily build) recomputes every key.
+    It is a select of the key (most models name it as a CTE `changed`); a model reads its
+    inputs `where key = any(array(select key from changed))`: a plain condition (the array
+    is computed once) that PostgreSQL pushes down into the views and aggregations below,
+    which then read only those keys. Keys that are gone are dropped by the post-hook
+    `delete_gone_keys`. `dbt build --full-refresh` (the daily build) recomputes every key.
 #}
 {% macro changed_keys(key, inputs, touched=[]) -%}
     select current_inputs.{{ key }}
