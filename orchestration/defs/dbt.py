@@ -1,5 +1,11 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests run as their asset checks.
 
+Two jobs build them: `dbt_incremental` (hourly) runs dbt's `incremental` selector (the
+incremental models, the tables they read, campaign performance and attribution by channel)
+with the data tests of the rows it wrote; `dbt_full_build`
+(daily, before the nightly ML jobs) recomputes every model with every test
+(orchestration/dbt_args.py).
+
 dbt's `raw`, `app` and `ml` sources map to the keys of the ingest, merge and ml assets, so
 the whole flow is one lineage graph. The freshness rules of the sources (their yml) are
 asset checks on those source assets, run by `dbt source freshness`.
@@ -10,11 +16,19 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    build_dbt_asset_selection,
+    dbt_assets,
+)
 
+from orchestration.dbt_args import INCREMENTAL_SELECTOR, full_build_args, incremental_vars
 from salesops.warehouse import DBT_PROJECT_DIR, dbt_env
 
 GROUP_PREFIX = "dbt_"
@@ -68,10 +82,53 @@ class Translator(DagsterDbtTranslator):
 prepare()
 
 
+class BuildMode(Enum):
+    """build: `dbt build` of the selected assets; incremental: the data tests read only the
+    rows this run wrote (the hourly job); full_refresh: every model recomputed from its
+    inputs (the daily job)."""
+
+    BUILD = "build"
+    INCREMENTAL = "incremental"
+    FULL_REFRESH = "full_refresh"
+
+
+class DbtBuildConfig(dg.Config):
+    mode: BuildMode = BuildMode.BUILD
+
+
+def build_args(mode: BuildMode) -> list[str]:
+    """The `dbt build` arguments of a run; dagster-dbt adds the selection of its assets."""
+    if mode is BuildMode.INCREMENTAL:
+        return ["build", "--vars", json.dumps(incremental_vars())]
+    return full_build_args() if mode is BuildMode.FULL_REFRESH else ["build"]
+
+
 @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=Translator(),
             op_tags={"salesops/heavy": "dbt"})
-def salesops_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-    yield from dbt.cli(["build"], context=context).stream()
+def salesops_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                 config: DbtBuildConfig) -> Iterator:
+    yield from dbt.cli(build_args(config.mode), context=context).stream()
+
+
+dbt_incremental_job = dg.define_asset_job(
+    "dbt_incremental",
+    selection=build_dbt_asset_selection([salesops_dbt], dbt_selector=INCREMENTAL_SELECTOR),
+    config=dg.RunConfig(ops={"salesops_dbt": DbtBuildConfig(mode=BuildMode.INCREMENTAL)}),
+    description="The incremental dbt models (and the tables they read), with the data tests "
+                "of the rows this run wrote.")
+
+dbt_full_build_job = dg.define_asset_job(
+    "dbt_full_build", selection=dg.AssetSelection.assets(salesops_dbt),
+    config=dg.RunConfig(ops={"salesops_dbt": DbtBuildConfig(mode=BuildMode.FULL_REFRESH)}),
+    description="Every dbt model recomputed (--full-refresh), with every data and unit test.")
+
+dbt_incremental_schedule = dg.ScheduleDefinition(
+    job=dbt_incremental_job, cron_schedule="15 * * * *",
+    description="Hourly: new and changed data into the incremental marts.")
+
+dbt_full_build_schedule = dg.ScheduleDefinition(
+    job=dbt_full_build_job, cron_schedule="0 2 * * *",
+    description="Daily, before the nightly ML jobs: the whole warehouse rebuilt and tested.")
 
 
 def dbt_resource() -> DbtCliResource:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from orchestration.dbt_args import incremental_build_args
 from salesops.db import get_engine
 from salesops.warehouse import run_dbt
 
@@ -57,7 +58,11 @@ values (10, 'Won', 1, 1, 1, 4, 1, 10000, 'USD', 'closed', '2025-04-15 00:00+00',
        (11, 'Moved back', 2, null, 1, 2, 1, 1000, 'EUR', 'pipeline', null, null,
         '2025-04-01 00:00+00', '2025-04-20 00:00+00'),
        (12, 'Reopened', 2, null, 1, 2, 1, 500, 'XYZ', 'closed', null, null,
-        '2025-04-01 00:00+00', '2025-05-01 12:00+00');
+        '2025-04-01 00:00+00', '2025-05-01 12:00+00'),
+       (13, 'Moves back later', 2, null, 1, 3, 1, 700, 'USD', 'best_case', null, null,
+        '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
+       (14, 'Reopened later', 2, null, 1, 5, 1, 300, 'USD', 'omitted', '2025-04-12 00:00+00',
+        false, '2025-04-01 00:00+00', '2025-04-12 00:00+00');
 update app.leads set converted_deal_id = 10 where id = 1;
 update app.sales_pipeline set account_id = 1 where id = 10;
 insert into app.interactions (id, kind, direction, contact_id, occurred_at, thread_id)
@@ -75,8 +80,41 @@ values (10, 1, 'Prospecting', '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
        (11, 2, 'Qualification', '2025-04-20 00:00+00', null),
        (12, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-05 12:00+00'),
        (12, 5, 'Closed Lost', '2025-04-05 12:00+00', '2025-05-01 12:00+00'),
-       (12, 2, 'Qualification', '2025-05-01 12:00+00', null);
+       (12, 2, 'Qualification', '2025-05-01 12:00+00', null),
+       (13, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
+       (13, 3, 'Proposal', '2025-04-10 00:00+00', null),
+       (14, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-12 00:00+00'),
+       (14, 5, 'Closed Lost', '2025-04-12 00:00+00', null);
 """
+
+#: Between the builds: deal 13 moves back from Proposal to Qualification, deal 14 is
+#: reopened after it was lost.
+DEALS_LATER_SQL = """
+update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline',
+       updated_at = '2025-05-10 00:00+00' where id = 13;
+update app.deal_stage_history set exited_at = '2025-05-10 00:00+00'
+ where deal_id = 13 and stage_id = 3;
+insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, exited_at)
+values (13, 2, 'Qualification', '2025-05-10 00:00+00', null),
+       (14, 2, 'Qualification', '2025-05-11 00:00+00', null);
+update app.deal_stage_history set exited_at = '2025-05-11 00:00+00'
+ where deal_id = 14 and stage_id = 5;
+update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline', closed_at = null,
+       is_won = null, updated_at = '2025-05-11 00:00+00' where id = 14;
+"""
+
+#: The models the incremental run recomputes by key, compared with a full rebuild; the
+#: columns saying when a row was written differ by design.
+INCREMENTAL_MODELS = {
+    "intermediate.int_leads__funnel_stages": "lead_id",
+    "marts.fct_leads": "lead_id",
+    "marts.dim_contacts": "contact_id",
+    "marts.fct_deals": "deal_id",
+    "intermediate.int_attribution__conversions": "conversion_id",
+    "marts.fct_campaign_performance": "campaign_id",
+    "marts.fct_attribution": "conversion_id, model, touchpoint_id",
+}
+WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at"}
 
 
 def _event(conn, event_id: str, occurred_at: str, channel: str, email: str,
@@ -120,8 +158,9 @@ def first_build(db, dbt_target: Path, dbt_vars) -> sa.Engine:
 @pytest.fixture(scope="module")
 def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
     """After the first build: a late touchpoint arrives, Ann's old record is merged into
-    Ann, a reply joins a thread and a call is deleted. An incremental build (no full
-    refresh) must take them all in."""
+    Ann, a reply joins a thread, a call is deleted, a deal moves back a stage and another is
+    reopened after it was lost. The incremental run (the incremental selector, its data tests
+    on the rows it wrote) must take them all in."""
     url, engine = db
     with engine.begin() as conn:
         batch = conn.execute(sa.text("select batch_id from ops.load_batches")).scalar()
@@ -134,7 +173,11 @@ def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
             "thread_id) values (3, 'email', 'inbound', 3, '2025-04-02 10:00+00', 'th1')"))
         conn.execute(sa.text("update app.interactions set deleted_at = now(), updated_at = now() "
                              "where id = 2"))
-    run_dbt(["build", *dbt_vars], url, target_path=dbt_target, quiet=True)
+        for statement in DEALS_LATER_SQL.split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+    run_dbt(incremental_build_args(json.loads(dbt_vars[1])), url,
+            target_path=dbt_target, quiet=True)
     return engine
 
 
@@ -257,3 +300,44 @@ def test_customers_from_won_deals_and_contracts(first_build):
     assert float(ann["active_contract_value"]) == 10000.0 and ann["churned_on"] is None
     assert customers[2]["churned_on"].isoformat() == "2024-12-31"
     assert float(customers[3]["active_contract_value"]) == 0.0
+
+
+def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: Path):
+    written = {table: {r["key"] for r in _rows(
+        second_build, f"select {key} as key from marts.{table} where refreshed_at = "
+                      f"(select max(refreshed_at) from marts.{table})")}
+        for table, key in (("fct_deals", "deal_id"), ("dim_contacts", "contact_id"))}
+    # the deals moved back and reopened; Ann (merge, late touchpoint, reply) and Bea (a
+    # deleted call); the merged record is gone
+    assert written == {"fct_deals": {13, 14}, "dim_contacts": {1, 2}}
+    assert _rows(second_build, "select count(*) as n from marts.dim_contacts "
+                               "where contact_id = 3") == [{"n": 0}]
+    deal_13, deal_14 = _rows(second_build, "select deal_id, stage_name, is_closed, "
+                                           "times_reopened from marts.fct_deals "
+                                           "where deal_id in (13, 14) order by 1")
+    assert (deal_13["stage_name"], deal_13["is_closed"]) == ("Qualification", False)
+    assert (deal_14["is_closed"], deal_14["times_reopened"]) == (False, 1)
+    # the run's data tests read only the rows it wrote; singular tests are not filtered
+    compiled = dbt_target / "compiled" / "salesops" / "models"
+    not_null = next(compiled.rglob("not_null_fct_deals_deal_id.sql")).read_text()
+    assert "refreshed_at >= (select max(refreshed_at)" in not_null
+    singular = next((dbt_target / "compiled" / "salesops" / "tests").rglob(
+        "assert_no_deal_in_two_stages_at_once.sql")).read_text()
+    assert "refreshed_at >=" not in singular
+
+
+def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path, dbt_vars):
+    """Last in this module: rebuilds the incremental models in full and compares."""
+    def snapshot() -> dict[str, list[dict]]:
+        return {table: [{k: v for k, v in row.items() if k not in WRITE_TIME_COLUMNS}
+                        for row in _rows(second_build, f"select * from {table} order by {key}")]
+                for table, key in INCREMENTAL_MODELS.items()}
+
+    incremental = snapshot()
+    # every model: a full refresh drops a table with the views over it (cascade)
+    run_dbt(["run", "--full-refresh", *dbt_vars], db[0],
+            target_path=dbt_target, quiet=True)
+    full = snapshot()
+    for table in INCREMENTAL_MODELS:
+        assert incremental[table] == full[table], table
+    assert len(full["marts.fct_deals"]) == 5 and len(full["marts.fct_attribution"]) > 7

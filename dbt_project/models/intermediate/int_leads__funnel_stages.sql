@@ -9,19 +9,95 @@
 -- First response: the first outbound email, call or meeting with its contact, or completed
 -- task on the lead, at or after creation (else app.leads.first_touch_at, when later than
 -- creation).
--- A table, not a view: fct_leads, int_attribution__conversions and their tests read it.
+-- Incremental by lead (macros/changed_keys.sql): a run recomputes the leads whose own
+-- row, deals, tasks or merged contacts changed (inputs_hash), and those whose contact got a
+-- touchpoint (re)linked or an interaction written since the last run.
 {{
     config(
-        materialized='table',
-        indexes=[{'columns': ['lead_id']}],
+        materialized='incremental',
+        unique_key='lead_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[{'columns': ['lead_id'], 'unique': True}, {'columns': ['refreshed_at']}],
+        post_hook=["{{ delete_gone_keys('lead_id', ref('int_leads__resolved')) }}"],
     )
 }}
 
 with
 
+-- what a lead's stages depend on, apart from the touchpoint and interaction streams: its
+-- row, its deals, its tasks and the contacts merged into its contact
+input_deals as (
+
+    select lead_id, array_agg(row(deal_id, created_at, closed_at, is_won, is_deleted)
+                              order by deal_id) as deals
+    from (
+        select lead_id, deal_id, created_at, closed_at, is_won, is_deleted
+        from {{ ref('stg_app__deals') }}
+        where lead_id is not null
+
+        union
+
+        select app_leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at,
+               deals.is_won, deals.is_deleted
+        from {{ ref('stg_app__leads') }} as app_leads
+        inner join {{ ref('stg_app__deals') }} as deals
+            on deals.deal_id = app_leads.converted_deal_id
+    ) as lead_deal_rows
+    group by lead_id
+
+),
+
+input_tasks as (
+
+    select lead_id, array_agg(row(task_id, completed_at, is_deleted) order by task_id) as tasks
+    from {{ ref('stg_app__tasks') }}
+    where lead_id is not null
+    group by lead_id
+
+),
+
+input_members as (
+
+    select golden_contact_id, array_agg(contact_id order by contact_id) as members
+    from {{ ref('int_contacts__resolved_to_golden') }}
+    group by golden_contact_id
+
+),
+
+lead_inputs as (
+
+    select
+        resolved.lead_id,
+        md5(row(
+            resolved.*, app_leads.first_touch_at, app_leads.qualified_at,
+            input_deals.deals, input_tasks.tasks, input_members.members
+        )::text) as inputs_hash
+    from {{ ref('int_leads__resolved') }} as resolved
+    left join {{ ref('stg_app__leads') }} as app_leads on app_leads.lead_id = resolved.lead_id
+    left join input_deals on input_deals.lead_id = resolved.lead_id
+    left join input_tasks on input_tasks.lead_id = resolved.lead_id
+    left join input_members on input_members.golden_contact_id = resolved.contact_id
+
+),
+
 leads as (
 
     select * from {{ ref('int_leads__resolved') }}
+    {% if is_incremental() %}
+    where lead_id = any(array({{ changed_keys('lead_id', 'select lead_id, inputs_hash from lead_inputs', [
+        "select leads.lead_id from " ~ ref('int_leads__resolved') ~ " as leads inner join "
+        ~ ref('int_touchpoints__linked_to_contacts') ~ " as touchpoints"
+        ~ " on touchpoints.contact_id = leads.contact_id where "
+        ~ written_since_last_refresh('touchpoints.linked_at', lookback=false),
+        "select leads.lead_id from " ~ ref('int_leads__resolved') ~ " as leads inner join "
+        ~ ref('int_contacts__resolved_to_golden') ~ " as resolved"
+        ~ " on resolved.golden_contact_id = leads.contact_id inner join "
+        ~ ref('stg_app__interactions') ~ " as interactions"
+        ~ " on interactions.contact_id = resolved.contact_id where "
+        ~ written_since_last_refresh('interactions.updated_at'),
+    ]) }}))
+    {% endif %}
 
 ),
 
@@ -154,10 +230,13 @@ cascaded as (
 )
 
 select
-    lead_id,
-    created_at,
+    cascaded.lead_id,
+    cascaded.created_at,
     {% for stage in ['mql_at', 'sql_at', 'opportunity_at', 'won_at', 'first_response_at'] -%}
     case when {{ stage }} is not null then greatest({{ stage }}, created_at) end as {{ stage }},
     {% endfor -%}
-    disqualified_at
+    cascaded.disqualified_at,
+    lead_inputs.inputs_hash,
+    now() as refreshed_at
 from cascaded
+inner join lead_inputs on lead_inputs.lead_id = cascaded.lead_id

@@ -6,25 +6,69 @@
 -- Indexed on the columns dashboards filter by, and (post-hook: dbt's index config has no
 -- sort order or WHERE) on the open leads in priority order, so the dashboards' lead queue
 -- reads its first rows in order instead of sorting every lead.
+-- Incremental by lead (macros/changed_keys.sql): a run recomputes the leads whose row,
+-- contact or domain accounts changed (inputs_hash), whose funnel stages were recomputed
+-- (int_leads__funnel_stages follows their touchpoints, interactions, deals and tasks) or
+-- that were scored since the last run.
 {{
     config(
+        materialized='incremental',
+        unique_key='lead_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         indexes=[
+            {'columns': ['lead_id'], 'unique': True},
             {'columns': ['created_at']},
             {'columns': ['owner_id']},
             {'columns': ['campaign_id']},
+            {'columns': ['refreshed_at']},
         ],
         post_hook=[
-            "create index on {{ this }} (score desc nulls last, created_at desc, lead_id)
-             where not is_closed",
+            "create index if not exists fct_leads_open_queue_idx on {{ this }}
+             (score desc nulls last, created_at desc, lead_id) where not is_closed",
+            "{{ delete_gone_keys('lead_id', ref('int_leads__resolved')) }}",
         ],
     )
 }}
 
 with
 
+-- what a lead's row depends on apart from its funnel stages and scores
+lead_inputs as (
+
+    select
+        resolved.lead_id,
+        md5(row(resolved.*, contacts.*, domain_accounts.accounts)::text) as inputs_hash
+    from {{ ref('int_leads__resolved') }} as resolved
+    left join {{ ref('stg_app__contacts') }} as contacts
+        on contacts.contact_id = resolved.contact_id
+    left join (
+        select domain, array_agg(accounts order by account_id) as accounts
+        from {{ ref('stg_app__accounts') }} as accounts
+        where domain is not null
+        group by domain
+    ) as domain_accounts
+        on domain_accounts.domain = split_part(contacts.email_normalized, '@', 2)
+
+),
+
+{% if is_incremental() %}
+changed as (
+
+    {{ changed_keys('lead_id', 'select lead_id, inputs_hash from lead_inputs', [
+        "select lead_id from " ~ ref('int_leads__funnel_stages') ~ " where "
+        ~ written_since_last_refresh('refreshed_at', lookback=false),
+        "select lead_id from " ~ ref('stg_ml__lead_scores') ~ " where "
+        ~ written_since_last_refresh('scored_at'),
+    ]) }}
+
+),
+{% endif %}
+
 features as (
 
     select * from {{ ref('lead_features') }}
+    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
 
 ),
 
@@ -33,6 +77,7 @@ latest_scores as (
     select distinct on (lead_id)
         lead_id, score, score_band, score_probability
     from {{ ref('stg_ml__lead_scores') }}
+    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
     order by lead_id, scored_at desc, lead_score_id desc
 
 ),
@@ -40,12 +85,14 @@ latest_scores as (
 stages as (
 
     select * from {{ ref('int_leads__funnel_stages') }}
+    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
 
 ),
 
 leads as (
 
     select lead_id, disqualified_reason from {{ ref('int_leads__resolved') }}
+    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
 
 )
 
@@ -78,8 +125,11 @@ select
     round((extract(epoch from stages.sql_at - features.created_at) / 86400)::numeric, 2)
         ::numeric(12, 2) as days_to_qualify,
     round((extract(epoch from features.converted_at - features.created_at) / 86400)::numeric, 2)
-        ::numeric(12, 2) as days_to_convert
+        ::numeric(12, 2) as days_to_convert,
+    lead_inputs.inputs_hash::text as inputs_hash,
+    now()::timestamptz as refreshed_at
 from features
+inner join lead_inputs on lead_inputs.lead_id = features.lead_id
 left join latest_scores on latest_scores.lead_id = features.lead_id
 left join stages on stages.lead_id = features.lead_id
 left join leads on leads.lead_id = features.lead_id

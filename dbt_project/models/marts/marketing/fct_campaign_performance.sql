@@ -3,6 +3,9 @@
 -- and ROI. A deal belongs to a campaign through its own campaign_id, else its lead's.
 -- Money is in the reporting currency; cost is the campaign's actual cost, else the media
 -- cost of its touchpoints.
+-- A table of one row per campaign, rebuilt by the incremental run too (selectors.yml): it
+-- reads the leads from the fct_leads table (the same rows and columns as the
+-- lead_features view, which would compute every lead's features again).
 with
 
 campaigns as (
@@ -63,7 +66,7 @@ leads as (
         campaign_id,
         count(*) as leads,
         count(*) filter (where is_converted) as converted_leads
-    from {{ ref('lead_features') }}
+    from {{ ref('fct_leads') }}
     where campaign_id is not null
     group by campaign_id
 
@@ -71,7 +74,7 @@ leads as (
 
 lead_campaigns as (
 
-    select lead_id, campaign_id from {{ ref('lead_features') }}
+    select lead_id, campaign_id from {{ ref('fct_leads') }}
 
 ),
 

@@ -1,8 +1,18 @@
 -- One row per live deal: value, stage, forecast, outcome, age and time in stage.
 -- Indexed on the columns dashboards filter by.
+-- Incremental by deal (macros/changed_keys.sql): every deal's row is cheap to compute from
+-- its inputs (the deal, its stage, owner, account, history, rate), so its fingerprint is
+-- the row itself, and a run writes the deals whose row differs from the one held: a new,
+-- edited, moved back or reopened deal, and an open deal whose age ticked over.
 {{
     config(
+        materialized='incremental',
+        unique_key='deal_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ delete_gone_keys('deal_id', ref('stg_app__deals') ~ ' where not is_deleted') }}"],
         indexes=[
+            {'columns': ['deal_id'], 'unique': True},
             {'columns': ['owner_id']},
             {'columns': ['created_date']},
             {'columns': ['closed_date']},
@@ -181,6 +191,17 @@ final as (
         times_reopened::integer as times_reopened
     from joined
 
-)
+){% if is_incremental() %},
 
-select * from final
+changed as (
+
+    {{ changed_keys('deal_id', 'select deal_id, md5(final::text) as inputs_hash from final') }}
+
+){% endif %}
+
+select
+    final.*,
+    md5(final::text) as inputs_hash,
+    now() as refreshed_at
+from final
+{% if is_incremental() %}where deal_id = any(array(select deal_id from changed)){% endif %}
