@@ -23,7 +23,7 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,6 +31,7 @@ import redis
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from salesops.domain import api_keys
 from salesops.domain.audit import Actor
@@ -42,29 +43,44 @@ from salesops.security.tokens import TokenService
 log = logging.getLogger(__name__)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session, session.begin():
+def _end(session: Session, commit: bool) -> None:
+    with session:  # closed, its connection back in the pool
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Made on the event loop (a Session connects at its first statement, in the route's
+    thread) and ended in one worker-thread hop: a sync generator would cost two."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, False)
+        raise
+    await run_in_threadpool(_end, session, True)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_redis(request: Request) -> redis.Redis:
+async def get_redis(request: Request) -> redis.Redis:
     return request.app.state.redis
 
 
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 
 
-def get_tokens(request: Request) -> TokenService:
+async def get_tokens(request: Request) -> TokenService:
     return request.app.state.tokens
 
 
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 
 
-def get_security(request: Request) -> SecuritySettings:
+async def get_security(request: Request) -> SecuritySettings:
     return request.app.state.security
 
 
@@ -77,7 +93,7 @@ class ClientInfo:
     user_agent: str | None
 
 
-def client_info(request: Request) -> ClientInfo:
+async def client_info(request: Request) -> ClientInfo:
     """The caller's address as the server saw it. Behind a proxy, run uvicorn with
     `--proxy-headers --forwarded-allow-ips=<proxy>` so this is the real client."""
     host = request.client.host if request.client else None
@@ -136,7 +152,7 @@ def current_actor(request: Request, session: SessionDep, tokens: TokensDep,
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def if_match_version(if_match: Annotated[str | None, Header(
+async def if_match_version(if_match: Annotated[str | None, Header(
         description='The version you read, e.g. `"3"` (the ETag of the GET).')] = None
         ) -> int | None:
     if if_match is None:

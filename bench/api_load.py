@@ -3,17 +3,19 @@ loopback, against a minimal FastAPI endpoint doing one INSERT, on the same datab
 the same run.
 
     python -m bench.api_load [--scale N] [--seconds S] [--concurrency C] [--rate R]
-                             [--workers W]
+                             [--search-rate Q] [--workers W]
 
 `--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
-name repeats about N / 8,455 times). Each workload then runs S seconds after a short
-warm-up. Throughput is measured closed loop (C clients, each sending its next request
-when the last is answered): the one-INSERT endpoint, lead capture and contact search.
-Lead capture is also driven open loop at R requests/s (arrivals on a fixed schedule,
-latency counted from the scheduled time, so queueing is not hidden): the issue's
-"p99 at 200 requests/s". Both servers run W uvicorn workers, in their own processes.
-Prints p50/p95/p99 and throughput per workload; the last line is the JSON result: lead
-capture throughput against the one-INSERT endpoint's.
+name repeats about N / 8,455 times), owned in turn by 40 reps in 5 teams. Each workload
+then runs S seconds after a short warm-up. Throughput is measured closed loop (C
+clients, each sending its next request when the last is answered): the one-INSERT
+endpoint, lead capture and contact search. Lead capture is also driven open loop at R
+requests/s (arrivals on a fixed schedule, latency counted from the scheduled time, so
+queueing is not hidden): the issue's "p99 at 200 requests/s". A rep's search (their
+team's fifth of the contacts) is driven open loop at Q requests/s, and its plan printed
+(EXPLAIN ANALYZE). Both servers run W uvicorn workers, in their own processes. Prints
+p50/p95/p99 and throughput per workload; the last line is the JSON result: lead capture
+throughput against the one-INSERT endpoint's.
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bench.database import scratch_database
 from salesops.db import get_engine
-from salesops.domain.users import create_user
+from salesops.domain import contacts, records
+from salesops.domain.audit import Actor
+from salesops.domain.users import create_user, get_principal
+from salesops.models import Team, User
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -65,6 +71,7 @@ LAST = _words("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez 
         "Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson Watson "
         "Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes")
 PASSWORD = "bench password 1"
+REPS, TEAMS = 40, 5  # a rep reads their team's 8 reps' contacts: a fifth of them
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -76,22 +83,54 @@ def _typo(word: str, rng: random.Random) -> str:
 
 
 def seed(url: str, scale: int) -> None:
+    """The contacts, owned in turn by REPS reps in TEAMS teams; the admin; a table for the
+    baseline."""
     engine = get_engine(url)
+    with Session(engine) as session, session.begin():
+        create_user(session, "bench@example.com", "Bench Admin", PASSWORD, "admin")
+        teams = [session.execute(sa.insert(Team).values(name=f"Bench team {t}")
+                                 .returning(Team.id)).scalar_one() for t in range(TEAMS)]
+        owners = [create_user(session, f"rep{r}@example.com", f"Rep {r}",
+                              PASSWORD if r == 0 else None, "sales_rep",
+                              teams[r % TEAMS]).id for r in range(REPS)]
     with engine.begin() as conn:
         conn.execute(sa.text("""
-            insert into app.contacts (first_name, last_name, email, email_normalized, source)
+            insert into app.contacts (first_name, last_name, email, email_normalized, source,
+                                      owner_id)
             select f[1 + i % cardinality(f)], l[1 + (i / cardinality(f)) % cardinality(l)],
-                   'p' || i || '@bench.example', 'p' || i || '@bench.example', 'bench'
+                   'p' || i || '@bench.example', 'p' || i || '@bench.example', 'bench',
+                   o[1 + i % cardinality(o)]
             from generate_series(1, :n) i, (select cast(:first as text[]) f,
-                                                   cast(:last as text[]) l) names"""),
-                     {"n": scale, "first": list(FIRST), "last": list(LAST)})
+                                                   cast(:last as text[]) l,
+                                                   cast(:owners as bigint[]) o) names"""),
+                     {"n": scale, "first": list(FIRST), "last": list(LAST), "owners": owners})
         conn.execute(sa.text("create unlogged table bench_inserts (id bigint generated "
                              "always as identity primary key, email text, payload jsonb, "
                              "created_at timestamptz default now())"))
         conn.execute(sa.text("analyze app.contacts"))
-    with Session(engine) as session, session.begin():
-        create_user(session, "bench@example.com", "Bench Admin", PASSWORD, "admin")
     engine.dispose()
+
+
+def explain_search(url: str, q: str) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the list query the API runs for a rep's search `q`
+    (taken from the driver as the domain service sends it)."""
+    engine = get_engine(url)
+    sent: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append((statement, parameters))
+
+    with Session(engine) as session, session.begin():
+        rep_id = session.scalar(sa.select(User.id).where(User.email == "rep0@example.com"))
+        event.listen(engine, "before_cursor_execute", grab)
+        try:
+            records.list_records(session, Actor(get_principal(session, rep_id)),
+                                 contacts.CONTACTS, q=q, limit=20)
+        finally:
+            event.remove(engine, "before_cursor_execute", grab)
+        statement, params = next((st, p) for st, p in reversed(sent) if "<->" in st)
+        return session.connection().exec_driver_sql(
+            "explain (analyze, buffers) " + statement, params).scalars().all()
 
 
 class InsertBody(BaseModel):
@@ -219,7 +258,8 @@ def _summary(latencies: list[float], errors: int, seconds: float) -> dict:
 
 
 def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
-        workdir: Path, rate: float = 200, workers: int = 2) -> dict:
+        workdir: Path, rate: float = 200, workers: int = 2, search_rate: float = 20
+        ) -> dict:
     processes = []
     try:
         started = time.perf_counter()
@@ -235,6 +275,8 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         token = httpx.post(f"{api_base}/api/v1/auth/login", json={
             "email": "bench@example.com", "password": PASSWORD}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
+        rep_token = httpx.post(f"{api_base}/api/v1/auth/login", json={
+            "email": "rep0@example.com", "password": PASSWORD}).json()["access_token"]
 
         def one_insert(rng):
             return "POST", f"{base_url}/insert", {"json": {
@@ -250,18 +292,28 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
                            "last_name": rng.choice(LAST), "company": "Bench Inc"},
                 "utm": {"source": "google", "medium": "cpc"}}}
 
-        def search(rng):
+        def search(rng, headers=auth):
             q = f"{_typo(rng.choice(FIRST), rng)} {_typo(rng.choice(LAST), rng)}"
             return "GET", f"{api_base}/api/v1/contacts", {"params": {"q": q, "limit": 20},
-                                                         "headers": auth}
+                                                         "headers": headers}
+
+        def rep_search(rng):
+            return search(rng, {"Authorization": f"Bearer {rep_token}"})
 
         results = {}
         for label, make in (("one_insert", one_insert), ("lead_capture", capture),
                             ("contact_search", search)):
             results[label] = asyncio.run(_drive(make, seconds, concurrency))
             print(f"{label}: {results[label]}", file=sys.stderr)
+        results["rep_search_at_rate"] = asyncio.run(_drive_at_rate(rep_search, seconds,
+                                                                   search_rate, senders=16))
+        print(f"contact_search as a rep at {search_rate:g} req/s: "
+              f"{results['rep_search_at_rate']}", file=sys.stderr)
         results["lead_capture_at_rate"] = asyncio.run(_drive_at_rate(capture, seconds, rate))
         print(f"lead_capture at {rate:g} req/s: {results['lead_capture_at_rate']}",
+              file=sys.stderr)
+        plan = explain_search(url, "Jmaes Smiht")
+        print("EXPLAIN ANALYZE of a rep's search for 'Jmaes Smiht':\n  " + "\n  ".join(plan),
               file=sys.stderr)
     finally:
         for process in processes:
@@ -278,7 +330,9 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
             "concurrency": concurrency, "seconds": seconds, "workers": workers,
             "lead_capture": results["lead_capture"],
             "lead_capture_at_rate": results["lead_capture_at_rate"],
-            "contact_search": results["contact_search"], "one_insert": results["one_insert"]}
+            "contact_search": results["contact_search"],
+            "rep_search_at_rate": results["rep_search_at_rate"],
+            "search_plan_ms": float(plan[-1].split()[-2]), "one_insert": results["one_insert"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -289,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
     parser.add_argument("--rate", type=float, default=200,
                         help="lead captures per second offered in the open-loop run")
+    parser.add_argument("--search-rate", type=float, default=20,
+                        help="a rep's searches per second offered in the open-loop run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
@@ -298,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
             redis_url = start_redis(workdir / "redis")
         with scratch_database(workdir, "bench_api") as url:
             result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir,
-                         args.rate, args.workers)
+                         args.rate, args.workers, args.search_rate)
     print(json.dumps(result))
 
 

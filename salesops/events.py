@@ -57,14 +57,22 @@ def _jsonable(payload: dict[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(payload or {}, default=str))
 
 
+_INSERT = sa.insert(Event.__table__).returning(*Event.__table__.c)
+
+
 def emit(session: Session, topic: str, aggregate_type: str, aggregate_id: str | int,
          payload: dict[str, Any] | None = None) -> Event:
-    """Add an event to the caller's transaction; it is committed or rolled back with it."""
-    event = Event(topic=topic, aggregate_type=aggregate_type, aggregate_id=str(aggregate_id),
-                  payload=_jsonable(payload))
-    session.add(event)
+    """Add an event to the caller's transaction; it is committed or rolled back with it.
+
+    The pending changes are flushed first (so the event follows them), then one Core
+    INSERT: the unit of work's bookkeeping for an object nobody changes again was a
+    tenth of a lead capture's Python calls. Returns the stored row, not attached to the
+    session."""
     session.flush()
-    return event
+    row = session.execute(_INSERT, {
+        "topic": topic, "aggregate_type": aggregate_type, "aggregate_id": str(aggregate_id),
+        "payload": _jsonable(payload)}).one()
+    return Event(**row._mapping)
 
 
 _CLAIM = sa.text("""
