@@ -17,7 +17,7 @@ from salesops.models.base import (
     app_fk,
     one_of,
 )
-from salesops.security.sealed import PHONE_CONTEXT, Sealed, phone_index
+from salesops.security.sealed import NOTE_BODY_CONTEXT, PHONE_CONTEXT, Sealed, phone_index
 
 LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "other")
 LEAD_STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
@@ -110,7 +110,8 @@ class Note(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     lead_id: Mapped[int | None] = mapped_column(app_fk("leads", "CASCADE"), index=True)
     deal_id: Mapped[int | None] = mapped_column(app_fk("sales_pipeline", "CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(app_fk("users", "SET NULL"))
-    body: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(Sealed(NOTE_BODY_CONTEXT),
+                                      comment="sensitive: sealed (AES-GCM)")
     is_private: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
 
 

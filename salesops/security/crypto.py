@@ -47,7 +47,8 @@ SEALED_COLUMNS = (("app.crm_integrations", "credentials_encrypted"),
                   ("app.email_integrations", "credentials_encrypted"),
                   ("app.financial_integrations", "credentials_encrypted"),
                   ("app.contacts", "phone"),
-                  ("app.contracts", "value"))
+                  ("app.contracts", "value"),
+                  ("app.notes", "body"))
 
 
 class DecryptionError(SalesopsError):

@@ -26,6 +26,8 @@ from salesops.security.crypto import process_cipher
 from salesops.settings import get_settings
 
 PHONE_CONTEXT = "app.contacts.phone"
+#: Every note's body: a private note's is sensitive, and a column is sealed or not.
+NOTE_BODY_CONTEXT = "app.notes.body"
 _EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)
 
 

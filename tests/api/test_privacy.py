@@ -188,8 +188,8 @@ def test_erase_removes_the_persons_attachment_files_and_notes(client, app, perso
     with clean_db.connect() as conn:
         assert conn.execute(sa.text("select stored_name from app.attachments")
                             ).scalars().all() == [kept]
-        assert conn.execute(sa.text("select body from app.notes")).scalars().all() == \
-            ["met at the premiere"]  # the other person's note
+        assert conn.execute(sa.select(Note.body)).scalars().all() == \
+            ["met at the premiere"]  # the other person's note (opened: bodies are sealed)
         report = lifecycle.report(conn, datetime(2000, 1, 1, tzinfo=UTC))
     [erase] = [x for x in report if x["action"] == "gdpr_erase"]
     assert erase["ids"] == [greta["contact"]] and erase["why"] == "Art. 17"

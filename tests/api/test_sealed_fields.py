@@ -1,5 +1,6 @@
-"""Sensitive fields at rest: phones and contract values are sealed in the database, open for
-the roles that may see them, match by blind index, stay out of logs, and rotate."""
+"""Sensitive fields at rest: phones, contract values and note bodies are sealed in the
+database, open for the roles that may see them, match by blind index, stay out of logs,
+and rotate."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops.models import Contact, Contract
+from salesops.models import Contact, Contract, Note
 from salesops.security import crypto
 from salesops.security.crypto import FieldCipher
 from salesops.security.sealed import normalize_phone, phone_index
@@ -91,6 +92,19 @@ def test_form_capture_seals_the_phone_and_logs_nothing_sensitive(client, persona
     assert stored.startswith("v1:") and index == phone_index("+1 202 555 0147")
 
 
+def test_note_bodies_are_sealed_and_open_for_who_may_read_them(client, personas, clean_db):
+    rep, analyst = personas["rep"]["headers"], personas["analyst"]["headers"]
+    contact = client.post("/api/v1/contacts", headers=rep, json={"last_name": "Noted"}).json()
+    url = f"/api/v1/contacts/{contact['id']}/notes"
+    secret = "Divorce pending; careful."
+    note = client.post(url, json={"body": secret, "is_private": True}, headers=rep)
+    assert note.status_code == 201 and note.json()["body"] == secret
+    (stored,), = _raw(clean_db, "select body from app.notes")
+    assert stored.startswith("v1:") and "Divorce" not in stored and "careful" not in stored
+    assert [n["body"] for n in client.get(url, headers=rep).json()["items"]] == [secret]
+    assert [n["body"] for n in client.get(url, headers=analyst).json()["items"]] == [None]
+
+
 @pytest.fixture
 def env_keys(monkeypatch):
     """Keys from SALESOPS_FIELD_KEYS for this test; the process keyring read again after."""
@@ -104,7 +118,7 @@ def env_keys(monkeypatch):
     crypto.process_cipher.cache_clear()
 
 
-def test_rotation_re_encrypts_phones_and_contract_values(clean_db, env_keys):
+def test_rotation_re_encrypts_phones_contract_values_and_notes(clean_db, env_keys):
     old = env_keys("a", {"a": b"a" * 32})
     with Session(clean_db) as session, session.begin():
         deal_id = session.execute(sa.text("""
@@ -113,17 +127,20 @@ def test_rotation_re_encrypts_phones_and_contract_values(clean_db, env_keys):
                   forecast_category) select id, 'S', 1, 10, 'pipeline' from p returning id)
             insert into app.sales_pipeline (name, pipeline_id, stage_id)
             select 'D', p.id, s.id from p, s returning id""")).scalar()
-        session.add_all([Contact(last_name="R", phone=PHONE),
-                         Contract(deal_id=deal_id, value=Decimal("99.50"))])
+        contact = Contact(last_name="R", phone=PHONE)
+        session.add_all([contact, Contract(deal_id=deal_id, value=Decimal("99.50"))])
+        session.flush()
+        session.add(Note(contact_id=contact.id, body="private words", is_private=True))
     before = _raw(clean_db, "select phone_index from app.contacts")
 
     new = env_keys("b", {"a": b"a" * 32, "b": b"b" * 32})
-    assert crypto.rotate(clean_db, new) == 2
+    assert crypto.rotate(clean_db, new) == 3
     stored = _raw(clean_db, "select phone from app.contacts union all "
-                            "select value from app.contracts")
+                            "select value from app.contracts union all select body from app.notes")
     assert {FieldCipher.key_id(v) for (v,) in stored} == {"b"} != {old.active}
     with Session(clean_db) as session:
         assert session.scalars(sa.select(Contact.phone)).one() == PHONE
         assert session.scalars(sa.select(Contract.value)).one() == Decimal("99.50")
+        assert session.scalars(sa.select(Note.body)).one() == "private words"
     assert _raw(clean_db, "select phone_index from app.contacts") == before  # still matches
     assert crypto.rotate(clean_db, new) == 0
