@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable
-from functools import partial
 
 import numba
 import numpy as np
@@ -138,7 +136,7 @@ def _tree_table(nodes: np.ndarray, owner_index: np.ndarray, n_inputs: int):
 
 @numba.njit(cache=True)
 def _accumulate(x, feature, threshold, missing_left, n_splits, used, n_used, offset, table,
-                out):  # pragma: no cover (compiled)
+                fold, leaf_offset, leaf, out, raw):  # pragma: no cover (compiled)
     for i in range(x.shape[0]):
         for t in range(feature.shape[0]):
             code = 0
@@ -149,21 +147,70 @@ def _accumulate(x, feature, threshold, missing_left, n_splits, used, n_used, off
             base = offset[t] + code * n_used[t]
             for u in range(n_used[t]):
                 out[i, used[t, u]] += table[base + u]
+            # the leaf this row reaches, added in the order scikit-learn adds the trees
+            raw[i, fold[t]] += leaf[leaf_offset[t] + code]
+
+
+def _leaf_of_each_pattern(nodes: np.ndarray, internal: np.ndarray) -> np.ndarray:
+    """The leaf value a row reaches for every pattern of split decisions (bit b set: the
+    row goes left at split node internal[b]), as `_tree_table` numbers the patterns."""
+    bit_of = {int(n): b for b, n in enumerate(internal)}
+    patterns = np.arange(2 ** len(internal))
+
+    def leaf(n: int) -> np.ndarray:
+        node = nodes[n]
+        if node["is_leaf"]:
+            return np.full(len(patterns), node["value"], dtype=np.float64)
+        goes_left = (patterns >> bit_of[n]) & 1 == 1
+        return np.where(goes_left, leaf(int(node["left"])), leaf(int(node["right"])))
+
+    return leaf(0)
 
 
 def _trees(model) -> list | None:
-    """(nodes, weight) of every tree of a HistGradientBoostingClassifier (or its calibration
-    folds), or None when a tree is too deep for tables or splits on native categories."""
+    """(nodes, fold) of every tree of a HistGradientBoostingClassifier (or of each of its
+    calibration folds), in the order scikit-learn adds their outputs, or None when a tree is
+    too deep for tables or splits on native categories."""
     folds = _fold_models(model)
     if not all(isinstance(f, HistGradientBoostingClassifier) and f.n_trees_per_iteration_ == 1
                for f in folds):
         return None
-    trees = [(p[0].nodes, 1.0 / len(folds)) for f in folds for p in f._predictors]
+    trees = [(p[0].nodes, i) for i, f in enumerate(folds) for p in f._predictors]
     for nodes, _ in trees:
         if (~nodes["is_leaf"].astype(bool)).sum() > MAX_TABLE_SPLITS \
                 or nodes["is_categorical"].any():
             return None
     return trees
+
+
+def _calibrators(model) -> list | None:
+    """Each calibration fold's calibrator when the model is scikit-learn's binary
+    CalibratedClassifierCV with sigmoid or isotonic calibration: its positive-class
+    probability is then the mean over folds of calibrator(fold's raw output). None for any
+    other model (its probability comes from its own predict_proba)."""
+    if not (isinstance(model, CalibratedClassifierCV) and len(model.classes_) == 2
+            and model.method in ("sigmoid", "isotonic")):
+        return None
+    calibrators = []
+    for fold in model.calibrated_classifiers_:
+        if len(fold.calibrators) != 1 \
+                or not np.array_equal(fold.estimator.classes_, model.classes_):
+            return None
+        calibrators.append(fold.calibrators[0])
+    return calibrators
+
+
+def _calibrated(calibrators: list, raw: np.ndarray) -> np.ndarray:
+    """The positive-class probability from each fold's raw output, as
+    `CalibratedClassifierCV.predict_proba` computes it (the same operations in the same
+    order, so the same floating-point values)."""
+    mean = np.zeros(len(raw))
+    for f, calibrator in enumerate(calibrators):
+        probability = calibrator.predict(np.ascontiguousarray(raw[:, f]))
+        probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0
+        mean += probability
+    mean /= len(calibrators)
+    return mean
 
 
 def tree_contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
@@ -175,44 +222,83 @@ def tree_contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
     return tree_explainer(pipeline)(X)
 
 
-def tree_explainer(pipeline: Pipeline) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def tree_explainer(pipeline: Pipeline) -> TreeExplainer:
     """`tree_contributions` of `pipeline` as a function of X, its per-tree tables built once:
     for explaining many chunks of rows with one model."""
-    prep, model = _split_pipeline(pipeline)
-    trees = _trees(model)
-    if trees is None:
-        return partial(shap_contributions, pipeline)
-    owners = _input_feature_of_each_column(prep)
-    inputs = list(dict.fromkeys(owners))
-    owner_index = np.array([inputs.index(o) for o in owners])
-    tables = [_tree_table(nodes, owner_index, len(inputs)) for nodes, _ in trees]
-    width = max(1, max(len(t[0]) for t in tables))
-    n_used_max = max(1, max(len(t[3]) for t in tables))
-    n = len(tables)
-    feature = np.zeros((n, width), np.int64)
-    threshold = np.zeros((n, width))
-    missing_left = np.zeros((n, width), np.bool_)
-    used = np.zeros((n, n_used_max), np.int64)
-    n_splits, n_used, offset = (np.zeros(n, np.int64) for _ in range(3))
-    flat, position = [], 0
-    for t, ((feat, thr, miss, use, phi), (_, weight)) in enumerate(zip(tables, trees,
-                                                                        strict=True)):
-        feature[t, :len(feat)], threshold[t, :len(thr)] = feat, thr
-        missing_left[t, :len(miss)], used[t, :len(use)] = miss, use
-        n_splits[t], n_used[t], offset[t] = len(feat), len(use), position
-        flat.append((phi * weight).ravel())
-        position += phi.size
-    table = np.concatenate(flat) if flat else np.zeros(0)
+    return TreeExplainer(pipeline)
 
-    def contributions(X: pd.DataFrame) -> pd.DataFrame:
-        encoded = np.ascontiguousarray(prep.transform(X), dtype=np.float64)
-        out = np.zeros((len(X), len(inputs)))
-        _accumulate(encoded, feature, threshold, missing_left, n_splits, used, n_used, offset,
-                    table, out)
-        frame = pd.DataFrame(out, index=X.index, columns=inputs)
-        return frame[[c for c in X.columns if c in frame.columns]]
 
-    return contributions
+class TreeExplainer:
+    """Feature contributions of a fitted `Pipeline(ColumnTransformer, trees)`, and its
+    positive-class probability, from one encoding and one compiled pass over the trees.
+
+    The pass that looks up each row's SHAP values evaluates every split of every tree, so it
+    also knows the leaf each row reaches: summed from the model's baseline in scikit-learn's
+    order and calibrated per fold as `CalibratedClassifierCV` does, these give exactly
+    `pipeline.predict_proba(X)[:, 1]` (tested bit for bit) without walking the trees again.
+    Models the tables do not cover are explained by SHAP and predicted by the pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._prep, model = _split_pipeline(pipeline)
+        trees = _trees(model)
+        self._calibrators = _calibrators(model)
+        self._arrays: tuple | None = None
+        if trees is None:
+            return
+        owners = _input_feature_of_each_column(self._prep)
+        self._inputs = list(dict.fromkeys(owners))
+        owner_index = np.array([self._inputs.index(o) for o in owners])
+        tables = [_tree_table(nodes, owner_index, len(self._inputs)) for nodes, _ in trees]
+        width = max(1, max(len(t[0]) for t in tables))
+        n_used_max = max(1, max(len(t[3]) for t in tables))
+        n = len(tables)
+        feature = np.zeros((n, width), np.int64)
+        threshold = np.zeros((n, width))
+        missing_left = np.zeros((n, width), np.bool_)
+        used = np.zeros((n, n_used_max), np.int64)
+        n_splits, n_used, offset, fold, leaf_offset = (np.zeros(n, np.int64) for _ in range(5))
+        folds = _fold_models(model)
+        weight = 1.0 / len(folds)
+        flat, leaves, position, leaf_position = [], [], 0, 0
+        for t, ((feat, thr, miss, use, phi), (nodes, f)) in enumerate(zip(tables, trees,
+                                                                           strict=True)):
+            feature[t, :len(feat)], threshold[t, :len(thr)] = feat, thr
+            missing_left[t, :len(miss)], used[t, :len(use)] = miss, use
+            n_splits[t], n_used[t], offset[t] = len(feat), len(use), position
+            fold[t], leaf_offset[t] = f, leaf_position
+            flat.append((phi * weight).ravel())
+            position += phi.size
+            internal = np.flatnonzero(~nodes["is_leaf"].astype(bool))
+            leaves.append(_leaf_of_each_pattern(nodes, internal))
+            leaf_position += len(leaves[-1])
+        self._baselines = np.array([float(np.ravel(f._baseline_prediction)[0]) for f in folds])
+        self._arrays = (feature, threshold, missing_left, n_splits, used, n_used, offset,
+                        np.concatenate(flat) if flat else np.zeros(0), fold, leaf_offset,
+                        np.concatenate(leaves))
+
+    def __call__(self, X: pd.DataFrame) -> pd.DataFrame:
+        """SHAP values (log-odds) per input feature, one row per row of X."""
+        return self.predict_and_explain(X, predict=False)[1]
+
+    def predict_and_explain(self, X: pd.DataFrame, predict: bool = True
+                            ) -> tuple[np.ndarray | None, pd.DataFrame]:
+        """(positive-class probability, equal to `pipeline.predict_proba(X)[:, 1]`, or None
+        when not `predict`; SHAP values per input feature)."""
+        if self._arrays is None:
+            probability = self._pipeline.predict_proba(X)[:, 1] if predict else None
+            return probability, shap_contributions(self._pipeline, X)
+        encoded = np.ascontiguousarray(self._prep.transform(X), dtype=np.float64)
+        out = np.zeros((len(X), len(self._inputs)))
+        raw = np.tile(self._baselines, (len(X), 1))
+        _accumulate(encoded, *self._arrays, out, raw)
+        frame = pd.DataFrame(out, index=X.index, columns=self._inputs)
+        contributions = frame[[c for c in X.columns if c in frame.columns]]
+        if not predict:
+            return None, contributions
+        if self._calibrators is None:
+            return self._pipeline[-1].predict_proba(encoded)[:, 1], contributions
+        return _calibrated(self._calibrators, raw), contributions
 
 
 def _plain(value):

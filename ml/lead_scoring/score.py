@@ -209,14 +209,16 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
         with store.copy_stream(conn, "ml.lead_scores", _SCORE_COLUMNS) as write:
             for start in range(0, len(X), SCORE_CHUNK_ROWS):
                 part = X.iloc[start:start + SCORE_CHUNK_ROWS]
+                # one pass gives both (predict_proba's exact values and the SHAP values)
                 with threads_for(len(part)):
-                    chunk = np.clip(model.predict_proba(part)[:, 1], 0.0, 1.0)
+                    chunk, contributions = explainer.predict_and_explain(part)
+                chunk = np.clip(chunk, 0.0, 1.0)
                 probability[start:start + len(part)] = chunk
                 scores = np.rint(chunk * 100).astype(int)
                 write(pd.DataFrame({
                     "lead_id": lead_ids[start:start + len(part)], "score": scores,
                     "band": band_for(scores), "probability": chunk,
-                    "reasons": explain.reasons_json(explainer(part), part, k=N_REASONS),
+                    "reasons": explain.reasons_json(contributions, part, k=N_REASONS),
                     "model_name": MODEL_NAME, "model_version": version,
                     "mlflow_run_id": run_id}))
         scores = np.rint(probability * 100).astype(int)
