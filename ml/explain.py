@@ -134,21 +134,47 @@ def _tree_table(nodes: np.ndarray, owner_index: np.ndarray, n_inputs: int):
             nodes["missing_go_to_left"][internal].astype(np.bool_), used, phi[:, used])
 
 
+#: Rows the compiled pass handles at a time: a block's columns stay in the CPU's cache while
+#: every tree is applied to it, one split (or one contribution) over all its rows at a time.
+BLOCK_ROWS = 1024
+
+
 @numba.njit(cache=True)
 def _accumulate(x, feature, threshold, missing_left, n_splits, used, n_used, offset, table,
                 fold, leaf_offset, leaf, out, raw):  # pragma: no cover (compiled)
-    for i in range(x.shape[0]):
+    """Add each tree's SHAP values of each row of x to `out` and the leaf the row reaches to
+    its fold's `raw` output, tree by tree in order (so the sums are those of a row-by-row
+    walk, bit for bit), a block of rows at a time in column-major copies."""
+    n_columns, n_out, n_folds = x.shape[1], out.shape[1], raw.shape[1]
+    columns = np.empty((n_columns, BLOCK_ROWS))
+    sums = np.empty((n_out, BLOCK_ROWS))
+    raws = np.empty((n_folds, BLOCK_ROWS))
+    codes = np.empty(BLOCK_ROWS, np.int64)
+    for start in range(0, x.shape[0], BLOCK_ROWS):
+        rows = min(x.shape[0], start + BLOCK_ROWS) - start
+        for i in range(rows):
+            columns[:, i] = x[start + i]
+            sums[:, i] = out[start + i]
+            raws[:, i] = raw[start + i]
         for t in range(feature.shape[0]):
-            code = 0
+            codes[:rows] = 0  # bit s set: the row goes left at the tree's split s
             for s in range(n_splits[t]):
-                value = x[i, feature[t, s]]
-                if missing_left[t, s] if np.isnan(value) else value <= threshold[t, s]:
-                    code |= 1 << s
-            base = offset[t] + code * n_used[t]
-            for u in range(n_used[t]):
-                out[i, used[t, u]] += table[base + u]
-            # the leaf this row reaches, added in the order scikit-learn adds the trees
-            raw[i, fold[t]] += leaf[leaf_offset[t] + code]
+                values = columns[feature[t, s]]
+                limit, left_if_missing = threshold[t, s], missing_left[t, s]
+                for i in range(rows):
+                    left = (values[i] <= limit) | (np.isnan(values[i]) & left_if_missing)
+                    codes[i] |= np.int64(left) << s
+            width, base = n_used[t], offset[t]
+            for u in range(width):
+                total = sums[used[t, u]]
+                for i in range(rows):
+                    total[i] += table[base + codes[i] * width + u]
+            total, first = raws[fold[t]], leaf_offset[t]
+            for i in range(rows):
+                total[i] += leaf[first + codes[i]]
+        for i in range(rows):
+            out[start + i] = sums[:, i]
+            raw[start + i] = raws[:, i]
 
 
 def _leaf_of_each_pattern(nodes: np.ndarray, internal: np.ndarray) -> np.ndarray:
