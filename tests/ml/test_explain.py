@@ -99,3 +99,6 @@ def test_copy_frame_escapes_text_and_writes_nulls(clean_db: sa.Engine):
         rows = conn.execute(sa.text("select n, x, body from copied order by n")).all()
     assert [r.body for r in rows] == texts
     assert [r.x for r in rows][0] == 0.1 and rows[1].x is None and rows[2].x == 1e-05
+    with clean_db.begin() as conn, pytest.raises(ValueError, match="NUL"):
+        conn.execute(sa.text("create temporary table nul (body text)"))
+        store.copy_frame(conn, "pg_temp.nul", pd.DataFrame({"body": ["a\0b", "c"]}))
