@@ -36,7 +36,7 @@ N_REASONS = 3
 #: SCORE_CHANGED for its owner (`score(change_threshold=...)` overrides it).
 SCORE_CHANGE_THRESHOLD = 10
 #: Leads predicted, explained and sent to the server at a time.
-SCORE_CHUNK_ROWS = 100_000
+SCORE_CHUNK_ROWS = 50_000
 _SCORE_COLUMNS = ["lead_id", "score", "band", "probability", "reasons", "model_name",
                   "model_version", "mlflow_run_id"]
 
