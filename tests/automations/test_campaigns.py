@@ -13,17 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import (
-    AUDIENCE_MQL,
-    BASE_URL,
-    SECRET,
-    add_campaign,
-    add_contacts,
-    add_user,
-    free_port,
-    mail_settings,
-    wait_for,
-)
 from sqlalchemy.orm import Session
 
 from salesops.automation import campaigns
@@ -37,6 +26,17 @@ from salesops.automation.engagement import load_engagement, record_engagement
 from salesops.automation.tracking import Tracker
 from salesops.domain.errors import InvalidInput
 from salesops.mailer import Mailer
+from tests.automations.helpers import (
+    AUDIENCE_MQL,
+    BASE_URL,
+    SECRET,
+    add_campaign,
+    add_contacts,
+    add_user,
+    free_port,
+    mail_settings,
+    wait_for,
+)
 
 BODY = ("<p>Hi {{ first_name or 'there' }} at {{ company or 'your team' }},</p>"
         "<p><a href=\"{{ link('https://example.com/offer?x=1') }}\">See the offer</a></p>"
