@@ -7,6 +7,8 @@ Each session gets a fresh database, migrated to head.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,22 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 #: Tables holding test data; truncated between tests that ask for a clean database.
 _DATA_SCHEMAS = ("app", "ops", "raw", "ml")
+
+#: The test process's data folder (see pytest_configure).
+_DATA_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process gets a data folder of its own (secret key, field keys, MLflow
+    artifacts), not the repository's .salesops: parallel workers never share one."""
+    data_dir = tempfile.mkdtemp(prefix="salesops-tests-")
+    config.stash[_DATA_DIR] = data_dir
+    os.environ["SALESOPS_DATA_DIR"] = data_dir
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if data_dir := config.stash.get(_DATA_DIR, None):
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

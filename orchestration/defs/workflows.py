@@ -92,34 +92,24 @@ def unassigned_leads_sensor(context: dg.SensorEvaluationContext, database: Datab
                     "unassigned leads")
 
 
-@dg.sensor(job=qualified_leads_to_deals, minimum_interval_seconds=15,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts qualified_leads_to_deals when lead.qualified events wait in "
-                       "the outbox.")
-def qualified_leads_sensor(context: dg.SensorEvaluationContext, database: Database):
-    return _request(context, qualified_leads_to_deals,
-                    events.pending(database.engine, [workflows.QUALIFIED_TOPIC]),
-                    "qualified leads")
+def _outbox_sensor(name: str, job: dg.JobDefinition, topic: str, what: str,
+                   interval: int) -> dg.SensorDefinition:
+    """A sensor starting `job` when events of `topic` wait in the outbox."""
+    @dg.sensor(name=name, job=job, minimum_interval_seconds=interval,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Starts {job.name} when {topic} events wait in the outbox.")
+    def _sensor(context: dg.SensorEvaluationContext, database: Database):
+        return _request(context, job, events.pending(database.engine, [topic]), what)
+
+    return _sensor
 
 
-@dg.sensor(job=score_jump_notifications, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts score_jump_notifications when lead.score_changed events "
-                       "wait in the outbox.")
-def score_jump_sensor(context: dg.SensorEvaluationContext, database: Database):
-    return _request(context, score_jump_notifications,
-                    events.pending(database.engine, [workflows.SCORE_CHANGED_TOPIC]),
-                    "score changes")
-
-
-@dg.sensor(job=sentiment_drop_notifications, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts sentiment_drop_notifications when sentiment.dropped events "
-                       "wait in the outbox.")
-def sentiment_drop_sensor(context: dg.SensorEvaluationContext, database: Database):
-    return _request(context, sentiment_drop_notifications,
-                    events.pending(database.engine, [workflows.SENTIMENT_DROPPED_TOPIC]),
-                    "sentiment drops")
+qualified_leads_sensor = _outbox_sensor("qualified_leads_sensor", qualified_leads_to_deals,
+                                        workflows.QUALIFIED_TOPIC, "qualified leads", 15)
+score_jump_sensor = _outbox_sensor("score_jump_sensor", score_jump_notifications,
+                                   workflows.SCORE_CHANGED_TOPIC, "score changes", 30)
+sentiment_drop_sensor = _outbox_sensor("sentiment_drop_sensor", sentiment_drop_notifications,
+                                       workflows.SENTIMENT_DROPPED_TOPIC, "sentiment drops", 30)
 
 
 jobs = [assign_new_leads, qualified_leads_to_deals, score_jump_notifications,

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from api.main import create_app
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
-from tests.api.conftest import make_personas
+from tests.api.personas import make_personas
 
 MAX_EXAMPLES = 5
 CHECKS = (schemathesis.checks.not_a_server_error, status_code_conformance,

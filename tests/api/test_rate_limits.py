@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
-from tests.api.conftest import make_personas
+from tests.api.personas import make_personas
 
 
 def test_each_user_and_each_key_has_its_own_limit(clean_db, database_url, redis_url,

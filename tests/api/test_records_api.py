@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from salesops.models import Contract
-from tests.api.conftest import CLIENT_IP
+from tests.api.personas import CLIENT_IP
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import AUDIENCE_MQL, add_campaign, add_contacts, mail_settings
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from salesops.mailer import Mailer
 from salesops.models import Reminder
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
+from tests.automations.helpers import AUDIENCE_MQL, add_campaign, add_contacts, mail_settings
 
 PASSWORD = "correct horse battery"
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
-from conftest import AUDIENCE_MQL, SECRET, add_campaign, add_contacts, add_user
 from sqlalchemy.orm import Session
 
 from orchestration.defs import automations
 from orchestration.resources import Database
 from salesops.models import Reminder
+from tests.automations.helpers import AUDIENCE_MQL, SECRET, add_campaign, add_contacts, add_user
 
 
 def _resources(database_url: str, port: int) -> dict:

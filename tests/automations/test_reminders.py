@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from conftest import add_user, free_port, mail_settings
 from sqlalchemy.orm import Session
 
 from salesops.automation.notify import send_outbound_emails
 from salesops.automation.reminders import dispatch_due_reminders, escalate_overdue_tasks
 from salesops.mailer import Mailer
 from salesops.models import NotificationPreference, Reminder, Task
+from tests.automations.helpers import add_user, free_port, mail_settings
 
 DOMAIN = "example.test"
 NOW = datetime.now(UTC)

@@ -6,11 +6,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import add_contacts, mail_settings
 
 from salesops.automation.segments import audience_query, compile_segment
 from salesops.domain.errors import InvalidInput
 from salesops.mailer import Mailer, PermanentMailError, build_message
+from tests.automations.helpers import add_contacts, mail_settings
 
 
 def _matches(engine, segment) -> list[str]:

@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 SCALE = 300
+#: The whole platform comes up in the module's first test (setup): more than the suite's
+#: 600 s per test on a loaded machine, when the other xdist worker is busy too.
+pytestmark = pytest.mark.timeout(1200)
 READY = "Ctrl-C stops everything."
 
 

@@ -16,6 +16,9 @@ from salesops.security import SecuritySettings
 from salesops.settings import Settings
 
 SCALE, SEED = 300, 5
+#: The whole platform comes up in the module's first test (setup): more than the suite's
+#: 600 s per test on a loaded machine, when the other xdist worker is busy too.
+pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
