@@ -41,6 +41,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+#: What the person running the tests set, if anything.
+_MLFLOW_URI = os.environ.get("MLFLOW_TRACKING_URI")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_mlflow_store() -> Iterator[None]:
+    """`mlflow.set_tracking_uri` exports MLFLOW_TRACKING_URI (for subprocesses), which
+    salesops' settings read as the user's override: one test's store must not become the
+    store of a later test that reloads the settings."""
+    yield
+    if os.environ.get("MLFLOW_TRACKING_URI") != _MLFLOW_URI:
+        if _MLFLOW_URI is None:
+            del os.environ["MLFLOW_TRACKING_URI"]
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = _MLFLOW_URI
+        from salesops.settings import get_settings
+
+        get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL of a database on the test server (not the one the tests write to)."""
