@@ -19,9 +19,11 @@ PICKED = """
 #: The open leads by priority, a page at a time from the partial priority index of
 #: `marts.fct_leads` (score desc nulls last, created_at desc, lead_id): the ones after the
 #: last lead of the previous page (`:after_*`, all null for the first page); then the
-#: latest score's reasons of the listed leads only.
+#: latest score's reasons and the next best action (rank 1 of the latest run) of the
+#: listed leads only.
 QUEUE_SQL = """
-    select q.lead_id, q.score, q.band, q.probability, s.reasons, q.company, q.title,
+    select q.lead_id, q.score, q.band, q.probability, s.reasons,
+           a.action as next_best_action, a.rationale as action_reason, q.company, q.title,
            q.lead_source, q.status, q.created_at, s.model_version, s.scored_at
     from (select l.lead_id, l.score, l.score_band as band,
                  l.score_probability as probability, l.company, l.title, l.lead_source,
@@ -45,6 +47,10 @@ QUEUE_SQL = """
         select reasons, model_version, scored_at from ml.lead_scores
         where lead_scores.lead_id = q.lead_id
         order by scored_at desc, id desc limit 1) s on true
+    left join lateral (
+        select action, rationale from ml.next_best_actions
+        where next_best_actions.lead_id = q.lead_id
+        order by scored_at desc, rank nulls last, id limit 1) a on true
     order by q.score desc nulls last, q.created_at desc, q.lead_id"""
 
 FIRST_PAGE = {"after_score": None, "after_created": None, "after_id": None}

@@ -39,8 +39,8 @@ class LeadPublic(BaseModel):
 
 
 class LeadRecord(RecordPublic):
-    """A lead in the work queue: with its contact's name and email and its latest score
-    (null when not scored yet)."""
+    """A lead in the work queue: with its contact's name and email, its latest score and
+    its next best action (null when not scored yet)."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
         "id": 1017, "contact_id": 88, "first_name": "Ann", "last_name": "Lee",
@@ -52,7 +52,10 @@ class LeadRecord(RecordPublic):
         "disqualified_reason": None, "converted_at": None, "converted_deal_id": None,
         "score": 87, "band": "A", "score_probability": 0.61,
         "score_reasons": [{"feature": "visited_pricing", "contribution": 0.21}],
-        "scored_at": "2025-03-05T02:00:00Z", "created_at": "2025-03-04T10:15:00Z",
+        "scored_at": "2025-03-05T02:00:00Z", "next_best_action": "call",
+        "next_best_action_reason": "similar records progressed 41% of the time within 14 "
+                                   "days after a call, 12% when left alone",
+        "next_best_action_confidence": 0.41, "created_at": "2025-03-04T10:15:00Z",
         "updated_at": "2025-03-04T10:15:00Z", "deleted_at": None, "version": 1,
         "hidden_fields": ["phone"]}]})
 
@@ -83,6 +86,9 @@ class LeadRecord(RecordPublic):
     score_probability: float | None
     score_reasons: list[Any] | None
     scored_at: datetime | None
+    next_best_action: str | None = None
+    next_best_action_reason: str | None = None
+    next_best_action_confidence: float | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

@@ -3,7 +3,8 @@
 Scores come from `marts.fct_leads` (score, score_band, score_probability: each lead's latest
 score as of the last dbt run). Counts and charts read them added up per day in
 `marts.fct_lead_scores_daily`; the list reads `marts.fct_leads` in priority order, and only
-the listed leads look up their reasons in `ml.lead_scores`. Only open leads are scored, so a
+the listed leads look up their reasons in `ml.lead_scores` and their next best action in
+`ml.next_best_actions`. Only open leads are scored, so a
 closed lead's score is the one it had before it closed: the calibration's input."""
 
 import plotly.express as px

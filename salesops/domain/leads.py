@@ -35,7 +35,7 @@ from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
-from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore
+from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore, NextBestAction
 from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
@@ -220,6 +220,13 @@ _latest_score = (sa.select(LeadScore.score, LeadScore.band, LeadScore.probabilit
                  .where(LeadScore.lead_id == Lead.id)
                  .order_by(LeadScore.scored_at.desc(), LeadScore.id.desc())
                  .limit(1).lateral("latest_score"))
+#: The next best action: rank 1 of the lead's latest scoring run.
+_next_action = (sa.select(NextBestAction.action, NextBestAction.rationale,
+                          NextBestAction.confidence)
+                .where(NextBestAction.lead_id == Lead.id)
+                .order_by(NextBestAction.scored_at.desc(), NextBestAction.rank.asc().nulls_last(),
+                          NextBestAction.id)
+                .limit(1).lateral("next_action"))
 
 #: Statuses a person may set by hand; the others have their own actions.
 OPEN_STATUSES = ("new", "working", "nurturing")
@@ -236,6 +243,9 @@ LEADS = Resource(
             "score": _latest_score.c.score, "band": _latest_score.c.band,
             "score_probability": _latest_score.c.probability,
             "score_reasons": _latest_score.c.reasons, "scored_at": _latest_score.c.scored_at,
+            "next_best_action": _next_action.c.action,
+            "next_best_action_reason": _next_action.c.rationale,
+            "next_best_action_confidence": _next_action.c.confidence,
             **columns(Lead, "created_at updated_at deleted_at version")},
     writable=names("status owner_id company title industry employees"),
     sorts=("id", "score", "created_at", "updated_at", "first_touch_at", "company"),
@@ -246,7 +256,8 @@ LEADS = Resource(
              "created_since": Filter(Lead.created_at, datetime, "gte")},
     campaign="campaign_id",
     joins=lambda q: q.outerjoin(Contact, Contact.id == Lead.contact_id)
-                     .outerjoin(_latest_score, sa.true()))
+                     .outerjoin(_latest_score, sa.true())
+                     .outerjoin(_next_action, sa.true()))
 
 
 def update_lead(session: Session, actor: Actor, lead_id: int, values: dict[str, Any],

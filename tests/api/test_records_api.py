@@ -244,6 +244,15 @@ def _score(clean_db, lead_id, score, band, when):
             {"l": lead_id, "s": score, "b": band, "d": when})
 
 
+def _action(clean_db, lead_id, action, rank, when):
+    with clean_db.begin() as conn:
+        conn.execute(sa.text(
+            "insert into ml.next_best_actions (lead_id, action, rank, confidence, rationale, "
+            "model_name, model_version, mlflow_run_id, scored_at) values (:l, :a, :r, 0.4, "
+            "'because', 'next_best_action', '1', 'run', now() - make_interval(days => :d))"),
+            {"l": lead_id, "a": action, "r": rank, "d": when})
+
+
 def test_the_work_queue_contract(client, personas, clean_db):
     rep = personas["rep"]["headers"]
     top, middle, unscored, done, other = (_lead(client, f"{n}@ex.io")
@@ -254,6 +263,9 @@ def test_the_work_queue_contract(client, personas, clean_db):
     _score(clean_db, top, 90, "A", when=1)  # the latest counts
     _score(clean_db, middle, 55, "B", when=1)
     _score(clean_db, other, 99, "A", when=1)
+    _action(clean_db, top, "email", 1, when=3)
+    _action(clean_db, top, "call", 2, when=1)
+    _action(clean_db, top, "meeting", 1, when=1)  # rank 1 of the latest run
     client.post(f"/api/v1/leads/{done}/disqualify", json={"reason": "student"}, headers=rep)
     url = "/api/v1/leads?owner_id=me&status=new,working&sort=-score&limit=2"
     first = client.get(url, headers=rep).json()
@@ -263,6 +275,8 @@ def test_the_work_queue_contract(client, personas, clean_db):
     assert {"id", "first_name", "last_name", "email", "company", "status", "owner_id",
             "score", "band", "version"} <= set(item)
     assert item["email"] == "top@ex.io" and item["owner_id"] == personas["rep"]["id"]
+    assert (item["next_best_action"], item["next_best_action_reason"]) == ("meeting", "because")
+    assert first["items"][1]["next_best_action"] is None
     second = client.get(f"{url}&cursor={first['next_cursor']}", headers=rep).json()
     assert [(i["id"], i["score"], i["band"]) for i in second["items"]] == [
         (unscored, None, None)]

@@ -275,6 +275,13 @@ def load_rows(conn: sa.Connection) -> None:
             "'lead_score', '3', 'run', :at)"),
             {"lead_id": lead_id, "score": score, "band": band, "probability": probability,
              "at": at, "reasons": json.dumps(REASONS if lead_id == 1 else [])})
+    # lead 1's next best action: rank 1 of its latest run
+    for action, rank, at in (("email", 1, "2026-05-01"), ("wait", 2, "2026-06-01"),
+                             ("call", 1, "2026-06-01")):
+        conn.execute(sa.text(
+            "insert into ml.next_best_actions (lead_id, action, rank, rationale, model_name, "
+            "model_version, mlflow_run_id, scored_at) values (1, :action, :rank, 'because', "
+            "'next_best_action', '1', 'run', :at)"), {"action": action, "rank": rank, "at": at})
     conn.execute(sa.text("""
         insert into ops.load_batches (batch_id, source, entity, status, finished_at,
                                       rows_in, rows_loaded, rows_rejected)

@@ -108,6 +108,7 @@ def test_leads_page_prioritises_open_leads_and_checks_calibration(page):
     assert (first.score, first.band) == (90, "A")  # the latest score, not the older 50
     assert first.top_reasons == ("email clicks = 5 (raises), "
                                  "is free email = False (lowers)")
+    assert queue.next_best_action.tolist()[:2] == ["call", None]  # rank 1 of the latest run
     # closed leads with a score: lead 3 (0.7, converted) and lead 4 (0.15, not)
     assert table.leads.tolist() == [1, 1]
     assert table.predicted.tolist() == [0.15, 0.7]
