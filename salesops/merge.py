@@ -478,7 +478,7 @@ def _indexes_rebuilt_if_bulk(step: _Step, tables: Sequence[str], rows: int) -> I
     if rows < BULK_MIN_ROWS or held * BULK_RATIO > rows:
         yield
         return
-    names = "array[" + ", ".join(_literal(t) for t in tables) + "]::regclass[]"
+    names = _regclasses(tables)
     indexes = step.run(f"""
         select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index i
         where i.indrelid = any({names}) and not i.indisprimary
@@ -506,7 +506,7 @@ def _references_checked_at_end(step: _Step, tables: Sequence[str]) -> Iterator[N
     session_replication_role`) and the tables have no triggers of their own; otherwise the
     per-row checks run as usual.
     """
-    names = "array[" + ", ".join(_literal(t) for t in tables) + "]::regclass[]"
+    names = _regclasses(tables)
     allowed, triggers = step.run(f"""
         select has_parameter_privilege('session_replication_role', 'SET'),
                exists (select 1 from pg_trigger where tgrelid = any({names})
@@ -975,6 +975,11 @@ def _lead_assignment(step: _Step) -> None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _regclasses(tables: Sequence[str]) -> str:
+    """`tables` as an SQL array of regclass."""
+    return "array[" + ", ".join(map(_literal, tables)) + "]::regclass[]"
 
 
 #: In dependency order: each entity links to the ones merged before it.
