@@ -84,7 +84,9 @@ if ready(summary, "leads"):
     if ready(scored, "scored leads", NOT_SCORED):
         distribution = scored.groupby(["score", "band"], as_index=False).leads.sum()
         st.plotly_chart(px.histogram(distribution, x="score", y="leads", histfunc="sum",
-                                     color="band", nbins=20, category_orders={"band": BANDS}),
+                                     color="band", nbins=20, category_orders={"band": BANDS},
+                                     labels={"score": "score (0-100)"})
+                        .update_layout(yaxis_title="leads"),  # not plotly's "sum of leads"
                         width="stretch")
 
     st.subheader("Predicted against actual conversion")
