@@ -175,18 +175,15 @@ def _first_reply(body: str) -> EmailReply:
     `EmailMessage.read`, one reply header at a time)."""
     languages, patterns = _reply_settings()
     message = EmailMessage(text=body, languages=list(languages), **patterns)
-    text, pattern = message.text, message.HEADER_REGEX
+    text = message.text
     current, previous = 0, ""
-    for match in pattern.finditer(text):
-        for header in match.groups() if pattern.groups > 1 else (match.group(pattern.groups),):
-            if not header:
-                continue
+    for match in message.HEADER_REGEX.finditer(text):
+        for header in filter(None, match.groups()):  # `read` takes findall's groups, in order
             position = text.find(header, current + 1 if current > 0 else current)
             content = text[current:position]
-            current, header_before = (position if position >= 0 else 0), previous
-            previous = header
             if content.strip():
-                return _reply(message, header_before, content)
+                return _reply(message, previous, content)
+            current, previous = (position if position >= 0 else 0), header
     return _reply(message, previous, text[current:])
 
 
