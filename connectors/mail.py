@@ -24,11 +24,13 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage, EmailReply
 
 from connectors.records import RecordBatch, Rejected, chunked
 
@@ -117,12 +119,15 @@ def _from_box(box: mailbox.Mailbox, origin: str) -> Iterator[tuple[str, bytes | 
 def parse_message(raw: bytes) -> dict[str, Any]:
     """One message as a record (its `thread_id` not yet resolved against other messages)."""
     msg = _PARSER.parsebytes(raw)
-    if not any(name in msg for name in _MESSAGE_HEADERS):
+    headers: dict[str, str] = {}
+    for name, value in msg.raw_items():  # the first of each name, as `msg[name]` takes it
+        headers.setdefault(name.lower(), value)
+    if not any(name.lower() in headers for name in _MESSAGE_HEADERS):
         raise UnreadableMessage("no message headers (From, To, Subject, Content-Type, ...)")
-    message_id = _first_id(_header(msg, "Message-ID"))
-    in_reply_to = _first_id(_header(msg, "In-Reply-To"))
-    references = _MSGID.findall(_header(msg, "References") or "")
-    sender = _addresses(msg, "From")
+    message_id = _first_id(_header(headers, "message-id"))
+    in_reply_to = _first_id(_header(headers, "in-reply-to"))
+    references = _MSGID.findall(_header(headers, "references") or "")
+    sender = _addresses(_header(headers, "from"))
     plain, html, attachments = _walk(msg)
     body = plain if plain.strip() else html_to_text(html)
     return {
@@ -132,10 +137,10 @@ def parse_message(raw: bytes) -> dict[str, Any]:
         "thread_id": (references[0] if references else in_reply_to) or message_id,
         "from_address": sender[0][1] if sender else None,
         "from_name": sender[0][0] if sender else None,
-        "to": [address for _, address in _addresses(msg, "To")],
-        "cc": [address for _, address in _addresses(msg, "Cc")],
-        "subject": _header(msg, "Subject"),
-        "date": _iso_date(_header(msg, "Date")),
+        "to": [address for _, address in _addresses(_header(headers, "to"))],
+        "cc": [address for _, address in _addresses(_header(headers, "cc"))],
+        "subject": _header(headers, "subject"),
+        "date": _iso_date(_header(headers, "date")),
         "body_text": body,
         "reply_text": reply_text(body),
         "attachments": attachments,
@@ -149,9 +154,44 @@ def reply_text(body: str) -> str:
     """The newest reply only: quoted history, reply headers and signature removed."""
     if not body.strip():
         return ""
-    replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(body[:REPLY_SCAN_LIMIT]).replies
-    text = replies[0].body if replies else body
+    text = _first_reply(body[:REPLY_SCAN_LIMIT]).body
     return "\n".join(line for line in text.splitlines() if not line.startswith(">")).strip()
+
+
+@cache
+def _reply_settings() -> tuple[tuple[str, ...], dict[str, re.Pattern[str]]]:
+    """mail-parser-reply's languages and patterns for REPLY_LANGUAGES, built once (it builds
+    and looks the patterns up again for every message)."""
+    languages = EmailReplyParser(languages=REPLY_LANGUAGES).languages
+    proto = EmailMessage(text="", languages=list(languages))
+    return tuple(proto.languages), {"_header_regex": proto.HEADER_REGEX,
+                                    "_disclaimers_regex": proto.DISCLAIMERS_REGEX,
+                                    "_signature_regex": proto.SIGNATURE_REGEX}
+
+
+def _first_reply(body: str) -> EmailReply:
+    """`EmailReplyParser(languages=REPLY_LANGUAGES).read(body).replies[0]`, stopping at the
+    first reply instead of splitting the whole quoted history (the same steps as its
+    `EmailMessage.read`, one reply header at a time)."""
+    languages, patterns = _reply_settings()
+    message = EmailMessage(text=body, languages=list(languages), **patterns)
+    text = message.text
+    current, previous = 0, ""
+    for match in message.HEADER_REGEX.finditer(text):
+        for header in filter(None, match.groups()):  # `read` takes findall's groups, in order
+            position = text.find(header, current + 1 if current > 0 else current)
+            content = text[current:position]
+            if content.strip():
+                return _reply(message, previous, content)
+            current, previous = (position if position >= 0 else 0), header
+    return _reply(message, previous, text[current:])
+
+
+def _reply(message: EmailMessage, header: str, content: str) -> EmailReply:
+    signature = message.SIGNATURE_REGEX.search(content)
+    return EmailReply(headers=header, content=content,
+                      signatures=signature.group() if signature else "",
+                      disclaimers=message.DISCLAIMERS_REGEX.findall(content))
 
 
 def html_to_text(html: str) -> str:
@@ -231,9 +271,10 @@ def _decode(part: Message) -> str:
         return payload.decode("cp1252", errors="replace")
 
 
-def _header(msg: Message, name: str) -> str | None:
-    """A header's value with RFC 2047 words decoded and raw 8-bit text repaired."""
-    raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+def _header(headers: dict[str, str], name: str) -> str | None:
+    """A header's value (`name` in lower case) with RFC 2047 words decoded and raw 8-bit text
+    repaired."""
+    raw = headers.get(name)
     if raw is None:
         return None
     text = _ENCODED_WORDS.sub(_decode_word, _clean(str(raw)))
@@ -265,11 +306,12 @@ def _clean(text: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    value = _header(msg, name)
+@lru_cache(maxsize=4096)
+def _addresses(value: str | None) -> tuple[tuple[str, str], ...]:
+    """(display name, address) pairs; cached, as a mailbox's owners recur in most messages."""
     if not value:
-        return []
-    return [(display, address) for display, address in getaddresses([value]) if address]
+        return ()
+    return tuple((display, address) for display, address in getaddresses([value]) if address)
 
 
 def _filename(part: Message) -> str | None:

@@ -7,8 +7,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from mailparser_reply import EmailReplyParser
 
-from connectors.mail import html_to_text, parse_message, read_mail, reply_text
+from connectors.mail import (
+    REPLY_LANGUAGES,
+    _first_reply,
+    html_to_text,
+    parse_message,
+    read_mail,
+    reply_text,
+)
 
 
 def _message(msg_id: str | None, subject: str, body: str, **headers: str) -> EmailMessage:
@@ -91,6 +99,22 @@ def test_reply_text_drops_quotes_and_signature():
     assert reply_text(body) == "Sounds good, Tuesday works."
     assert reply_text("Agreed.\n> quoted line\n") == "Agreed."
     assert html_to_text("") == "" and reply_text("  ") == ""
+
+
+@pytest.mark.parametrize("body", [
+    "Sounds good.\n\nOn Tue, 4 Mar 2025, Ann <ann@example.com> wrote:\n> What?\n",
+    "On Tue, Ann wrote:\n> only quoted\n\nOn Mon, Bob wrote:\n> > older\n",
+    "Passt.\n\nAm 04.03.2025 um 10:15 schrieb Ann <ann@example.com>:\n> Wie?\n",
+    "D'accord.\n\nLe mar. 4 mars 2025, Ann a écrit :\n> Quoi ?\n",
+    "Thanks!\n\nBest regards,\nJane\n\nFrom: Bob\nSent: Monday\nTo: Jane\nSubject: x\n\nhi\n",
+    "Yes.\n\nSent from my iPhone\n",
+    "Plain text with no reply header at all.\nSecond line.\n",
+    "Reply\r\n\r\n________________________________\r\nFrom: Bob\r\nearlier\r\n",
+])
+def test_reply_text_is_the_reply_parsers_first_reply(body):
+    """The early-stopping split keeps mail-parser-reply's first reply exactly."""
+    expected = EmailReplyParser(languages=REPLY_LANGUAGES).read(body).replies[0].body
+    assert _first_reply(body).body == expected
 
 
 def test_unreadable_files_are_rejected_with_a_reason(tmp_path):
