@@ -92,11 +92,11 @@ def _nearest(q: str) -> tuple[Any, Any, Any]:
     return match, 1 - distance, distance
 
 
-def forget_unused_names(session: Session, names: Collection[str]) -> None:
-    """Remove those of `names` no contact has any more (after a GDPR erase: the dictionary
-    must not keep a person's name once they are erased)."""
+def forget_unused_names(session: Session, full_names: Collection[str]) -> None:
+    """Remove those of `full_names` no contact has any more (after a GDPR erase: the
+    dictionary must not keep a person's name once they are erased)."""
     session.execute(sa.delete(ContactName).where(
-        ContactName.name.in_(names),
+        ContactName.name.in_(full_names),
         ~sa.exists().where(ContactName.name == CONTACT_NAME)))
 
 

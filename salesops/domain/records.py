@@ -8,7 +8,9 @@ rules of `salesops.security.permissions` are applied here and nowhere else.
 
 Cursors are opaque to clients: base64 of the sort key, the last row's sort value and id.
 Lists order by (sort value, id) with nulls last, so pages never skip or repeat a row
-however many rows share a value.
+however many rows share a value. A nearest-first search applies the actor's scope and the
+filters to a bounded set of the nearest matches (`_nearest_visible`), with the whole query
+as the fallback.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from salesops.security import permissions
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_FILTER_VALUES = 100
-#: A nearest-first search reads this many nearest matches, then filters them by scope
-#: (enough for a page when a fiftieth of them or more are the actor's to see).
+#: A nearest-first search reads at most this many nearest matches before the scope and
+#: filters (enough for a page when a fiftieth of them or more are the actor's to see).
 NEAREST_CANDIDATES = 1000
 BIGINT = 2**63
 
@@ -261,25 +263,21 @@ def _nearest_visible(session: Session, actor: Actor, res: Resource,
                      found: list[ColumnElement[bool]], chosen: list[ColumnElement[bool]],
                      relevance: ColumnElement, distance: ColumnElement, limit: int
                      ) -> Sequence[RowMapping] | None:
-    """A nearest-first search page with the actor's scope and filters applied to the
-    NEAREST_CANDIDATES nearest matches only, not during the nearest-first scan: a scan that
-    filtered as it went would read on through every match when few are the actor's. None
-    when those candidates did not fill the page and more matches may follow them: the
-    caller then runs the whole query (the same rows, the planner's way)."""
+    """A nearest-first search page with the actor's scope and filters applied to at most
+    the NEAREST_CANDIDATES nearest matches, read nearest first until the page is full: the
+    candidates' plan is the names-first one whoever asks, however the planner would
+    estimate the scope. None when they did not fill the page: the caller then runs the
+    whole query (the same rows, as the candidates are a prefix of its order)."""
     id_col = res.model.id
     candidates = (sa.select(id_col.label("id"), relevance.label("relevance"),
                             distance.label("distance"))
                   .select_from(res.model).where(*found)
-                  .order_by(distance, id_col).limit(NEAREST_CANDIDATES).cte("candidates"))
+                  .order_by(distance, id_col).limit(NEAREST_CANDIDATES).subquery("candidates"))
     query = (_select(res, actor).join(candidates, candidates.c.id == id_col)
-             .add_columns(candidates.c.relevance,
-                          sa.select(sa.func.count()).select_from(candidates)
-                          .scalar_subquery().label("candidates"))
+             .add_columns(candidates.c.relevance)
              .where(*chosen).order_by(candidates.c.distance, id_col).limit(limit + 1))
     rows = session.execute(query).mappings().all()
-    if len(rows) > limit or (rows and rows[0]["candidates"] < NEAREST_CANDIDATES):
-        return rows
-    return None
+    return rows if len(rows) > limit else None
 
 
 # ------------------------------------------------------------------ writes
