@@ -31,6 +31,7 @@ from salesops import identity
 from salesops.domain import assignment
 from salesops.errors import SalesopsError
 from salesops.models.auth import ROLES
+from salesops.models.crm import remember_names
 from salesops.security.sealed import PHONE_CONTEXT, seal_staged, seal_values
 from salesops.settings import get_settings
 
@@ -452,6 +453,7 @@ def _resolve_contacts(step: _Step, sealing: Future[dict[str, tuple[str, str | No
                       where s.source = c.source and s.source_key = c.source_key)
                     order by source, source_key;
                     drop view _cv""")
+    step.run(remember_names("_gold"))  # the names search reads (crm.ContactName)
     _follow_hubspot_merges(step)
 
 

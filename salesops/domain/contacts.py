@@ -1,7 +1,10 @@
 """Accounts and contacts: the records, typo-tolerant search and duplicate warnings.
 
-Search and duplicate checks use pg_trgm's similarity on the name (the expression the
-contacts' GiST trigram index covers, nearest first), so "Jon Smiht" finds John Smith. A
+Search and duplicate checks use pg_trgm's similarity on the full name, so "Jon Smiht" finds
+John Smith: the names nearest the query are read from `ContactName` (distinct names, their
+GiST trigram index, nearest first) and the people with them through the btree on the same
+expression; a permission filter then applies to a bounded set of the nearest people
+(`records.list_records`). A
 contact's email is matched by `app.normalize_email`, the one contact-matching rule: an
 address that already belongs to a live contact is a conflict, a similar name or the same
 phone is a warning.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +25,7 @@ from salesops.domain import records
 from salesops.domain.audit import Actor
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
-from salesops.models import Account, Contact
+from salesops.models import Account, Contact, ContactName
 from salesops.security import permissions
 from salesops.security.sealed import phone_index
 
@@ -30,11 +34,16 @@ SEARCH_WORD_SIMILARITY = 0.5  # ...or how well the query matches a part of it
 DUPLICATE_THRESHOLD = 0.5  # how similar to be flagged as a possible duplicate
 MAX_DUPLICATES = 5
 
-#: Literal SQL, so PostgreSQL matches it to the trigram index on the same expression
-#: (bound parameters for '' and ' ' would not match it).
-CONTACT_NAME = sa.literal_column(
-    "(coalesce(app.contacts.first_name,'') || ' ' || coalesce(app.contacts.last_name,''))",
-    sa.Text)
+
+def _text(sql: str) -> Any:
+    return sa.literal_column(sql, sa.Text)
+
+
+#: `crm.FULL_NAME` on Contact's columns, its constants literal SQL so PostgreSQL matches it
+#: to `ix_contacts_name` (bound parameters for '' and ' ' would not match it).
+CONTACT_NAME = (sa.func.coalesce(Contact.first_name, _text("''"), type_=sa.Text)
+                .concat(_text("' '"))
+                .concat(sa.func.coalesce(Contact.last_name, _text("''"), type_=sa.Text)))
 
 
 def _trigram(session: Session) -> None:
@@ -69,15 +78,26 @@ def _contact_search(q: str, role: str) -> tuple[Any, Any]:
         key = q.lower().strip()
         return sa.and_(Contact.email_normalized >= key,
                        Contact.email_normalized < key + "\U0010ffff"), sa.literal(1.0)
-    return _nearest(CONTACT_NAME, q)
+    return _nearest(q)
 
 
-def _nearest(column: Any, q: str) -> tuple[Any, Any, Any]:
-    """Names similar to `q` (pg_trgm `%`), nearest first: the relevance is the similarity
-    and `<->` (1 - similarity) the same order in the form a GiST trigram index reads
-    k-nearest, so a page stops after its rows instead of ranking every match."""
-    distance = column.op("<->", return_type=sa.Float)(q)
-    return column.op("%")(q), 1 - distance, distance
+def _nearest(q: str) -> tuple[Any, Any, Any]:
+    """People whose name is similar to `q` (pg_trgm `%`), nearest first: the relevance is
+    the similarity and `<->` (1 - similarity) the same order in the form a GiST trigram
+    index reads k-nearest. The names are matched in ContactName and the people found by
+    name: a k-nearest scan over every person's name read most of a million-row index
+    before its first row."""
+    distance = ContactName.name.op("<->", return_type=sa.Float)(q)
+    match = sa.and_(ContactName.name == CONTACT_NAME, ContactName.name.op("%")(q))
+    return match, 1 - distance, distance
+
+
+def forget_unused_names(session: Session, full_names: Collection[str]) -> None:
+    """Remove those of `full_names` no contact has any more (after a GDPR erase: the
+    dictionary must not keep a person's name once they are erased)."""
+    session.execute(sa.delete(ContactName).where(
+        ContactName.name.in_(full_names),
+        ~sa.exists().where(ContactName.name == CONTACT_NAME)))
 
 
 def _account_search(q: str, role: str) -> tuple[Any, Any]:

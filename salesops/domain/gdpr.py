@@ -7,7 +7,8 @@ deliveries, merge lineage, the `ml` rows about their leads and interactions, and
 rows that came in about them (by their source keys, or mentioning one of their emails).
 
 Erase keeps the business records (deals, leads, interaction counts for the marts) but
-not the person: the contacts' personal fields are nulled (the name becomes "Erased"),
+not the person: the contacts' personal fields are nulled (the name becomes "Erased", and
+a name no other contact has leaves search's dictionary of names, `ContactName`),
 notes (on the contacts or their leads, trashed ones too), attachments with their stored
 files (removed once the erase commits; `files` in the counts) and the `ml` and `raw`
 rows are deleted, interaction texts and
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from salesops.automation import lifecycle
 from salesops.domain import attachments, audit
 from salesops.domain.audit import Actor
+from salesops.domain.contacts import CONTACT_NAME, forget_unused_names
 from salesops.domain.errors import InvalidInput, NotFound
 from salesops.models import (
     Attachment,
@@ -187,6 +189,8 @@ def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str,
     erased["tasks"] = _null(session, Task, related["tasks"][1], description=None)
     erased.update(lifecycle.erase_archived(session.connection(), [c.id for c in contacts]))
     erased["leads"] = _null(session, Lead, related["leads"][1], title=None)
+    names = session.scalars(sa.select(CONTACT_NAME).where(
+        Contact.id.in_([c.id for c in contacts]))).all()
     for contact in contacts:
         contact.first_name, contact.last_name = None, ERASED_NAME
         contact.email = contact.email_normalized = contact.phone = contact.title = None
@@ -194,6 +198,7 @@ def erase_contact(session: Session, actor: Actor, contact_id: int, reason: str,
         contact.email_opt_out, contact.custom_fields = True, {}
         contact.deleted_at = contact.deleted_at or sa.func.now()
     session.flush()
+    forget_unused_names(session, names)  # nor is the name left for search to read
     erased["contacts"] = len(contacts)
     erased = {k: v for k, v in erased.items() if v}
     audit.write(session, actor, "contacts", contact_id, "erase", "contact.erased", None,

@@ -8,7 +8,9 @@ rules of `salesops.security.permissions` are applied here and nowhere else.
 
 Cursors are opaque to clients: base64 of the sort key, the last row's sort value and id.
 Lists order by (sort value, id) with nulls last, so pages never skip or repeat a row
-however many rows share a value.
+however many rows share a value. A nearest-first search applies the actor's scope and the
+filters to a bounded set of the nearest matches (`_nearest_visible`), with the whole query
+as the fallback.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import binascii
 import datetime as dt
 import decimal
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -41,6 +44,9 @@ from salesops.security import permissions
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_FILTER_VALUES = 100
+#: A nearest-first search reads at most this many nearest matches before the scope and
+#: filters (enough for a page when a fiftieth of them or more are the actor's to see).
+NEAREST_CANDIDATES = 1000
 BIGINT = 2**63
 
 
@@ -216,30 +222,34 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
                            "(prefix - for descending).", field="sort", code="invalid_sort")
     column = sortable[key]
 
-    query = _select(res, actor, relevance=relevance)
-    query = query.where(res.model.deleted_at.is_not(None) if deleted
-                        else res.model.deleted_at.is_(None))
-    if res.live is not None:
-        query = query.where(res.live)
-    if match is not None:
-        query = query.where(match)
-    for name, raw in (filters or {}).items():
-        if raw is not None:
-            query = query.where(_filter(res, actor, name, raw))
     id_col = res.model.id
+    found = [res.model.deleted_at.is_not(None) if deleted else res.model.deleted_at.is_(None)]
+    if res.live is not None:
+        found.append(res.live)
+    if match is not None:
+        found.append(match)
     if cursor:
         is_null, value, last_id = decode_cursor(cursor, sort)
         if is_null:
-            query = query.where(column.is_(None), id_col > last_id)
+            found += [column.is_(None), id_col > last_id]
         else:
             bound = sa.cast(sa.literal(value), column.type)
-            query = query.where(sa.or_(column.is_(None),
-                                       column < bound if desc else column > bound,
-                                       sa.and_(column == bound, id_col > last_id)))
-    order = column.desc().nulls_last() if desc else column.asc().nulls_last()
+            found.append(sa.or_(column.is_(None), column < bound if desc else column > bound,
+                                sa.and_(column == bound, id_col > last_id)))
+    chosen = [_filter(res, actor, name, raw) for name, raw in (filters or {}).items()
+              if raw is not None]
+    rows = None
     if key == "relevance" and desc and distance:
+        if not deleted and (chosen or permissions.require(
+                actor.principal, res.name, "read") != "all"):
+            rows = _nearest_visible(session, actor, res, found, chosen, relevance,
+                                    distance[0], limit)
         order = distance[0].asc()  # the same order, as a k-nearest index scan reads it
-    rows = session.execute(query.order_by(order, id_col).limit(limit + 1)).mappings().all()
+    else:
+        order = column.desc().nulls_last() if desc else column.asc().nulls_last()
+    if rows is None:
+        query = _select(res, actor, relevance=relevance).where(*found, *chosen)
+        rows = session.execute(query.order_by(order, id_col).limit(limit + 1)).mappings().all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -247,6 +257,27 @@ def list_records(session: Session, actor: Actor, res: Resource, *,
         next_cursor = encode_cursor(sort, last["relevance" if key == "relevance" else key],
                                      last["id"])
     return Page([_row(res, actor, r) for r in rows], next_cursor)
+
+
+def _nearest_visible(session: Session, actor: Actor, res: Resource,
+                     found: list[ColumnElement[bool]], chosen: list[ColumnElement[bool]],
+                     relevance: ColumnElement, distance: ColumnElement, limit: int
+                     ) -> Sequence[RowMapping] | None:
+    """A nearest-first search page with the actor's scope and filters applied to at most
+    the NEAREST_CANDIDATES nearest matches, read nearest first until the page is full: the
+    candidates' plan is the names-first one whoever asks, however the planner would
+    estimate the scope. None when they did not fill the page: the caller then runs the
+    whole query (the same rows, as the candidates are a prefix of its order)."""
+    id_col = res.model.id
+    candidates = (sa.select(id_col.label("id"), relevance.label("relevance"),
+                            distance.label("distance"))
+                  .select_from(res.model).where(*found)
+                  .order_by(distance, id_col).limit(NEAREST_CANDIDATES).subquery("candidates"))
+    query = (_select(res, actor).join(candidates, candidates.c.id == id_col)
+             .add_columns(candidates.c.relevance)
+             .where(*chosen).order_by(candidates.c.distance, id_col).limit(limit + 1))
+    rows = session.execute(query).mappings().all()
+    return rows if len(rows) > limit else None
 
 
 # ------------------------------------------------------------------ writes

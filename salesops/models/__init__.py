@@ -28,7 +28,15 @@ from salesops.models.auth import (
     User,
 )
 from salesops.models.base import Base
-from salesops.models.crm import Account, Attachment, Contact, ContactSource, Lead, Note
+from salesops.models.crm import (
+    Account,
+    Attachment,
+    Contact,
+    ContactName,
+    ContactSource,
+    Lead,
+    Note,
+)
 from salesops.models.events import Event
 from salesops.models.integrations import (
     CrmIntegration,
@@ -82,7 +90,8 @@ from salesops.models.work import (
 __all__ = [
     "Base", "auth", "crm", "events", "integrations", "marketing", "ml", "ops", "raw", "sales",
     "work", "ApiKey", "AuditLog", "LoginAttempt", "Permission", "Role", "RolePermission", "Team",
-    "User", "Account", "Attachment", "Contact", "ContactSource", "Lead", "Note", "Event",
+    "User", "Account", "Attachment", "Contact", "ContactName", "ContactSource", "Lead", "Note",
+    "Event",
     "CrmIntegration", "EmailIntegration", "FinancialIntegration", "IntegrationSyncRun",
     "Campaign", "CampaignDelivery", "CampaignMember", "CommunicationTemplate", "Interaction",
     "Segment",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import CITEXT
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from salesops.models.base import (
     Base,
@@ -50,9 +51,10 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
         # one live contact per normalised email
         sa.Index("uq_contacts_email_normalized_live", "email_normalized", unique=True,
                  postgresql_where=sa.text("deleted_at is null and merged_into_id is null")),
-        # GiST, not GIN: it reads the k nearest names in order (search pages stop early)
-        sa.Index("ix_contacts_name_trgm", sa.text("(coalesce(first_name,'') || ' ' || "
-                 "coalesce(last_name,'')) gist_trgm_ops"), postgresql_using="gist"),
+        # the people with a name found in ContactName (search), by the same expression
+        # (written as PostgreSQL shows it, so the schema check compares like with like)
+        sa.Index("ix_contacts_name", sa.text("((COALESCE(first_name, ''::text) || ' '::text)"
+                                             " || COALESCE(last_name, ''::text))")),
         {"schema": "app"},
     )
 
@@ -84,6 +86,56 @@ class Contact(IdMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, Base):
         """A new phone, a new blind index (Core inserts pass `phone_index` themselves)."""
         self.phone_index = phone_index(phone)
         return phone
+
+
+#: A contact's full name in SQL, over its `first_name` and `last_name`: the search
+#: expression, the key of ContactName and of the contacts' `ix_contacts_name`.
+FULL_NAME = "coalesce(first_name,'') || ' ' || coalesce(last_name,'')"
+
+
+def remember_names(rows: str) -> str:
+    """The statement adding the full names of `rows` (a table, or a FROM clause with its
+    WHERE, with `first_name` and `last_name`) to ContactName: one per statement that writes
+    contacts, set-based, never a trigger (a row trigger would cost every bulk merge a call
+    per contact and turn off its set-based foreign-key check)."""
+    return (f"insert into app.contact_names (name) select distinct {FULL_NAME} from {rows} "
+            "on conflict do nothing")
+
+
+class ContactName(Base):
+    """The full names of contacts, for search: the nearest names are read here (thousands
+    of rows where contacts are millions), then the people by name (`ix_contacts_name`).
+
+    Whoever writes contacts adds their names (`remember_names`; the ORM's flushes do it by
+    `_remember_flushed_names`). A name no contact has any more is harmless (search joins
+    back to the contacts and finds nobody) and stays, except after a GDPR erase, which
+    removes it (`salesops.domain.contacts.forget_unused_names`)."""
+
+    __tablename__ = "contact_names"
+    __table_args__ = (
+        # GiST, not GIN: it reads the k nearest names in order
+        sa.Index("ix_contact_names_trgm", "name", postgresql_using="gist",
+                 postgresql_ops={"name": "gist_trgm_ops"}),
+        {"schema": "app", "comment": "the full names of contacts, for trigram search "
+                                     "(written by the contact writers)"},
+    )
+
+    name: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flushed_names(session: Session, _context: object) -> None:
+    """The names of the contacts this flush inserted or renamed, in one statement."""
+    ids = [c.id for c in session.new if isinstance(c, Contact)]
+    ids += [c.id for c in session.dirty if isinstance(c, Contact) and (
+        _changed(c, "first_name") or _changed(c, "last_name"))]
+    if ids:
+        session.connection().execute(sa.text(remember_names(
+            "app.contacts where id = any(:ids)")), {"ids": ids})
+
+
+def _changed(obj: object, attribute: str) -> bool:
+    return sa.inspect(obj).attrs[attribute].history.has_changes()
 
 
 class ContactSource(IdMixin, Base):

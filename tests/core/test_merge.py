@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from connectors import hubspot_files, salesforce_export, touchpoints, webforms
 from salesops.loading import load_batch
 from salesops.merge import MergeCounts, merge_all
+from salesops.models.crm import FULL_NAME
 from salesops.security.crypto import process_cipher
 from salesops.security.sealed import phone_index
 
@@ -106,6 +107,10 @@ def test_one_contact_per_normalised_email(merged, clean_db):
     contacts = _rows(clean_db, "select count(*) from app.contacts "
                                "where email_normalized is not null")[0][0]
     assert contacts == emails
+    # every contact's full name is in the dictionary search reads: the merge wrote them
+    assert _rows(clean_db, "select count(*) from app.contact_names")[0][0] > 0
+    assert _rows(clean_db, f"select count(*) from app.contacts where {FULL_NAME} "
+                           "not in (select name from app.contact_names)")[0][0] == 0
     jane = _rows(clean_db, """
         select c.email_normalized, c.first_name, c.title, c.phone, c.lifecycle_stage,
                c.marketing_consent, array_agg(s.source order by s.source)
