@@ -337,3 +337,23 @@ def test_maven_crm_reads_through_the_mapping(shared_data):
     assert set(d["team"]) == {"Central", "East", "West"}
     assert d["amount"].notna().all()  # open deals priced from products.csv (GTXPro mapped)
     assert d.loc[d["is_won"], "booked_amount"].sum() == 10_005_534
+
+
+def test_a_later_model_is_judged_with_the_champion_on_snapshots_it_never_saw(trained,
+                                                                            forecast_db):
+    """Last in this file: it may move the champion. Retrained at the same date, the champion
+    learned every held-out snapshot, so its logged value decides; two months later, the
+    newest snapshots are new to it, and both are scored on them."""
+    url, _, artifacts, _ = forecast_db
+    client = tracking.client()
+    same = train(url, artifacts, as_of=END)
+    tags = client.get_run(same.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.OWN_HOLDOUT
+    assert not same.promoted  # a tie never promotes
+    later = train(url, artifacts, as_of=END + pd.DateOffset(months=2))
+    tags = client.get_run(later.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    assert tags["promotion.champion_version"] == trained.version
+    assert 0 <= float(tags["promotion.champion_value"]) <= 1
+    assert later.promoted == (float(tags["promotion.value"])
+                              > float(tags["promotion.champion_value"]))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ml import registry
+from ml import registry, tracking
 from ml.errors import NoChampion, NotEnoughData
 from ml.next_best_action import MODEL_NAME, history
 from ml.next_best_action import model as nba
@@ -181,3 +181,19 @@ def test_train_and_score_write_ranked_allowed_actions(nba_db):
     for _, part in rows.groupby(["lead_id", "deal_id"], dropna=False):
         assert list(part.sort_values("rank")["confidence"]) == sorted(part["confidence"],
                                                                       reverse=True)
+
+
+def test_a_later_model_is_judged_with_the_champion_on_decisions_it_never_saw(nba_db):
+    """After the champion of the test above: decisions newer than its window are judged with
+    both models' recommendations (the progress rate when the first choice was taken)."""
+    url, _, artifacts = nba_db
+    tracking.configure(url, artifacts)
+    champion = registry.champion(MODEL_NAME)
+    later = train(url, artifacts, until=NOW + pd.Timedelta(weeks=4))
+    tags = tracking.client().get_run(later.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    assert tags["promotion.champion_version"] == str(champion.version)
+    assert 0 <= float(tags["promotion.champion_value"]) <= 1
+    assert later.promoted == (float(tags["promotion.value"])
+                              > float(tags["promotion.champion_value"]))
+
