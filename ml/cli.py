@@ -251,7 +251,8 @@ def score(
         from ml.sentiment import score as run
 
         result = run(url)
-        typer.echo(f"{result.rows} interactions scored with version {result.version}; "
+        served = " (tracking store down: the last served champion)" if result.fallback else ""
+        typer.echo(f"{result.rows} interactions scored with version {result.version}{served}; "
                    f"{result.alerts} drop alerts")
     else:
         from ml.attribution import attribute

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from ml import registry, store, tracking
+from ml import monitoring, registry, store, tracking
 from ml.errors import NotEnoughData
 from ml.forecasting import features, history, model
 from ml.forecasting.evaluate import check_enough
@@ -113,6 +113,8 @@ def train(database_url: str, artifacts_dir: Path, as_of=None) -> TrainResult:
         mlflow.log_metrics({**ev.metrics, **baseline_metrics,
                             "won_within_horizon_rate": float((y < HORIZON_MONTHS).mean())})
         mlflow.log_dict(record, "evaluation.json")
+        mlflow.log_dict(monitoring.reference_profile(X, ev.probability),
+                        monitoring.REFERENCE_ARTIFACT)
         example = X.head(5)
         version = tracking.log_classifier(final, example, MODEL_NAME, model.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id

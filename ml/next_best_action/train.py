@@ -9,7 +9,7 @@ import mlflow
 import mlflow.sklearn
 import pandas as pd
 
-from ml import registry, store, tracking
+from ml import monitoring, registry, store, tracking
 from ml.next_best_action import history
 from ml.next_best_action import model as nba
 from ml.next_best_action.evaluate import (
@@ -20,6 +20,7 @@ from ml.next_best_action.evaluate import (
     replay,
 )
 from ml.next_best_action.model import MODEL_NAME
+from ml.next_best_action.score import first_choice
 from ml.registry import TrainResult
 from salesops.db import get_engine
 
@@ -44,6 +45,7 @@ def train(database_url: str, artifacts_dir: Path, until=None) -> TrainResult:
                            "holdout_cutoff": ev.cutoff.isoformat(),
                            "until": until.isoformat()})
         mlflow.log_metrics({**ev.metrics, **{f"baseline_{k}": v for k, v in ev.baseline.items()}})
+        mlflow.log_dict(drift_reference(points, ev), monitoring.REFERENCE_ARTIFACT)
         example = points[history.FEATURES].head(5)
         version = tracking.log_classifier(final, example, MODEL_NAME, nba.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id
@@ -72,3 +74,12 @@ def on_holdout(ev: Replay) -> registry.HoldoutComparison:
             return None
         return progress_rate(hold, theirs), progress_rate(hold, ours)
     return compare
+
+
+def drift_reference(points: pd.DataFrame, ev: Replay) -> dict:
+    """Drift reference: the features of every decision learned from, and the confidence of
+    the first choice on the held-out ones (what scoring compares: see score.first_choice)."""
+    probs = nba.action_probabilities(ev.model, ev.holdout[history.FEATURES].drop(
+        columns="action"))
+    return monitoring.reference_profile(points[history.MONITORED],
+                                        first_choice(nba.rank(probs, ev.rules)))

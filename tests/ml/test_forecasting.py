@@ -339,6 +339,20 @@ def test_maven_crm_reads_through_the_mapping(shared_data):
     assert d.loc[d["is_won"], "booked_amount"].sum() == 10_005_534
 
 
+def test_scoring_records_drift_against_the_training_reference(trained, forecast_db,
+                                                              monkeypatch):
+    from ml import monitoring
+
+    url, engine, _, _ = forecast_db
+    monkeypatch.setattr(monitoring, "MIN_ROWS", 5)  # a few dozen deals are open at END
+    score(url, as_of=END, n_simulations=200)
+    with engine.connect() as conn:
+        latest = monitoring.latest_check(conn, MODEL_NAME)
+    assert set(latest.loc[latest["kind"] == "feature", "feature"]) == set(features.FEATURES)
+    assert list(latest.loc[latest["kind"] == "score", "feature"]) == [monitoring.SCORE]
+    assert (latest["model_version"] == trained.version).all()
+
+
 def test_a_later_model_is_judged_with_the_champion_on_snapshots_it_never_saw(trained,
                                                                             forecast_db):
     """Last in this file: it may move the champion. Retrained at the same date, the champion

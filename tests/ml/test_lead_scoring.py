@@ -513,11 +513,8 @@ def test_an_empty_training_set_is_a_clear_error(database_url, engine, leads, art
 
 def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
         champion, database_url, engine, leads, artifacts, monkeypatch, tmp_path):
-    import importlib
-
+    from ml import serving
     from ml.errors import TrackingUnavailable
-
-    score_module = importlib.import_module("ml.lead_scoring.score")  # not the function
 
     with engine.begin() as conn:
         conn.execute(sa.text("delete from ml.lead_scores"))
@@ -534,7 +531,7 @@ def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
                 "select distinct model_version, mlflow_run_id from ml.lead_scores")).all()
         assert versions == [(champion.version, champion.run_id)]
 
-        served = score_module._served_file()
+        served = serving.served_file(MODEL_NAME)
         served.rename(tmp_path / "served.json")  # never served before: a clear error
         try:
             with pytest.raises(TrackingUnavailable, match="cannot be reached"):
