@@ -237,16 +237,18 @@ def test_a_down_tracking_store_keeps_the_last_champion_serving(nba_db, monkeypat
 
 
 def test_a_later_model_is_judged_with_the_champion_on_decisions_it_never_saw(nba_db):
-    """After the champion of the test above: decisions newer than its window are judged with
-    both models' recommendations (the progress rate when the first choice was taken)."""
+    """Last in this file (it replaces the registered model): a champion learned from the
+    decisions up to eight weeks ago; the next model is judged with it on the held-out
+    decisions newer than that (the progress rate when each one's first choice was taken)."""
     url, _, artifacts = nba_db
     tracking.configure(url, artifacts)
-    champion = registry.champion(MODEL_NAME)
-    later = train(url, artifacts, until=NOW + pd.Timedelta(weeks=4))
+    tracking.client().delete_registered_model(MODEL_NAME)
+    earlier = train(url, artifacts, until=NOW - pd.Timedelta(weeks=8))
+    assert earlier.alias == registry.CHAMPION
+    later = train(url, artifacts, until=NOW)
     tags = tracking.client().get_run(later.run_id).data.tags
     assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
-    assert tags["promotion.champion_version"] == str(champion.version)
+    assert tags["promotion.champion_version"] == earlier.version
     assert 0 <= float(tags["promotion.champion_value"]) <= 1
     assert later.promoted == (float(tags["promotion.value"])
                               > float(tags["promotion.champion_value"]))
-
