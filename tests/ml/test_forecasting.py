@@ -355,9 +355,9 @@ def test_scoring_records_drift_against_the_training_reference(trained, forecast_
 
 def test_a_later_model_is_judged_with_the_champion_on_snapshots_it_never_saw(trained,
                                                                             forecast_db):
-    """Last in this file: it may move the champion. Retrained at the same date, the champion
-    learned every held-out snapshot, so its logged value decides; two months later, the
-    newest snapshots are new to it, and both are scored on them."""
+    """After every test that scores with `trained`: it may move the champion. Retrained at the
+    same date, the champion learned every held-out snapshot, so its logged value decides;
+    two months later, the newest snapshots are new to it, and both are scored on them."""
     url, _, artifacts, _ = forecast_db
     client = tracking.client()
     same = train(url, artifacts, as_of=END)
@@ -371,3 +371,16 @@ def test_a_later_model_is_judged_with_the_champion_on_snapshots_it_never_saw(tra
     assert 0 <= float(tags["promotion.champion_value"]) <= 1
     assert later.promoted == (float(tags["promotion.value"])
                               > float(tags["promotion.champion_value"]))
+
+
+def test_a_crm_export_needs_a_deals_mapping_and_its_file(tmp_path):
+    from pathlib import Path
+
+    from salesops.errors import SalesopsError
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    with pytest.raises(SalesopsError, match="no such file"):
+        history.from_file(tmp_path, examples / "maven_crm_deals.yaml")
+    (tmp_path / "sales_pipeline.csv").write_text("opportunity_id,sales_agent\nA1,Ann\n")
+    with pytest.raises(SalesopsError, match="entity: deals"):
+        history.from_file(tmp_path, examples / "x_education_leads.yaml")
