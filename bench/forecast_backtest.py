@@ -16,9 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from connectors.mapped_file import read_mapped
 from ml.forecasting import evaluate, history, simulate
 from salesops.errors import SalesopsError
 
@@ -26,24 +23,7 @@ DEFAULT_MAPPING = Path(__file__).resolve().parents[1] / "examples" / "maven_crm_
 
 
 def load(data: str | Path, mapping: str | Path | None = None) -> history.DealHistory:
-    path = Path(data)
-    folder = path if path.is_dir() else path.parent
-    deals_file = path / "sales_pipeline.csv" if path.is_dir() else path
-    if not deals_file.is_file():
-        raise SalesopsError(f"{deals_file}: no such file; pass --data the deals CSV or a "
-                            "folder holding sales_pipeline.csv.")
-    records, rejects = [], 0
-    for batch in read_mapped(deals_file, mapping or DEFAULT_MAPPING):
-        records.extend(batch.records)
-        rejects += len(batch.rejects)
-    if rejects:
-        print(f"{rejects} rows rejected by the mapping (left out)", file=sys.stderr)
-
-    def optional(name: str) -> pd.DataFrame | None:
-        return pd.read_csv(folder / name) if (folder / name).is_file() else None
-
-    return history.from_records(records, str(deals_file), prices=optional("products.csv"),
-                                teams=optional("sales_teams.csv"))
+    return history.from_file(Path(data), Path(mapping or DEFAULT_MAPPING))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,7 +27,10 @@ class Model(StrEnum):
 
 DataOpt = Annotated[Path | None, typer.Option(
     help="lead_scoring: a lead table (CSV or XLSX, or a folder holding one) with --mapping, "
-         "instead of marts.lead_features; email_sentiment: the labelled CSV (or its folder).")]
+         "instead of marts.lead_features; win_probability (evaluate): a CRM export's deals "
+         "CSV (or its folder) with --mapping, instead of app.sales_pipeline; attribution "
+         "(evaluate): aggregated paths in ChannelAttribution's form; email_sentiment: the "
+         "labelled CSV (or its folder).")]
 TextOpt = Annotated[str, typer.Option(help="email_sentiment: the column with the text")]
 LabelOpt = Annotated[str, typer.Option(
     help="email_sentiment: the column with negative / neutral / positive")]
@@ -69,7 +72,8 @@ def _labelled(model: Model, data: Path | None, text: str, label: str, time: str)
 def _no_data_option(model: Model, data: Path | None) -> None:
     if data is not None:
         raise typer.BadParameter(f"{model.value} reads the database; --data is for "
-                                 "lead_scoring and email_sentiment", param_hint="--data")
+                                 "lead_scoring, email_sentiment and the evaluation of "
+                                 "win_probability and attribution", param_hint="--data")
 
 
 #: ml.sentiment.data.Mapping's defaults (a test holds them equal), spelt out here so that
@@ -117,18 +121,20 @@ def evaluate(
     model: Model,
     data: DataOpt = None,
     mapping: Annotated[Path | None, typer.Option(
-        help="lead_scoring: the YAML column mapping of --data (docs/mapping.md; entity: "
-             "leads).")] = None,
+        help="lead_scoring, win_probability: the YAML column mapping of --data "
+             "(docs/mapping.md; entity: leads, deals).")] = None,
     leakage_auc: Annotated[float | None, typer.Option(
         min=0.5, max=1.0, help="lead_scoring: exclude a column that alone predicts the "
                                "outcome with at least this cross-fitted ROC AUC "
                                "[default: 0.9].")] = None,
     text_column: TextOpt = _TEXT, label_column: LabelOpt = _LABEL, time_column: TimeOpt = _TIME,
 ) -> None:
-    """Fit on a holdout (a backtest for win_probability, a replay for next_best_action) and
-    print the evaluation as one JSON line, the last; nothing is logged or registered."""
-    if mapping is not None and model is not Model.lead_scoring:
-        raise typer.BadParameter("--mapping is for lead_scoring", param_hint="--mapping")
+    """Fit on a holdout (a backtest for win_probability, a replay for next_best_action, the
+    check against ChannelAttribution for attribution) and print the evaluation as one JSON
+    line, the last; nothing is logged or registered."""
+    if mapping is not None and model not in (Model.lead_scoring, Model.win_probability):
+        raise typer.BadParameter("--mapping is for lead_scoring and win_probability",
+                                 param_hint="--mapping")
     if model is Model.lead_scoring:
         record = _evaluate_leads(model, data, mapping, leakage_auc)
     elif model is Model.email_sentiment:
@@ -138,20 +144,39 @@ def evaluate(
         path, columns = _labelled(model, data, text_column, label_column, time_column)
         record = fit_and_evaluate(sentiment_data.load(path, columns)).record
     elif model is Model.win_probability:
-        _no_data_option(model, data)
         from ml.forecasting import evaluate as backtest
-        from ml.forecasting import history
-        from salesops.db import get_engine
 
-        deals = history.from_app(get_engine(_database_url()))
-        record = backtest.evaluate(deals, progress=lambda m: typer.echo(m, err=True))
+        record = backtest.evaluate(_deal_history(data, mapping),
+                                   progress=lambda m: typer.echo(m, err=True))
     elif model is Model.next_best_action:
         _no_data_option(model, data)
         record = _replay_actions(_database_url())
     else:
-        raise typer.BadParameter("attribution is checked against ChannelAttribution by "
-                                 "`python -m bench.attribution`", param_hint="MODEL")
+        if data is None:
+            raise typer.BadParameter("attribution is checked on aggregated paths: give --data "
+                                     "PATH (ChannelAttribution's form, e.g. its Data.csv)",
+                                     param_hint="--data")
+        from ml.attribution import evaluate as check
+
+        record = check.evaluate(*check.read_paths(data))
     typer.echo(json.dumps(record))
+
+
+def _deal_history(data: Path | None, mapping: Path | None):
+    """The deals to backtest: a CRM export read through its mapping, or app.sales_pipeline."""
+    from ml.forecasting import history
+
+    if data is None:
+        if mapping is not None:
+            raise typer.BadParameter("--mapping goes with --data PATH", param_hint="--mapping")
+        from salesops.db import get_engine
+
+        return history.from_app(get_engine(_database_url()))
+    if mapping is None:
+        raise typer.BadParameter("give the export's column mapping, --mapping FILE.yaml "
+                                 "(entity: deals; e.g. examples/maven_crm_deals.yaml)",
+                                 param_hint="--mapping")
+    return history.from_file(data, mapping)
 
 
 def _evaluate_leads(model: Model, data: Path | None, mapping: Path | None,
@@ -226,7 +251,8 @@ def score(
         from ml.sentiment import score as run
 
         result = run(url)
-        typer.echo(f"{result.rows} interactions scored with version {result.version}; "
+        served = " (tracking store down: the last served champion)" if result.fallback else ""
+        typer.echo(f"{result.rows} interactions scored with version {result.version}{served}; "
                    f"{result.alerts} drop alerts")
     else:
         from ml.attribution import attribute

@@ -18,6 +18,7 @@ nannyml) bring far larger dependency trees for the same number.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ml import store
+
+log = logging.getLogger(__name__)
 
 #: The artifact of a training run that holds its reference profile.
 REFERENCE_ARTIFACT = "drift_reference.json"
@@ -193,6 +196,27 @@ def summarise(drifts: list[Drift]) -> DriftSummary:
     score = next((d.psi for d in drifts if d.kind == "score"), None)
     return DriftSummary(True, max(features) if features else None, score,
                         tuple(d.feature for d in drifts if d.drifted))
+
+
+def check(conn: sa.Connection, model_name: str, model_version: str, run_id: str,
+          reference: dict | None, X: pd.DataFrame, scores,
+          threshold: float | None = None) -> DriftSummary:
+    """A scoring run's drift check: measure the rows just scored against the model's
+    reference and record it in ml.model_drift (in the caller's transaction). Nothing is
+    checked without a reference (a run trained before monitoring) or below MIN_ROWS rows.
+    `threshold` defaults to settings.drift_psi_threshold; a flagged model is logged."""
+    if reference is None or len(X) < MIN_ROWS:
+        return DriftSummary(checked=False)
+    from salesops.settings import get_settings
+
+    threshold = threshold or get_settings().drift_psi_threshold
+    drifts = compare(reference, X, scores, threshold)
+    record(conn, model_name, model_version, run_id, drifts)
+    summary = summarise(drifts)
+    if summary.flagged:
+        log.warning("%s version %s: drift past PSI %.2f in %s", model_name, model_version,
+                    threshold, ", ".join(summary.drifted))
+    return summary
 
 
 #: The latest drift check of a model: its rows.

@@ -10,11 +10,13 @@ Times are tz-naive UTC timestamps; the models work in whole days and calendar mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
 from ml.errors import NotEnoughData
+from salesops.errors import SalesopsError
 
 DEAL_COLUMNS = ["deal_id", "owner", "team", "segment", "amount", "booked_amount",
                 "created_at", "closed_at", "is_won"]
@@ -143,3 +145,34 @@ def from_records(records: list[dict], source: str,
     stages = pd.DataFrame({"deal_id": deals["deal_id"], "stage": "open",
                            "entered_at": created})
     return normalise(deals, stages, source)
+
+
+def from_file(data: Path, mapping: Path) -> DealHistory:
+    """A CRM export's deals CSV (or a folder holding `sales_pipeline.csv`) read through its
+    column mapping, the way the import reads it; `products.csv` (product, sales_price) and
+    `sales_teams.csv` (sales_agent, regional_office) next to it are used when present
+    (see `from_records`). Rows the mapping rejects are left out and counted in the source."""
+    from ml import mapped
+
+    path = Path(data)
+    folder = path if path.is_dir() else path.parent
+    deals_file = path / "sales_pipeline.csv" if path.is_dir() else path
+    if not deals_file.is_file():
+        raise SalesopsError(f"{deals_file}: no such file; give --data the deals CSV or a "
+                            "folder holding sales_pipeline.csv.")
+    reader = mapped.reader()
+    spec = reader.load_mapping(mapping)
+    if spec.entity != "deals":
+        raise SalesopsError(f"{mapping}: entity is {spec.entity!r}; the forecast needs a "
+                            "mapping with `entity: deals` (see examples/maven_crm_deals.yaml)")
+    records, rejected = [], 0
+    for batch in reader.read_mapped(deals_file, spec):
+        records.extend(batch.records)
+        rejected += len(batch.rejects)
+
+    def optional(name: str) -> pd.DataFrame | None:
+        return pd.read_csv(folder / name) if (folder / name).is_file() else None
+
+    source = f"{deals_file} (mapping {Path(mapping).name}; {rejected} rows rejected)"
+    return from_records(records, source, prices=optional("products.csv"),
+                        teams=optional("sales_teams.csv"))

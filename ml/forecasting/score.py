@@ -10,21 +10,15 @@ as-of date, so ml.forecast_accuracy can compare it with what was won.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import mlflow
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ml import registry, store, tracking
-from ml.errors import NoChampion
+from ml import monitoring, serving, store
 from ml.forecasting import features, history, simulate
 from ml.forecasting.features import add_months, month_start
 from ml.forecasting.model import MODEL_NAME, class_probabilities
 from salesops.db import get_engine
-from salesops.settings import get_settings
 
 _COLUMNS = ("as_of", "level", "deal_id", "period_start", "period_grain", "team_id", "owner_id",
             "win_probability", "expected_close_date", "p10", "p50", "p90", "expected_amount",
@@ -37,11 +31,6 @@ select level, actual_amount, expected_amount from ml.forecast_accuracy
  where is_complete and period_grain = 'month' and model_name = :model
    and expected_amount is not null
 """
-
-
-@lru_cache(maxsize=4)
-def _load(tracking_uri: str, version: str, run_id: str):
-    return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
 
 
 def _id(value: str) -> int | None:
@@ -108,20 +97,15 @@ def period_rows(deals: history.DealHistory, bookings: simulate.Bookings,
 
 
 def score(database_url: str, as_of=None, n_simulations: int = simulate.N_SIMULATIONS) -> int:
-    """Forecast every open deal and period as of `as_of` (default now); rows written."""
-    uri = tracking.configure(database_url, get_settings().artifacts_path)
-    champion = registry.champion(MODEL_NAME)
-    if champion is None:
-        raise NoChampion(
-            f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
-            f"registry ({tracking.describe_store(database_url)}): train one first "
-            f"(`salesops ml train win_probability`).")
+    """Forecast every open deal and period as of `as_of` (default now); rows written. The
+    open deals' features and win probabilities are checked for drift (ml.model_drift)."""
+    champion = serving.champion(MODEL_NAME, database_url, f"salesops ml train {MODEL_NAME}")
     engine = get_engine(database_url)
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=None)
     deals = history.from_app(engine)
     snap = features.snapshot(deals, as_of)
-    model = _load(uri, str(champion.version), champion.run_id)
-    probs = class_probabilities(model, features.build(snap))
+    X = features.build(snap)
+    probs = class_probabilities(champion.model, X)
     bookings = simulate.simulate(deals, snap, probs, as_of, n_simulations)
 
     win = 1 - probs[:, -1]
@@ -135,14 +119,17 @@ def score(database_url: str, as_of=None, n_simulations: int = simulate.N_SIMULAT
             strict=True)]
     rows = deal_rows + period_rows(deals, bookings, past_errors(engine))
     common = {"as_of": as_of.date(), "model_name": MODEL_NAME,
-              "model_version": str(champion.version), "mlflow_run_id": champion.run_id}
+              "model_version": champion.version, "mlflow_run_id": champion.run_id}
 
     def values(row: dict) -> tuple:
         row = {**common, **row}
         return tuple(_plain(row.get(column)) for column in _COLUMNS)
 
     with engine.begin() as conn:
-        return store.copy_rows(conn, "ml.forecasts", _COLUMNS, map(values, rows))
+        written = store.copy_rows(conn, "ml.forecasts", _COLUMNS, map(values, rows))
+        monitoring.check(conn, MODEL_NAME, champion.version, champion.run_id,
+                         serving.drift_reference(champion), X, win)
+    return written
 
 
 def _plain(value):

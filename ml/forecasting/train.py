@@ -12,8 +12,9 @@ import mlflow
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from ml import registry, store, tracking
+from ml import monitoring, registry, store, tracking
 from ml.errors import NotEnoughData
 from ml.forecasting import features, history, model
 from ml.forecasting.evaluate import check_enough
@@ -36,6 +37,12 @@ class Holdout:
     cutoff: pd.Timestamp
     n_train: int
     n_holdout: int
+    #: The held-out snapshots: features, whether won within the horizon, snapshot date, and
+    #: the model's P(won within the horizon), to judge a champion on the same rows.
+    X: pd.DataFrame
+    won: np.ndarray
+    dates: pd.Series
+    probability: np.ndarray
 
 
 def holdout_evaluation(X: pd.DataFrame, y: np.ndarray, dates: pd.Series,
@@ -58,7 +65,26 @@ def holdout_evaluation(X: pd.DataFrame, y: np.ndarray, dates: pd.Series,
     p_model = 1 - class_probabilities(fitted, X[hold])[:, -1]
     p_stage = 1 - StageTable().fit(X[train], y[train]).class_probabilities(X[hold])[:, -1]
     return Holdout(binary_metrics(won, p_model), binary_metrics(won, p_stage), cutoff,
-                   int(train.sum()), int(hold.sum()))
+                   int(train.sum()), int(hold.sum()), X[hold], won,
+                   dates[hold].reset_index(drop=True), p_model)
+
+
+def on_holdout(ev: Holdout) -> registry.HoldoutComparison:
+    """ROC AUC of the champion and of the new model on the held-out snapshots the champion
+    did not learn from: it was refit on every snapshot labelled by its `as_of`."""
+    def compare(champion, run) -> tuple[float, float] | None:
+        as_of = run.data.params.get("as_of")
+        if as_of is None:
+            return None
+        seen_until = add_months(features.month_start(as_of), -HORIZON_MONTHS)
+        unseen = (pd.to_datetime(ev.dates) > seen_until).to_numpy()
+        won = ev.won[unseen]
+        if len(np.unique(won)) < 2:
+            return None
+        theirs = 1 - class_probabilities(champion, ev.X[unseen])[:, -1]
+        return (float(roc_auc_score(won, theirs)),
+                float(roc_auc_score(won, ev.probability[unseen])))
+    return compare
 
 
 def train(database_url: str, artifacts_dir: Path, as_of=None) -> TrainResult:
@@ -87,12 +113,14 @@ def train(database_url: str, artifacts_dir: Path, as_of=None) -> TrainResult:
         mlflow.log_metrics({**ev.metrics, **baseline_metrics,
                             "won_within_horizon_rate": float((y < HORIZON_MONTHS).mean())})
         mlflow.log_dict(record, "evaluation.json")
+        mlflow.log_dict(monitoring.reference_profile(X, ev.probability),
+                        monitoring.REFERENCE_ARTIFACT)
         example = X.head(5)
         version = tracking.log_classifier(final, example, MODEL_NAME, model.SKOPS_TRUSTED_TYPES)
         run_id = run.info.run_id
 
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
-                                 ev.metrics[PROMOTION_METRIC])
+                                 ev.metrics[PROMOTION_METRIC], on_holdout=on_holdout(ev))
     tracking.client().set_model_version_tag(MODEL_NAME, version, "evaluation",
                                             json.dumps(record))
     with engine.begin() as conn:

@@ -41,6 +41,7 @@ class Evaluation:
     y_holdout: pd.Series
     X_holdout: pd.DataFrame
     holdout_probability: np.ndarray
+    holdout_created_at: pd.Series
     excluded: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -116,7 +117,8 @@ def fit_and_evaluate(frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRAC
         model=model, baseline=baseline, metrics=binary_metrics(y_hold, p_model),
         baseline_metrics=binary_metrics(y_hold, baseline.predict_proba(X_hold)[:, 1]),
         cutoff=cutoff, X_train=X_train, y_train=y_train, y_holdout=y_hold, X_holdout=X_hold,
-        holdout_probability=p_model, excluded=excluded)
+        holdout_probability=p_model,
+        holdout_created_at=pd.to_datetime(holdout_rows["created_at"], utc=True), excluded=excluded)
 
 
 def evaluate(database_url: str, leakage_auc: float | None = None,

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 
-import mlflow
-import mlflow.artifacts
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ml import explain, monitoring, registry, store, tracking
-from ml.errors import NoChampion, TrackingUnavailable
+from ml import explain, monitoring, serving, store
 from ml.lead_scoring import features
 from ml.lead_scoring.model import MODEL_NAME, threads_for
 from salesops import events
 from salesops.automation.workflows import SCORE_CHANGED_TOPIC as SCORE_CHANGED
 from salesops.db import get_engine
-from salesops.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -65,72 +57,12 @@ class ScoreRun:
     drift: monitoring.DriftSummary = monitoring.DriftSummary(checked=False)
 
 
-@lru_cache(maxsize=4)
-def _load(tracking_uri: str, version: str, run_id: str):
-    """The fitted pipeline of one registered version. A version's model never changes, so it
-    is cached, keyed by store, version and run (a re-created registry reuses numbers)."""
-    return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
-
-
-def _reference(run_id: str, local: Path) -> dict | None:
-    """The drift reference saved with the model's training run (kept next to the local copy
-    of the model for when the store is down); None for a run trained before monitoring."""
-    path = local / monitoring.REFERENCE_ARTIFACT
-    if not path.is_file():
-        try:
-            mlflow.artifacts.download_artifacts(run_id=run_id,
-                                                artifact_path=monitoring.REFERENCE_ARTIFACT,
-                                                dst_path=str(local))
-        except Exception as exc:  # an older run without one: score, but say drift is unchecked
-            log.warning("run %s has no drift reference (%s): drift is not checked; retrain "
-                        "the model to monitor it", run_id, exc)
-            return None
-    return json.loads(path.read_text())
-
-
-def _served_file() -> Path:
-    return Path(get_settings().artifacts_path) / MODEL_NAME / "served_champion.json"
-
-
 def _champion_model(database_url: str):
-    """(model, version, run id, drift reference, fallback): the registry's champion; when the
-    tracking store is down, the champion this installation last served (its model files are
-    local), so scoring goes on with a known model; no champion at all is a clear error."""
-    uri = tracking.configure(database_url, get_settings().artifacts_path)
-    served = _served_file()
-    try:
-        champion = registry.champion(MODEL_NAME)
-    except Exception as exc:  # any failure to reach the store: unreachable, bad schema...
-        if served.is_file():
-            last = json.loads(served.read_text())
-            log.warning("MLflow tracking store (%s) unreachable (%s): scoring with the last "
-                        "served champion, version %s", tracking.describe_store(database_url),
-                        exc, last["version"])
-            model = mlflow.sklearn.load_model(last["model_path"])
-            reference = Path(last["model_path"]) / monitoring.REFERENCE_ARTIFACT
-            return (model, last["version"], last["run_id"],
-                    json.loads(reference.read_text()) if reference.is_file() else None, True)
-        raise TrackingUnavailable(
-            f"The MLflow tracking store ({tracking.describe_store(database_url)}) cannot be "
-            f"reached ({type(exc).__name__}: {str(exc)[:200]}) and no champion was served "
-            "before: start the store or fix MLFLOW_TRACKING_URI, then score again. Nothing was "
-            "scored; the previous scores stay current.") from None
-    if champion is None:
-        raise NoChampion(
-            f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
-            f"registry ({tracking.describe_store(database_url)}): train one first "
-            f"(`salesops ml train {MODEL_NAME}`).")
-    version = str(champion.version)
-    model = _load(uri, version, champion.run_id)
-    local = served.parent / "served" / version
-    if not (local / "MLmodel").is_file():  # a local copy, readable without the store
-        local.mkdir(parents=True, exist_ok=True)
-        mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/{version}",
-                                            dst_path=str(local))
-    reference = _reference(champion.run_id, local)
-    served.write_text(json.dumps({"version": version, "run_id": champion.run_id,
-                                  "model_path": str(local)}))
-    return model, version, champion.run_id, reference, False
+    """(model, version, run id, drift reference, fallback): the champion (ml.serving) and the
+    drift reference its training run saved."""
+    served = serving.champion(MODEL_NAME, database_url, f"salesops ml train {MODEL_NAME}")
+    return (served.model, served.version, served.run_id, serving.drift_reference(served),
+            served.fallback)
 
 
 _PREVIOUS = sa.text(
@@ -226,14 +158,6 @@ def write_scores(engine: sa.Engine, model, version: str, run_id: str,
         scores = np.rint(probability * 100).astype(int)
         changes = _emit_changes(conn, previous, lead_ids, scores, band_for(scores), version,
                                 run_id, change_threshold)
-        drifts = []
-        if reference is not None and len(X) >= monitoring.MIN_ROWS:
-            threshold = drift_threshold or get_settings().drift_psi_threshold
-            drifts = monitoring.compare(reference, X, probability, threshold)
-        if drifts:
-            monitoring.record(conn, MODEL_NAME, version, run_id, drifts)
-    drift = monitoring.summarise(drifts) if drifts else monitoring.DriftSummary(checked=False)
-    if drift.flagged:
-        log.warning("%s version %s: drift past PSI %.2f in %s", MODEL_NAME, version,
-                    drifts[0].threshold, ", ".join(drift.drifted))
+        drift = monitoring.check(conn, MODEL_NAME, version, run_id, reference, X,
+                                 probability, drift_threshold)
     return ScoreRun(len(X), unscorable, changes, version, drift=drift)

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from sklearn.model_selection import train_test_split
 
-from ml import explain
+from ml import explain, mapped
 from ml.errors import NotEnoughData
 from ml.lead_scoring import features, leakage
 from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, check_enough, split_by_time
@@ -262,18 +262,6 @@ def evaluate_records(records: Iterable[Mapping[str, Any]], data: str,
     return record
 
 
-def _mapped_file_reader():
-    """connectors.mapped_file, found through the `salesops.readers` entry point: ml never
-    imports connectors (DESIGN.md), the installed project tells it where the reader is."""
-    from importlib.metadata import entry_points
-
-    found = entry_points(group="salesops.readers", name="mapped_file")
-    if not found:
-        raise SalesopsError("The mapped-file reader is not registered: reinstall the project "
-                            "(`uv sync`) so its `salesops.readers` entry point is known.")
-    return next(iter(found)).load()
-
-
 def data_file(path: Path) -> Path:
     """The file to read: `path`, or the one CSV file (else XLSX) in the folder `path`."""
     if path.is_dir():
@@ -292,7 +280,7 @@ def data_file(path: Path) -> Path:
 def evaluate_file(data: Path, mapping: Path, leakage_auc: float | None = None) -> dict:
     """The user's path: read the file through its mapping (the import's own code), build
     features, guard against leakage, train, score and explain the holdout."""
-    reader = _mapped_file_reader()
+    reader = mapped.reader()
     spec = reader.load_mapping(mapping)
     if spec.entity != "leads":
         raise SalesopsError(f"{mapping}: entity is {spec.entity!r}; lead scoring needs a "

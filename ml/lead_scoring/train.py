@@ -8,10 +8,13 @@ from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from ml import monitoring, registry, store, tracking
 from ml.lead_scoring import features, model
-from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
+from ml.lead_scoring.evaluate import HOLDOUT_FRACTION, Evaluation, fit_and_evaluate
 from ml.lead_scoring.model import MODEL_NAME
 from ml.registry import TrainResult
 from salesops.db import get_engine
@@ -53,7 +56,7 @@ def train(database_url: str, artifacts_dir: Path,
         run_id = run.info.run_id
 
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
-                                 ev.metrics[PROMOTION_METRIC])
+                                 ev.metrics[PROMOTION_METRIC], on_holdout=on_holdout(ev))
     client = tracking.client()
     client.set_model_version_tag(MODEL_NAME, version, "evaluation", json.dumps(evaluation))
     with engine.begin() as conn:
@@ -62,3 +65,19 @@ def train(database_url: str, artifacts_dir: Path,
     return TrainResult(version=version, run_id=run_id, metrics=ev.metrics,
                        promoted=promotion.promoted, alias=promotion.alias,
                        baseline_metrics=ev.baseline_metrics, evaluation=evaluation)
+
+
+def on_holdout(ev: Evaluation) -> registry.HoldoutComparison:
+    """ROC AUC of the champion and of the new model on the holdout leads the champion did not
+    learn from (created on or after its own holdout cutoff)."""
+    def compare(champion, run) -> tuple[float, float] | None:
+        cutoff = run.data.params.get("holdout_cutoff")
+        unseen = (np.ones(len(ev.y_holdout), dtype=bool) if cutoff is None
+                  else (ev.holdout_created_at >= pd.Timestamp(cutoff)).to_numpy())
+        y = ev.y_holdout.to_numpy()[unseen]
+        if len(np.unique(y)) < 2:
+            return None
+        theirs = champion.predict_proba(ev.X_holdout[unseen])[:, 1]
+        return (float(roc_auc_score(y, theirs)),
+                float(roc_auc_score(y, ev.holdout_probability[unseen])))
+    return compare

@@ -23,6 +23,22 @@ class Replay:
     metrics: dict[str, float]
     baseline: dict[str, float]
     cutoff: pd.Timestamp
+    #: The held-out decisions and the actions the rules allowed at each (same index).
+    holdout: pd.DataFrame
+    rules: pd.DataFrame
+
+
+def followed(model: Pipeline, hold: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
+    """Per held-out decision: whether the action taken was the model's first choice."""
+    probs = nba.action_probabilities(model, hold[FEATURES].drop(columns="action"))
+    top = nba.rank(probs, rules).query("rank == 1").set_index("row")["action"]
+    return pd.Series(hold["action"].to_numpy() == hold.index.map(top).to_numpy(),
+                     index=hold.index)
+
+
+def progress_rate(hold: pd.DataFrame, taken: pd.Series) -> float:
+    """How often the decisions in `taken` progressed (0 when there are none)."""
+    return float(hold.loc[taken, "progressed"].mean()) if taken.any() else 0.0
 
 
 def replay(points: pd.DataFrame, records: pd.DataFrame) -> Replay:
@@ -39,18 +55,12 @@ def replay(points: pd.DataFrame, records: pd.DataFrame) -> Replay:
     # the rules as they stand (closed records are judged open: they were, at decision time)
     rules = nba.allowed(records.assign(closed_at=pd.NaT).set_index("record").loc[
         hold["record"]].reset_index())
-    probs = nba.action_probabilities(fitted, hold[FEATURES].drop(columns="action"))
-    top = nba.rank(probs, rules).query("rank == 1").set_index("row")["action"]
-    recommended = hold.index.map(top)
+    taken = followed(fitted, hold, rules)
     frequent = train["action"].mode().iloc[0]
-    followed = hold["action"].to_numpy() == recommended.to_numpy()
-    baseline_followed = hold["action"] == frequent
-    metrics = {"progress_rate_when_recommended_action_taken":
-               float(hold.loc[followed, "progressed"].mean()) if followed.any() else 0.0,
-               "matched_decisions": int(followed.sum()), "holdout_decisions": len(hold)}
-    baseline = {"progress_rate_most_frequent_action":
-                float(hold.loc[baseline_followed, "progressed"].mean())
-                if baseline_followed.any() else 0.0,
-                "matched_decisions": int(baseline_followed.sum()),
+    baseline_taken = hold["action"] == frequent
+    metrics = {"progress_rate_when_recommended_action_taken": progress_rate(hold, taken),
+               "matched_decisions": int(taken.sum()), "holdout_decisions": len(hold)}
+    baseline = {"progress_rate_most_frequent_action": progress_rate(hold, baseline_taken),
+                "matched_decisions": int(baseline_taken.sum()),
                 "most_frequent_action_is_" + frequent: 1.0}
-    return Replay(fitted, metrics, baseline, pd.Timestamp(cutoff))
+    return Replay(fitted, metrics, baseline, pd.Timestamp(cutoff), hold, rules)

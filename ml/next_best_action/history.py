@@ -29,6 +29,8 @@ PROGRESS_DAYS = 14
 CATEGORICAL = ["kind", "action"]
 NUMERIC = ["age_days", "days_since_action", "actions_before", "amount"]
 FEATURES = CATEGORICAL + NUMERIC
+#: What drift monitoring watches: the record's features (the action is the one asked about).
+MONITORED = [f for f in FEATURES if f != "action"]
 
 _RECORDS = """
 select 'lead:' || l.id as record, 'lead' as kind, l.id as lead_id, null::bigint as deal_id,

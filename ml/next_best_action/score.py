@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import mlflow
-import mlflow.sklearn
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ml import registry, store, tracking
-from ml.errors import NoChampion
+from ml import monitoring, serving, store
 from ml.next_best_action import history
 from ml.next_best_action import model as nba
 from ml.next_best_action.model import MODEL_NAME
 from salesops.db import get_engine
-from salesops.settings import get_settings
 
 _COLUMNS = ("lead_id", "deal_id", "action", "rank", "confidence", "expected_uplift",
             "template_id", "rationale", "model_name", "model_version", "mlflow_run_id")
@@ -40,12 +37,7 @@ def reason(action: str, confidence: float, wait: float, template: str | None) ->
 
 
 def score(database_url: str, now=None) -> int:
-    tracking.configure(database_url, get_settings().artifacts_path)
-    champion = registry.champion(MODEL_NAME)
-    if champion is None:
-        raise NoChampion(f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the "
-                         f"MLflow registry ({tracking.describe_store(database_url)}): train "
-                         "one first (`salesops ml train next_best_action`).")
+    champion = serving.champion(MODEL_NAME, database_url, f"salesops ml train {MODEL_NAME}")
     engine = get_engine(database_url)
     now = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=None)
     records, actions, _ = history.load(engine)
@@ -54,9 +46,8 @@ def score(database_url: str, now=None) -> int:
         return 0
     with engine.connect() as conn:
         template = conn.execute(sa.text(_TEMPLATE)).first()
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champion.version}")
     X = history.features_at(records, actions, pd.Series(now, index=records.index))
-    probs = nba.action_probabilities(model, X)
+    probs = nba.action_probabilities(champion.model, X)
     ranked = nba.rank(probs, nba.allowed(records))
     name = template.name if template else None
 
@@ -67,8 +58,17 @@ def score(database_url: str, now=None) -> int:
                 float(r.confidence), float(r.uplift),
                 template.id if template and r.action == "email" else None,
                 reason(r.action, r.confidence, probs.loc[r.row, "wait"], name),
-                MODEL_NAME, str(champion.version), champion.run_id)
+                MODEL_NAME, champion.version, champion.run_id)
 
     with engine.begin() as conn:
-        return store.copy_rows(conn, "ml.next_best_actions", _COLUMNS,
-                               (row(r) for r in ranked.itertuples()))
+        written = store.copy_rows(conn, "ml.next_best_actions", _COLUMNS,
+                                  (row(r) for r in ranked.itertuples()))
+        monitoring.check(conn, MODEL_NAME, champion.version, champion.run_id,
+                         serving.drift_reference(champion), X[history.MONITORED],
+                         first_choice(ranked))
+    return written
+
+
+def first_choice(ranked: pd.DataFrame) -> np.ndarray:
+    """The confidence of each record's first choice (the score whose drift is monitored)."""
+    return ranked.loc[ranked["rank"] == 1, "confidence"].to_numpy()

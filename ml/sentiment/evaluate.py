@@ -46,6 +46,8 @@ class Evaluation:
     X_train: pd.Series
     n_holdout: int
     source: str
+    X_holdout: pd.Series
+    y_holdout: pd.Series
 
     @property
     def record(self) -> dict:
@@ -90,7 +92,8 @@ def fit_and_evaluate(d: data.Labelled, holdout_fraction: float = HOLDOUT_FRACTIO
         how += f"; {d.dropped_empty} rows without text left out"
     return Evaluation(model=model, metrics=classification_metrics(y_hold, model.predict(X_hold)),
                       baseline_metrics=baselines, holdout=how, X_train=X_train,
-                      n_holdout=len(holdout), source=d.source)
+                      n_holdout=len(holdout), source=d.source, X_holdout=X_hold,
+                      y_holdout=y_hold)
 
 
 def parser() -> argparse.ArgumentParser:

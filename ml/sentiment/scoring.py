@@ -8,20 +8,15 @@ score what is new); calls and meetings without notes have no text to read and ge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import mlflow
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ml import registry, store, tracking
-from ml.errors import NoChampion
+from ml import serving, store
 from ml.sentiment import trends
 from ml.sentiment.model import MODEL_NAME, signed_score
 from salesops.db import get_engine
-from salesops.settings import get_settings
 
 BATCH_ROWS = 50_000
 _COLUMNS = ("interaction_id", "label", "score", "model_name", "model_version",
@@ -44,13 +39,8 @@ class ScoreResult:
     rows: int
     alerts: int
     version: str
-
-
-@lru_cache(maxsize=4)
-def _load(tracking_uri: str, version: str, run_id: str):
-    """The pipeline of one registered version (cached: a version never changes). The
-    types skops may trust were saved with it (model.SKOPS_TRUSTED_TYPES)."""
-    return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
+    #: True when the tracking store was down and the last served champion answered.
+    fallback: bool = False
 
 
 def predict(model, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -64,15 +54,9 @@ def score(database_url: str, interaction_ids: list[int] | None = None,
           threshold: float = trends.DROP_THRESHOLD) -> ScoreResult:
     """Score unscored interactions (only `interaction_ids` when given) with the champion,
     then emit `sentiment.dropped` for new significant drops."""
-    uri = tracking.configure(database_url, get_settings().artifacts_path)
-    champion = registry.champion(MODEL_NAME)
-    if champion is None:
-        raise NoChampion(
-            f"No '{registry.CHAMPION}' version of the {MODEL_NAME} model in the MLflow "
-            f"registry ({tracking.describe_store(database_url)}): train one first on "
-            f"labelled text (`salesops ml train email_sentiment --data PATH`).")
-    version = str(champion.version)
-    model = _load(uri, version, champion.run_id)
+    champion = serving.champion(MODEL_NAME, database_url,
+                                f"salesops ml train {MODEL_NAME} --data PATH")
+    version, model = champion.version, champion.model
     engine = get_engine(database_url)
     query = _UNSCORED + (" and i.id = any(:ids)" if interaction_ids is not None else "")
     params = {"model": MODEL_NAME, "version": version,
@@ -88,4 +72,4 @@ def score(database_url: str, interaction_ids: list[int] | None = None,
                     for i, lbl, s in zip(batch["id"], labels, scores, strict=True))
             written += store.copy_rows(conn, "ml.sentiment_analysis", _COLUMNS, rows)
     return ScoreResult(rows=written, alerts=trends.alert_drops(engine, threshold),
-                       version=version)
+                       version=version, fallback=champion.fallback)

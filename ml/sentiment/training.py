@@ -15,7 +15,12 @@ from mlflow.models import infer_signature
 from ml import registry, store, tracking
 from ml.registry import TrainResult
 from ml.sentiment import data, model
-from ml.sentiment.evaluate import HOLDOUT_FRACTION, fit_and_evaluate
+from ml.sentiment.evaluate import (
+    HOLDOUT_FRACTION,
+    Evaluation,
+    classification_metrics,
+    fit_and_evaluate,
+)
 from ml.sentiment.model import MODEL_NAME
 from salesops.db import get_engine
 
@@ -47,7 +52,7 @@ def train(database_url: str, artifacts_dir: Path, data_path: Path,
         run_id = run.info.run_id
     version = str(info.registered_model_version)
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,
-                                 ev.metrics[PROMOTION_METRIC])
+                                 ev.metrics[PROMOTION_METRIC], on_holdout=on_holdout(ev))
     tracking.client().set_model_version_tag(MODEL_NAME, version, "evaluation",
                                             json.dumps(ev.record))
     with get_engine(database_url).begin() as conn:
@@ -56,3 +61,11 @@ def train(database_url: str, artifacts_dir: Path, data_path: Path,
     return TrainResult(version=version, run_id=run_id, metrics=ev.metrics,
                        baseline_metrics=ev.baseline_metrics, promoted=promotion.promoted,
                        alias=promotion.alias, evaluation=ev.record)
+
+
+def on_holdout(ev: Evaluation) -> registry.HoldoutComparison:
+    """Macro F1 of the champion and of the new model on the new model's holdout texts."""
+    def compare(champion, run) -> tuple[float, float]:
+        theirs = classification_metrics(ev.y_holdout, champion.predict(ev.X_holdout))
+        return theirs[PROMOTION_METRIC], ev.metrics[PROMOTION_METRIC]
+    return compare

@@ -7,7 +7,7 @@ actions are re-learned and re-ranked every morning, so reps start the day with t
 
 import dagster as dg
 
-from orchestration.defs.ml import trained_model
+from orchestration.defs.ml import latest_drift, trained_model
 from orchestration.resources import Database
 from salesops.settings import Settings
 
@@ -61,6 +61,26 @@ def next_best_actions(database: Database) -> dg.MaterializeResult:
     from ml.next_best_action.score import score
 
     return dg.MaterializeResult(metadata={"rows": score(database.url)})
+
+
+@dg.asset_check(asset=FORECASTS_KEY, blocking=False,
+                description="Warns when the open deals' features or win probabilities drifted "
+                            "from the model's training snapshots (PSI past "
+                            "drift_psi_threshold; ml.model_drift).")
+def forecasts_drift(database: Database) -> dg.AssetCheckResult:
+    from ml.forecasting import MODEL_NAME
+
+    return latest_drift(database, MODEL_NAME)
+
+
+@dg.asset_check(asset=NBA_KEY, blocking=False,
+                description="Warns when the open records' features or first-choice confidences "
+                            "drifted from the model's training decisions (PSI past "
+                            "drift_psi_threshold; ml.model_drift).")
+def next_best_actions_drift(database: Database) -> dg.AssetCheckResult:
+    from ml.next_best_action import MODEL_NAME
+
+    return latest_drift(database, MODEL_NAME)
 
 
 forecast_job = dg.define_asset_job("weekly_forecast", selection=[MODEL_KEY, FORECASTS_KEY])

@@ -79,12 +79,18 @@ def drift_check_result(latest, model_name: str) -> dg.AssetCheckResult:
                             "from the model's training data (PSI past drift_psi_threshold; "
                             "ml.model_drift, marts.fct_model_drift).")
 def lead_scores_drift(database: Database) -> dg.AssetCheckResult:
-    from ml import monitoring
     from ml.lead_scoring.model import MODEL_NAME
 
+    return latest_drift(database, MODEL_NAME)
+
+
+def latest_drift(database: Database, model_name: str) -> dg.AssetCheckResult:
+    """The drift check's verdict on `model_name`'s latest scoring run."""
+    from ml import monitoring
+
     with database.engine.connect() as conn:
-        latest = monitoring.latest_check(conn, MODEL_NAME)
-    return drift_check_result(latest, MODEL_NAME)
+        latest = monitoring.latest_check(conn, model_name)
+    return drift_check_result(latest, model_name)
 
 
 @dg.op(description="Score the leads named by claimed outbox events; release them on failure.")

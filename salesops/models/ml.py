@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.models.base import Base, IdMixin, one_of
@@ -37,7 +38,9 @@ class LeadScore(_Scored, Base):
     score: Mapped[int] = mapped_column(sa.SmallInteger)
     band: Mapped[str] = mapped_column(sa.String(1))
     probability: Mapped[float] = mapped_column(sa.Float)
-    reasons: Mapped[list] = mapped_column(server_default="[]", comment="top feature contributions")
+    #: json, not jsonb: COPY parses it 2-2.5x faster, and readers fetch the whole value.
+    reasons: Mapped[list] = mapped_column(JSON, server_default="[]",
+                                          comment="top feature contributions")
 
 
 class Forecast(_Scored, Base):

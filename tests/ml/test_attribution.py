@@ -5,6 +5,7 @@ warehouse run into `ml.attribution` on a real PostgreSQL and MLflow store."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -14,8 +15,10 @@ import sqlalchemy as sa
 
 from ml import tracking
 from ml.attribution import Journeys, attribute, removal_effects, shapley_values
+from ml.attribution import evaluate as check
 from ml.attribution.allocate import UNATTRIBUTED
 from ml.attribution.run import MODELS, attribute_journeys, journeys_from_frames
+from salesops.errors import SalesopsError
 
 TOLERANCE_PP = 0.01  # removal-effect shares within 1 percentage point of the package
 
@@ -111,21 +114,37 @@ def test_order_one_shares_match_channelattribution(reference_paths):
     if importlib.util.find_spec("ChannelAttribution") is None:
         pytest.skip("the ChannelAttribution package is not installed here (it builds from "
                     "source: `uv pip install ChannelAttribution`, needs a C++ compiler)")
-    import ChannelAttribution
+    record = check.evaluate(reference_paths, "Data.csv")
+    assert record["metrics"]["max_share_gap_pp_order_1"] <= TOLERANCE_PP * 100, record
+    reference = record["baseline"][check.REFERENCE]
+    assert len(reference) == 12 and set(reference) == set(record["shares"]["markov_order_1"])
+    for model in MODELS:
+        assert sum(record["shares"][model].values()) == pytest.approx(1, abs=1e-3), model
 
-    ref = ChannelAttribution.markov_model(
-        reference_paths, "path", "total_conversions", var_value="total_conversion_value",
-        var_null="total_null", order=1, out_more=True, verbose=False, flg_pro=False)
-    ref_effects = ref["removal_effects"].set_index("channel_name")["removal_effects_conversion"]
-    ref_shares = ref_effects / ref_effects.sum()
 
-    d = reference_paths
-    ours = removal_effects(Journeys.from_path_strings(
-        d["path"], d["total_conversions"], d["total_null"], d["total_conversion_value"]), 1)
-    shares = pd.Series(ours.conversion_shares, index=ours.channels)
-    gap = (shares - ref_shares.reindex(shares.index)).abs()
-    assert gap.max() <= TOLERANCE_PP, gap.sort_values().tail(3).to_dict()
-    assert len(shares) == 12
+def test_evaluate_command_reads_paths_and_names_what_is_missing(tmp_path):
+    from typer.testing import CliRunner
+
+    from ml.cli import app
+
+    rows = [("a > b", 3, 1, 30.0), ("b > c", 1, 4, 5.0), ("c", 0, 6, 0.0), ("a", 2, 2, 8.0)]
+    frame = pd.DataFrame(rows, columns=["path", "total_conversions", "total_null",
+                                        "total_conversion_value"])
+    frame.to_csv(tmp_path / "paths.csv", index=False)  # comma-separated this time
+    result = CliRunner().invoke(app, ["evaluate", "attribution", "--data",
+                                      str(tmp_path / "paths.csv")])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["eval"] == "attribution" and record["metrics"]["channels"] == 3
+    assert record["metrics"]["conversions"] == 6
+    ours = effects(journeys(rows))
+    shares = record["shares"]["markov_order_1"]
+    assert shares["a"] == pytest.approx(ours["a"] / sum(ours.values()), abs=1e-4)
+    assert shares["c"] < shares["a"]  # c only ends journeys that mostly fail
+
+    frame.drop(columns="total_null").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(SalesopsError, match="no column total_null"):
+        check.read_paths(tmp_path / "bad.csv")
 
 
 def test_reference_paths_totals(reference_paths):

@@ -337,3 +337,50 @@ def test_maven_crm_reads_through_the_mapping(shared_data):
     assert set(d["team"]) == {"Central", "East", "West"}
     assert d["amount"].notna().all()  # open deals priced from products.csv (GTXPro mapped)
     assert d.loc[d["is_won"], "booked_amount"].sum() == 10_005_534
+
+
+def test_scoring_records_drift_against_the_training_reference(trained, forecast_db,
+                                                              monkeypatch):
+    from ml import monitoring
+
+    url, engine, _, _ = forecast_db
+    monkeypatch.setattr(monitoring, "MIN_ROWS", 5)  # a few dozen deals are open at END
+    score(url, as_of=END, n_simulations=200)
+    with engine.connect() as conn:
+        latest = monitoring.latest_check(conn, MODEL_NAME)
+    assert set(latest.loc[latest["kind"] == "feature", "feature"]) == set(features.FEATURES)
+    assert list(latest.loc[latest["kind"] == "score", "feature"]) == [monitoring.SCORE]
+    assert (latest["model_version"] == trained.version).all()
+
+
+def test_a_later_model_is_judged_with_the_champion_on_snapshots_it_never_saw(trained,
+                                                                            forecast_db):
+    """After every test that scores with `trained`: it may move the champion. Retrained at the
+    same date, the champion learned every held-out snapshot, so its logged value decides;
+    two months later, the newest snapshots are new to it, and both are scored on them."""
+    url, _, artifacts, _ = forecast_db
+    client = tracking.client()
+    same = train(url, artifacts, as_of=END)
+    tags = client.get_run(same.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.OWN_HOLDOUT
+    assert not same.promoted  # a tie never promotes
+    later = train(url, artifacts, as_of=END + pd.DateOffset(months=2))
+    tags = client.get_run(later.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    assert tags["promotion.champion_version"] == trained.version
+    assert 0 <= float(tags["promotion.champion_value"]) <= 1
+    assert later.promoted == (float(tags["promotion.value"])
+                              > float(tags["promotion.champion_value"]))
+
+
+def test_a_crm_export_needs_a_deals_mapping_and_its_file(tmp_path):
+    from pathlib import Path
+
+    from salesops.errors import SalesopsError
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    with pytest.raises(SalesopsError, match="no such file"):
+        history.from_file(tmp_path, examples / "maven_crm_deals.yaml")
+    (tmp_path / "sales_pipeline.csv").write_text("opportunity_id,sales_agent\nA1,Ann\n")
+    with pytest.raises(SalesopsError, match="entity: deals"):
+        history.from_file(tmp_path, examples / "x_education_leads.yaml")

@@ -231,19 +231,72 @@ def test_mlflow_tracking_uri_setting_wins(monkeypatch, database_url):
 
 def test_retraining_on_worse_data_does_not_steal_champion(champion, database_url, engine,
                                                           leads, artifacts):
+    client = tracking.client()
+    cutoff = pd.Timestamp(client.get_run(champion.run_id).data.params["holdout_cutoff"])
+    # the training period's outcomes shuffled, the holdout's kept: a worse model, judged
+    # against the champion on the same (true) holdout
     rng = np.random.default_rng(1)
-    closed = leads["is_closed"].to_numpy()
+    training = (leads["is_closed"] & (leads["created_at"] < cutoff)).to_numpy()
     worse = leads.copy()
-    worse.loc[closed, "is_converted"] = rng.permutation(leads.loc[closed, "is_converted"])
+    worse.loc[training, "is_converted"] = rng.permutation(leads.loc[training, "is_converted"])
     with mart_replaced(engine, leads, worse):
         result = train(database_url, artifacts)
     assert not result.promoted and result.alias == registry.CHALLENGER
     assert result.version != champion.version
     assert result.metrics["roc_auc"] < champion.metrics["roc_auc"]
-    client = tracking.client()
     assert str(registry.champion(MODEL_NAME).version) == champion.version
     challenger = client.get_model_version_by_alias(MODEL_NAME, registry.CHALLENGER)
     assert str(challenger.version) == result.version
+    tags = client.get_run(result.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    # the same holdout as the champion's own: it scores what it logged
+    assert float(tags["promotion.champion_value"]) == pytest.approx(champion.metrics["roc_auc"])
+    assert float(tags["promotion.value"]) == pytest.approx(result.metrics["roc_auc"])
+
+
+def test_promotion_judges_the_champion_on_the_new_holdout(database_url, artifacts):
+    """A challenger is promoted when it beats the champion on the same holdout rows, even
+    though the champion logged a higher value on its own; when the champion cannot be
+    scored on them, its logged value decides, and the run says which comparison it was."""
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+
+    tracking.configure(database_url, artifacts)
+    name = "promotion_check"
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5})
+    model = LogisticRegression().fit(X, (X["x"] > 1.5).astype(int))
+
+    def register(logged: float) -> tuple[str, str]:
+        with mlflow.start_run(experiment_id=tracking.experiment_id(name)) as run:
+            mlflow.log_metric("roc_auc", logged)
+            return tracking.log_classifier(model, X.head(2), name, []), run.info.run_id
+
+    first, first_run = register(0.99)
+    assert registry.promote(name, first, "roc_auc", 0.99).alias == registry.CHAMPION
+    second, second_run = register(0.7)
+    judged = []
+
+    def same_holdout(champion_model, run):
+        judged.append((champion_model, run.info.run_id))
+        return 0.6, 0.7
+
+    promotion = registry.promote(name, second, "roc_auc", 0.7, on_holdout=same_holdout)
+    assert promotion.promoted and promotion.compared_on == registry.SAME_HOLDOUT
+    assert promotion.previous_champion == first and promotion.previous_value == 0.6
+    assert isinstance(judged[0][0], LogisticRegression) and judged[0][1] == first_run
+
+    third, third_run = register(0.65)
+
+    def cannot(champion_model, run):
+        raise ValueError("the champion was trained on other columns")
+
+    promotion = registry.promote(name, third, "roc_auc", 0.65, on_holdout=cannot)
+    assert promotion.alias == registry.CHALLENGER
+    assert promotion.compared_on == registry.OWN_HOLDOUT and promotion.previous_value == 0.7
+    assert str(registry.champion(name).version) == second
+    tags = tracking.client().get_run(third_run).data.tags
+    assert tags["promotion.compared_on"] == registry.OWN_HOLDOUT
+    assert tags["promotion.alias"] == registry.CHALLENGER
 
 
 # --- scoring -----------------------------------------------------------------------------
@@ -460,11 +513,8 @@ def test_an_empty_training_set_is_a_clear_error(database_url, engine, leads, art
 
 def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
         champion, database_url, engine, leads, artifacts, monkeypatch, tmp_path):
-    import importlib
-
+    from ml import serving
     from ml.errors import TrackingUnavailable
-
-    score_module = importlib.import_module("ml.lead_scoring.score")  # not the function
 
     with engine.begin() as conn:
         conn.execute(sa.text("delete from ml.lead_scores"))
@@ -481,7 +531,7 @@ def test_a_down_tracking_store_serves_the_last_champion_or_says_so(
                 "select distinct model_version, mlflow_run_id from ml.lead_scores")).all()
         assert versions == [(champion.version, champion.run_id)]
 
-        served = score_module._served_file()
+        served = serving.served_file(MODEL_NAME)
         served.rename(tmp_path / "served.json")  # never served before: a clear error
         try:
             with pytest.raises(TrackingUnavailable, match="cannot be reached"):

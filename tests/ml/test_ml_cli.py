@@ -16,7 +16,10 @@ def test_sentiment_column_defaults_are_the_mappings():
 @pytest.mark.parametrize(("args", "message"), [
     (["train", "attribution"], "nothing to train"),
     (["train", "email_sentiment"], "labelled text"),
-    (["evaluate", "win_probability", "--mapping", "m.yaml"], "--mapping is for lead_scoring"),
+    (["evaluate", "email_sentiment", "--mapping", "m.yaml"], "--mapping is for lead_scoring"),
+    (["evaluate", "win_probability", "--mapping", "m.yaml"], "goes with --data"),
+    (["evaluate", "win_probability", "--data", "deals.csv"], "column mapping"),
+    (["evaluate", "attribution"], "aggregated paths"),
     (["score", "attribution", "--change-threshold", "5"], "is for lead_scoring"),
     (["evaluate", "lead_scoring", "--data", "leads.csv"], "column mapping"),
 ])

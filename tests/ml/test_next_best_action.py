@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ml import registry
+from ml import registry, tracking
 from ml.errors import NoChampion, NotEnoughData
 from ml.next_best_action import MODEL_NAME, history
 from ml.next_best_action import model as nba
@@ -181,3 +181,74 @@ def test_train_and_score_write_ranked_allowed_actions(nba_db):
     for _, part in rows.groupby(["lead_id", "deal_id"], dropna=False):
         assert list(part.sort_values("rank")["confidence"]) == sorted(part["confidence"],
                                                                       reverse=True)
+
+
+def test_scoring_records_drift_against_the_training_reference(nba_db, monkeypatch):
+    from ml import monitoring
+
+    url, engine, artifacts = nba_db
+    tracking.configure(url, artifacts)
+    monkeypatch.setattr(monitoring, "MIN_ROWS", 10)  # the synthetic history is small
+    score(url, now=NOW)
+    with engine.connect() as conn:
+        latest = monitoring.latest_check(conn, MODEL_NAME)
+    assert set(latest.loc[latest["kind"] == "feature", "feature"]) == set(history.MONITORED)
+    assert list(latest.loc[latest["kind"] == "score", "feature"]) == [monitoring.SCORE]
+    assert (latest["model_version"] == str(registry.champion(MODEL_NAME).version)).all()
+    assert (latest["psi"] >= 0).all()
+
+
+def test_a_down_tracking_store_keeps_the_last_champion_serving(nba_db, monkeypatch, tmp_path):
+    """ml.serving, which every model's scoring goes through: with the store unreachable the
+    champion served last answers from its local copy; never served before, a clear error."""
+    from ml import serving
+    from ml.errors import TrackingUnavailable
+    from salesops.settings import Settings
+
+    url, engine, artifacts = nba_db
+    tracking.configure(url, artifacts)
+    champion = registry.champion(MODEL_NAME)
+    before = score(url, now=NOW)  # served by the registry: recorded as the last served
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    monkeypatch.setattr(tracking, "get_settings",
+                        lambda: Settings(mlflow_tracking_uri="http://127.0.0.1:9"))
+    try:
+        served = serving.champion(MODEL_NAME, url, "train it")
+        assert served.fallback and served.version == str(champion.version)
+        assert served.run_id == champion.run_id
+        with engine.begin() as conn:
+            conn.execute(sa.text("delete from ml.next_best_actions"))
+        assert score(url, now=NOW) == before
+        with engine.connect() as conn:
+            named = conn.execute(sa.text("select distinct model_version, mlflow_run_id "
+                                         "from ml.next_best_actions")).all()
+        assert named == [(str(champion.version), champion.run_id)]
+        record = serving.served_file(MODEL_NAME)
+        record.rename(tmp_path / "served.json")
+        try:
+            with pytest.raises(TrackingUnavailable, match="cannot be reached"):
+                score(url, now=NOW)
+        finally:
+            (tmp_path / "served.json").rename(record)
+    finally:
+        monkeypatch.undo()
+        tracking.configure(url, artifacts)
+
+
+def test_a_later_model_is_judged_with_the_champion_on_decisions_it_never_saw(nba_db):
+    """Last in this file (it replaces the registered model): a champion learned from the
+    decisions up to eight weeks ago; the next model is judged with it on the held-out
+    decisions newer than that (the progress rate when each one's first choice was taken)."""
+    url, _, artifacts = nba_db
+    tracking.configure(url, artifacts)
+    tracking.client().delete_registered_model(MODEL_NAME)
+    earlier = train(url, artifacts, until=NOW - pd.Timedelta(weeks=8))
+    assert earlier.alias == registry.CHAMPION
+    later = train(url, artifacts, until=NOW)
+    tags = tracking.client().get_run(later.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    assert tags["promotion.champion_version"] == earlier.version
+    assert 0 <= float(tags["promotion.champion_value"]) <= 1
+    assert later.promoted == (float(tags["promotion.value"])
+                              > float(tags["promotion.champion_value"]))

@@ -249,3 +249,14 @@ def test_models_command_reports_a_user_mistake_in_one_line(tmp_path):
     assert run.returncode == 1
     assert run.stderr.strip() == f"error: No labelled data at {tmp_path / 'none.csv'}: give " \
         "--data the CSV file (or its folder)."
+
+
+def test_retraining_judges_the_champion_on_the_same_holdout(champion, database_url, artifacts,
+                                                            labelled_csv):
+    again = train(database_url, artifacts, labelled_csv, MAPPING)
+    tags = tracking.client().get_run(again.run_id).data.tags
+    assert tags["promotion.compared_on"] == registry.SAME_HOLDOUT
+    # the same texts held out, the champion scored on them: a tie, which never promotes
+    assert float(tags["promotion.champion_value"]) == pytest.approx(champion.metrics["macro_f1"])
+    assert not again.promoted and again.alias == registry.CHALLENGER
+    assert str(registry.champion(MODEL_NAME).version) == champion.version

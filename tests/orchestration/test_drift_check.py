@@ -47,3 +47,12 @@ def test_drift_check_warns_on_the_latest_run_only(database_url, clean_db):
 def test_the_check_watches_the_lead_scores():
     assert ml.lead_scores_drift.check_keys == {
         dg.AssetCheckKey(ml.SCORES_KEY, "lead_scores_drift")}
+
+
+def test_the_forecasts_and_next_best_actions_are_watched_too():
+    from orchestration.defs import forecasting
+
+    assert forecasting.forecasts_drift.check_keys == {
+        dg.AssetCheckKey(forecasting.FORECASTS_KEY, "forecasts_drift")}
+    assert forecasting.next_best_actions_drift.check_keys == {
+        dg.AssetCheckKey(forecasting.NBA_KEY, "next_best_actions_drift")}
