@@ -1,7 +1,7 @@
 """ml.lead_scores.reasons as json, not jsonb
 
 Revision ID: b7e2c9d4f1a6
-Revises: a9f3c1d7e5b2
+Revises: d3a8f1c6b2e9
 Create Date: 2026-11-26 11:00:00
 
 Scoring writes a million reasons at a time by COPY; PostgreSQL parses `json` 2-2.5 times
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b7e2c9d4f1a6"
-down_revision = "a9f3c1d7e5b2"
+down_revision = "d3a8f1c6b2e9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
