@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from salesops.domain import assignment, deals, records
@@ -37,7 +36,7 @@ from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
-from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore, NextBestAction
+from salesops.models import Account, Contact, Deal, Lead, LeadScore, NextBestAction
 from salesops.security import permissions
 from salesops.security.sealed import phone_index
 
@@ -76,13 +75,14 @@ _CONSENT_CHANGES = """(excluded.marketing_consent is not null
     and (t.marketing_consent is distinct from excluded.marketing_consent
          or t.consent_text is distinct from excluded.consent_text))"""
 
-#: The live contact with the email's matching key (inserted when there is none, else
-#: locked, its blanks filled and its consent applied) and the submission's lineage row, in
-#: one round trip: (matching key, contact id, created). The key is null for an invalid
-#: email; the id is null only when a transaction that committed after this statement
-#: began inserted the same person and this submission changes nothing on it (then
-#: `_find_or_create_contact` reads the id and adds the lineage).
-_UPSERT_CONTACT = sa.text(f"""
+#: One round trip: the live contact with the email's matching key (inserted when there
+#: is none, else locked, its blanks filled and its consent applied), the submission's
+#: lineage row, the lead (unless the submission was captured before) and the active
+#: assignment rules: (matching key, contact id, contact created, lead id, rules). The key
+#: is null for an invalid email; the contact id is null only when a transaction that
+#: committed after this statement began inserted the same person and this submission
+#: changes nothing on them: the statement's next run sees that contact.
+_CAPTURE = sa.text(f"""
     with k as (select app.normalize_email(:email) as key),
     ins as (
         insert into app.contacts as t (email, email_normalized, source, first_name,
@@ -119,25 +119,22 @@ _UPSERT_CONTACT = sa.text(f"""
     lineage as (
         insert into app.contact_sources (contact_id, source, source_key, match_rule)
         select id, :source, :source_key, 'email' from person where id is not null
-        on conflict (source, source_key) do nothing)
-    select key, id, created from person""").bindparams(
-    *(sa.bindparam(name, type_=sa.Text) for name in (
-        "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
-        "consent_text")),
-    sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
-    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)))
-
-#: The new lead (its id; null when the submission was captured before) and the active
-#: assignment rules, in one round trip.
-_INSERT_LEAD = sa.text(f"""
-    with lead as (
+        on conflict (source, source_key) do nothing),
+    lead as (
         insert into app.leads (contact_id, company, title, utm, custom_fields, source,
                                source_key, lead_source, first_touch_at)
-        values (:contact_id, :company, :title, cast(:utm as jsonb), cast(:custom as jsonb),
-                :source, :source_key, :lead_source, coalesce(:first_touch_at, now()))
+        select id, :company, :title, cast(:utm as jsonb), cast(:custom as jsonb), :source,
+               :source_key, :lead_source, coalesce(:first_touch_at, now())
+        from person where id is not null
         on conflict (source, source_key) do nothing
         returning id)
-    select (select id from lead), {assignment.ACTIVE_RULES}""").bindparams(
+    select key, id, created, (select id from lead), {assignment.ACTIVE_RULES}
+    from person""").bindparams(
+    *(sa.bindparam(name, type_=sa.Text) for name in (
+        "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
+        "consent_text", "company", "lead_source")),
+    sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
+    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)),
     sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True)))
 
 #: The outbox event and the audit entry of a capture, with the lead's owner as it stands
@@ -170,34 +167,6 @@ class CapturedLead:
     outcome: Literal["created", "updated", "unchanged"]
 
 
-def _find_or_create_contact(session: Session, email: str, source: str, source_key: str,
-                            person: dict[str, Any], consent: Mapping[str, Any] | None
-                            ) -> tuple[int, bool]:
-    """The contact's id and whether it was created (with the person and consent as
-    given); an existing one is locked and only its blanks filled. InvalidInput for an
-    unusable email."""
-    given = consent.get("given") if consent else None
-    key, contact_id, created = session.execute(_UPSERT_CONTACT, {
-        "email": email, "source": source, "source_key": source_key, **person,
-        "phone_index": phone_index(person["phone"]),
-        "consent": None if given is None else bool(given),
-        "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
-        "consent_at": consent.get("at") if given is not None else None}).one()
-    if key is None:
-        raise InvalidInput(f"{email!r} is not a valid email address." if email
-                           else "The email address is required.",
-                           field="email", code="invalid_email")
-    if contact_id is None:  # inserted by a transaction that committed after ours began
-        contact_id = session.scalar(sa.select(Contact.id).where(
-            Contact.email_normalized == key, Contact.deleted_at.is_(None),
-            Contact.merged_into_id.is_(None)))
-        session.execute(pg_insert(ContactSource).values(
-            contact_id=contact_id, source=source, source_key=source_key, match_rule="email")
-            .on_conflict_do_nothing(index_elements=[ContactSource.source,
-                                                    ContactSource.source_key]))
-    return contact_id, created
-
-
 def is_honeypot(*answers: str | None) -> bool:
     """A form's hidden field (`website`) filled in: a bot. Its submission is thanked for
     and dropped, by the endpoint and by a backfill of past exports alike."""
@@ -215,28 +184,43 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
                  ip: str | None = None) -> CapturedLead:
     """Record one form submission in the caller's transaction.
 
-    The new lead's path is four statements, each compiled once: the contact with its
-    lineage, the lead with the active assignment rules, the assignment, the event with
-    the audit entry (no user: a public form; `request_id` and `ip` say where from)."""
+    A new lead takes three statements, each compiled once: the contact with its lineage,
+    the lead and the active assignment rules; the assignment; the event with the audit
+    entry (no user: a public form; `request_id` and `ip` say where from)."""
     submission_id = _clean(submission_id, 200)
     if not submission_id:
         raise InvalidInput("The submission id is required.", field="submission_id")
     email = (email or "").strip()
     person = {"first_name": _clean(first_name, 200), "last_name": _clean(last_name, 200),
               "phone": _clean(phone, 100), "title": _clean(job_title, 200)}
-    contact_id, contact_created = _find_or_create_contact(session, email, source,
-                                                          submission_id, person, consent)
-
+    given = consent.get("given") if consent else None
     custom = {k: v for k, v in {"form_key": form_key, "message": _clean(message, 10000),
                                 "page_url": _clean(page_url, 2000),
                                 "country": _clean(country, 100)}.items() if v}
     utm = _clean_utm(utm)
-    fields = {"contact_id": contact_id, "company": _clean(company, 300),
-              "title": person["title"], "utm": utm, "custom_fields": custom}
-    lead_id, rules = session.execute(_INSERT_LEAD, {
-        **fields, "utm": json.dumps(utm), "custom": json.dumps(custom),
-        "source": source, "source_key": submission_id, "lead_source": WEB_LEAD_SOURCE,
-        "first_touch_at": submitted_at}).one()
+    company = _clean(company, 300)
+    params = {
+        "email": email, "source": source, "source_key": submission_id, **person,
+        "phone_index": phone_index(person["phone"]),
+        "consent": None if given is None else bool(given),
+        "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
+        "consent_at": consent.get("at") if given is not None else None,
+        "company": company, "utm": json.dumps(utm), "custom": json.dumps(custom),
+        "lead_source": WEB_LEAD_SOURCE, "first_touch_at": submitted_at}
+    for _ in range(2):  # a second run only when another transaction added the person
+        key, contact_id, contact_created, lead_id, rules = session.execute(
+            _CAPTURE, params).one()
+        if key is None:
+            raise InvalidInput(f"{email!r} is not a valid email address." if email
+                               else "The email address is required.",
+                               field="email", code="invalid_email")
+        if contact_id is not None:
+            break
+    else:  # READ COMMITTED sees the other transaction's person in the second run
+        raise Conflict("The contact changed while the submission was stored; send it "
+                       "again.", code="concurrent_change")
+    fields = {"contact_id": contact_id, "company": company, "title": person["title"],
+              "utm": utm, "custom_fields": custom}
     before = None
     if lead_id is not None:
         assignment.assign(session, [lead_id], rules=rules)  # an owner at once, by the rules
@@ -250,8 +234,8 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         if not changed or lead.deleted_at is not None:  # the same submission again
             return CapturedLead(lead_id, lead.owner_id, contact_id, "unchanged")
         before = {k: getattr(lead, k) for k in changed}
-        for key, value in changed.items():
-            setattr(lead, key, value)
+        for name, value in changed.items():
+            setattr(lead, name, value)
         session.flush()
         fields = changed
         outcome = "updated"
