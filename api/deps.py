@@ -30,6 +30,7 @@ from typing import Annotated
 import redis
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from redis.commands.core import Script
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -93,15 +94,18 @@ class ClientInfo:
     user_agent: str | None
 
 
-async def client_info(request: Request) -> ClientInfo:
+def client_ip(request: Request) -> str | None:
     """The caller's address as the server saw it. Behind a proxy, run uvicorn with
     `--proxy-headers --forwarded-allow-ips=<proxy>` so this is the real client."""
     host = request.client.host if request.client else None
     try:
-        ip = str(ipaddress.ip_address(host)) if host else None
+        return str(ipaddress.ip_address(host)) if host else None
     except ValueError:
-        ip = None
-    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent"))
+        return None
+
+
+async def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
 
 
 ClientDep = Annotated[ClientInfo, Depends(client_info)]
@@ -173,18 +177,21 @@ def pick_version(header: int | None, body: int | None) -> int | None:
     return header if header is not None else body
 
 
+#: One fixed-window hit: count it, start the window's expiry on its first hit.
+_HIT = Script(None, b"local n = redis.call('INCR', KEYS[1]) "
+                    b"if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n")
+
+
 def _over_limit(redis_client: redis.Redis, key: str, limit: int, window: int) -> int | None:
-    """Count a hit in a fixed window; the seconds to wait when over the limit, else None.
+    """Count a hit in a fixed window (one Redis call: a Lua script); the seconds to wait
+    when over the limit, else None.
 
     If Redis is down the request is let through and a warning logged: losing a lead is
     worse than letting a burst in."""
     now = time.time()
     slot = int(now // window)
     try:
-        pipe = redis_client.pipeline(transaction=True)
-        pipe.incr(f"{key}:{slot}")
-        pipe.expire(f"{key}:{slot}", window + 1)
-        count = pipe.execute()[0]
+        count = _HIT(keys=[f"{key}:{slot}"], args=[window + 1], client=redis_client)
     except redis.RedisError as exc:
         log.warning("rate limit %s not enforced: Redis unavailable (%s)", key, exc)
         return None
@@ -203,7 +210,13 @@ class RateLimit:
 
     def __call__(self, redis_client: RedisDep, security: SecurityDep,
                  client: ClientDep) -> None:
-        key = f"{security.redis_prefix}:rl:{self.bucket}:{client.ip or 'unknown'}"
+        self.check(redis_client, security, client.ip)
+
+    def check(self, redis_client: redis.Redis, security: SecuritySettings,
+              ip: str | None) -> None:
+        """RateLimited when `ip` is over the limit (for a route that checks in its own
+        worker thread instead of as a dependency)."""
+        key = f"{security.redis_prefix}:rl:{self.bucket}:{ip or 'unknown'}"
         if retry_after := _over_limit(redis_client, key, self.limit(security),
                                       self.window(security)):
             raise RateLimited(f"Too many requests; try again in {retry_after} seconds.",

@@ -3,23 +3,26 @@ loopback, against a minimal FastAPI endpoint doing one INSERT, on the same datab
 the same run.
 
     python -m bench.api_load [--scale N] [--seconds S] [--concurrency C] [--rate R]
-                             [--search-rate Q] [--workers W] [--only search]
+                             [--search-rate Q] [--workers W] [--workloads A,B,...]
+                             [--compare-with DIR] [--rounds K]
 
 `--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
 name repeats about N / 8,455 times), owned in turn by 40 reps in 5 teams. Each workload
 then runs S seconds after a short warm-up. Throughput is measured closed loop (C
 clients, each sending its next request when the last is answered): the one-INSERT
-endpoint, lead capture and contact search. Lead capture is also driven open loop at R
-requests/s (arrivals on a fixed schedule, latency counted from the scheduled time, so
-queueing is not hidden): the issue's "p99 at 200 requests/s". A rep's search (their
-team's fifth of the contacts) is driven open loop at Q requests/s, and its plan printed
-(EXPLAIN ANALYZE). Both servers run W uvicorn workers, in their own processes. Prints
+endpoint, lead capture and contact search. Lead capture and the one-INSERT endpoint are
+also driven open loop at R requests/s (arrivals on a fixed schedule, latency counted from
+the scheduled time, so queueing is not hidden): the issue's "p99 at 200 requests/s", and
+whether the generator itself can offer that rate. A rep's search (their team's fifth of
+the contacts) is driven open loop at Q requests/s, and its plan printed (EXPLAIN
+ANALYZE). Both servers run W uvicorn workers, in their own processes; each workload
+reports the server's CPU time per answered request. `--workloads` picks some of them;
+`--compare-with` serves another checkout's API too (e.g. the code before a change) and
+runs every lead-capture workload against both, alternately, `--rounds` times. Prints
 p50/p95/p99 and throughput per workload; the last line is the JSON result: lead capture
-throughput against the one-INSERT endpoint's.
-
-`--only search` runs the searches alone: the one-INSERT endpoint open loop at the rep's
-rate Q (the baseline), the admin's search closed loop, the rep's open loop and its plan;
-the JSON's value is then the rep's search p95 against the one-INSERT endpoint's p95.
+throughput against the one-INSERT endpoint's. Without lead capture (e.g. `--workloads
+one_insert_at_rate,contact_search,rep_search_at_rate --rate 20`), it is a rep's search p95
+against the one-INSERT endpoint's p95 at that rate.
 """
 
 from __future__ import annotations
@@ -38,8 +41,11 @@ import time
 import uuid
 from pathlib import Path
 
+import aiohttp
 import httpx
+import psutil
 import sqlalchemy as sa
+import uvloop
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import event
@@ -51,7 +57,6 @@ from salesops.domain import contacts, records
 from salesops.domain.audit import Actor
 from salesops.domain.users import create_user, get_principal
 from salesops.models import Team, User
-from salesops.models.crm import remember_names
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -109,7 +114,6 @@ def seed(url: str, scale: int) -> None:
                                                    cast(:last as text[]) l,
                                                    cast(:owners as bigint[]) o) names"""),
                      {"n": scale, "first": list(FIRST), "last": list(LAST), "owners": owners})
-        conn.execute(sa.text(remember_names("app.contacts")))  # as a bulk writer does
         conn.execute(sa.text("create unlogged table bench_inserts (id bigint generated "
                              "always as identity primary key, email text, payload jsonb, "
                              "created_at timestamptz default now())"))
@@ -167,14 +171,16 @@ def _free_port() -> int:
 
 
 def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen],
-           workers: int) -> tuple[subprocess.Popen, str]:
-    """Start uvicorn on a free loopback port (added to `processes`, to stop later)."""
+           workers: int, tree: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start uvicorn on a free loopback port (added to `processes`, to stop later), with
+    the code of `tree` (another checkout of the project) when given."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log",
          "--workers", str(workers)],
-        env={**os.environ, **env})
+        env={**os.environ, **env, **({"PYTHONPATH": str(tree)} if tree else {})},
+        cwd=tree)
     processes.append(process)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -190,26 +196,37 @@ def _serve(factory: str, env: dict[str, str], processes: list[subprocess.Popen],
     raise SystemExit(f"{factory} did not answer within 60 s")
 
 
+async def _send(client: aiohttp.ClientSession, method: str, url: str, kwargs: dict) -> int:
+    async with client.request(method, url, **kwargs) as response:
+        await response.read()
+        return response.status
+
+
+def _client(connections: int, timeout: float) -> aiohttp.ClientSession:
+    """The load generator's HTTP client: aiohttp (C parser, keep-alive) on uvloop, a
+    fraction of httpx's CPU per request, so the generator leaves the server its core."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=timeout))
+
+
 async def _drive(make_request, seconds: float, concurrency: int, warmup: float = 1.0
                  ) -> dict:
     latencies: list[float] = []
     errors = 0
 
-    async def worker(client: httpx.AsyncClient, n: int) -> None:
+    async def worker(client: aiohttp.ClientSession, n: int) -> None:
         nonlocal errors
         rng = random.Random(n)
         start = time.perf_counter()
         while (now := time.perf_counter()) - start < warmup + seconds:
-            method, url, kwargs = make_request(rng)
-            response = await client.request(method, url, **kwargs)
+            status = await _send(client, *make_request(rng))
             took = time.perf_counter() - now
             if now - start >= warmup:
-                if response.status_code >= 400:
-                    errors += 1
+                errors += status >= 400
                 latencies.append(took)
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with _client(concurrency, 30) as client:
         await asyncio.gather(*(worker(client, n) for n in range(concurrency)))
     return _summary(latencies, errors, seconds)
 
@@ -228,7 +245,7 @@ async def _drive_at_rate(make_request, seconds: float, rate: float, warmup: floa
     give_up = start + warmup + seconds + grace
     slots = iter(range(total))
 
-    async def sender(client: httpx.AsyncClient, n: int) -> None:
+    async def sender(client: aiohttp.ClientSession, n: int) -> None:
         nonlocal errors
         rng = random.Random(n)
         for i in slots:
@@ -237,17 +254,15 @@ async def _drive_at_rate(make_request, seconds: float, rate: float, warmup: floa
                 failed = True
             else:
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                method, url, kwargs = make_request(rng)
                 try:
-                    failed = (await client.request(method, url, **kwargs)).status_code >= 400
-                except httpx.HTTPError:
+                    failed = await _send(client, *make_request(rng)) >= 400
+                except (aiohttp.ClientError, TimeoutError):
                     failed = True
             if i >= warmup * rate:
                 errors += failed
                 latencies.append(time.perf_counter() - due)
 
-    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
-    async with httpx.AsyncClient(timeout=grace, limits=limits) as client:
+    async with _client(senders, grace) as client:
         await asyncio.gather(*(sender(client, n) for n in range(senders)))
     return {**_summary(latencies, errors, seconds), "offered_rate": rate}
 
@@ -263,10 +278,24 @@ def _summary(latencies: list[float], errors: int, seconds: float) -> dict:
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
 
+def _cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time used so far by a server and its worker processes."""
+    parent = psutil.Process(process.pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (parent, *parent.children(recursive=True)))
+
+
+WORKLOADS = ("one_insert", "lead_capture", "contact_search", "rep_search_at_rate",
+             "one_insert_at_rate", "lead_capture_at_rate")
+
+
 def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         workdir: Path, rate: float = 200, workers: int = 2, search_rate: float = 20,
-        only_search: bool = False) -> dict:
-    processes = []
+        workloads: tuple[str, ...] = WORKLOADS, compare_with: Path | None = None,
+        rounds: int = 1) -> dict:
+    """The chosen workloads, `rounds` times. With `compare_with`, every lead-capture
+    workload also runs against that checkout's API (`..._compared`), right before ours in
+    odd rounds and right after it in even ones, so both meet the same machine load."""
+    processes: list[subprocess.Popen] = []
     try:
         started = time.perf_counter()
         seed(url, scale)
@@ -277,7 +306,9 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
                "SALESOPS_FORM_RATE_LIMIT": "1000000000",
                "SALESOPS_USER_RATE_LIMIT": "1000000000"}
         api, api_base = _serve("api.main:create_app", env, processes, workers)
-        base_url = _serve("bench.api_load:baseline_app", env, processes, workers)[1]
+        baseline, base_url = _serve("bench.api_load:baseline_app", env, processes, workers)
+        compared = (_serve("api.main:create_app", env, processes, workers, compare_with)
+                    if compare_with else None)
         token = httpx.post(f"{api_base}/api/v1/auth/login", json={
             "email": "bench@example.com", "password": PASSWORD}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
@@ -288,15 +319,17 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
             return "POST", f"{base_url}/insert", {"json": {
                 "email": f"{uuid.uuid4().hex}@bench.example", "payload": {"utm": "x"}}}
 
-        def capture(rng):
-            known = rng.random() < 0.5  # half of them existing contacts
-            email = (f"p{rng.randrange(1, scale)}@bench.example" if known
-                     else f"{uuid.uuid4().hex}@new.example")
-            return "POST", f"{api_base}/api/v1/forms/bench/submissions", {"json": {
-                "submission_id": uuid.uuid4().hex,
-                "fields": {"email": email, "first_name": rng.choice(FIRST),
-                           "last_name": rng.choice(LAST), "company": "Bench Inc"},
-                "utm": {"source": "google", "medium": "cpc"}}}
+        def capture_at(base):
+            def capture(rng):
+                known = rng.random() < 0.5  # half of them existing contacts
+                email = (f"p{rng.randrange(1, scale)}@bench.example" if known
+                         else f"{uuid.uuid4().hex}@new.example")
+                return "POST", f"{base}/api/v1/forms/bench/submissions", {"json": {
+                    "submission_id": uuid.uuid4().hex,
+                    "fields": {"email": email, "first_name": rng.choice(FIRST),
+                               "last_name": rng.choice(LAST), "company": "Bench Inc"},
+                    "utm": {"source": "google", "medium": "cpc"}}}
+            return capture
 
         def search(rng, headers=auth):
             q = f"{_typo(rng.choice(FIRST), rng)} {_typo(rng.choice(LAST), rng)}"
@@ -306,50 +339,68 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         def rep_search(rng):
             return search(rng, {"Authorization": f"Bearer {rep_token}"})
 
-        results = {}
-        if only_search:
-            results["one_insert_at_rate"] = asyncio.run(_drive_at_rate(
-                one_insert, seconds, search_rate, senders=16))
-            print(f"one_insert at {search_rate:g} req/s: {results['one_insert_at_rate']}",
-                  file=sys.stderr)
-        closed = (("contact_search", search),) if only_search else (
-            ("one_insert", one_insert), ("lead_capture", capture), ("contact_search", search))
-        for label, make in closed:
-            results[label] = asyncio.run(_drive(make, seconds, concurrency))
-            print(f"{label}: {results[label]}", file=sys.stderr)
-        results["rep_search_at_rate"] = asyncio.run(_drive_at_rate(rep_search, seconds,
-                                                                   search_rate, senders=16))
-        print(f"contact_search as a rep at {search_rate:g} req/s: "
-              f"{results['rep_search_at_rate']}", file=sys.stderr)
-        if not only_search:
-            results["lead_capture_at_rate"] = asyncio.run(_drive_at_rate(capture, seconds,
-                                                                         rate))
-            print(f"lead_capture at {rate:g} req/s: {results['lead_capture_at_rate']}",
-                  file=sys.stderr)
-        plan = explain_search(url, "Jmaes Smiht")
-        print("EXPLAIN ANALYZE of a rep's search for 'Jmaes Smiht':\n  " + "\n  ".join(plan),
-              file=sys.stderr)
+        closed = lambda make: lambda: _drive(make, seconds, concurrency)  # noqa: E731
+        at_rate = lambda make, r, n=64: lambda: _drive_at_rate(  # noqa: E731
+            make, seconds, r, senders=n)
+        plan = {"one_insert": [("one_insert", baseline, closed(one_insert))],
+                "one_insert_at_rate": [("one_insert_at_rate", baseline,
+                                        at_rate(one_insert, rate))],
+                "contact_search": [("contact_search", api, closed(search))],
+                "rep_search_at_rate": [("rep_search_at_rate", api,
+                                        at_rate(rep_search, search_rate, 16))]}
+        for kind, drive in (("lead_capture", closed), ("lead_capture_at_rate",
+                                                       lambda m: at_rate(m, rate))):
+            plan[kind] = [(kind, api, drive(capture_at(api_base)))]
+            if compared:
+                plan[kind].append((f"{kind}_compared", compared[0],
+                                   drive(capture_at(compared[1]))))
+        results: dict[str, list[dict]] = {}
+        for n in range(rounds):
+            for kind in workloads:
+                for label, server, make in plan[kind][::-1 if n % 2 == 0 else 1]:
+                    cpu = _cpu_seconds(server)
+                    result = uvloop.run(make())
+                    answered = result["requests"] - result["errors"]
+                    result["server_cpu_ms"] = round(
+                        (_cpu_seconds(server) - cpu) * 1000 / max(1, answered), 2)
+                    results.setdefault(label, []).append(result)
+                    print(f"{label} (round {n + 1}): {result}", file=sys.stderr)
+        search_plan = None
+        if "contact_search" in workloads or "rep_search_at_rate" in workloads:
+            search_plan = explain_search(url, "Jmaes Smiht")
+            print("EXPLAIN ANALYZE of a rep's search for 'Jmaes Smiht':\n  "
+                  + "\n  ".join(search_plan), file=sys.stderr)
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
         get_engine(url).dispose()
+
+    def mean_throughput(label: str) -> float | None:
+        runs = results.get(label)
+        return round(sum(r["throughput"] for r in runs) / len(runs), 1) if runs else None
+
+    def mean_p95(label: str) -> float | None:
+        runs = results.get(label)
+        return round(sum(r["p95_ms"] for r in runs) / len(runs), 2) if runs else None
+
+    if "lead_capture" in results or "rep_search_at_rate" not in results:
+        value, baseline_value = mean_throughput("lead_capture"), mean_throughput("one_insert")
+        head = {"unit": "req/s", "baseline": "FastAPI endpoint doing one INSERT"}
+    else:  # the searches alone: a rep's search p95 against the one-INSERT endpoint's
+        value, baseline_value = mean_p95("rep_search_at_rate"), mean_p95("one_insert_at_rate")
+        head = {"unit": f"ms (p95 of a rep's search at {search_rate:g}/s)",
+                "baseline": f"FastAPI endpoint doing one INSERT, p95 at {rate:g}/s"}
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    if only_search:
-        value = results["rep_search_at_rate"]["p95_ms"]
-        baseline = results["one_insert_at_rate"]["p95_ms"]
-        head = {"value": value, "unit": f"ms (p95 of a rep's search at {search_rate:g}/s)",
-                "baseline": f"FastAPI endpoint doing one INSERT, p95 at {search_rate:g}/s"}
-    else:
-        value = results["lead_capture"]["throughput"]
-        baseline = results["one_insert"]["throughput"]
-        head = {"value": value, "unit": "req/s",
-                "baseline": "FastAPI endpoint doing one INSERT"}
-    return {"bench": "api_load", "scale": scale, **head, "baseline_value": baseline,
-            "ratio": round(value / baseline, 3), "peak_rss_mb": round(rss / 1024, 1),
-            "concurrency": concurrency, "seconds": seconds, "workers": workers,
-            **results, "search_plan_ms": float(plan[-1].split()[-2])}
+    return {"bench": "api_load", "scale": scale, "value": value, **head,
+            "baseline_value": baseline_value,
+            "ratio": round(value / baseline_value, 3) if value and baseline_value else None,
+            "peak_rss_mb": round(rss / 1024, 1), "concurrency": concurrency,
+            "seconds": seconds, "workers": workers, "rounds": rounds,
+            "compared_with": str(compare_with) if compare_with else None,
+            **{label: runs[0] if len(runs) == 1 else runs for label, runs in results.items()},
+            **({"search_plan_ms": float(search_plan[-1].split()[-2])} if search_plan else {})}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -359,14 +410,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20, help="per workload")
     parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
     parser.add_argument("--rate", type=float, default=200,
-                        help="lead captures per second offered in the open-loop run")
+                        help="lead captures (and INSERTs) per second offered open loop")
     parser.add_argument("--search-rate", type=float, default=20,
                         help="a rep's searches per second offered in the open-loop run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
-    parser.add_argument("--only", choices=["search"],
-                        help="run only these workloads (search: the searches, against the "
-                        "one-INSERT endpoint at the rep's rate)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"comma-separated, in this order: {', '.join(WORKLOADS)}")
+    parser.add_argument("--compare-with", type=Path, metavar="DIR",
+                        help="another checkout of salesops (e.g. `git worktree add DIR "
+                             "main`): its API also takes every lead-capture workload")
+    parser.add_argument("--rounds", type=int, default=1, help="run the workloads N times")
     args = parser.parse_args(argv)
+    workloads = tuple(w for w in WORKLOADS if w in args.workloads.split(","))
+    if unknown := set(args.workloads.split(",")) - set(WORKLOADS):
+        parser.error(f"unknown workload {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(WORKLOADS)}")
+    if args.compare_with and not (args.compare_with / "api" / "main.py").is_file():
+        parser.error(f"--compare-with {args.compare_with}: no api/main.py there; give the "
+                     "root of a salesops checkout")
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
         if not (redis_url := os.environ.get("REDIS_URL")):
@@ -374,8 +435,8 @@ def main(argv: list[str] | None = None) -> None:
             redis_url = start_redis(workdir / "redis")
         with scratch_database(workdir, "bench_api") as url:
             result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir,
-                         args.rate, args.workers, args.search_rate,
-                         only_search=args.only == "search")
+                         args.rate, args.workers, args.search_rate, workloads,
+                         args.compare_with, args.rounds)
     print(json.dumps(result))
 
 

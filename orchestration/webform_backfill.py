@@ -95,7 +95,6 @@ def _capture(session: Session, record: dict[str, Any]) -> str:
     fields = record.get("fields") or {}
     consent = record.get("consent") or {}
     utm = record.get("utm") if isinstance(record.get("utm"), dict) else {}
-    before = session.execute(sa.text("select max(id) from app.events")).scalar()
     lead = capture_lead(
         session, email=str(fields.get("email") or ""), first_name=fields.get("first_name"),
         last_name=fields.get("last_name"), company=fields.get("company"),
@@ -108,12 +107,8 @@ def _capture(session: Session, record: dict[str, Any]) -> str:
         form_key=str(record.get("form_key") or "backfill"),
         submission_id=record["source_key"],
         submitted_at=_when(record.get("submitted_at"), "submitted_at"))
-    topic = session.execute(sa.text(
-        "select topic from app.events where id > coalesce(:before, 0) "
-        "and aggregate_type = 'lead' and aggregate_id = :id order by id desc limit 1"),
-        {"before": before, "id": str(lead.id)}).scalar()
-    return {"lead.created": "leads_created", "lead.updated": "leads_updated"}.get(
-        topic or "", "unchanged")
+    return {"created": "leads_created", "updated": "leads_updated"}.get(lead.outcome,
+                                                                        "unchanged")
 
 
 def _when(value: Any, name: str) -> datetime | None:

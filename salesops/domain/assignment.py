@@ -43,6 +43,12 @@ from salesops.models.assignment import ASSIGNMENT_STRATEGIES
 
 OPEN_STATUSES = ("new", "working", "nurturing", "qualified")
 _OPEN = "('new', 'working', 'nurturing', 'qualified')"
+#: The active rules as a JSON array of [id, strategy], in the order they are tried: a
+#: column another statement can carry (a capture reads them with its lead insert).
+ACTIVE_RULES = """(select coalesce(json_agg(json_build_array(r.id, r.strategy)
+                                         order by r.position, r.id), '[]')
+                  from app.assignment_rules r where r.is_active) as rules"""
+_READ_RULES = sa.text(f"select {ACTIVE_RULES}")
 _LOCK = sa.text("select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))")
 
 
@@ -152,18 +158,19 @@ class AssignmentReport:
     unassigned: int
 
 
-def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None
-           ) -> AssignmentReport:
+def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None, *,
+           rules: Sequence[Sequence[Any]] | None = None) -> AssignmentReport:
     """Place unowned open leads (`lead_ids`, or every one when None) in the caller's
     transaction; returns how many got an owner and how many stay unowned (with a reason
-    in `app.lead_assignments`). Leads that already have an owner are left alone."""
+    in `app.lead_assignments`). Leads that already have an owner are left alone.
+    `rules`: the (id, strategy) of the active rules, when the caller read them already
+    (`ACTIVE_RULES`, in this transaction)."""
     if lead_ids is not None and not lead_ids:
         return AssignmentReport(0, 0)
     by_id = lead_ids is not None
     params: dict[str, Any] = {"lead_ids": list(lead_ids)} if by_id else {}
-    rules = conn.execute(sa.select(AssignmentRule.id, AssignmentRule.strategy)
-                         .where(AssignmentRule.is_active)
-                         .order_by(AssignmentRule.position, AssignmentRule.id)).all()
+    if rules is None:
+        rules = conn.execute(_READ_RULES).scalar_one()
     if rules:  # without a rule nobody is given a lead: nothing to serialise
         conn.execute(_LOCK)
     assigned = 0

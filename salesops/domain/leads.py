@@ -1,10 +1,11 @@
-"""Lead capture: a web-form submission becomes a contact, a lead and an outbox event.
+"""Lead capture: a web-form submission becomes a contact, a lead, an outbox event and an
+audit entry.
 
 `LEADS` and the functions after `capture_lead` work leads: update, qualify, disqualify
 with a reason, convert into a deal. The read model carries the latest ml.lead_scores row.
 
-Everything happens in the caller's single transaction, so the three exist together or not
-at all. Rules:
+Everything happens in the caller's single transaction, so they exist together or not at
+all. Rules:
 
 - The contact is found by `app.normalize_email` (the one contact-matching rule, in SQL) or
   created. A form is unauthenticated, so it only fills blanks on an existing contact and
@@ -21,21 +22,22 @@ at all. Rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from salesops import events
 from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
-from salesops.models import Account, Contact, ContactSource, Deal, Lead, LeadScore, NextBestAction
+from salesops.models import Account, Contact, Deal, Lead, LeadScore, NextBestAction
+from salesops.security import permissions
 from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
@@ -64,95 +66,105 @@ def _clean_utm(utm: Mapping[str, Any] | None) -> dict[str, str]:
     return out
 
 
-#: The live contact with the email's matching key, inserted when there is none, and the
-#: submission's lineage row, in one round trip: (matching key, contact id, created). The
-#: key is null for an invalid email; the id is null only when a concurrent transaction
-#: inserted the same person first (then `_link` adds the lineage).
-_UPSERT_CONTACT = sa.text("""
+#: A form fills blanks only; the consent rules above, in SQL: `t` is the stored contact,
+#: `excluded` the submission (consent null when the form had no consent box).
+_FILLS_BLANKS = " or ".join(f"(t.{c} is null and excluded.{c} is not null)"
+                            for c in ("first_name", "last_name", "phone", "title"))
+_CONSENT_CHANGES = """(excluded.marketing_consent is not null
+    and (excluded.marketing_consent or t.marketing_consent is not true)
+    and (t.marketing_consent is distinct from excluded.marketing_consent
+         or t.consent_text is distinct from excluded.consent_text))"""
+
+#: One round trip: the live contact with the email's matching key (inserted when there
+#: is none, else locked, its blanks filled and its consent applied), the submission's
+#: lineage row, the lead (unless the submission was captured before) and the active
+#: assignment rules: (matching key, contact id, contact created, lead id, rules). The key
+#: is null for an invalid email; the contact id is null only when a transaction that
+#: committed after this statement began inserted the same person and this submission
+#: changes nothing on them: the statement's next run sees that contact.
+_CAPTURE = sa.text(f"""
     with k as (select app.normalize_email(:email) as key),
     ins as (
-        insert into app.contacts (email, email_normalized, source, first_name, last_name,
-                                  phone, phone_index, title, marketing_consent, consent_text,
-                                  consent_at)
+        insert into app.contacts as t (email, email_normalized, source, first_name,
+                                       last_name, phone, phone_index, title,
+                                       marketing_consent, consent_text, consent_at)
         select :email, k.key, :source, :first_name, :last_name, :phone, :phone_index, :title,
                cast(:consent as boolean), :consent_text,
                case when cast(:consent as boolean) is not null
                     then coalesce(:consent_at, now()) end
         from k where k.key is not null
         on conflict (email_normalized) where deleted_at is null and merged_into_id is null
-        do nothing
-        returning id),
+        do update set
+            first_name = coalesce(t.first_name, excluded.first_name),
+            last_name = coalesce(t.last_name, excluded.last_name),
+            phone = coalesce(t.phone, excluded.phone),
+            phone_index = case when t.phone is null then excluded.phone_index
+                               else t.phone_index end,
+            title = coalesce(t.title, excluded.title),
+            marketing_consent = case when {_CONSENT_CHANGES} then excluded.marketing_consent
+                                     else t.marketing_consent end,
+            consent_text = case when {_CONSENT_CHANGES} then excluded.consent_text
+                                else t.consent_text end,
+            consent_at = case when {_CONSENT_CHANGES} then excluded.consent_at
+                              else t.consent_at end,
+            version = t.version + 1, updated_at = now()
+        where {_FILLS_BLANKS} or {_CONSENT_CHANGES}
+        returning t.id, t.xmax = 0 as created),
     person as (
         select k.key, coalesce((select id from ins), (select c.id from app.contacts c
                    where c.email_normalized = k.key and c.deleted_at is null
-                   and c.merged_into_id is null)) as id, exists (select 1 from ins) as created
+                   and c.merged_into_id is null)) as id,
+               coalesce((select created from ins), false) as created
         from k),
     lineage as (
         insert into app.contact_sources (contact_id, source, source_key, match_rule)
         select id, :source, :source_key, 'email' from person where id is not null
-        on conflict (source, source_key) do nothing)
-    select key, id, created from person""").bindparams(
+        on conflict (source, source_key) do nothing),
+    lead as (
+        insert into app.leads (contact_id, company, title, utm, custom_fields, source,
+                               source_key, lead_source, first_touch_at)
+        select id, :company, :title, cast(:utm as jsonb), cast(:custom as jsonb), :source,
+               :source_key, :lead_source, coalesce(:first_touch_at, now())
+        from person where id is not null
+        on conflict (source, source_key) do nothing
+        returning id)
+    select key, id, created, (select id from lead), {assignment.ACTIVE_RULES}
+    from person""").bindparams(
     *(sa.bindparam(name, type_=sa.Text) for name in (
         "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
-        "consent_text")),
+        "consent_text", "company", "lead_source")),
     sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
-    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)))
+    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True)))
+
+#: The outbox event and the audit entry of a capture, with the lead's owner as it stands
+#: after assignment, in one round trip; returns the owner.
+_ANNOUNCE = sa.text("""
+    with l as (select owner_id from app.leads where id = :lead_id),
+    event as (
+        insert into app.events (topic, aggregate_type, aggregate_id, payload)
+        select :topic, 'lead', cast(:lead_id as text),
+               cast(:payload as jsonb) || jsonb_build_object('owner_id', l.owner_id)
+        from l),
+    audit as (
+        insert into app.audit_logs (user_id, action, entity, entity_id, before, after,
+                                    request_id, ip)
+        select null, :action, 'leads', cast(:lead_id as text), cast(:before as jsonb),
+               cast(:after as jsonb) || jsonb_build_object('owner_id', l.owner_id),
+               :request_id, cast(:ip as inet)
+        from l)
+    select owner_id from l""")
 
 
-def _link(session: Session, contact_id: int, source: str, source_key: str) -> None:
-    session.execute(pg_insert(ContactSource).values(
-        contact_id=contact_id, source=source, source_key=source_key, match_rule="email")
-        .on_conflict_do_nothing(index_elements=[ContactSource.source, ContactSource.source_key]))
+@dataclass(frozen=True)
+class CapturedLead:
+    """What a capture did: the lead, its owner after assignment, its contact, and whether
+    the lead was `created`, `updated` (a changed re-submission) or left `unchanged`."""
 
-
-def _find_or_create_contact(session: Session, email: str, source: str, source_key: str,
-                            person: dict[str, Any], consent: Mapping[str, Any] | None
-                            ) -> tuple[int, bool]:
-    """The contact's id and whether it was created (with the person and consent as
-    given); an existing one is locked and only its blanks filled. InvalidInput for an
-    unusable email."""
-    given = consent.get("given") if consent else None
-    key, contact_id, created = session.execute(_UPSERT_CONTACT, {
-        "email": email, "source": source, "source_key": source_key, **person,
-        "phone_index": phone_index(person["phone"]),
-        "consent": None if given is None else bool(given),
-        "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
-        "consent_at": consent.get("at") if given is not None else None}).one()
-    if key is None:
-        raise InvalidInput(f"{email!r} is not a valid email address." if email
-                           else "The email address is required.",
-                           field="email", code="invalid_email")
-    if created:
-        return contact_id, True
-    if contact_id is None:  # inserted by a transaction that committed after ours began
-        contact_id = session.scalar(sa.select(Contact.id).where(
-            Contact.email_normalized == key, Contact.deleted_at.is_(None),
-            Contact.merged_into_id.is_(None)))
-        _link(session, contact_id, source, source_key)
-    contact = session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
-    _fill_blanks(contact, person)
-    _apply_consent(contact, consent)
-    return contact_id, False
-
-
-def _fill_blanks(contact: Contact, values: dict[str, Any]) -> None:
-    for field in ("first_name", "last_name", "phone", "title"):
-        if getattr(contact, field) is None and values.get(field) is not None:
-            setattr(contact, field, values[field])
-
-
-def _apply_consent(contact: Contact, consent: Mapping[str, Any] | None) -> None:
-    if not consent or consent.get("given") is None:
-        return
-    given = bool(consent["given"])
-    text = _clean(consent.get("text"), 4000)
-    if not given and contact.marketing_consent:
-        return  # an unticked box is not a withdrawal
-    if contact.marketing_consent is given and contact.consent_text == text:
-        return  # the same answer to the same text: keep when it was first given
-    contact.marketing_consent = given
-    contact.consent_text = text
-    contact.consent_at = consent.get("at") or sa.func.now()
+    id: int
+    owner_id: int | None
+    contact_id: int
+    outcome: Literal["created", "updated", "unchanged"]
 
 
 def is_honeypot(*answers: str | None) -> bool:
@@ -168,49 +180,76 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
                  consent: ConsentInput | Mapping[str, Any] | None = None,
                  source: str = "webforms", form_key: str, submission_id: str,
                  message: str | None = None, page_url: str | None = None,
-                 submitted_at: datetime | None = None) -> Lead:
-    """Record one form submission in the caller's transaction and return its lead."""
+                 submitted_at: datetime | None = None, request_id: str | None = None,
+                 ip: str | None = None) -> CapturedLead:
+    """Record one form submission in the caller's transaction.
+
+    A new lead takes three statements, each compiled once: the contact with its lineage,
+    the lead and the active assignment rules; the assignment; the event with the audit
+    entry (no user: a public form; `request_id` and `ip` say where from)."""
     submission_id = _clean(submission_id, 200)
     if not submission_id:
         raise InvalidInput("The submission id is required.", field="submission_id")
     email = (email or "").strip()
     person = {"first_name": _clean(first_name, 200), "last_name": _clean(last_name, 200),
               "phone": _clean(phone, 100), "title": _clean(job_title, 200)}
-    contact_id, contact_created = _find_or_create_contact(session, email, source,
-                                                          submission_id, person, consent)
-
+    given = consent.get("given") if consent else None
     custom = {k: v for k, v in {"form_key": form_key, "message": _clean(message, 10000),
                                 "page_url": _clean(page_url, 2000),
                                 "country": _clean(country, 100)}.items() if v}
-    fields = {"contact_id": contact_id, "company": _clean(company, 300),
-              "title": person["title"], "utm": _clean_utm(utm), "custom_fields": custom}
-    lead = session.scalars(
-        pg_insert(Lead).values(**fields, source=source, source_key=submission_id,
-                               lead_source=WEB_LEAD_SOURCE,
-                               first_touch_at=submitted_at or sa.func.now())
-        .on_conflict_do_nothing(index_elements=[Lead.source, Lead.source_key])
-        .returning(Lead)).first()
-    if lead is not None:
-        if assignment.assign(session, [lead.id]).assigned:  # an owner at once, by the rules
-            session.expire(lead, ["owner_id", "version", "updated_at"])
-        topic = "lead.created"
+    utm = _clean_utm(utm)
+    company = _clean(company, 300)
+    params = {
+        "email": email, "source": source, "source_key": submission_id, **person,
+        "phone_index": phone_index(person["phone"]),
+        "consent": None if given is None else bool(given),
+        "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
+        "consent_at": consent.get("at") if given is not None else None,
+        "company": company, "utm": json.dumps(utm), "custom": json.dumps(custom),
+        "lead_source": WEB_LEAD_SOURCE, "first_touch_at": submitted_at}
+    for _ in range(2):  # a second run only when another transaction added the person
+        key, contact_id, contact_created, lead_id, rules = session.execute(
+            _CAPTURE, params).one()
+        if key is None:
+            raise InvalidInput(f"{email!r} is not a valid email address." if email
+                               else "The email address is required.",
+                               field="email", code="invalid_email")
+        if contact_id is not None:
+            break
+    else:  # READ COMMITTED sees the other transaction's person in the second run
+        raise Conflict("The contact changed while the submission was stored; send it "
+                       "again.", code="concurrent_change")
+    fields = {"contact_id": contact_id, "company": company, "title": person["title"],
+              "utm": utm, "custom_fields": custom}
+    before = None
+    if lead_id is not None:
+        assignment.assign(session, [lead_id], rules=rules)  # an owner at once, by the rules
+        outcome = "created"
     else:
         lead = session.scalars(sa.select(Lead).where(
             Lead.source == source, Lead.source_key == submission_id)
             .with_for_update().execution_options(populate_existing=True)).one()
+        lead_id = lead.id
         changed = {k: v for k, v in fields.items() if getattr(lead, k) != v}
-        if not changed or lead.deleted_at is not None:
-            return lead  # the same submission again: nothing to do
-        for key, value in changed.items():
-            setattr(lead, key, value)
+        if not changed or lead.deleted_at is not None:  # the same submission again
+            return CapturedLead(lead_id, lead.owner_id, contact_id, "unchanged")
+        before = {k: getattr(lead, k) for k in changed}
+        for name, value in changed.items():
+            setattr(lead, name, value)
         session.flush()
-        topic = "lead.updated"
+        fields = changed
+        outcome = "updated"
 
-    events.emit(session, topic, "lead", lead.id, {
-        "lead_id": lead.id, "contact_id": contact_id, "contact_created": contact_created,
-        "source": source, "submission_id": submission_id, "form_key": form_key,
-        "utm": lead.utm, "owner_id": lead.owner_id})
-    return lead
+    owner_id = session.execute(_ANNOUNCE, {
+        "lead_id": lead_id, "topic": f"lead.{outcome}", "action": f"capture_{outcome}",
+        "payload": json.dumps({
+            "lead_id": lead_id, "contact_id": contact_id, "contact_created": contact_created,
+            "source": source, "submission_id": submission_id, "form_key": form_key,
+            "utm": utm}),
+        "before": before and json.dumps(permissions.mask("leads", before), default=str),
+        "after": json.dumps(permissions.mask("leads", fields), default=str),
+        "request_id": request_id, "ip": ip}).scalar_one()
+    return CapturedLead(lead_id, owner_id, contact_id, outcome)
 
 
 # ------------------------------------------------------------------ working leads

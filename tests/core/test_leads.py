@@ -157,3 +157,40 @@ def test_concurrent_submissions_for_one_person_make_one_contact(clean_db):
     t.join(10)
     assert counts(clean_db) == (1, 2, 2, 2)
     assert results["first"] != results["second"]
+
+
+def test_capture_leaves_an_audit_entry_and_a_known_contact_changes_only_when_it_must(
+        clean_db):
+    with Session(clean_db) as session, session.begin():
+        lead = capture_lead(session, **submission(), request_id="req-1", ip="198.51.100.7")
+    assert (lead.outcome, lead.owner_id) == ("created", None)
+    capture(clean_db, submission_id="sub-2")  # the same person and consent: nothing to fill
+    capture(clean_db, submission_id="sub-2", company="Acme AG")  # a changed re-submission
+    with clean_db.connect() as conn:
+        audits = conn.execute(sa.text(
+            "select user_id, action, entity, entity_id, before, after, request_id, "
+            "host(ip) from app.audit_logs order by id")).all()
+        version = conn.execute(sa.text("select version from app.contacts")).scalar_one()
+    assert [a.action for a in audits] == ["capture_created", "capture_created",
+                                          "capture_updated"]
+    first = audits[0]
+    assert (first.user_id, first.entity, first.entity_id, first.before) == \
+        (None, "leads", str(lead.id), None)
+    assert (first.request_id, first[7]) == ("req-1", "198.51.100.7")
+    assert first.after["contact_id"] == lead.contact_id and first.after["owner_id"] is None
+    assert first.after["custom_fields"]["form_key"] == "demo-request"
+    assert (audits[2].before, audits[2].after) == \
+        ({"company": "Acme GmbH"}, {"company": "Acme AG", "owner_id": None})
+    assert version == 1  # matched twice, never updated: nothing was blank or new
+
+
+def test_a_known_contact_gets_its_blanks_and_new_consent_with_a_new_version(clean_db):
+    capture(clean_db, phone=None, job_title=None, consent=None)
+    capture(clean_db, submission_id="sub-2", first_name="Mallory", job_title="CEO",
+            consent={"given": True, "text": "Other wording.", "at": None})
+    with clean_db.connect() as conn:
+        row = conn.execute(sa.select(Contact.first_name, Contact.title, Contact.phone,
+                                     Contact.marketing_consent, Contact.consent_text,
+                                     Contact.consent_at, Contact.version)).one()
+    assert row[:5] == ("Ann", "CEO", "+49 30 1234567", True, "Other wording.")
+    assert row.consent_at is not None and row.version == 2

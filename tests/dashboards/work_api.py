@@ -20,7 +20,7 @@ from salesops.domain import tasks
 from salesops.domain.audit import Actor
 from salesops.domain.leads import capture_lead
 from salesops.domain.users import create_user, get_principal
-from salesops.models import Campaign, Team
+from salesops.models import Campaign, Lead, Team
 from salesops.security import SecuritySettings
 from salesops.settings import Settings
 
@@ -105,18 +105,17 @@ def seed(engine: sa.Engine, security: SecuritySettings) -> WorkQueue:
                                "marketing_manager", security=security)
         campaign = Campaign(name="Spring launch", owner_id=marketer.id)
         session.add(campaign)
+        session.flush()
         made = WorkQueue(rep.id, other.id)
         owners = {"rep": rep, "other": other, "west": far}
         for name, (company, status, owner, _) in LEADS.items():
             lead = capture_lead(session, email=f"{name}@{company.lower()}.example",
                                 first_name=name.title(), last_name="Lead", company=company,
                                 form_key="demo", submission_id=f"work-queue-{name}")
-            lead.owner_id, lead.status = owners[owner].id, status
-            if name == "campaign":
-                session.flush()
-                lead.campaign_id = campaign.id
+            session.execute(sa.update(Lead).where(Lead.id == lead.id).values(
+                owner_id=owners[owner].id, status=status,
+                campaign_id=campaign.id if name == "campaign" else None))
             made.leads[name] = lead.id
-        session.flush()
         for name, (*_, (score, band)) in LEADS.items():
             session.execute(sa.text(
                 "insert into ml.lead_scores (lead_id, score, band, probability, model_name, "
