@@ -129,23 +129,25 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
     """Load CSV rows as `load_batch` would load the parser's records, with the same raw rows
     and content hashes, but parsed and hashed by PostgreSQL.
 
-    The rows are COPY'd as they are into a temporary table of text columns and turned into
-    raw rows by one INSERT ... SELECT that builds the canonical JSON, its SHA-256 and the
-    jsonb record in SQL. A batch PostgreSQL cannot read as the parser does (a COPY error
-    such as a bad column count or encoding, a row count that differs, a key that is empty
-    or would be trimmed) is rolled back to a savepoint and loaded through `load_batch`'s
-    path from the parser's records and rejects, so its rejects keep their file and line.
+    The rows are COPY'd as they are into a temporary table of text columns, turned into
+    raw rows (the canonical JSON, its SHA-256 and the jsonb record, made in SQL) in a second
+    one, and those go into the raw table by one INSERT ... SELECT. A batch PostgreSQL cannot
+    read as the parser does (a COPY error such as a bad column count or encoding, a row
+    count that differs, a key that is empty or would be trimmed) is rolled back to a
+    savepoint and loaded through `load_batch`'s path from the parser's records and rejects,
+    so its rejects keep their file and line.
     """
     return _finish_csv(_stage_csv(engine, batch), after)
 
 
 def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[B, LoadResult]]:
-    """Load each batch as `load_csv_batch` does, in order, the next batch's COPY overlapping
-    the last one's INSERT ... SELECT: a second connection (in a thread) opens the next
-    batch's transaction and COPYs its rows while the server turns the last batch's rows into
-    raw rows. Batches still commit one after another, so a later batch's rows have later
-    `loaded_at` and `id`. A batch that fails stops the run (LoadFailed, after the batches
-    before it landed); the one staged behind it is rolled back, leaving no trace.
+    """Load each batch as `load_csv_batch` does, in order, two at a time: while one
+    connection writes a batch's raw rows into the raw table, a second one (in a thread) opens
+    the next batch's transaction, COPYs its rows and makes their JSON, hashes and jsonb, so
+    two server processes work at once. Batches still write and commit one after another, so
+    a later batch's rows have later `loaded_at` and `id`. A batch that fails stops the run
+    (LoadFailed, after the batches before it landed); the one staged behind it is rolled
+    back, leaving no trace.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="salesops-copy") as pool:
         ahead: Future[_Staged] | None = None
@@ -167,7 +169,7 @@ def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[
 @dataclass
 class _Staged:
     """A CSV batch in its open transaction: its `ops.load_batches` row written and, unless
-    PostgreSQL reads it otherwise than the parser, its rows COPY'd into `_csv`."""
+    PostgreSQL reads it otherwise than the parser (`copied` False), its raw rows in `_raw`."""
 
     batch: CsvBatchLike
     batch_id: uuid.UUID
@@ -193,9 +195,9 @@ def _finish_csv(staged: _Staged,
     def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
         if staged.error is not None:
             raise staged.error
-        fast = _insert_csv(conn, batch_id, batch) if staged.copied else None
-        return fast or _load(conn, batch_id, batch.source, batch.entity, batch.records,
-                             batch.rejects)
+        if staged.copied:
+            return _insert_csv(conn, batch_id, batch)
+        return _load(conn, batch_id, batch.source, batch.entity, batch.records, batch.rejects)
 
     return _end_batch(staged.conn, staged.batch_id, batch.source, batch.entity, batch.origin,
                       load, after)
@@ -268,10 +270,6 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
                       rejected)
 
 
-class _NotAsParsed(Exception):
-    """PostgreSQL read the CSV rows otherwise than the parser: load them the careful way."""
-
-
 def _plain(batch: CsvBatchLike) -> bool:
     """Column names that can name the temporary table's columns, one each, and the key."""
     names = list(batch.columns)
@@ -280,17 +278,24 @@ def _plain(batch: CsvBatchLike) -> bool:
 
 
 def _copy_csv(conn: sa.Connection, batch: CsvBatchLike) -> bool:
-    """COPY the rows as they are into `_csv`, a temporary table of text columns, after a
-    savepoint; False (rolled back to it) when PostgreSQL reads them otherwise than the
-    parser: a COPY error (column count, encoding, quoting) or another row count.
+    """Stage the batch's raw rows (key, hash, JSON text) in `_raw`, a temporary table,
+    after a savepoint; False (rolled back to it) when PostgreSQL reads the rows otherwise
+    than the parser: a COPY error (column count, encoding, quoting), another row count, or a
+    key `load_batch` would trim or reject.
 
-    Its columns are the CSV's names in sorted order, so that `row_to_json` spells
-    `canonical_json` of the row: keys sorted, compact, with orjson's string escapes (`\\n`,
-    `\\"`, `\\u001f`); its SHA-256 is the content hash `load_batch` takes, so a file loaded
-    either way is the same rows.
+    The rows are COPY'd as they are into `_csv`, a temporary table whose columns are the
+    CSV's names in sorted order, so that `row_to_json` spells `canonical_json` of the row:
+    keys sorted, compact, with orjson's string escapes (`\\n`, `\\"`, `\\u001f`); its
+    SHA-256 is the content hash `load_batch` takes, so a file loaded either way is the same
+    rows. This is about half of the server's work on a batch, done before its turn to write
+    the raw table comes (`load_csv_batches` does it for the next batch meanwhile); parsing
+    the JSON into jsonb is the other half's, with the writing (measured: docs/benchmarks.md).
     """
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     in_file = sql.SQL(", ").join(map(sql.Identifier, batch.columns))
+    key = sql.Identifier(batch.key)
+    # Only keys that `_row`'s strip() would leave as they are: printable ASCII at both ends.
+    usable = sql.SQL("{k} ~ '^[!-~]' and {k} ~ '[!-~]$'").format(k=key)
     with driver.cursor() as cur:
         cur.execute("savepoint _csv")
         cur.execute(sql.SQL("create temp table _csv ({}) on commit drop").format(
@@ -305,43 +310,40 @@ def _copy_csv(conn: sa.Connection, batch: CsvBatchLike) -> bool:
             copied = cur.rowcount == batch.rows
         except psycopg.errors.DataError:
             copied = False
-        cur.execute("release savepoint _csv" if copied else "rollback to savepoint _csv")
+        if copied:
+            cur.execute(sql.SQL(
+                "create temp table _raw on commit drop as select {k} as source_key, "
+                "encode(sha256(convert_to(j, 'UTF8')), 'hex') as content_hash, j from ("
+                "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
+            ).format(k=key, usable=usable))
+            copied = cur.rowcount == batch.rows
+        cur.execute("drop table _csv; release savepoint _csv" if copied
+                    else "rollback to savepoint _csv")
     return copied
 
 
-def _insert_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike
-                ) -> LoadResult | None:
-    """The raw rows of `_csv`, by one INSERT ... SELECT; or None (nothing written) when a
-    key is one `load_batch` would trim or reject."""
+def _insert_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike) -> LoadResult:
+    """The staged raw rows into the raw table, each record parsed into jsonb on the way.
+    Optimistic: one INSERT ... SELECT, what a batch of new records needs; if any is there
+    already (the primary key says so), that is rolled back to its savepoint and the rows go
+    in with `on conflict do nothing`."""
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    key = sql.Identifier(batch.key)
-    # Only keys that `_row`'s strip() would leave as they are: printable ASCII at both ends.
-    usable = sql.SQL("{k} ~ '^[!-~]' and {k} ~ '[!-~]$'").format(k=key)
     insert = sql.SQL(
         "insert into {t} (batch_id, source, source_key, content_hash, record) "
-        "select {b}, {s}, {k}, encode(sha256(convert_to(j, 'UTF8')), 'hex'), j::jsonb from ("
-        "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
+        "select {b}, {s}, source_key, content_hash, j::jsonb from _raw"
     ).format(t=sql.Identifier("raw", raw_table_name(batch.source, batch.entity)),
-             b=sql.Literal(batch_id), s=sql.Literal(batch.source), k=key, usable=usable)
-    try:
-        with driver.transaction(), driver.cursor() as cur:
-            try:
-                with driver.transaction():  # optimistic: a batch of new records
-                    cur.execute(insert)
-                    if cur.rowcount != batch.rows:
-                        raise _NotAsParsed
-                return LoadResult(batch_id, batch.source, batch.entity, batch.rows,
-                                  batch.rows, 0, 0)
-            except psycopg.errors.UniqueViolation:
-                pass
-            cur.execute(sql.SQL("select count(*) from _csv where {}").format(usable))
-            if cur.fetchone() != (batch.rows,):
-                raise _NotAsParsed
-            cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
-            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
-                              batch.rows - cur.rowcount, 0)
-    except _NotAsParsed:
-        return None
+             b=sql.Literal(batch_id), s=sql.Literal(batch.source))
+    with driver.cursor() as cur:
+        try:
+            with driver.transaction():
+                cur.execute(insert)
+            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, batch.rows, 0,
+                              0)
+        except psycopg.errors.UniqueViolation:
+            pass
+        cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
+        return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
+                          batch.rows - cur.rowcount, 0)
 
 
 def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,
