@@ -130,8 +130,8 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
     and content hashes, but parsed and hashed by PostgreSQL.
 
     The rows are COPY'd as they are into a temporary table of text columns, turned into
-    raw rows (the canonical JSON, its SHA-256 and the jsonb record, made in SQL) in a second
-    one, and those go into the raw table by one INSERT ... SELECT. A batch PostgreSQL cannot
+    (key, SHA-256, canonical JSON) in SQL into a second one, and those go into the raw table,
+    the JSON parsed into jsonb, by one INSERT ... SELECT. A batch PostgreSQL cannot
     read as the parser does (a COPY error such as a bad column count or encoding, a row
     count that differs, a key that is empty or would be trimmed) is rolled back to a
     savepoint and loaded through `load_batch`'s path from the parser's records and rejects,
@@ -143,8 +143,8 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
 def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[B, LoadResult]]:
     """Load each batch as `load_csv_batch` does, in order, two at a time: while one
     connection writes a batch's raw rows into the raw table, a second one (in a thread) opens
-    the next batch's transaction, COPYs its rows and makes their JSON, hashes and jsonb, so
-    two server processes work at once. Batches still write and commit one after another, so
+    the next batch's transaction, COPYs its rows and makes their canonical JSON and hashes,
+    so two server processes work at once. Batches still write and commit one after another, so
     a later batch's rows have later `loaded_at` and `id`. A batch that fails stops the run
     (LoadFailed, after the batches before it landed); the one staged behind it is rolled
     back, leaving no trace.
