@@ -67,7 +67,7 @@ class Bench:
             try:
                 self.sql(create)
             except psycopg.errors.FeatureNotSupported as exc:  # lz4 is a build option
-                print(f"{name:<62} not on this server: {exc}".splitlines()[0], file=sys.stderr)
+                print(f"{name:<70} not on this server: {exc}".splitlines()[0], file=sys.stderr)
                 return float("nan")
             self.sql("checkpoint")
             before = self.conn.execute("select pg_current_wal_insert_lsn()").fetchone()[0]
@@ -84,7 +84,7 @@ class Bench:
                                         (before,)).fetchone()[0]
         self.sql("drop table if exists t")
         self.results[name] = self.rows / best
-        print(f"{name:<62} {best:6.2f} s {self.rows / best:>9,.0f} rows/s "
+        print(f"{name:<70} {best:6.2f} s {self.rows / best:>9,.0f} rows/s "
               f"{int(wal) / self.rows:>6,.0f} WAL B/row", file=sys.stderr)
         return best
 
@@ -216,7 +216,7 @@ def run(url: str, csv_file: Path, rows: int, repeat: int) -> dict:
 
 
 def _time_copies(b: Bench, lines: bytes) -> None:
-    b.time("COPY of finished raw rows (text), as migrated", raw(),
+    b.time("COPY of finished raw rows (text), before", raw(),
            lambda: _copy_lines(b.conn, lines))
     b.time("COPY of finished raw rows (text), now", lean(),
            lambda: _copy_lines(b.conn, lines))
