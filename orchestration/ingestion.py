@@ -5,8 +5,9 @@ incremental source stores its cursor in the same transaction as the batch, so a 
 never passes what was loaded, and a run that stops half way is continued by the next.
 """
 
+import itertools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,7 +19,7 @@ from connectors import hubspot_api, imap
 from connectors.records import CsvBatch, RecordBatch
 from salesops.cursors import get_cursor, set_cursor
 from salesops.errors import SalesopsError
-from salesops.loading import LoadResult, load_batch, load_csv_batch
+from salesops.loading import LoadResult, load_batch, load_csv_batches
 
 OnBatch = Callable[[RecordBatch | CsvBatch, LoadResult], None]
 IMAP_CURSOR_SOURCE = "imap"
@@ -56,32 +57,43 @@ def load_batches(engine: sa.Engine, batches: Iterable[RecordBatch | CsvBatch],
 
     A batch that carries a cursor (`hubspot_api.HubSpotBatch`) stores it in its own
     transaction; one without rows only stores its cursor. CSV rows as bytes (`CsvBatch`)
-    are parsed by PostgreSQL in bulk.
+    are parsed by PostgreSQL in bulk, a run of them pipelined (`load_csv_batches`: the next
+    batch's COPY while the last one's raw rows are written).
     """
     totals: dict[str, Totals] = {}
-    for batch in batches:
-        cursor = getattr(batch, "cursor", None)
-        entity = getattr(batch, "cursor_entity", "")
-
-        def store(conn: sa.Connection, _: object, batch: RecordBatch = batch,
-                  cursor: dict | None = cursor, entity: str = entity) -> None:
-            set_cursor(conn, batch.source, entity, cursor)
-
-        if not len(batch):
-            if cursor is not None:
-                with engine.begin() as conn:
-                    store(conn, None)
-            continue
-        if isinstance(batch, CsvBatch):
-            result = load_csv_batch(engine, batch)
-        else:
-            result = load_batch(engine, batch.source, batch.entity, batch.origin,
-                                batch.records, batch.rejects,
-                                after=store if cursor is not None else None)
-        totals.setdefault(batch.entity, Totals()).add(result)
-        if on_batch:
-            on_batch(batch, result)
+    for is_csv, run in itertools.groupby(batches, key=lambda b: isinstance(b, CsvBatch)):
+        for batch, result in _loaded(engine, is_csv, run):
+            totals.setdefault(batch.entity, Totals()).add(result)
+            if on_batch:
+                on_batch(batch, result)
     return totals
+
+
+def _loaded(engine: sa.Engine, is_csv: bool, run: Iterable[RecordBatch | CsvBatch]
+            ) -> Iterator[tuple[RecordBatch | CsvBatch, LoadResult]]:
+    if is_csv:
+        yield from load_csv_batches(engine, (b for b in run if len(b)))
+        return
+    for batch in run:
+        if (result := _load_records(engine, batch)) is not None:  # type: ignore[arg-type]
+            yield batch, result
+
+
+def _load_records(engine: sa.Engine, batch: RecordBatch) -> LoadResult | None:
+    """One batch of records with its cursor, if it has one; None when it has no rows."""
+    cursor = getattr(batch, "cursor", None)
+    entity = getattr(batch, "cursor_entity", "")
+
+    def store(conn: sa.Connection, _: object) -> None:
+        set_cursor(conn, batch.source, entity, cursor)
+
+    if not len(batch):
+        if cursor is not None:
+            with engine.begin() as conn:
+                store(conn, None)
+        return None
+    return load_batch(engine, batch.source, batch.entity, batch.origin, batch.records,
+                      batch.rejects, after=store if cursor is not None else None)
 
 
 def hubspot_cursors(engine: sa.Engine) -> dict[str, dict | None]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 import psycopg
@@ -64,6 +66,9 @@ class CsvBatchLike(Protocol):
     def records(self) -> Iterable[Mapping[str, Any]]: ...
     @property
     def rejects(self) -> Iterable[RejectLike]: ...
+
+
+B = TypeVar("B", bound=CsvBatchLike)
 
 
 @dataclass(frozen=True)
@@ -124,33 +129,113 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
     """Load CSV rows as `load_batch` would load the parser's records, with the same raw rows
     and content hashes, but parsed and hashed by PostgreSQL.
 
-    The rows are COPY'd as they are into a temporary table of text columns and turned into
-    raw rows by one INSERT ... SELECT that builds the canonical JSON, its SHA-256 and the
-    jsonb record in SQL. A batch PostgreSQL cannot read as the parser does (a COPY error
-    such as a bad column count or encoding, a row count that differs, a key that is empty
-    or would be trimmed) is rolled back to a savepoint and loaded through `load_batch`'s
-    path from the parser's records and rejects, so its rejects keep their file and line.
+    The rows are COPY'd as they are into a temporary table of text columns, turned into
+    (key, SHA-256, canonical JSON) in SQL into a second one, and those go into the raw table,
+    the JSON parsed into jsonb, by one INSERT ... SELECT. A batch PostgreSQL cannot
+    read as the parser does (a COPY error such as a bad column count or encoding, a row
+    count that differs, a key that is empty or would be trimmed) is rolled back to a
+    savepoint and loaded through `load_batch`'s path from the parser's records and rejects,
+    so its rejects keep their file and line.
     """
-    def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
-        fast = _load_csv(conn, batch_id, batch) if _plain(batch) else None
-        return fast or _load(conn, batch_id, batch.source, batch.entity, batch.records,
-                             batch.rejects)
+    return _finish_csv(_stage_csv(engine, batch), after)
 
-    return _in_batch(engine, batch.source, batch.entity, batch.origin, load, after)
+
+def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[B, LoadResult]]:
+    """Load each batch as `load_csv_batch` does, in order, two at a time: while one
+    connection writes a batch's raw rows into the raw table, a second one (in a thread) opens
+    the next batch's transaction, COPYs its rows and makes their canonical JSON and hashes,
+    so two server processes work at once. Batches still write and commit one after another, so
+    a later batch's rows have later `loaded_at` and `id`. A batch that fails stops the run
+    (LoadFailed, after the batches before it landed); the one staged behind it is rolled
+    back, leaving no trace.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="salesops-copy") as pool:
+        ahead: Future[_Staged] | None = None
+        try:
+            for batch in batches:
+                previous, ahead = ahead, pool.submit(_stage_csv, engine, batch)
+                if previous is not None:
+                    done = previous.result()
+                    yield done.batch, _finish_csv(done)  # type: ignore[misc]
+            if ahead is not None:
+                last, ahead = ahead.result(), None
+                yield last.batch, _finish_csv(last)  # type: ignore[misc]
+        finally:
+            if ahead is not None:  # a failure, or the caller stopped: roll the staged one back
+                with suppress(Exception):
+                    ahead.result().conn.close()
+
+
+@dataclass
+class _Staged:
+    """A CSV batch in its open transaction: its `ops.load_batches` row written and, unless
+    PostgreSQL reads it otherwise than the parser (`copied` False), its raw rows in `_raw`."""
+
+    batch: CsvBatchLike
+    batch_id: uuid.UUID
+    conn: sa.Connection
+    copied: bool = False
+    error: Exception | None = None
+
+
+def _stage_csv(engine: sa.Engine, batch: CsvBatchLike) -> _Staged:
+    batch_id, conn = _begin_batch(engine, batch.source, batch.entity, batch.origin)
+    staged = _Staged(batch, batch_id, conn)
+    try:
+        staged.copied = _plain(batch) and _copy_csv(conn, batch)
+    except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure when finished
+        staged.error = exc
+    return staged
+
+
+def _finish_csv(staged: _Staged,
+                after: Callable[[sa.Connection, LoadResult], None] | None = None) -> LoadResult:
+    batch = staged.batch
+
+    def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
+        if staged.error is not None:
+            raise staged.error
+        if staged.copied:
+            return _insert_csv(conn, batch_id, batch)
+        return _load(conn, batch_id, batch.source, batch.entity, batch.records, batch.rejects)
+
+    return _end_batch(staged.conn, staged.batch_id, batch.source, batch.entity, batch.origin,
+                      load, after)
 
 
 def _in_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
               load: Callable[[sa.Connection, uuid.UUID], LoadResult],
               after: Callable[[sa.Connection, LoadResult], None] | None) -> LoadResult:
     """Run `load` as one batch: one transaction with its `ops.load_batches` row."""
+    batch_id, conn = _begin_batch(engine, source, entity, origin)
+    return _end_batch(conn, batch_id, source, entity, origin, load, after)
+
+
+def _begin_batch(engine: sa.Engine, source: str, entity: str, origin: str | None
+                 ) -> tuple[uuid.UUID, sa.Connection]:
+    """A new batch's id and its open transaction, its `ops.load_batches` row written first:
+    the raw rows carry the id, and this row commits with them or not at all."""
     if (source, entity) not in RAW_TABLES:
         raise LoadFailed(f"no raw table for source {source!r}, entity {entity!r}")
     batch_id = uuid.uuid4()
+    conn = engine.connect()
     try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, "
-                                 "origin, status) values (:b, :s, :e, :o, 'running')"),
-                         {"b": batch_id, "s": source, "e": entity, "o": origin})
+        conn.begin()
+        conn.execute(sa.text("insert into ops.load_batches (batch_id, source, entity, "
+                             "origin, status) values (:b, :s, :e, :o, 'running')"),
+                     {"b": batch_id, "s": source, "e": entity, "o": origin})
+    except Exception as exc:
+        conn.close()
+        raise _failed(conn.engine, batch_id, source, entity, origin, exc) from exc
+    return batch_id, conn
+
+
+def _end_batch(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
+               origin: str | None, load: Callable[[sa.Connection, uuid.UUID], LoadResult],
+               after: Callable[[sa.Connection, LoadResult], None] | None) -> LoadResult:
+    """Load the batch's rows, mark its batch row loaded, commit; or roll it all back."""
+    try:
+        with conn:
             result = load(conn, batch_id)
             conn.execute(sa.text(
                 "update ops.load_batches set status = 'loaded', finished_at = clock_timestamp(),"
@@ -160,10 +245,16 @@ def _in_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
                  "r": result.rows_rejected, "b": batch_id})
             if after is not None:
                 after(conn, result)
+            conn.commit()
     except Exception as exc:
-        _record_failure(engine, batch_id, source, entity, origin, exc)
-        raise LoadFailed(f"loading {source}.{entity} from {origin}: {exc}", batch_id) from exc
+        raise _failed(conn.engine, batch_id, source, entity, origin, exc) from exc
     return result
+
+
+def _failed(engine: sa.Engine, batch_id: uuid.UUID, source: str, entity: str,
+            origin: str | None, exc: BaseException) -> LoadFailed:
+    _record_failure(engine, batch_id, source, entity, origin, exc)
+    return LoadFailed(f"loading {source}.{entity} from {origin}: {exc}", batch_id)
 
 
 def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
@@ -179,10 +270,6 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
                       rejected)
 
 
-class _NotAsParsed(Exception):
-    """PostgreSQL read the CSV rows otherwise than the parser: load them the careful way."""
-
-
 def _plain(batch: CsvBatchLike) -> bool:
     """Column names that can name the temporary table's columns, one each, and the key."""
     names = list(batch.columns)
@@ -190,59 +277,73 @@ def _plain(batch: CsvBatchLike) -> bool:
             and all(0 < len(name.encode()) < 64 for name in names))  # PostgreSQL's NAMEDATALEN
 
 
-def _load_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike
-              ) -> LoadResult | None:
-    """The batch through COPY and set-based SQL, or None (nothing written) when PostgreSQL
-    does not read it as the parser does.
+def _copy_csv(conn: sa.Connection, batch: CsvBatchLike) -> bool:
+    """Stage the batch's raw rows (key, hash, JSON text) in `_raw`, a temporary table,
+    after a savepoint; False (rolled back to it) when PostgreSQL reads the rows otherwise
+    than the parser: a COPY error (column count, encoding, quoting), another row count, or a
+    key `load_batch` would trim or reject.
 
-    The temporary table's columns are the CSV's names in sorted order, so that
-    `row_to_json` spells `canonical_json` of the row: keys sorted, compact, with orjson's
-    string escapes (`\\n`, `\\"`, `\\u001f`); its SHA-256 is the content hash `load_batch`
-    takes, so a file loaded either way is the same rows.
+    The rows are COPY'd as they are into `_csv`, a temporary table whose columns are the
+    CSV's names in sorted order, so that `row_to_json` spells `canonical_json` of the row:
+    keys sorted, compact, with orjson's string escapes (`\\n`, `\\"`, `\\u001f`); its
+    SHA-256 is the content hash `load_batch` takes, so a file loaded either way is the same
+    rows. This is about half of the server's work on a batch, done before its turn to write
+    the raw table comes (`load_csv_batches` does it for the next batch meanwhile); parsing
+    the JSON into jsonb is the other half's, with the writing (measured: docs/benchmarks.md).
     """
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     in_file = sql.SQL(", ").join(map(sql.Identifier, batch.columns))
     key = sql.Identifier(batch.key)
     # Only keys that `_row`'s strip() would leave as they are: printable ASCII at both ends.
     usable = sql.SQL("{k} ~ '^[!-~]' and {k} ~ '[!-~]$'").format(k=key)
+    with driver.cursor() as cur:
+        cur.execute("savepoint _csv")
+        cur.execute(sql.SQL("create temp table _csv ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name))
+                               for name in sorted(batch.columns))))
+        try:
+            with cur.copy(sql.SQL(
+                    "copy _csv ({cols}) from stdin with (format csv, delimiter {d}, "
+                    "force_not_null ({cols}), encoding 'UTF8')").format(
+                    cols=in_file, d=sql.Literal(batch.delimiter))) as copy:
+                copy.write(batch.data)
+            copied = cur.rowcount == batch.rows
+        except psycopg.errors.DataError:
+            copied = False
+        if copied:
+            cur.execute(sql.SQL(
+                "create temp table _raw on commit drop as select {k} as source_key, "
+                "encode(sha256(convert_to(j, 'UTF8')), 'hex') as content_hash, j from ("
+                "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
+            ).format(k=key, usable=usable))
+            copied = cur.rowcount == batch.rows
+        cur.execute("drop table _csv; release savepoint _csv" if copied
+                    else "rollback to savepoint _csv")
+    return copied
+
+
+def _insert_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike) -> LoadResult:
+    """The staged raw rows into the raw table, each record parsed into jsonb on the way.
+    Optimistic: one INSERT ... SELECT, what a batch of new records needs; if any is there
+    already (the primary key says so), that is rolled back to its savepoint and the rows go
+    in with `on conflict do nothing`."""
+    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     insert = sql.SQL(
         "insert into {t} (batch_id, source, source_key, content_hash, record) "
-        "select {b}, {s}, {k}, encode(sha256(convert_to(j, 'UTF8')), 'hex'), j::jsonb from ("
-        "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
+        "select {b}, {s}, source_key, content_hash, j::jsonb from _raw"
     ).format(t=sql.Identifier("raw", raw_table_name(batch.source, batch.entity)),
-             b=sql.Literal(batch_id), s=sql.Literal(batch.source), k=key, usable=usable)
-    try:
-        with driver.transaction(), driver.cursor() as cur:
-            cur.execute(sql.SQL("create temp table _csv ({}) on commit drop").format(
-                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name))
-                                   for name in sorted(batch.columns))))
-            try:
-                with cur.copy(sql.SQL(
-                        "copy _csv ({cols}) from stdin with (format csv, delimiter {d}, "
-                        "force_not_null ({cols}), encoding 'UTF8')").format(
-                        cols=in_file, d=sql.Literal(batch.delimiter))) as copy:
-                    copy.write(batch.data)
-            except psycopg.errors.DataError as exc:  # column count, encoding, quoting
-                raise _NotAsParsed from exc
-            if cur.rowcount != batch.rows:
-                raise _NotAsParsed
-            try:
-                with driver.transaction():  # optimistic: a batch of new records
-                    cur.execute(insert)
-                    if cur.rowcount != batch.rows:
-                        raise _NotAsParsed
-                return LoadResult(batch_id, batch.source, batch.entity, batch.rows,
-                                  batch.rows, 0, 0)
-            except psycopg.errors.UniqueViolation:
-                pass
-            cur.execute(sql.SQL("select count(*) from _csv where {}").format(usable))
-            if cur.fetchone() != (batch.rows,):
-                raise _NotAsParsed
-            cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
-            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
-                              batch.rows - cur.rowcount, 0)
-    except _NotAsParsed:
-        return None
+             b=sql.Literal(batch_id), s=sql.Literal(batch.source))
+    with driver.cursor() as cur:
+        try:
+            with driver.transaction():
+                cur.execute(insert)
+            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, batch.rows, 0,
+                              0)
+        except psycopg.errors.UniqueViolation:
+            pass
+        cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
+        return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
+                          batch.rows - cur.rowcount, 0)
 
 
 def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,

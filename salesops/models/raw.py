@@ -2,7 +2,12 @@
 
 Every table has the same lineage columns and keeps the original record as jsonb, so a new
 source field never needs a migration. Re-loading the same record (same source key, same
-content hash) adds nothing.
+content hash) adds nothing: that pair is the primary key.
+
+Each index costs every loaded row, so there are only two: the primary key, and a BRIN
+index on batch_id (a batch's rows are contiguous). `id` orders the versions of a record
+and has no index of its own; batch_id has no foreign key, because the loader writes the
+`ops.load_batches` row in the batch's own transaction (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -37,17 +42,17 @@ def _raw_table(source: str, entity: str) -> sa.Table:
     name = raw_table_name(source, entity)
     return sa.Table(
         name, Base.metadata,
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("batch_id", UUID(as_uuid=True), sa.ForeignKey("ops.load_batches.batch_id"),
-                  nullable=False),
+        sa.Column("id", sa.BigInteger, sa.Identity(), nullable=False),
+        sa.Column("batch_id", UUID(as_uuid=True), nullable=False),
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("source_key", sa.Text, nullable=False),
         sa.Column("content_hash", sa.Text, nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
                   nullable=False),
         sa.Column("record", JSONB, nullable=False),
-        sa.UniqueConstraint("source_key", "content_hash"),
-        sa.Index(f"ix_{name}_batch_id", "batch_id"),
+        sa.PrimaryKeyConstraint("source_key", "content_hash"),
+        sa.Index(f"ix_{name}_batch_id", "batch_id", postgresql_using="brin",
+                 postgresql_with={"autosummarize": "on"}),
         schema="raw",
     )
 

@@ -146,3 +146,44 @@ def test_a_wide_file_loads_in_bulk(clean_db, tmp_path):
 def test_quotes_both_parsers_read_alike(data, same):
     assert _rfc4180(data, ",") is same
     assert _rfc4180(data.replace(b",", b";"), ";") is same
+
+
+def test_pipelined_batches_land_in_file_order(clean_db, tmp_path):
+    """The next batch is COPY'd while the last one is written, but batches commit in order:
+    a later batch's rows have greater ids and load times, so the newest version wins."""
+    body = "Id,Name\n" + "".join(f"003{i:03d},n{i}\n" for i in range(10)) + "003001,again\n"
+    batches = list(read_export(_write(tmp_path / "e", body), chunk_size=3))
+    totals = load_batches(clean_db, batches)["contact"]
+    assert (totals.batches, totals.rows_loaded) == (4, 11)
+    with clean_db.connect() as conn:
+        spans = conn.execute(sa.text(
+            "select min(w.id), max(w.id), min(w.loaded_at), max(w.loaded_at) "
+            "from raw.salesforce__contact w join ops.load_batches b using (batch_id) "
+            "where b.status = 'loaded' group by b.batch_id order by b.started_at")).all()
+        newest = conn.execute(sa.text(
+            "select distinct on (source_key) record->>'Name' from raw.salesforce__contact "
+            "where source_key = '003001' order by source_key, id desc")).scalar()
+    assert [tuple(s) for s in spans] == sorted(tuple(s) for s in spans)
+    assert all(a[1] < b[0] and a[3] <= b[2] for a, b in zip(spans, spans[1:], strict=False))
+    assert newest == "again"
+
+
+def test_a_failed_batch_stops_the_run_and_the_staged_one_leaves_no_trace(clean_db, tmp_path):
+    from salesops.loading import LoadFailed
+
+    def broken() -> list:
+        raise RuntimeError("unreadable")
+
+    good, staged = read_export(_write(tmp_path / "e", "Id,Name\n003A,Ann\n003B,Bob\n"),
+                               chunk_size=1)
+    bad = CsvBatch("salesforce", "contact", "bad.csv", b"x,y\n", 1, ["source_key", "Id"], ",",
+                   "Id", parse=broken)  # not one PostgreSQL may read: the parser is asked
+    with pytest.raises(LoadFailed, match="unreadable"):
+        load_batches(clean_db, [good, bad, staged])
+    with clean_db.connect() as conn:
+        batches = conn.execute(sa.text("select origin, status from ops.load_batches "
+                                       "order by started_at")).all()
+        keys = conn.execute(sa.text("select source_key from raw.salesforce__contact")
+                            ).scalars().all()
+    assert [status for _, status in batches] == ["loaded", "failed"]
+    assert keys == ["003A"]
