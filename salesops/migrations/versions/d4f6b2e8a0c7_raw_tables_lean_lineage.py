@@ -1,7 +1,7 @@
 """raw tables: natural primary key, no per-row foreign key, BRIN batch index
 
 Revision ID: d4f6b2e8a0c7
-Revises: a9f3c1d7e5b2
+Revises: b7e2c9d4f1a6
 Create Date: 2026-11-26 10:40:00
 
 Every `raw.*` table keeps its columns and rows (no hash changes: what was loaded before is
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "d4f6b2e8a0c7"
-down_revision = "a9f3c1d7e5b2"
+down_revision = "b7e2c9d4f1a6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
