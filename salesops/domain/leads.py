@@ -37,6 +37,7 @@ from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
 from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact, Deal, Lead, LeadScore, NextBestAction
+from salesops.models.crm import remember_names
 from salesops.security import permissions
 from salesops.security.sealed import phone_index
 
@@ -76,7 +77,8 @@ _CONSENT_CHANGES = """(excluded.marketing_consent is not null
          or t.consent_text is distinct from excluded.consent_text))"""
 
 #: One round trip: the live contact with the email's matching key (inserted when there
-#: is none, else locked, its blanks filled and its consent applied), the submission's
+#: is none, else locked, its blanks filled and its consent applied; its name added to
+#: those search reads), the submission's
 #: lineage row, the lead (unless the submission was captured before) and the active
 #: assignment rules: (matching key, contact id, contact created, lead id, rules). The key
 #: is null for an invalid email; the contact id is null only when a transaction that
@@ -109,7 +111,8 @@ _CAPTURE = sa.text(f"""
                               else t.consent_at end,
             version = t.version + 1, updated_at = now()
         where {_FILLS_BLANKS} or {_CONSENT_CHANGES}
-        returning t.id, t.xmax = 0 as created),
+        returning t.id, t.xmax = 0 as created, t.first_name, t.last_name),
+    names as ({remember_names("ins")}),
     person as (
         select k.key, coalesce((select id from ins), (select c.id from app.contacts c
                    where c.email_normalized = k.key and c.deleted_at is null

@@ -114,3 +114,21 @@ def test_scope_and_filters_after_the_lookup_return_what_the_whole_query_would(
     assert _all_pages(client, admin, "John Smith", 3, owner_id=str(west["id"])) == mine
     # the 8 nearest hold a page of the West rep's; the last page runs short: the fallback
     assert "bounded" in outcomes and outcomes[-1] == "fallback"
+
+
+def test_captured_people_are_found_by_name(client, personas, clean_db):
+    admin = personas["admin"]["headers"]
+    url = "/api/v1/forms/demo-request/submissions"
+    new = {"submission_id": "names-1", "fields": {"email": "ines.brandt@example.com",
+                                                  "first_name": "Ines", "last_name": "Brandt"}}
+    assert client.post(url, json=new).status_code in (200, 201, 202)
+    # a known person with no last name yet: the form fills the blank, and the new name counts
+    known = client.post("/api/v1/contacts", headers=admin, json={
+        "first_name": "Tomas", "email": "tomas.vik@example.com"}).json()
+    again = {"submission_id": "names-2", "fields": {"email": "tomas.vik@example.com",
+                                                    "first_name": "Tomas", "last_name": "Vik"}}
+    assert client.post(url, json=again).status_code in (200, 201, 202)
+    assert {"Ines Brandt", "Tomas Vik"} <= _names(clean_db)
+    assert [i["email"] for i in _found(client, admin, "Ines Brant")] == [
+        "ines.brandt@example.com"]
+    assert [i["id"] for i in _found(client, admin, "Tomas Vik")] == [known["id"]]
