@@ -3,8 +3,11 @@ benchmark and the tests all build them here).
 
 - The incremental run: `dbt build --selector incremental` (dbt_project/selectors.yml: the
   incremental models, the tables they read, campaign performance and attribution by
-  channel), with var `test_changed_rows_only`, so the data tests of the big incremental
-  models read only the rows it wrote.
+  channel, and the generic tests whose every parent it builds: `--indirect-selection
+  cautious`), with var
+  `test_changed_rows_only`, so the data tests of the incremental models read only the rows
+  it wrote, and var `persist_docs` false: the table and column comments are the daily
+  build's (they only change with the ymls).
 - The full daily build: `dbt build --full-refresh`: every model recomputed from its inputs,
   every data and unit test on every row.
 """
@@ -18,13 +21,15 @@ INCREMENTAL_SELECTOR = "incremental"
 
 
 def incremental_vars(dbt_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-    """dbt_vars, and the data tests of the big incremental models on the rows this run wrote."""
-    return {**(dbt_vars or {}), "test_changed_rows_only": True}
+    """dbt_vars, the data tests of the incremental models on the rows this run wrote, and
+    no comments written (dbt_project.yml's persist_docs)."""
+    return {**(dbt_vars or {}), "test_changed_rows_only": True, "persist_docs": False}
 
 
 def incremental_build_args(dbt_vars: dict[str, Any] | None = None) -> list[str]:
-    """`dbt build` of the incremental selection, testing the rows it writes."""
-    return ["build", "--selector", INCREMENTAL_SELECTOR,
+    """`dbt build` of the incremental selection, with the tests whose every parent it
+    builds (cautious), testing the rows it writes."""
+    return ["build", "--selector", INCREMENTAL_SELECTOR, "--indirect-selection", "cautious",
             "--vars", json.dumps(incremental_vars(dbt_vars))]
 
 

@@ -37,7 +37,13 @@
     ){% if lookback %} - interval '{{ var("incremental_lookback_hours") | int }} hours'{% endif %}
 {%- endmacro %}
 
-{# The post-hook of a model using changed_keys: drop the keys no longer live. #}
+{# The post-hook of a model using changed_keys: drop the keys no longer live. `not exists`
+   (an anti-join), not `not in (select ...)`: PostgreSQL runs the latter as a hashed subplan
+   only while the keys fit in work_mem, and beyond (a few hundred thousand keys) compares
+   every held key with every live one. #}
 {% macro delete_gone_keys(key, live) -%}
-    delete from {{ this }} where {{ key }} not in (select {{ key }} from {{ live }})
+    delete from {{ this }} as held where not exists (
+        select from (select {{ key }} from {{ live }}) as live_keys
+        where live_keys.{{ key }} = held.{{ key }}
+    )
 {%- endmacro %}

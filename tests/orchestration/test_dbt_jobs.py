@@ -13,9 +13,9 @@ from salesops.warehouse import dbt_env
 
 def test_incremental_args_test_the_rows_the_run_writes():
     args = incremental_build_args({"as_of": "2025-06-01"})
-    assert args[:3] == ["build", "--selector", "incremental"]
+    assert args[:5] == ["build", "--selector", "incremental", "--indirect-selection", "cautious"]
     assert json.loads(args[args.index("--vars") + 1]) == {
-        "as_of": "2025-06-01", "test_changed_rows_only": True}
+        "as_of": "2025-06-01", "test_changed_rows_only": True, "persist_docs": False}
     assert full_build_args() == ["build", "--full-refresh"]
     assert full_build_args({"as_of": "x"}) == ["build", "--full-refresh", "--vars",
                                                '{"as_of": "x"}']
@@ -30,7 +30,7 @@ def test_jobs_select_the_incremental_group_and_everything(database_url, monkeypa
     from orchestration.defs import dbt
 
     assert dbt.build_args(dbt.BuildMode.INCREMENTAL) == [
-        "build", "--vars", '{"test_changed_rows_only": true}']
+        "build", "--vars", '{"test_changed_rows_only": true, "persist_docs": false}']
     assert dbt.build_args(dbt.BuildMode.FULL_REFRESH) == ["build", "--full-refresh"]
     assert dbt.build_args(dbt.BuildMode.BUILD) == ["build"]
 

@@ -18,10 +18,11 @@
         on_schema_change='sync_all_columns',
         indexes=[{'columns': ['conversion_id'], 'unique': True}],
         post_hook=[
-            "delete from {{ this }} where conversion_id not in ("
-            ~ "select 'lead-' || lead_id from {{ ref('int_leads__converted_with_revenue') }}"
+            "delete from {{ this }} as held where not exists (select from ("
+            ~ "select 'lead-' || lead_id as conversion_id"
+            ~ " from {{ ref('int_leads__converted_with_revenue') }}"
             ~ " union all select 'deal-' || deal_id from {{ ref('fct_deals') }} where "
-            ~ won_in_window ~ ")",
+            ~ won_in_window ~ ") as live where live.conversion_id = held.conversion_id)",
         ],
     )
 }}

@@ -32,7 +32,13 @@ touchpoint_summary as (
         count(*) as touchpoint_count,
         min(occurred_at) as first_touch_at,
         max(occurred_at) as last_touch_at,
-        (array_agg(channel order by occurred_at desc, event_id desc))[1] as last_touch_channel
+        (array_agg(channel order by occurred_at desc, event_id desc))[1] as last_touch_channel,
+        0 as interaction_count,
+        0 as inbound_emails,
+        0 as outbound_emails,
+        0 as calls,
+        0 as meetings,
+        null::timestamptz as last_interaction_at
     from touchpoints
     group by contact_id
 
@@ -42,6 +48,10 @@ interaction_summary as (
 
     select
         contact_id,
+        0 as touchpoint_count,
+        null::timestamptz as first_touch_at,
+        null::timestamptz as last_touch_at,
+        null::text as last_touch_channel,
         count(*) as interaction_count,
         count(*) filter (where kind = 'email' and direction = 'inbound') as inbound_emails,
         count(*) filter (where kind = 'email' and direction = 'outbound') as outbound_emails,
@@ -51,19 +61,29 @@ interaction_summary as (
     from interactions
     group by contact_id
 
+),
+
+-- a union of the two summaries grouped by contact, not a full outer join on the contact:
+-- a filter on contact_id then reaches both streams' indexes
+summaries as (
+
+    select * from touchpoint_summary
+    union all
+    select * from interaction_summary
+
 )
 
 select
-    coalesce(touchpoint_summary.contact_id, interaction_summary.contact_id) as contact_id,
-    coalesce(touchpoint_summary.touchpoint_count, 0)::integer as touchpoint_count,
-    touchpoint_summary.first_touch_at,
-    touchpoint_summary.last_touch_at,
-    touchpoint_summary.last_touch_channel,
-    coalesce(interaction_summary.interaction_count, 0)::integer as interaction_count,
-    coalesce(interaction_summary.inbound_emails, 0)::integer as inbound_emails,
-    coalesce(interaction_summary.outbound_emails, 0)::integer as outbound_emails,
-    coalesce(interaction_summary.calls, 0)::integer as calls,
-    coalesce(interaction_summary.meetings, 0)::integer as meetings,
-    interaction_summary.last_interaction_at
-from touchpoint_summary
-full outer join interaction_summary using (contact_id)
+    contact_id,
+    sum(touchpoint_count)::integer as touchpoint_count,
+    min(first_touch_at) as first_touch_at,
+    max(last_touch_at) as last_touch_at,
+    max(last_touch_channel) as last_touch_channel,
+    sum(interaction_count)::integer as interaction_count,
+    sum(inbound_emails)::integer as inbound_emails,
+    sum(outbound_emails)::integer as outbound_emails,
+    sum(calls)::integer as calls,
+    sum(meetings)::integer as meetings,
+    max(last_interaction_at) as last_interaction_at
+from summaries
+group by contact_id

@@ -9,18 +9,23 @@ leads as (
 
 ),
 
-touchpoints as (
+-- both streams in one, so that a lead's counts are one aggregation grouped by the lead: a
+-- filter on lead_id (an incremental model's changed keys) then reaches the leads first and
+-- the streams through their contact index, instead of every lead's counts being computed
+streams as (
 
-    select contact_id, event_type, occurred_at
+    select contact_id, event_type, occurred_at, 'touchpoint' as stream
     from {{ ref('int_touchpoints__linked_to_contacts') }}
     where contact_id is not null
       and occurred_at is not null
 
-),
+    union all
 
-inbound_emails as (
-
-    select resolved.golden_contact_id as contact_id, interactions.occurred_at
+    select
+        resolved.golden_contact_id as contact_id,
+        null as event_type,
+        interactions.occurred_at,
+        'inbound_email' as stream
     from {{ ref('stg_app__interactions') }} as interactions
     inner join {{ ref('int_contacts__resolved_to_golden') }} as resolved
         on resolved.contact_id = interactions.contact_id
@@ -30,58 +35,43 @@ inbound_emails as (
 
 ),
 
-touchpoint_counts as (
+counts as (
 
     select
         leads.lead_id,
         count(*) filter (
-            where touchpoints.occurred_at < leads.created_at
+            where streams.stream = 'touchpoint'
+              and streams.occurred_at < leads.created_at
         ) as touchpoints_before_creation,
         count(*) filter (
-            where touchpoints.occurred_at >= leads.created_at
-              and touchpoints.occurred_at < leads.created_at
+            where streams.stream = 'touchpoint'
+              and streams.occurred_at >= leads.created_at
+              and streams.occurred_at < leads.created_at
                   + interval '{{ var("lead_engagement_window_days") }} days'
         ) as touchpoints_30d_after_creation,
+        {% for event_type in ['email_open', 'email_click', 'form_fill'] -%}
         count(*) filter (
-            where touchpoints.event_type = 'email_open'
-              and (leads.closed_at is null or touchpoints.occurred_at <= leads.closed_at)
-        ) as email_opens,
+            where streams.stream = 'touchpoint'
+              and streams.event_type = '{{ event_type }}'
+              and (leads.closed_at is null or streams.occurred_at <= leads.closed_at)
+        ) as {{ event_type }}s,
+        {% endfor -%}
         count(*) filter (
-            where touchpoints.event_type = 'email_click'
-              and (leads.closed_at is null or touchpoints.occurred_at <= leads.closed_at)
-        ) as email_clicks,
-        count(*) filter (
-            where touchpoints.event_type = 'form_fill'
-              and (leads.closed_at is null or touchpoints.occurred_at <= leads.closed_at)
-        ) as form_fills
+            where streams.stream = 'inbound_email'
+              and (leads.closed_at is null or streams.occurred_at <= leads.closed_at)
+        ) as inbound_emails
     from leads
-    inner join touchpoints on touchpoints.contact_id = leads.contact_id
-    group by leads.lead_id
-
-),
-
-inbound_email_counts as (
-
-    select
-        leads.lead_id,
-        count(*) as inbound_emails
-    from leads
-    inner join inbound_emails on inbound_emails.contact_id = leads.contact_id
-    where leads.closed_at is null or inbound_emails.occurred_at <= leads.closed_at
+    left join streams on streams.contact_id = leads.contact_id
     group by leads.lead_id
 
 )
 
 select
-    leads.lead_id,
-    coalesce(touchpoint_counts.touchpoints_before_creation, 0)::integer
-        as touchpoints_before_creation,
-    coalesce(touchpoint_counts.touchpoints_30d_after_creation, 0)::integer
-        as touchpoints_30d_after_creation,
-    coalesce(touchpoint_counts.email_opens, 0)::integer as email_opens,
-    coalesce(touchpoint_counts.email_clicks, 0)::integer as email_clicks,
-    coalesce(touchpoint_counts.form_fills, 0)::integer as form_fills,
-    coalesce(inbound_email_counts.inbound_emails, 0)::integer as inbound_emails
-from leads
-left join touchpoint_counts using (lead_id)
-left join inbound_email_counts using (lead_id)
+    lead_id,
+    touchpoints_before_creation::integer as touchpoints_before_creation,
+    touchpoints_30d_after_creation::integer as touchpoints_30d_after_creation,
+    email_opens::integer as email_opens,
+    email_clicks::integer as email_clicks,
+    form_fills::integer as form_fills,
+    inbound_emails::integer as inbound_emails
+from counts

@@ -42,8 +42,9 @@
             {'columns': ['campaign_id']},
         ],
         post_hook=[
-            "delete from {{ this }} where conversion_id not in (select conversion_id"
-            " from {{ ref('int_attribution__conversions') }})",
+            "delete from {{ this }} as held where not exists (select from"
+            " {{ ref('int_attribution__conversions') }} as live"
+            " where live.conversion_id = held.conversion_id)",
         ],
     )
 }}
