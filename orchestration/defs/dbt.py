@@ -53,7 +53,7 @@ def manifest_is_stale() -> bool:
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml",
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "selectors.yml",
                *(f for folder in ("models", "macros", "tests", "seeds")
                  for f in (DBT_PROJECT_DIR / folder).rglob("*") if f.is_file())]
     return any(f.stat().st_mtime > built for f in sources)
