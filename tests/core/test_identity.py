@@ -3,6 +3,8 @@ ambiguous cases that must stay apart."""
 
 from __future__ import annotations
 
+import numpy as np
+import phonenumbers
 import sqlalchemy as sa
 
 from salesops.identity import Evidence, Link, e164, link_orphans
@@ -15,6 +17,24 @@ def test_e164_reads_the_usual_spellings_once_per_string():
                 "+44 20 7946 0958"], "US")
     assert got == {"(415) 555-0100": "+14155550100", "+1 415-555-0100": "+14155550100",
                    "415.555.0100 ext. 12": "+14155550100", "+44 20 7946 0958": "+442079460958"}
+
+
+def test_e164_input_skips_the_parse_with_the_same_result():
+    """The fast path for `+1` numbers gives what `phonenumbers` gives, and leaves alone what
+    it must parse (a `+1` area code starting 0 or 1, an extension, spaces, other lengths)."""
+    rng = np.random.default_rng(7)
+    phones = [f"+1{d}" for d in rng.integers(2_000_000_000, 10_000_000_000, 2_000)]
+    phones += ["+12000000000", "+19999999999", "+10123456789", "+11234567890", "+1415555010",
+               "+141555501001", "+14155550100 x12", "+1 4155550100", "+14155550100\n"]
+    slow = {}
+    for text in phones:
+        try:
+            number = phonenumbers.parse(text, "DE")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            slow[text] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    assert e164(phones, "DE") == slow
 
 
 def test_an_orphan_joins_only_an_unambiguous_contact():
