@@ -1,7 +1,7 @@
 """app.normalize_email as one inlinable expression
 
 Revision ID: e7b4d2a9c1f6
-Revises: a9f3c1d7e5b2
+Revises: d4f6b2e8a0c7
 Create Date: 2026-11-26 11:05:00
 
 The same rule (lower case, trimmed of any white space, +tag dropped; null when it is not an
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "e7b4d2a9c1f6"
-down_revision: str | Sequence[str] | None = "a9f3c1d7e5b2"
+down_revision: str | Sequence[str] | None = "d4f6b2e8a0c7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
