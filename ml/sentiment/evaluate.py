@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
 
 from ml.errors import NotEnoughData
 from ml.metrics import evaluation_record
@@ -39,7 +39,7 @@ def classification_metrics(y_true, y_pred) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    model: Pipeline
+    model: VotingClassifier
     metrics: dict[str, float]
     baseline_metrics: dict[str, float]  # vader_* and tfidf_lr_*
     holdout: str                        # how the holdout was chosen

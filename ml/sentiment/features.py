@@ -1,18 +1,24 @@
-"""Text features of the sentiment model: normalised text, and VADER's lexicon scores.
+"""Text features of the sentiment model: normalised text, VADER's lexicon scores and
+sentence embeddings.
 
-VADER (vaderSentiment) ships its lexicon inside the package, so nothing is downloaded at run
-time. Its four scores (negative, neutral, positive, compound) are both the lexicon baseline
-and features of the trained classifier, next to word and character n-grams.
+Nothing is downloaded at run time. VADER (vaderSentiment) ships its lexicon inside the
+package; its four scores (negative, neutral, positive, compound) are both the lexicon
+baseline and features of the trained classifier, next to word and character n-grams.
+WordLlama (wordllama) ships its 256-dimension token embeddings and tokenizer inside its
+wheel, and needs numpy only (no torch): its sentence embeddings are the classifier's third
+kind of feature.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from wordllama import WordLlama
 
 LABELS = ("negative", "neutral", "positive")
 #: VADER's documented thresholds on the compound score for a three-way label.
@@ -62,3 +68,27 @@ class VaderScores(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.array(["vader_neg", "vader_neu", "vader_pos", "vader_compound"], dtype=object)
+
+
+@lru_cache(maxsize=1)
+def _embedder():
+    """WordLlama's default model from the files in its own package (its loader would look
+    for the tokenizer elsewhere and try the network)."""
+    import wordllama
+
+    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+
+
+class SentenceEmbeddings(TransformerMixin, BaseEstimator):
+    """WordLlama's sentence embedding of each normalised text (stateless: the model ships
+    with wordllama and is loaded once per process, never saved with ours)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return _embedder().embed([normalise(str(t)) for t in X]).astype(float)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.array([f"embedding_{i}" for i in range(_embedder().embed(["x"]).shape[1])],
+                        dtype=object)

@@ -48,7 +48,8 @@ def train(database_url: str, artifacts_dir: Path, data_path: Path,
             input_example=example.to_frame(), pyfunc_predict_fn="predict_proba",
             skops_trusted_types=model.SKOPS_TRUSTED_TYPES,
             pip_requirements=[f"scikit-learn=={sklearn.__version__}",
-                              f"mlflow=={mlflow.__version__}", "skops", "vaderSentiment"])
+                              f"mlflow=={mlflow.__version__}", "skops", "vaderSentiment",
+                              "wordllama"])
         run_id = run.info.run_id
     version = str(info.registered_model_version)
     promotion = registry.promote(MODEL_NAME, version, PROMOTION_METRIC,

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from ml import registry, tracking
 from ml.errors import NoChampion, NotEnoughData
-from ml.sentiment import MODEL_NAME, data, score, train, trends
+from ml.sentiment import MODEL_NAME, data, features, score, train, trends
 from ml.sentiment.evaluate import fit_and_evaluate
-from ml.sentiment.features import normalise, vader_labels, vader_scores
+from ml.sentiment.features import SentenceEmbeddings, normalise, vader_labels, vader_scores
 from salesops.errors import SalesopsError
 
 # Sales-mail phrases whose sentiment a general lexicon misreads or cannot see.
@@ -69,6 +69,21 @@ def test_vader_labels_follow_its_compound_thresholds():
     assert list(vader_labels(scores[:, 3])) == ["positive", "neutral", "negative"]
     assert vader_labels(np.array([0.05, 0.0499, -0.05])).tolist() == \
         ["positive", "neutral", "negative"]
+
+
+def test_sentence_embeddings_come_from_the_package_with_no_network(monkeypatch):
+    """WordLlama's model loads from the files inside its wheel: with every connection
+    refused it still embeds, and close meanings land closer than opposite ones."""
+    def refuse(*args, **kwargs):
+        raise OSError("no network in this test")
+    monkeypatch.setattr("socket.socket.connect", refuse)
+    features._embedder.cache_clear()
+    vectors = SentenceEmbeddings().fit_transform(
+        ["great service, thank you", "excellent service, thanks a lot",
+         "awful delay, never again"])
+    assert vectors.shape == (3, 256) and np.isfinite(vectors).all()
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert unit[0] @ unit[1] > unit[0] @ unit[2]
 
 
 def test_load_reports_what_it_cannot_use(tmp_path):
