@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-from wordllama import WordLlama
 
 LABELS = ("negative", "neutral", "positive")
 #: VADER's documented thresholds on the compound score for a three-way label.
@@ -73,10 +72,11 @@ class VaderScores(TransformerMixin, BaseEstimator):
 @lru_cache(maxsize=1)
 def _embedder():
     """WordLlama's default model from the files in its own package (its loader would look
-    for the tokenizer elsewhere and try the network)."""
+    for the tokenizer elsewhere and try the network). Imported here: it takes ~1 s."""
     import wordllama
 
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    return wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent,
+                                    disable_download=True)
 
 
 class SentenceEmbeddings(TransformerMixin, BaseEstimator):
