@@ -1,14 +1,18 @@
 """Rolling-origin backtest of monthly won revenue, against two baselines.
 
 At each month start T (an origin) the model is trained on snapshots whose horizon ended
-by T, the open pipeline at T is scored and simulated, and the month's forecast (P10/P50/P90)
-is compared with what was actually won that month, in total, per team and per rep.
+by T, the open pipeline at T is scored and simulated with the business not created yet,
+and the forecasts (P10/P50/P90) of months T, T+1 and T+2 (horizons 1 to 3) are compared
+with what was actually won in each, in total, per team and per rep: every origin and
+horizon the data has an outcome for, so coverage rests on as many intervals as it can.
+Past errors widen an interval only once the month they are about has ended by T.
 
 Baselines, computed at the same origins from the same data:
 - stage-weighted pipeline: each open deal's amount times its stage's historical win rate
   within the horizon, counted in the month of its expected close date (entry date plus
   the median time to win so far; an overdue deal counts in month T);
-- seasonal naive: what was won in the same month of the previous quarter (T - 3 months);
+- seasonal naive: what was won in the same month of the previous quarter (3 months before
+  the month forecast, so known at T for every horizon);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
 `salesops ml evaluate win_probability` backtests app.sales_pipeline; with `--data PATH
@@ -67,18 +71,32 @@ def expected_close_month_baseline(deals: history.DealHistory, snap: pd.DataFrame
 
 @dataclass
 class Backtest:
-    rows: list[dict] = field(default_factory=list)   # one per origin, level and group
+    rows: list[dict] = field(default_factory=list)   # one per origin, horizon, level, group
     deal_rows: list[pd.DataFrame] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PastError:
+    level: str
+    target: pd.Timestamp  # the month forecast
+    error: float
+
+
+def usable_errors(past: list[PastError], level: str, origin: pd.Timestamp) -> list[float]:
+    """Errors at `level` of earlier forecasts, at every horizon, whose month had ended by
+    `origin` (as production reads them from ml.forecast_accuracy)."""
+    return [e.error for e in past if e.level == level and e.target < origin]
+
+
 def _actual(deals: history.DealHistory, start: pd.Timestamp, cells: pd.DataFrame) -> np.ndarray:
-    return simulate._won_in_month(deals, start, pd.Timestamp.min, cells)
+    return simulate._won_in_month(deals, start, cells)
 
 
 def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULATIONS,
              progress=lambda message: None, last_origins: int | None = None) -> Backtest:
-    """Forecast month T at every month start T that has a season behind it and a horizon of
-    labelled snapshots before it (only the last `last_origins` of them when given)."""
+    """At every month start T that has a season behind it and a horizon of labelled snapshots
+    before it (only the last `last_origins` of them when given), forecast months T, T+1 and
+    T+2 (horizons 1..HORIZON_MONTHS) as far as the data has their outcome."""
     closed = deals.deals["closed_at"].dropna()
     if closed.empty:
         raise NotEnoughData(f"{deals.source}: no closed deals, nothing to backtest.")
@@ -91,7 +109,8 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             f"needs at least {max(HORIZON_MONTHS, SEASON_MONTHS) + 1} months of them.")
     result = Backtest()
     cells = simulate.cells_of(deals)
-    past_errors: dict[str, list[float]] = {level: [] for level in LEVELS}
+    groups = _groups(cells)
+    past: list[PastError] = []
     for i, origin in enumerate(origins, start=1):
         progress(f"origin {origin:%Y-%m} ({i}/{len(origins)})")
         model, table = fit_at(deals, origin)
@@ -100,29 +119,34 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
         probs = class_probabilities(model, X)
         base_probs = table.class_probabilities(X)
         bookings = simulate.simulate(deals, snap, probs, origin, n_simulations)
-        actual = _actual(deals, origin, cells)
-        seasonal = _actual(deals, add_months(origin, -SEASON_MONTHS), cells)
-        # stage-weighted pipeline, per cell
+        # stage-weighted pipeline: amount x win rate, in the month of the expected close
         offset = expected_close_month_baseline(deals, snap, origin).to_numpy()
-        weighted = np.where(offset == 0, snap["amount"].fillna(0) * (1 - base_probs[:, -1]), 0)
-        stage_weighted = np.zeros(len(cells))
-        np.add.at(stage_weighted, simulate._cell_index(snap, cells), weighted)
-        errors_now: dict[str, list[float]] = {level: [] for level in LEVELS}
-        for level, groups in _groups(cells).items():
-            for name, members in groups.items():
-                raw = bookings.total(members, [0])
-                samples = simulate.calibrate(raw, past_errors[level])
-                p10, p50, p90 = np.quantile(samples, simulate.QUANTILES)
-                result.rows.append({
-                    "origin": origin, "level": level, "group": name,
-                    "actual": actual[members].sum(), "p10": p10, "p50": p50, "p90": p90,
-                    "calibrated": len(past_errors[level]) >= simulate.MIN_PAST_ERRORS,
-                    "stage_weighted": stage_weighted[members].sum(),
-                    "seasonal_naive": seasonal[members].sum()})
-                errors_now[level].append(
-                    float(simulate.log_error(actual[members].sum(), raw.mean())))
-        for level in LEVELS:  # this month has ended by the next origin
-            past_errors[level].extend(errors_now[level])
+        weighted = snap["amount"].fillna(0).to_numpy() * (1 - base_probs[:, -1])
+        deal_cell = simulate._cell_index(snap, cells)
+        for k in range(HORIZON_MONTHS):
+            target = add_months(origin, k)
+            if target > last:
+                break
+            actual = _actual(deals, target, cells)
+            seasonal = _actual(deals, add_months(target, -SEASON_MONTHS), cells)
+            stage_weighted = np.zeros(len(cells))
+            np.add.at(stage_weighted, deal_cell, np.where(offset == k, weighted, 0.0))
+            for level, by_name in groups.items():
+                errors = usable_errors(past, level, origin)
+                for name, members in by_name.items():
+                    raw = bookings.total(members, [k])
+                    samples = simulate.calibrate(raw, errors)
+                    p10, p50, p90 = np.quantile(samples, simulate.QUANTILES)
+                    result.rows.append({
+                        "origin": origin, "horizon": k + 1, "level": level, "group": name,
+                        "actual": actual[members].sum(), "p10": p10, "p50": p50, "p90": p90,
+                        "calibrated": len(errors) >= simulate.MIN_PAST_ERRORS,
+                        "new_business": bookings.total(members, [k], simulate.NEW_BUSINESS
+                                                       ).mean(),
+                        "stage_weighted": stage_weighted[members].sum(),
+                        "seasonal_naive": seasonal[members].sum()})
+                    past.append(PastError(level, target, float(simulate.log_error(
+                        actual[members].sum(), raw.mean()))))
         won_month0 = features.labels(deals, snap, origin) == 0
         result.deal_rows.append(pd.DataFrame({
             "origin": origin, "won_month0": won_month0, "p_model": probs[:, 0],
@@ -145,24 +169,35 @@ def mape(actual: pd.Series, forecast: pd.Series) -> float:
     return float(np.mean(np.abs(forecast[keep] - actual[keep]) / actual[keep]))
 
 
+def _coverage(part: pd.DataFrame, suffix: str, metrics: dict[str, float]) -> None:
+    metrics[f"coverage_p10_p90_{suffix}"] = float(part["inside"].mean())
+    metrics[f"intervals_{suffix}"] = len(part)
+    calibrated = part[part["calibrated"]]
+    if len(calibrated):
+        metrics[f"coverage_p10_p90_{suffix}_calibrated"] = float(calibrated["inside"].mean())
+        metrics[f"intervals_{suffix}_calibrated"] = len(calibrated)
+
+
 def summarise(result: Backtest) -> tuple[dict, dict]:
+    """MAPE (total, team) and P10-P90 coverage (total, team, rep), over every horizon and
+    per horizon (suffix `_h1` .. `_h3`), with the number of intervals behind each."""
     frame = pd.DataFrame(result.rows)
+    frame["inside"] = (frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"])
     metrics: dict[str, float] = {"origins": frame["origin"].nunique()}
     baseline: dict[str, float] = {}
-    for level in ("total", "team"):
-        part = frame[frame["level"] == level]
-        metrics[f"mape_{level}"] = mape(part["actual"], part["p50"])
-        baseline[f"stage_weighted_mape_{level}"] = mape(part["actual"], part["stage_weighted"])
-        baseline[f"seasonal_naive_mape_{level}"] = mape(part["actual"], part["seasonal_naive"])
-    frame["inside"] = (frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"])
+    horizons = sorted(frame["horizon"].unique())
     for level in LEVELS:
-        part = frame[frame["level"] == level]
-        metrics[f"coverage_p10_p90_{level}"] = float(part["inside"].mean())
-        metrics[f"intervals_{level}"] = len(part)
-        calibrated = part[part["calibrated"]]
-        if len(calibrated):
-            metrics[f"coverage_p10_p90_{level}_calibrated"] = float(calibrated["inside"].mean())
-            metrics[f"intervals_{level}_calibrated"] = len(calibrated)
+        at_level = frame[frame["level"] == level]
+        parts = [("", at_level)] + [(f"_h{h}", at_level[at_level["horizon"] == h])
+                                    for h in horizons]
+        for suffix, part in parts:
+            if level != "rep":  # a rep's month often books nothing: no percentage error
+                metrics[f"mape_{level}{suffix}"] = mape(part["actual"], part["p50"])
+                baseline[f"stage_weighted_mape_{level}{suffix}"] = mape(
+                    part["actual"], part["stage_weighted"])
+                baseline[f"seasonal_naive_mape_{level}{suffix}"] = mape(
+                    part["actual"], part["seasonal_naive"])
+            _coverage(part, f"{level}{suffix}", metrics)
     deals = pd.concat(result.deal_rows, ignore_index=True)
     y = deals["won_month0"].astype(int)
     metrics["deal_roc_auc_won_this_month"] = float(roc_auc_score(y, deals["p_model"]))

@@ -4,8 +4,10 @@ Deal rows (level `deal`): win probability within the horizon, expected close dat
 forecast category. Period rows, for each month of the horizon and each quarter the horizon
 completes, at levels `total`, `team` and `rep`: P10/P50/P90 of bookings over all categories
 (forecast_category null: what is already booked, open deals and business not in the
-pipeline yet), and per category (`closed` and the deal categories). Every row carries the
-as-of date, so ml.forecast_accuracy can compare it with what was won.
+pipeline yet, simulated together), and per component: `closed`, the deal categories, and
+`new_business` (deals created after as_of and won in the period). The components'
+expected amounts add up to the all-category row's. Every row carries the as-of date, so
+ml.forecast_accuracy can compare it with what was won.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def period_rows(deals: history.DealHistory, bookings: simulate.Bookings,
     rows = []
     horizon = bookings.existing.shape[1]
     for grain, start, offsets, past in periods(bookings.as_of, horizon):
-        past_won = sum((simulate._won_in_month(deals, m, pd.Timestamp.min, cells) for m in past),
+        past_won = sum((simulate._won_in_month(deals, m, cells) for m in past),
                        np.zeros(len(cells)))
         for level, team, owner, members in groups:
             already = past_won[members].sum()
@@ -86,7 +88,7 @@ def period_rows(deals: history.DealHistory, bookings: simulate.Bookings,
                          "closed_amount": closed,
                          **dict(zip(("p10", "p50", "p90"),
                                     np.quantile(samples, simulate.QUANTILES), strict=True))})
-            for category in ("closed", *simulate.CATEGORIES):
+            for category in ("closed", *simulate.CATEGORIES, simulate.NEW_BUSINESS):
                 part = (np.full(len(raw), closed) if category == "closed"
                         else bookings.total(members, offsets, category))
                 rows.append({**base, "forecast_category": category,

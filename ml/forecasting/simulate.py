@@ -3,9 +3,12 @@
 Each simulated future draws, for every open deal, the month it is won in (or none) from its
 class probabilities, and the amount it books (its pipeline amount times a ratio drawn from
 what won deals booked against their pipeline amount). Business that is not in the pipeline
-yet (deals created after as_of and won within the horizon) is drawn from history: the
-revenue such deals brought in the same month offset, from a past month start whose target
-month sits at the same position in its quarter (quarter ends behave differently).
+yet (deals created after as_of and won within the horizon: on a fast-closing pipeline, most
+of a quarter's first month) is a count times amounts, learned from the months before as_of
+only: per cell, the number of deals created after a past month start o and won in month
+o + k is Poisson around its mean over past target months at the same position in the
+quarter (quarter ends behave differently), and each such deal books an amount drawn from
+those past deals' amounts (the cell's own once it has NEW_MIN_AMOUNTS of them).
 
 Everything is kept per simulation, month, cell (team and owner) and forecast category, so
 any total (a rep, a team, everyone; a month or a quarter) is summed before its quantiles
@@ -35,6 +38,10 @@ CATEGORIES = tuple(c for c, _ in CATEGORY_THRESHOLDS) + (LOWEST_CATEGORY,)
 
 #: Past forecast errors needed before they widen (and re-centre) the simulated distribution.
 MIN_PAST_ERRORS = 3
+#: The category of period rows holding business not in the pipeline yet.
+NEW_BUSINESS = "new_business"
+#: Past amounts of a cell's new deals needed before they, not everyone's, price its new deals.
+NEW_MIN_AMOUNTS = 5
 
 
 def log_error(actual, expected) -> np.ndarray:
@@ -95,9 +102,11 @@ class Bookings:
     def total(self, cells: np.ndarray, months: list[int], category: str | None = None
               ) -> np.ndarray:
         """Samples of bookings for the cells and month offsets given, one category (its
-        existing deals only, or `closed`) or all of them (with new business and closed)."""
+        existing deals only, `closed`, or NEW_BUSINESS) or all of them, draw by draw."""
         if category == "closed":
             return np.full(self.existing.shape[0], self.closed[np.ix_(months, cells)].sum())
+        if category == NEW_BUSINESS:
+            return self.new[:, months][:, :, cells].sum(axis=(1, 2))
         if category is not None:
             g = CATEGORIES.index(category)
             return self.existing[:, months][:, :, cells, g].sum(axis=(1, 2))
@@ -127,35 +136,93 @@ def amount_ratios(history: DealHistory, as_of: pd.Timestamp) -> np.ndarray:
     return ratio[np.isfinite(ratio)] if len(ratio) else np.array([1.0])
 
 
-def _won_in_month(history: DealHistory, start: pd.Timestamp, created_from: pd.Timestamp,
-                  cells: pd.DataFrame, until: pd.Timestamp | None = None) -> np.ndarray:
+def _won_in_month(history: DealHistory, start: pd.Timestamp, cells: pd.DataFrame,
+                  until: pd.Timestamp | None = None) -> np.ndarray:
+    """Revenue per cell booked by deals won in the month from `start` (up to `until`)."""
     d = history.deals
     end = add_months(start, 1) if until is None else min(add_months(start, 1), until)
-    won = d[d["is_won"] & (d["closed_at"] >= start) & (d["closed_at"] < end)
-            & (d["created_at"] >= created_from)]
+    won = d[d["is_won"] & (d["closed_at"] >= start) & (d["closed_at"] < end)]
     out = np.zeros(len(cells))
     np.add.at(out, _cell_index(won, cells), won["booked_amount"].fillna(won["amount"]).fillna(0))
     return out
 
 
+def _position(month: pd.Timestamp) -> int:
+    return (month.month - 1) % 3
+
+
+@dataclass(frozen=True)
+class NewBusiness:
+    """What deals not yet created at a month start o brought in month o + k, over past month
+    starts o whose month o + k ended by as_of: `deals` (k, position of month o + k in its
+    quarter, cell, amount; one row per such deal and o) and `months` (k, position: how many
+    such months were seen, with or without deals)."""
+
+    deals: pd.DataFrame
+    months: pd.Series
+
+    def rate_and_amounts(self, k: int, position: int, cell: int
+                         ) -> tuple[float, np.ndarray]:
+        """Mean deals per month and their amounts, at the same position in the quarter
+        (every position when none was seen yet)."""
+        rows = self.deals[self.deals["k"] == k]
+        months = self.months.get((k, position), 0)
+        if months:
+            rows = rows[rows["position"] == position]
+        else:
+            months = int(self.months[self.months.index.get_level_values(0) == k].sum())
+        if not months:
+            return 0.0, np.array([])
+        own = rows[rows["cell"] == cell]
+        pool = own if len(own) >= NEW_MIN_AMOUNTS else rows
+        return len(own) / months, pool["amount"].to_numpy(dtype=float)
+
+
 def new_business_history(history: DealHistory, as_of: pd.Timestamp, horizon: int,
-                         cells: pd.DataFrame) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """For each month offset k: (target month's position in its quarter, revenue per cell
-    won in month o+k by deals created on or after o) for past month starts o whose month
-    o+k had ended by as_of."""
-    first_close = history.deals["closed_at"].min()
-    out: dict[int, list[tuple[int, np.ndarray]]] = {k: [] for k in range(horizon)}
-    if pd.isna(first_close):
-        return out
+                         cells: pd.DataFrame) -> NewBusiness:
+    """Time-honest: only deals won before as_of's month, in months that ended by then."""
+    d = history.deals
     current = month_start(as_of)
-    for origin in pd.date_range(month_start(first_close), add_months(current, -1), freq="MS"):
-        for k in range(horizon):
-            target = add_months(origin, k)
-            if target >= current:
-                break
-            out[k].append(((target.month - 1) % 3,
-                           _won_in_month(history, target, origin, cells)))
-    return out
+    columns = ["k", "position", "cell", "amount"]
+    if d["closed_at"].isna().all():
+        return NewBusiness(pd.DataFrame(columns=columns), pd.Series(dtype=int))
+    first = month_start(d["closed_at"].min())
+    months = pd.Series([(k, _position(add_months(o, k)))
+                        for o in pd.date_range(first, add_months(current, -1), freq="MS")
+                        for k in range(horizon) if add_months(o, k) < current],
+                       dtype=object).value_counts()
+    won = d[d["is_won"] & (d["closed_at"] < current)]
+    won_month = won["closed_at"].dt.to_period("M")
+    position = ((won_month.dt.month - 1) % 3).to_numpy()
+    amount = won["booked_amount"].fillna(won["amount"]).fillna(0).to_numpy()
+    cell = _cell_index(won, cells)
+    parts = []
+    for k in range(horizon):
+        origin = (won_month - k).dt.to_timestamp()
+        seen = ((origin >= first) & (won["created_at"] > origin)).to_numpy()
+        parts.append(pd.DataFrame({"k": k, "position": position[seen], "cell": cell[seen],
+                                   "amount": amount[seen]}, columns=columns))
+    return NewBusiness(pd.concat(parts, ignore_index=True), months)
+
+
+def simulate_new(business: NewBusiness, as_of: pd.Timestamp, horizon: int, n_cells: int,
+                 n_simulations: int, rng: np.random.Generator) -> np.ndarray:
+    """(simulations, horizon, cells): per cell, a Poisson count of new deals, each with an
+    amount drawn from the past ones; this month's rate scaled by the share left of it."""
+    new = np.zeros((n_simulations, horizon, n_cells))
+    month_left = 1.0 - (as_of - month_start(as_of)).days / as_of.days_in_month
+    draw = np.arange(n_simulations)
+    for k in range(horizon):
+        position = _position(add_months(as_of, k))
+        for cell in range(n_cells):
+            rate, amounts = business.rate_and_amounts(k, position, cell)
+            if rate == 0 or not len(amounts):
+                continue
+            counts = rng.poisson(rate * (month_left if k == 0 else 1.0), n_simulations)
+            values = rng.choice(amounts, size=int(counts.sum()))
+            new[:, k, cell] = np.bincount(np.repeat(draw, counts), weights=values,
+                                          minlength=n_simulations)
+    return new
 
 
 def simulate(history: DealHistory, open_deals: pd.DataFrame, probs: np.ndarray,
@@ -187,17 +254,9 @@ def simulate(history: DealHistory, open_deals: pd.DataFrame, probs: np.ndarray,
             booked = np.where(month == k, value, 0.0) @ onehot
             existing[start:start + s, k] = booked.reshape(s, n_cells, n_cat)
 
-    # business not in the pipeline yet, drawn from the same position in past quarters
-    new = np.zeros((n_simulations, horizon, n_cells))
-    past = new_business_history(history, as_of, horizon, cells)
-    month_fraction = 1.0 - (as_of - month_start(as_of)).days / as_of.days_in_month
-    for k in range(horizon):
-        position = (add_months(as_of, k).month - 1) % 3
-        options = [v for p, v in past[k] if p == position] or [v for _, v in past[k]]
-        if options:
-            drawn = np.stack(options)[rng.integers(0, len(options), n_simulations)]
-            new[:, k] = drawn * (month_fraction if k == 0 else 1.0)
+    new = simulate_new(new_business_history(history, as_of, horizon, cells), as_of, horizon,
+                       n_cells, n_simulations, rng)
 
     closed = np.zeros((horizon, n_cells))
-    closed[0] = _won_in_month(history, month_start(as_of), pd.Timestamp.min, cells, until=as_of)
+    closed[0] = _won_in_month(history, month_start(as_of), cells, until=as_of)
     return Bookings(as_of, cells, existing, new, closed)

@@ -146,6 +146,76 @@ def test_team_and_rep_samples_add_up_to_the_total_and_quantiles_are_ordered():
     assert p10 <= p50 <= p90
 
 
+def _fixed_probs(snap: pd.DataFrame) -> np.ndarray:
+    return np.tile([0.2, 0.15, 0.1, 0.55], (len(snap), 1))
+
+
+def test_business_not_created_yet_is_learned_from_before_the_origin_only(deal_history):
+    """Rewriting everything after the origin (outcomes flipped, later deals gone, a burst of
+    big new wins) leaves the forecast as it was; the same burst before the origin moves it."""
+    as_of = pd.Timestamp("2024-09-01")
+    snap = features.snapshot(deal_history, as_of)
+    before = simulate.simulate(deal_history, snap, _fixed_probs(snap), as_of, 400)
+    everyone = np.arange(len(before.cells))
+    assert before.total(everyone, [0], simulate.NEW_BUSINESS).std() > 0  # a spread
+
+    d = deal_history.deals
+    kept = d[d["created_at"] <= as_of].copy()
+    later = kept["closed_at"] >= as_of
+    kept.loc[later, "is_won"] = ~kept.loc[later, "is_won"]
+    kept["booked_amount"] = kept["amount"].where(kept["is_won"])
+
+    def burst(created: str, won: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "deal_id": np.arange(10_000, 10_040), "owner": d["owner"].iloc[0],
+            "team": d["team"].iloc[0], "segment": "large", "amount": 1e6,
+            "booked_amount": 1e6, "created_at": pd.Timestamp(created),
+            "closed_at": pd.Timestamp(won), "is_won": True})
+
+    def rewritten(extra: pd.DataFrame) -> history.DealHistory:
+        deals = pd.concat([kept, extra], ignore_index=True)
+        stages = deal_history.stages[deal_history.stages["entered_at"] <= as_of]
+        return history.normalise(deals, stages, "rewritten")
+
+    future = rewritten(burst("2024-09-03", "2024-09-20"))
+    after = simulate.simulate(future, features.snapshot(future, as_of), _fixed_probs(snap),
+                              as_of, 400)
+    assert after.cells.equals(before.cells)
+    np.testing.assert_array_equal(after.new, before.new)
+    np.testing.assert_array_equal(after.existing, before.existing)
+    np.testing.assert_array_equal(after.closed, before.closed)
+
+    past = rewritten(burst("2024-08-03", "2024-08-20"))  # August: the 2nd month of a quarter
+    moved = simulate.simulate(past, features.snapshot(past, as_of), _fixed_probs(snap),
+                              as_of, 400)
+    november = moved.total(everyone, [2], simulate.NEW_BUSINESS).mean()
+    assert november > before.total(everyone, [2], simulate.NEW_BUSINESS).mean() + 1e5
+
+
+def test_the_totals_draws_are_the_reps_draws_added_up(deal_history):
+    as_of = pd.Timestamp("2024-09-10")  # mid-month: something is already booked
+    snap = features.snapshot(deal_history, as_of)
+    b = simulate.simulate(deal_history, snap, _fixed_probs(snap), as_of, 400)
+    everyone = np.arange(len(b.cells))
+    assert b.closed[0].sum() > 0 and b.new.sum() > 0
+    for months in ([0], [1], [0, 1, 2]):
+        total = b.total(everyone, months)
+        reps = sum(b.total(np.array([c]), months) for c in everyone)
+        np.testing.assert_allclose(reps, total)
+        parts = sum(b.total(everyone, months, category)
+                    for category in ("closed", *simulate.CATEGORIES, simulate.NEW_BUSINESS))
+        np.testing.assert_allclose(parts, total)
+
+
+def test_past_errors_are_used_once_their_month_has_ended():
+    day = pd.Timestamp
+    past = [evaluate.PastError("total", day("2024-05-01"), 0.1),
+            evaluate.PastError("total", day("2024-06-01"), 0.2),
+            evaluate.PastError("team", day("2024-05-01"), 0.3)]
+    assert evaluate.usable_errors(past, "total", day("2024-06-01")) == [0.1]
+    assert evaluate.usable_errors(past, "total", day("2024-07-01")) == [0.1, 0.2]
+
+
 def test_past_errors_recentre_and_widen_the_interval():
     rng = np.random.default_rng(0)
     samples = rng.normal(1000, 10, 5000)
@@ -177,7 +247,9 @@ def test_backtest_beats_the_stage_table_on_deals(deal_history):
     print(json.dumps(record))
     m, base = record["metrics"], record["baseline"]
     assert set(record) == {"eval", "data", "metrics", "baseline"}
-    assert m["origins"] == 3 and m["intervals_rep"] == 3 * len(SKILL)
+    # the last 3 origins (2024-10 .. 12) forecast 3, 2 and 1 months with known outcomes
+    assert m["origins"] == 3 and m["intervals_rep_h1"] == 3 * len(SKILL)
+    assert m["intervals_rep"] == 6 * len(SKILL) and m["intervals_total_h3"] == 1
     # rep skill and deal size are invisible to a stage table
     assert m["deal_roc_auc_won_this_month"] > base["stage_table_roc_auc_won_this_month"] + 0.03
     assert 0 <= m["coverage_p10_p90_rep"] <= 1 and m["mape_total"] >= 0
