@@ -32,13 +32,13 @@ from ml.errors import NotEnoughData
 from ml.forecasting import features, history, simulate
 from ml.forecasting.features import HORIZON_MONTHS, add_months, month_start
 from ml.forecasting.model import MODEL_NAME, StageTable, class_probabilities, fit
+from ml.forecasting.simulate import LEVELS
 from ml.metrics import evaluation_record
 
 #: Fewer labelled snapshot rows than this (or one outcome only) cannot train the model.
 MIN_TRAINING_ROWS = 100
 MIN_PER_OUTCOME = 10
 SEASON_MONTHS = 3
-LEVELS = ("total", "team", "rep")
 
 
 def check_enough(y: np.ndarray, horizon: int = HORIZON_MONTHS) -> None:
@@ -82,10 +82,14 @@ class PastError:
     error: float
 
 
-def usable_errors(past: list[PastError], level: str, origin: pd.Timestamp) -> list[float]:
-    """Errors at `level` of earlier forecasts, at every horizon, whose month had ended by
-    `origin` (as production reads them from ml.forecast_accuracy)."""
-    return [e.error for e in past if e.level == level and e.target < origin]
+def usable_errors(past: list[PastError], origin: pd.Timestamp) -> dict[str, list[float]]:
+    """Per level, the errors of earlier forecasts (every horizon) whose month had ended by
+    `origin`, as production reads them from ml.forecast_accuracy."""
+    known: dict[str, list[float]] = {level: [] for level in LEVELS}
+    for e in past:
+        if e.target < origin:
+            known[e.level].append(e.error)
+    return known
 
 
 def _actual(deals: history.DealHistory, start: pd.Timestamp, cells: pd.DataFrame) -> np.ndarray:
@@ -131,8 +135,9 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             seasonal = _actual(deals, add_months(target, -SEASON_MONTHS), cells)
             stage_weighted = np.zeros(len(cells))
             np.add.at(stage_weighted, deal_cell, np.where(offset == k, weighted, 0.0))
+            known = usable_errors(past, origin)
             for level, by_name in groups.items():
-                errors = usable_errors(past, level, origin)
+                errors = simulate.errors_for(level, known)
                 for name, members in by_name.items():
                     raw = bookings.total(members, [k])
                     samples = simulate.calibrate(raw, errors)

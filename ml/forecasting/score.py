@@ -80,7 +80,7 @@ def period_rows(deals: history.DealHistory, bookings: simulate.Bookings,
             already = past_won[members].sum()
             closed = already + bookings.closed[np.ix_(offsets, members)].sum()
             raw = bookings.total(members, offsets) + already
-            samples = simulate.calibrate(raw, errors.get(level, []))
+            samples = simulate.calibrate(raw, simulate.errors_for(level, errors))
             base = {"level": level, "period_start": start.date(), "period_grain": grain,
                     "team_id": _id(team) if team is not None else None,
                     "owner_id": _id(owner) if owner is not None else None}

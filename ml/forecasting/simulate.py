@@ -17,6 +17,7 @@ are taken: P10/P50/P90 of a sum, never a sum of quantiles.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,8 @@ CATEGORIES = tuple(c for c, _ in CATEGORY_THRESHOLDS) + (LOWEST_CATEGORY,)
 
 #: Past forecast errors needed before they widen (and re-centre) the simulated distribution.
 MIN_PAST_ERRORS = 3
+#: Period forecast levels, the coarsest first.
+LEVELS = ("total", "team", "rep")
 #: The category of period rows holding business not in the pipeline yet.
 NEW_BUSINESS = "new_business"
 #: Past amounts of a cell's new deals needed before they, not everyone's, price its new deals.
@@ -47,6 +50,18 @@ NEW_MIN_AMOUNTS = 5
 def log_error(actual, expected) -> np.ndarray:
     """How far a past forecast was off: log((actual + 1) / (expected + 1))."""
     return np.log1p(np.asarray(actual, dtype=float)) - np.log1p(np.asarray(expected, dtype=float))
+
+
+def errors_for(level: str, errors: Mapping[str, Sequence[float]]) -> np.ndarray:
+    """The past errors that calibrate a forecast at `level`: its own once there are
+    MIN_PAST_ERRORS of them, else the next finer level's (total -> team -> rep). A finer
+    level's errors are wider (a sum averages some noise out), so a new company-wide
+    forecast starts too wide rather than as narrow as the simulation alone."""
+    own = np.asarray(errors.get(level, []), dtype=float)
+    finer = LEVELS[LEVELS.index(level) + 1:]
+    if len(own[np.isfinite(own)]) >= MIN_PAST_ERRORS or not finer:
+        return own
+    return errors_for(finer[0], errors)
 
 
 def calibrate(samples: np.ndarray, past_errors, seed: int = RANDOM_STATE) -> np.ndarray:

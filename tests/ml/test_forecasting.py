@@ -212,8 +212,17 @@ def test_past_errors_are_used_once_their_month_has_ended():
     past = [evaluate.PastError("total", day("2024-05-01"), 0.1),
             evaluate.PastError("total", day("2024-06-01"), 0.2),
             evaluate.PastError("team", day("2024-05-01"), 0.3)]
-    assert evaluate.usable_errors(past, "total", day("2024-06-01")) == [0.1]
-    assert evaluate.usable_errors(past, "total", day("2024-07-01")) == [0.1, 0.2]
+    assert evaluate.usable_errors(past, day("2024-06-01")) == {
+        "total": [0.1], "team": [0.3], "rep": []}
+    assert evaluate.usable_errors(past, day("2024-07-01"))["total"] == [0.1, 0.2]
+
+
+def test_a_level_without_errors_of_its_own_borrows_the_finer_levels():
+    errors = {"total": [0.1], "team": [0.2, -0.3, 0.4], "rep": [0.5] * 9}
+    assert list(simulate.errors_for("total", errors)) == [0.2, -0.3, 0.4]
+    assert list(simulate.errors_for("team", errors)) == [0.2, -0.3, 0.4]
+    assert list(simulate.errors_for("total", {"rep": [0.5] * 3})) == [0.5] * 3
+    assert len(simulate.errors_for("rep", {"total": [0.1] * 5})) == 0
 
 
 def test_past_errors_recentre_and_widen_the_interval():
@@ -369,6 +378,19 @@ def test_score_writes_deal_and_period_forecasts(trained, forecast_db):
     assert total == pytest.approx(float(jan.loc[jan["level"] == "team",
                                                 "expected_amount"].sum()), rel=1e-6)
     assert total > 0
+
+    # the components (closed, the deal categories, business not created yet) add up
+    parts = periods_[periods_["forecast_category"].notna()]
+    assert set(parts["forecast_category"]) == {"closed", *simulate.CATEGORIES,
+                                               simulate.NEW_BUSINESS}
+    key = ["level", "period_start", "period_grain", "team_id", "owner_id"]
+    summed = parts.fillna({"team_id": -1, "owner_id": -1}).groupby(key)["expected_amount"].sum()
+    whole = allcat.fillna({"team_id": -1, "owner_id": -1}).set_index(key)["expected_amount"]
+    np.testing.assert_allclose(summed.loc[whole.index].astype(float), whole.astype(float),
+                               rtol=1e-5, atol=1e-3)
+    new_business = parts[(parts["forecast_category"] == simulate.NEW_BUSINESS)
+                         & (parts["level"] == "total") & (parts["period_grain"] == "month")]
+    assert new_business["expected_amount"].astype(float).sum() > 0
 
     # the accuracy view pairs every all-category period forecast with what was won
     assert len(accuracy) == len(allcat)
