@@ -17,6 +17,7 @@ are taken: P10/P50/P90 of a sum, never a sum of quantiles.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -174,18 +175,18 @@ class NewBusiness:
     such months were seen, with or without deals)."""
 
     deals: pd.DataFrame
-    months: pd.Series
+    months: Counter[tuple[int, int]]
 
     def rate_and_amounts(self, k: int, position: int, cell: int
                          ) -> tuple[float, np.ndarray]:
         """Mean deals per month and their amounts, at the same position in the quarter
         (every position when none was seen yet)."""
         rows = self.deals[self.deals["k"] == k]
-        months = self.months.get((k, position), 0)
+        months = self.months[(k, position)]
         if months:
             rows = rows[rows["position"] == position]
         else:
-            months = int(self.months[self.months.index.get_level_values(0) == k].sum())
+            months = sum(n for (offset, _), n in self.months.items() if offset == k)
         if not months:
             return 0.0, np.array([])
         own = rows[rows["cell"] == cell]
@@ -200,12 +201,11 @@ def new_business_history(history: DealHistory, as_of: pd.Timestamp, horizon: int
     current = month_start(as_of)
     columns = ["k", "position", "cell", "amount"]
     if d["closed_at"].isna().all():
-        return NewBusiness(pd.DataFrame(columns=columns), pd.Series(dtype=int))
+        return NewBusiness(pd.DataFrame(columns=columns), Counter())
     first = month_start(d["closed_at"].min())
-    months = pd.Series([(k, _position(add_months(o, k)))
-                        for o in pd.date_range(first, add_months(current, -1), freq="MS")
-                        for k in range(horizon) if add_months(o, k) < current],
-                       dtype=object).value_counts()
+    months = Counter((k, _position(add_months(o, k)))
+                     for o in pd.date_range(first, add_months(current, -1), freq="MS")
+                     for k in range(horizon) if add_months(o, k) < current)
     won = d[d["is_won"] & (d["closed_at"] < current)]
     won_month = won["closed_at"].dt.to_period("M")
     position = ((won_month.dt.month - 1) % 3).to_numpy()

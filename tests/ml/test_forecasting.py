@@ -192,6 +192,19 @@ def test_business_not_created_yet_is_learned_from_before_the_origin_only(deal_hi
     assert november > before.total(everyone, [2], simulate.NEW_BUSINESS).mean() + 1e5
 
 
+def test_new_business_at_a_quarter_position_not_seen_yet_uses_every_position(deal_history):
+    as_of = pd.Timestamp("2024-03-01")  # behind it: January and February, no third month
+    business = simulate.new_business_history(deal_history, as_of, HORIZON_MONTHS,
+                                             simulate.cells_of(deal_history))
+    assert business.months == {(0, 0): 1, (0, 1): 1, (1, 1): 1}
+    snap = features.snapshot(deal_history, as_of)
+    b = simulate.simulate(deal_history, snap, _fixed_probs(snap), as_of, 300)
+    everyone = np.arange(len(b.cells))
+    march, april, may = (b.total(everyone, [k], simulate.NEW_BUSINESS).mean() for k in range(3))
+    assert march > 0 and april > 0  # positions 2 and 0 at these offsets: all positions used
+    assert may == 0  # nothing was ever seen two months after a month start
+
+
 def test_the_totals_draws_are_the_reps_draws_added_up(deal_history):
     as_of = pd.Timestamp("2024-09-10")  # mid-month: something is already booked
     snap = features.snapshot(deal_history, as_of)
