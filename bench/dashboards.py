@@ -133,9 +133,12 @@ MARTS_SQL = [
        from marts.fct_deals, generate_series(1, 4) s""",
     """create table marts.fct_pipeline_daily_snapshot as
        select (date '2024-07-31' + (m || ' months')::interval)::date as snapshot_date,
-              deal_id, owner_id, amount
+              deal_id, owner_id, owner_team_id, 1 as pipeline_id, stage_position as stage_id,
+              stage_name, stage_position, forecast_category, probability, amount,
+              amount as amount_reporting
        from marts.fct_deals, generate_series(0, 23) m
-       where not (is_closed and m % 3 = 0)""",
+       where not (is_closed and m % 3 = 0)
+       order by 1, 2""",
 
     """create table marts.dim_accounts as
        select i::bigint as account_id, 'Account ' || i as account_name
@@ -188,7 +191,8 @@ MARTS_SQL = [
     "create index on marts.fct_leads (score desc nulls last, created_at desc, lead_id) "
     "where not is_closed",
     "create index on marts.fct_touchpoints (occurred_date)",
-    "create unique index on marts.fct_pipeline_daily_snapshot (snapshot_date, deal_id)",
+    "create unique index on marts.fct_pipeline_daily_snapshot (snapshot_date, deal_id) "
+    "include (owner_id, amount_reporting)",
     "create index on marts.fct_pipeline_daily_snapshot (owner_id, snapshot_date)",
     "create index on marts.fct_interactions (occurred_date)",
     "create index on marts.fct_interactions (user_id)",
@@ -198,7 +202,7 @@ MARTS_SQL = [
 #: SQL, with the indexes the models declare.
 DAILY_MARTS = ("fct_leads_daily", "fct_lead_scores_daily", "dim_lead_segments",
                "fct_touchpoints_daily", "fct_response_times_daily",
-               "fct_account_engagement_daily")
+               "fct_account_engagement_daily", "fct_pipeline_daily")
 
 
 def build(url: str, scale: int) -> None:

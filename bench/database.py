@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +21,9 @@ from salesops.db import ensure_database, sqlalchemy_url
 
 
 @contextmanager
-def scratch_database(workdir: Path, prefix: str) -> Iterator[str]:
-    """Yield the URL of a new, migrated database; drop it on the way out."""
+def scratch_database(workdir: Path, prefix: str, keep: bool = False) -> Iterator[str]:
+    """Yield the URL of a new, migrated database; drop it on the way out unless `keep` (on
+    the server of DATABASE_URL only: the embedded one goes with its temporary folder)."""
     if not (server_url := os.environ.get("DATABASE_URL")):
         from salesops.embedded import start_postgres
 
@@ -32,10 +34,13 @@ def scratch_database(workdir: Path, prefix: str) -> Iterator[str]:
         migrate.upgrade(url)
         yield url
     finally:
-        admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+        if keep and os.environ.get("DATABASE_URL"):
+            print(f"kept database {name}: {url}", file=sys.stderr)
+        else:
+            admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+            admin.dispose()
 
 
 def peak_rss_mb() -> float:

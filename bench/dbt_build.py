@@ -19,9 +19,11 @@ Each build is timed after an untimed `dbt parse` with its vars (a job's steady s
 previous run parsed the same vars). The ratio incremental / full is the issue's target
 (<= 0.10). Every model's time and the
 slowest 15 tests of each run go to stderr; the JSON line adds the ratio of node time spent in
-models (`models_ratio`) and in tests (`tests_ratio`). Then the dashboard-like queries on
-the marts (`DASHBOARD_QUERIES`), best of three each; the slowest is printed (target under
-300 ms) and added to the JSON line.
+models (`models_ratio`) and in tests (`tests_ratio`). Then the dashboard queries on
+the marts (`DASHBOARD_QUERIES`, and the pipeline page's own reads of the snapshot marts,
+`PIPELINE_PAGE_QUERIES`), best of three each; the slowest is printed (target under
+300 ms) and added to the JSON line. `--skip-incremental` stops after the full build and
+the queries; `--keep-database` (with DATABASE_URL) keeps the database to iterate on.
 The pipeline snapshot is built over the last `--snapshot-days` days (var
 `pipeline_snapshot_start`), as a daily job that started then would hold.
 Runs against the embedded server in a temporary folder unless DATABASE_URL is set (then in
@@ -36,12 +38,13 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from bench.database import peak_rss_mb, scratch_database
+from dashboards.pipeline_history import BY_DAY_SQL, WALK_SQL
 from orchestration.dbt_args import full_build_args, incremental_build_args
 from salesops.db import get_engine
 from salesops.warehouse import run_dbt
@@ -154,11 +157,12 @@ DATA_SQL = [
        from generate_series(:lo + 1, :hi) i, generate_series(1, 2) k""",
 ]
 
-#: What the dashboards ask of the marts (filters on date, owner and campaign).
+#: What the dashboards ask of the marts (filters on date, owner and campaign). Owner 6 owns
+#: deals (the generated deals' owners are 1, 6, 11, ...), leads and interactions.
 DASHBOARD_QUERIES = {
     "pipeline by stage, one owner": """
         select stage_name, count(*), sum(amount_reporting) from marts.fct_deals
-        where owner_id = 7 and not is_closed group by 1""",
+        where owner_id = 6 and not is_closed group by 1""",
     "won by month, last quarter": """
         select date_trunc('month', closed_date), sum(amount_reporting) from marts.fct_deals
         where is_won and closed_date >= :day - 90 group by 1""",
@@ -174,25 +178,22 @@ DASHBOARD_QUERIES = {
     "touchpoints of a campaign": """
         select occurred_date, count(*) from marts.fct_touchpoints
         where campaign_id = 5 group by 1 order by 1 desc limit 30""",
-    "pipeline on a date": """
-        select stage_name, count(*), sum(amount_reporting)
-        from marts.fct_pipeline_daily_snapshot where snapshot_date = :day - 1 group by 1""",
-    "pipeline change between two dates": """
-        select coalesce(a.deal_id, b.deal_id),
-               coalesce(b.amount_reporting, 0) - coalesce(a.amount_reporting, 0)
-        from (select * from marts.fct_pipeline_daily_snapshot
-              where snapshot_date = :day - 30) a
-        full join (select * from marts.fct_pipeline_daily_snapshot
-                   where snapshot_date = :day - 1) b using (deal_id)""",
-    "pipeline of one owner over time": """
-        select snapshot_date, sum(amount_reporting) from marts.fct_pipeline_daily_snapshot
-        where owner_id = 7 and snapshot_date >= :day - 30 group by 1""",
     "attribution by channel, one quarter": """
         select model, channel, sum(conversions), sum(revenue) from marts.attribution_by_channel
         where period >= :day - 90 group by 1, 2""",
     "interactions of a rep, last 30 days": """
         select kind, direction, count(*), avg(response_time_hours) from marts.fct_interactions
-        where user_id = 7 and occurred_date >= :day - 30 group by 1, 2""",
+        where user_id = 6 and occurred_date >= :day - 30 group by 1, 2""",
+}
+
+#: The pipeline page's reads of the pipeline as it stood (`dashboards.pipeline_history`,
+#: the SQL the page runs), over the page's default range (the last year up to today), for
+#: every owner and for one rep: (query, owners).
+PIPELINE_PAGE_QUERIES = {
+    "pipeline page: open pipeline by day and stage": (BY_DAY_SQL, None),
+    "pipeline page: open pipeline by day and stage, one rep": (BY_DAY_SQL, [6]),
+    "pipeline page: walk between the range's ends": (WALK_SQL, None),
+    "pipeline page: walk between the range's ends, one rep": (WALK_SQL, [6]),
 }
 
 
@@ -243,16 +244,19 @@ def build(url: str, args: list[str], target: Path, label: str) -> tuple[float, d
     return elapsed, by_kind
 
 
-def time_queries(url: str, day) -> dict[str, float]:
+def time_queries(url: str, day: date) -> dict[str, float]:
     """Best of three, ms, per dashboard query."""
+    queries = {name: (sql, {"day": day}) for name, sql in DASHBOARD_QUERIES.items()}
+    queries |= {name: (sql, {"start": day - timedelta(days=365), "end": day, "owners": owners})
+                for name, (sql, owners) in PIPELINE_PAGE_QUERIES.items()}
     engine = get_engine(url)
     times = {}
     with engine.connect() as conn:
-        for name, sql in DASHBOARD_QUERIES.items():
+        for name, (sql, params) in queries.items():
             runs = []
             for _ in range(3):
                 start = time.perf_counter()
-                conn.execute(sa.text(sql), {"day": day}).fetchall()
+                conn.execute(sa.text(sql), params).fetchall()
                 runs.append((time.perf_counter() - start) * 1000)
             times[name] = min(runs)
             print(f"  {min(runs):8.1f} ms  {name}", file=sys.stderr)
@@ -267,7 +271,16 @@ def _node_time(by_kind: dict[str, float], kinds: tuple[str, ...]) -> float:
     return sum(by_kind.get(kind, 0.0) for kind in kinds)
 
 
-def run(url: str, scale: int, snapshot_days: int) -> dict:
+def slowest_query(url: str, day: date) -> dict:
+    print("dashboard queries on the marts, best of 3", file=sys.stderr)
+    queries = time_queries(url, day)
+    get_engine(url).dispose()
+    slowest = max(queries, key=queries.get)
+    return {"slowest_dashboard_query": slowest,
+            "slowest_dashboard_query_ms": round(queries[slowest], 1)}
+
+
+def run(url: str, scale: int, snapshot_days: int, incremental_run: bool = True) -> dict:
     now = datetime.now(UTC).replace(microsecond=0)
     snapshot_vars = {"pipeline_snapshot_start": str((now - timedelta(days=snapshot_days)).date())}
     params = {"n": scale, "batch": str(uuid.uuid4()), "base": now - timedelta(days=2)}
@@ -278,15 +291,15 @@ def run(url: str, scale: int, snapshot_days: int) -> dict:
             {**params, "lo": 0, "hi": scale, "loaded": now - timedelta(days=1), "spread": 1})
     with tempfile.TemporaryDirectory(prefix="bench-dbt-target-") as target:
         full, full_nodes = build(url, full_build_args(snapshot_vars), Path(target), "baseline")
+        if not incremental_run:
+            return {"bench": "dbt_build", "scale": scale, "value": round(full, 1),
+                    "unit": "s, dbt build --full-refresh (no incremental run)",
+                    "peak_rss_mb": peak_rss_mb(), **slowest_query(url, now.date())}
         print(f"appending {added:,} contacts (1%) and their activity", file=sys.stderr)
         execute(url, DATA_SQL, {**params, "lo": scale, "hi": scale + added,
                                 "loaded": datetime.now(UTC), "spread": 0})
         incremental, incremental_nodes = build(
             url, incremental_build_args(snapshot_vars), Path(target), "incremental")
-    print("dashboard queries on the marts, best of 3", file=sys.stderr)
-    queries = time_queries(url, now.date())
-    get_engine(url).dispose()
-    slowest = max(queries, key=queries.get)
     return {"bench": "dbt_build", "scale": scale, "value": round(incremental, 1),
             "unit": "s, incremental dbt run after 1% new data (selector incremental)",
             "baseline": "dbt build --full-refresh", "baseline_value": round(full, 1),
@@ -298,8 +311,7 @@ def run(url: str, scale: int, snapshot_days: int) -> dict:
                                   / _node_time(full_nodes, MODEL_KINDS), 3),
             "tests_ratio": round(_node_time(incremental_nodes, TEST_KINDS)
                                  / _node_time(full_nodes, TEST_KINDS), 3),
-            "slowest_dashboard_query": slowest,
-            "slowest_dashboard_query_ms": round(queries[slowest], 1)}
+            **slowest_query(url, now.date())}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -308,10 +320,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=int, default=50_000, help="contacts")
     parser.add_argument("--snapshot-days", type=int, default=90,
                         help="days of the daily pipeline snapshot")
+    parser.add_argument("--skip-incremental", action="store_true",
+                        help="stop after the full build and the dashboard queries")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="keep the database afterwards (with DATABASE_URL set)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp, \
-            scratch_database(Path(tmp), "bench_dbt") as url:
-        result = run(url, args.scale, args.snapshot_days)
+            scratch_database(Path(tmp), "bench_dbt", keep=args.keep_database) as url:
+        result = run(url, args.scale, args.snapshot_days, not args.skip_incremental)
     print(json.dumps(result))
 
 

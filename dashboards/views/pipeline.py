@@ -1,4 +1,5 @@
 """Pipeline and forecast: open pipeline by stage and forecast category, won/lost over time,
+the open pipeline as it stood day by day (and by stage on the range's last day),
 the walk of open pipeline between the range's two ends, and the P10/P50/P90 bookings
 forecast against target and against what was booked.
 
@@ -7,9 +8,13 @@ Columns this page reads:
 - `marts.fct_deals`: deal_id, deal_name, owner_id, owner_name, stage_name, stage_position,
   forecast_category, amount, weighted_amount, probability, is_closed, is_won, created_date,
   closed_date, age_days, days_in_current_stage, lead_source.
+- `marts.fct_pipeline_daily`, the open deals of each day added up by owner, stage and
+  forecast category: snapshot_date, owner_id, stage_position, stage_name,
+  forecast_category, deals, amount_reporting, weighted_amount_reporting.
 - `marts.fct_pipeline_daily_snapshot`, one row per OPEN deal per day: snapshot_date,
-  deal_id, owner_id, amount. The deals that closed between two snapshots are told won or
-  lost by `marts.fct_deals`.
+  deal_id, owner_id, amount_reporting. The deals that closed between two snapshots are
+  told won or lost by `marts.fct_deals`.
+  (The SQL of these two reads lives in `dashboards.pipeline_history`.)
 - `ml.forecasts`: the company-wide bookings of a period are the rows of level 'total' with
   no forecast_category (the others split it by category, team or rep): as_of,
   period_start, period_grain ('month' or 'quarter'), p10, p50, p90.
@@ -24,6 +29,7 @@ import streamlit as st
 from dashboards.data import download, query, ready
 from dashboards.filters import date_range, owner_clause, owners
 from dashboards.flows import waterfall
+from dashboards.pipeline_history import BY_DAY_SQL, WALK_SQL
 from dashboards.targets import PERIOD_TARGETS_SQL
 
 #: The deals created in the range, for the filters.
@@ -49,48 +55,6 @@ DEALS_SQL = """
            is_closed, is_won, created_date, closed_date, age_days, days_in_current_stage,
            lead_source""" + IN_RANGE + """
     order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
-
-#: The walk of open pipeline from the snapshot on (or last before; else the first after)
-#: the range's start to the one on (or last before) its end, added up in SQL: the deals
-#: open on both days by how their amount changed, the new ones, and the ones that left, won
-#: or lost by `marts.fct_deals` when they closed in between, else removed.
-WALK_SQL = """
-    with ends as (
-        select coalesce((select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
-                         where snapshot_date <= :start),
-                        (select min(snapshot_date) from marts.fct_pipeline_daily_snapshot
-                         where snapshot_date between :start and :end)) as first_day,
-               (select max(snapshot_date) from marts.fct_pipeline_daily_snapshot
-                where snapshot_date <= :end) as last_day),
-    open_on as (
-        select s.snapshot_date, s.deal_id, s.amount
-        from marts.fct_pipeline_daily_snapshot s, ends e
-        where s.snapshot_date in (e.first_day, e.last_day)
-          and """ + owner_clause("s.owner_id") + """),
-    walk as (
-        select b.deal_id as before_id, b.amount as before, a.amount as after
-        from (select o.* from open_on o, ends e where o.snapshot_date = e.first_day) b
-        full join (select o.* from open_on o, ends e where o.snapshot_date = e.last_day) a
-          on a.deal_id = b.deal_id),
-    outcome as (
-        select w.*, case when w.after is not null or w.before is null then null
-                         when d.closed_date > e.first_day and d.closed_date <= e.last_day
-                              and d.is_closed then case when d.is_won then 'won' else 'lost' end
-                         else 'removed' end as left_as
-        from walk w cross join ends e
-        left join marts.fct_deals d on d.deal_id = w.before_id and w.after is null)
-    select e.first_day, e.last_day,
-           coalesce(sum(before), 0)::float8 as start,
-           coalesce(sum(after) filter (where before is null), 0)::float8 as new,
-           coalesce(sum(after - before) filter (where after > before), 0)::float8 as increased,
-           coalesce(sum(after - before) filter (where after < before), 0)::float8 as decreased,
-           -coalesce(sum(before) filter (where left_as = 'won'), 0)::float8 as won,
-           -coalesce(sum(before) filter (where left_as = 'lost'), 0)::float8 as lost,
-           -coalesce(sum(before) filter (where left_as = 'removed'), 0)::float8 as removed,
-           coalesce(sum(after), 0)::float8 as "end"
-    from ends e left join outcome on true
-    where e.first_day is not null
-    group by e.first_day, e.last_day"""
 
 #: The company-wide bookings forecast for each period in the range: the latest one, and
 #: the last one made before the period began (the one to judge), with what was booked.
@@ -165,6 +129,32 @@ if ready(grouped, "deals", "No deals were created in this period for these filte
         st.caption(f"The {DEALS_LISTED:,} largest of {deal_count:,} deals.")
     st.dataframe(deals, hide_index=True, width="stretch")
     download(deals, "deals")
+
+st.subheader("Open pipeline as it stood")
+by_day = query(BY_DAY_SQL, params)
+if ready(by_day, "pipeline snapshots", "No pipeline snapshot in this period yet.",
+         missing="The daily pipeline (marts.fct_pipeline_daily) has not been built yet: run "
+         "the dbt assets in Dagster."):
+    last_day = by_day.snapshot_date.max()
+    on_last_day = by_day[by_day.snapshot_date.eq(last_day)]
+    st.caption(f"At the end of each day, in the reporting currency; the last day: {last_day}.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Pipeline then", f"${on_last_day.amount.sum():,.0f}")
+    c2.metric("Weighted then", f"${on_last_day.weighted_amount.sum():,.0f}")
+    c3.metric("Open deals then", f"{int(on_last_day.deals.sum()):,}")
+    trend = (by_day.groupby(["snapshot_date", "forecast_category"], as_index=False, dropna=False)
+             .amount.sum())
+    st.plotly_chart(px.area(trend, x="snapshot_date", y="amount", color="forecast_category",
+                            labels={"snapshot_date": "day", "amount": "open pipeline ($)"}),
+                    width="stretch")
+    stages = (on_last_day.groupby(["stage_position", "stage_name", "forecast_category"],
+                                  as_index=False, dropna=False)[["amount", "deals"]].sum()
+              .sort_values(["stage_position", "stage_name", "forecast_category"]))
+    st.plotly_chart(px.bar(stages, x="stage_name", y="amount", color="forecast_category",
+                           hover_data=["deals"], title=f"By stage on {last_day}",
+                           labels={"stage_name": "stage", "amount": "amount ($)"}),
+                    width="stretch")
+    download(by_day, "pipeline_by_day")
 
 st.subheader("Pipeline change")
 walk = query(WALK_SQL, params)

@@ -27,7 +27,8 @@ PAGES = {**READ_PAGES, "views/work_queue.py": "Work queue"}
 #: The marts relations the pages read.
 MARTS = ("fct_deals", "fct_leads", "fct_leads_daily", "attribution_by_channel",
          "fct_touchpoints_daily",
-         "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "fct_interactions",
+         "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "fct_pipeline_daily",
+         "fct_interactions",
          "sales_targets", "dim_accounts", "dim_users", "sales_velocity",
          "fct_campaign_performance", "fct_model_drift", "fct_response_times_daily",
          "dim_lead_segments", "fct_lead_scores_daily", "fct_account_engagement_daily")

@@ -127,16 +127,25 @@ STAGE_HISTORY = """
             entered_at, exited_at, duration_days)"""
 
 #: Open deals only. From 2026-04-30 to 2026-06-30: deals 2 and 3 won, 4 lost (fct_deals),
-#: 5 grew by 500, 6 is new, 10 gone.
+#: 5 grew by 500, 6 is new, 10 gone. Amounts are in the reporting currency but deal 10's
+#: (100 at a rate of 2), so its amount_reporting is 200.
 SNAPSHOTS = """
     create table marts.fct_pipeline_daily_snapshot as
-    select snapshot_date::date, deal_id, owner_id::bigint, amount::numeric(16, 2)
+    select snapshot_date::date, deal_id, owner_id::bigint, owner_id::bigint as owner_team_id,
+           1::bigint as pipeline_id, stage_id::bigint, stage_name, stage_id as stage_position,
+           forecast_category, probability, amount::numeric(16, 2),
+           (amount * rate)::numeric(18, 2) as amount_reporting
     from (values
-        ('2026-04-30', 2, 1, 2000), ('2026-04-30', 3, 2, 3000), ('2026-04-30', 4, 2, 500),
-        ('2026-04-30', 5, 1, 4000), ('2026-04-30', 10, 1, 100),
-        ('2026-05-15', 5, 1, 4200),
-        ('2026-06-30', 5, 1, 4500), ('2026-06-30', 6, 2, 1500)
-    ) as s (snapshot_date, deal_id, owner_id, amount)"""
+        ('2026-04-30', 2, 1, 4, 'Negotiate', 'commit', 80, 2000, 1),
+        ('2026-04-30', 3, 2, 4, 'Negotiate', 'commit', 80, 3000, 1),
+        ('2026-04-30', 4, 2, 1, 'Discovery', 'pipeline', 10, 500, 1),
+        ('2026-04-30', 5, 1, 3, 'Proposal', 'best_case', 60, 4000, 1),
+        ('2026-04-30', 10, 1, 1, 'Discovery', 'pipeline', 10, 100, 2),
+        ('2026-05-15', 5, 1, 3, 'Proposal', 'commit', 60, 4200, 1),
+        ('2026-06-30', 5, 1, 3, 'Proposal', 'commit', 60, 4500, 1),
+        ('2026-06-30', 6, 2, 1, 'Discovery', 'pipeline', 10, 1500, 1)
+    ) as s (snapshot_date, deal_id, owner_id, stage_id, stage_name, forecast_category,
+            probability, amount, rate)"""
 WALK = "2026-04-30..2026-06-30"
 
 #: Monthly targets of Ann (1) and Bob (2), as dbt's sales_targets mart shapes them.
@@ -242,7 +251,8 @@ SCORES = [(1, 50, "C", 0.4, "2026-04-03"), (1, 90, "A", 0.8, "2026-06-01"),
 
 #: The marts that add up the hand-made ones above, built from their dbt models' own SQL.
 DAILY_MARTS = ("fct_leads_daily", "fct_lead_scores_daily", "dim_lead_segments",
-               "fct_response_times_daily", "fct_account_engagement_daily")
+               "fct_response_times_daily", "fct_account_engagement_daily",
+               "fct_pipeline_daily")
 
 
 def load_rows(conn: sa.Connection) -> None:

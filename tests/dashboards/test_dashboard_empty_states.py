@@ -31,6 +31,7 @@ EXPECTED = {
     "views/overview.py": ["table marts.fct_deals has not been built",
                           "table marts.fct_leads_daily has not been built"],
     "views/pipeline.py": ["table marts.fct_deals has not been built",
+                          "(marts.fct_pipeline_daily) has not been built yet",
                           "(marts.fct_pipeline_daily_snapshot) has not been built yet",
                           "No forecast yet: the table marts.fct_deals has not been built"],
     "views/funnel.py": ["(marts.fct_leads_daily) has not been built yet",

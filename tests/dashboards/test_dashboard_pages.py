@@ -87,7 +87,8 @@ def test_pipeline_lists_deals_and_filters_by_rep(page):
     assert values["Weighted pipeline"][0] == "$2,550"
     assert values["Win rate"][0] == "60%"  # 3 won of 5 closed
     assert [b.key for b in at.get("download_button")] == [
-        "download-deals", "download-pipeline_change", "download-bookings_forecast",
+        "download-deals", "download-pipeline_by_day", "download-pipeline_change",
+        "download-bookings_forecast",
         "download-forecast_accuracy"]
 
     at = page("views/pipeline.py", range=HALF_YEAR, rep="Ann")
@@ -262,15 +263,32 @@ def test_pipeline_walks_open_pipeline_between_the_range_ends(page):
     at = page("views/pipeline.py", range=WALK)
     steps = next(d.value for d in at.dataframe if "step" in d.value)
     assert steps.set_index("step").amount.to_dict() == {
-        "Start": 9600, "New": 1500, "Increased": 500, "Decreased": 0, "Won": -5000,
-        "Lost": -500, "Removed": -100, "End": 6000}
+        "Start": 9700, "New": 1500, "Increased": 500, "Decreased": 0, "Won": -5000,
+        "Lost": -500, "Removed": -200, "End": 6000}  # deal 10: 100 at a rate of 2
     assert any("2026-04-30 against 2026-06-30" in c.value for c in at.caption)
 
     at = page("views/pipeline.py", range=WALK, rep="Ann")
     steps = next(d.value for d in at.dataframe if "step" in d.value)
     assert steps.set_index("step").amount.to_dict() == {
-        "Start": 6100, "New": 0, "Increased": 500, "Decreased": 0, "Won": -2000, "Lost": 0,
-        "Removed": -100, "End": 4500}
+        "Start": 6200, "New": 0, "Increased": 500, "Decreased": 0, "Won": -2000, "Lost": 0,
+        "Removed": -200, "End": 4500}
+
+
+def test_pipeline_as_it_stood_on_the_range_end(page):
+    """From fct_pipeline_daily (built from its dbt model over the hand-made snapshot): the
+    last day in the range, in the reporting currency, weighted by each day's probability."""
+    at = page("views/pipeline.py", range=HALF_YEAR)
+    values = metrics(at)
+    assert values["Pipeline then"][0] == "$6,000"  # deals 5 (4,500) and 6 (1,500)
+    assert values["Weighted then"][0] == "$2,850"  # 60% and 10%
+    assert values["Open deals then"][0] == "2"
+    assert any("the last day: 2026-06-30" in c.value for c in at.caption)
+
+    at = page("views/pipeline.py", range="2026-01-01..2026-05-20", rep="Ann")
+    values = metrics(at)
+    assert values["Pipeline then"][0] == "$4,200"  # deal 5 on 2026-05-15
+    assert values["Weighted then"][0] == "$2,520"
+    assert any("the last day: 2026-05-15" in c.value for c in at.caption)
 
 
 def test_pipeline_forecast_against_target_and_its_accuracy(page):

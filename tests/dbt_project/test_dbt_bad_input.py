@@ -334,6 +334,38 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
         == [{"c": "set between the builds"}]
 
 
+#: fct_pipeline_daily as fct_pipeline_daily_snapshot adds up, and the mart itself.
+PIPELINE_BY_DAY = """
+    select snapshot_date, owner_id, stage_id, forecast_category, count(*) as deals,
+           sum(amount_reporting)::numeric(18, 2) as amount_reporting,
+           count(*) filter (where amount_reporting is null) as deals_without_rate
+    from marts.fct_pipeline_daily_snapshot group by 1, 2, 3, 4 order by 1, 2, 3, 4"""
+PIPELINE_DAILY = """
+    select snapshot_date, owner_id, stage_id, forecast_category, deals, amount_reporting,
+           deals_without_rate
+    from marts.fct_pipeline_daily order by 1, 2, 3, 4"""
+
+
+def _pipeline_marts_hold(engine: sa.Engine) -> None:
+    """fct_pipeline_daily adds up the snapshot; the snapshot is written in day order and has
+    the covering index the dashboards' walk reads."""
+    daily = _rows(engine, PIPELINE_DAILY)
+    assert daily == _rows(engine, PIPELINE_BY_DAY) and len(daily) > 30
+    assert sum(r["deals_without_rate"] for r in daily) > 0  # deal 12, in XYZ
+    days = [r["snapshot_date"] for r in _rows(
+        engine, "select snapshot_date from marts.fct_pipeline_daily_snapshot order by ctid")]
+    assert days == sorted(days)
+    assert _rows(engine, "select indexdef from pg_indexes where schemaname = 'marts' "
+                         "and indexname = 'fct_pipeline_daily_snapshot_day_deal_idx'") == [
+        {"indexdef": "CREATE UNIQUE INDEX fct_pipeline_daily_snapshot_day_deal_idx ON "
+                     "marts.fct_pipeline_daily_snapshot USING btree (snapshot_date, deal_id) "
+                     "INCLUDE (owner_id, amount_reporting)"}]
+
+
+def test_pipeline_daily_after_the_incremental_run(second_build):
+    _pipeline_marts_hold(second_build)
+
+
 def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path, dbt_vars):
     """Last in this module: rebuilds the incremental models in full and compares."""
     def snapshot() -> dict[str, list[dict]]:
@@ -349,3 +381,5 @@ def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path,
     for table in INCREMENTAL_MODELS:
         assert incremental[table] == full[table], table
     assert len(full["marts.fct_deals"]) == 5 and len(full["marts.fct_attribution"]) > 7
+    # the covering index is a post-hook: a full refresh that replaces the table keeps it
+    _pipeline_marts_hold(second_build)

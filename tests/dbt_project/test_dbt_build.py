@@ -215,7 +215,8 @@ def test_models_land_in_their_schemas(built):
     assert where["int_leads__resolved"] == "intermediate"
     for mart in ("dim_contacts", "dim_accounts", "dim_users", "dim_date", "fct_leads",
                  "fct_lead_funnel", "fct_lead_response_sla", "fct_deals",
-                 "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "sales_velocity",
+                 "fct_deal_stage_history", "fct_pipeline_daily_snapshot", "fct_pipeline_daily",
+                 "sales_velocity",
                  "fct_won_lost", "fct_touchpoints", "fct_campaign_performance",
                  "fct_interactions", "fct_attribution", "attribution_by_channel",
                  "fct_touchpoints_daily", "sales_targets", "fct_leads_daily",
