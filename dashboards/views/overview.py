@@ -17,7 +17,7 @@ PERIODS = """
 
 DEALS_SQL = PERIODS + """
     select p.period,
-           coalesce(sum(d.amount) filter (
+           coalesce(sum(d.amount_reporting) filter (
                where d.is_won and d.closed_date between p.p_start and p.p_end), 0)::float8
                as bookings,
            count(*) filter (
@@ -25,7 +25,7 @@ DEALS_SQL = PERIODS + """
            count(*) filter (
                where d.is_closed and d.closed_date between p.p_start and p.p_end)
                as closed_deals,
-           coalesce(sum(d.amount) filter (
+           coalesce(sum(d.amount_reporting) filter (
                where d.created_date <= p.p_end
                  and (not d.is_closed or d.closed_date > p.p_end)), 0)::float8 as open_pipeline,
            avg(d.closed_date - d.created_date) filter (

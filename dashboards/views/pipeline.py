@@ -6,8 +6,9 @@ forecast against target and against what was booked.
 Columns this page reads:
 
 - `marts.fct_deals`: deal_id, deal_name, owner_id, owner_name, stage_name, stage_position,
-  forecast_category, amount, weighted_amount, probability, is_closed, is_won, created_date,
-  closed_date, age_days, days_in_current_stage, lead_source.
+  forecast_category, amount, currency, amount_reporting, weighted_amount_reporting,
+  probability, is_closed, is_won, created_date, closed_date, age_days,
+  days_in_current_stage, lead_source. Money is added up in the reporting currency.
 - `marts.fct_pipeline_daily`, the open deals of each day added up by owner, stage and
   forecast category: snapshot_date, owner_id, stage_position, stage_name,
   forecast_category, deals, amount_reporting, weighted_amount_reporting.
@@ -43,7 +44,8 @@ IN_RANGE = """
 GROUPED_SQL = """
     select stage_position, stage_name, forecast_category, is_closed, is_won,
            date_trunc('month', closed_date)::date as month, count(*) as deals,
-           sum(amount)::float8 as amount, sum(weighted_amount)::float8 as weighted_amount
+           sum(amount_reporting)::float8 as amount,
+           sum(weighted_amount_reporting)::float8 as weighted_amount
     """ + IN_RANGE + """
     group by 1, 2, 3, 4, 5, 6"""
 
@@ -51,10 +53,11 @@ GROUPED_SQL = """
 DEALS_LISTED = 200
 DEALS_SQL = """
     select deal_id, deal_name, owner_name, stage_name, stage_position, forecast_category,
-           amount::float8 as amount, weighted_amount::float8 as weighted_amount, probability,
+           amount::float8 as amount, currency, amount_reporting::float8 as amount_reporting,
+           weighted_amount_reporting::float8 as weighted_amount_reporting, probability,
            is_closed, is_won, created_date, closed_date, age_days, days_in_current_stage,
            lead_source""" + IN_RANGE + """
-    order by amount desc nulls last, deal_id limit """ + str(DEALS_LISTED)
+    order by amount_reporting desc nulls last, deal_id limit """ + str(DEALS_LISTED)
 
 #: The company-wide bookings forecast for each period in the range: the latest one, and
 #: the last one made before the period began (the one to judge), with what was booked.
@@ -72,7 +75,7 @@ FORECAST_SQL = """
            prior.as_of as prior_as_of, prior.p10::float8 as prior_p10,
            prior.p50::float8 as prior_p50, prior.p90::float8 as prior_p90,
            p.period_end <= current_date as is_past,
-           (select coalesce(sum(d.amount), 0)::float8 from marts.fct_deals d
+           (select coalesce(sum(d.amount_reporting), 0)::float8 from marts.fct_deals d
             where d.is_won and d.closed_date >= p.period_start
               and d.closed_date < p.period_end) as booked
     from periods p

@@ -17,7 +17,10 @@ HALF_YEAR = "2026-01-01..2026-06-30"
 
 DEALS = """
     create table marts.fct_deals as
-    select d.*, case owner_team_id when 1 then 'East' else 'West' end as owner_team_name
+    select d.*, case owner_team_id when 1 then 'East' else 'West' end as owner_team_name,
+           case deal_id when 5 then 'EUR' else 'USD' end as currency,
+           amount * case deal_id when 5 then 2 else 1 end as amount_reporting,
+           weighted_amount * case deal_id when 5 then 2 else 1 end as weighted_amount_reporting
     from (values
         (1, 'One', 1, 'Ann', 1, 'Won', 6, 'closed', 1000, 0, 100, true, true,
          date '2026-01-10', date '2026-02-09', 30, 0, 'web'),
@@ -27,7 +30,7 @@ DEALS = """
          date '2026-03-01', date '2026-05-30', 90, 0, 'event'),
         (4, 'Four', 2, 'Bob', 2, 'Lost', 7, 'closed', 500, 0, 0, true, false,
          date '2026-04-10', date '2026-06-01', 52, 0, 'event'),
-        (5, 'Five', 1, 'Ann', 1, 'Proposal', 3, 'commit', 4000, 2400, 60, false, false,
+        (5, 'Five', 1, 'Ann', 1, 'Proposal', 3, 'commit', 2000, 1200, 60, false, false,
          date '2026-02-01', null, 300, 20, 'web'),
         (6, 'Six', 2, 'Bob', 2, 'Discovery', 1, 'pipeline', 1500, 150, 10, false, false,
          date '2026-05-01', null, 208, 5, 'event'),
@@ -127,8 +130,8 @@ STAGE_HISTORY = """
             entered_at, exited_at, duration_days)"""
 
 #: Open deals only. From 2026-04-30 to 2026-06-30: deals 2 and 3 won, 4 lost (fct_deals),
-#: 5 grew by 500, 6 is new, 10 gone. Amounts are in the reporting currency but deal 10's
-#: (100 at a rate of 2), so its amount_reporting is 200.
+#: 5 grew by 500, 6 is new, 10 gone. Amounts are in the reporting currency but deal 5's and
+#: 10's (EUR at a rate of 2: deal 5's 2,000 is 4,000 reported, deal 10's 100 is 200).
 SNAPSHOTS = """
     create table marts.fct_pipeline_daily_snapshot as
     select snapshot_date::date, deal_id, owner_id::bigint, owner_id::bigint as owner_team_id,
@@ -139,10 +142,10 @@ SNAPSHOTS = """
         ('2026-04-30', 2, 1, 4, 'Negotiate', 'commit', 80, 2000, 1),
         ('2026-04-30', 3, 2, 4, 'Negotiate', 'commit', 80, 3000, 1),
         ('2026-04-30', 4, 2, 1, 'Discovery', 'pipeline', 10, 500, 1),
-        ('2026-04-30', 5, 1, 3, 'Proposal', 'best_case', 60, 4000, 1),
+        ('2026-04-30', 5, 1, 3, 'Proposal', 'best_case', 60, 2000, 2),
         ('2026-04-30', 10, 1, 1, 'Discovery', 'pipeline', 10, 100, 2),
-        ('2026-05-15', 5, 1, 3, 'Proposal', 'commit', 60, 4200, 1),
-        ('2026-06-30', 5, 1, 3, 'Proposal', 'commit', 60, 4500, 1),
+        ('2026-05-15', 5, 1, 3, 'Proposal', 'commit', 60, 2100, 2),
+        ('2026-06-30', 5, 1, 3, 'Proposal', 'commit', 60, 2250, 2),
         ('2026-06-30', 6, 2, 1, 'Discovery', 'pipeline', 10, 1500, 1)
     ) as s (snapshot_date, deal_id, owner_id, stage_id, stage_name, forecast_category,
             probability, amount, rate)"""

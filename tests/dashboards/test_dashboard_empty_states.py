@@ -69,7 +69,8 @@ def test_on_an_empty_deals_mart_the_overview_says_there_are_no_deals_yet(empty_d
                 owner_name text, owner_team_id bigint, owner_team_name text,
                 stage_name text, stage_position int,
                 forecast_category text,
-                amount numeric, weighted_amount numeric, probability numeric,
+                amount numeric, weighted_amount numeric, currency text,
+                amount_reporting numeric, weighted_amount_reporting numeric, probability numeric,
                 is_closed boolean, is_won boolean, created_date date, closed_date date,
                 age_days int, days_in_current_stage int, lead_source text)"""))
     at = run_page("views/overview.py")
