@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis
-import redis.asyncio
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from redis.commands.core import AsyncScript, Script
+from redis.commands.core import Script
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -179,10 +178,8 @@ def pick_version(header: int | None, body: int | None) -> int | None:
 
 
 #: One fixed-window hit: count it, start the window's expiry on its first hit.
-_LUA_HIT = (b"local n = redis.call('INCR', KEYS[1]) "
-            b"if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n")
-_HIT = Script(None, _LUA_HIT)
-_HIT_ASYNC = AsyncScript(None, _LUA_HIT)
+_HIT = Script(None, b"local n = redis.call('INCR', KEYS[1]) "
+                    b"if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n")
 
 
 def _over_limit(redis_client: redis.Redis, key: str, limit: int, window: int) -> int | None:
@@ -192,36 +189,15 @@ def _over_limit(redis_client: redis.Redis, key: str, limit: int, window: int) ->
     If Redis is down the request is let through and a warning logged: losing a lead is
     worse than letting a burst in."""
     now = time.time()
+    slot = int(now // window)
     try:
-        count = _HIT(keys=[_slot_key(key, now, window)], args=[window + 1],
-                     client=redis_client)
+        count = _HIT(keys=[f"{key}:{slot}"], args=[window + 1], client=redis_client)
     except redis.RedisError as exc:
         log.warning("rate limit %s not enforced: Redis unavailable (%s)", key, exc)
         return None
-    return _retry_after(count, limit, now, window)
-
-
-async def _over_limit_async(redis_client: redis.asyncio.Redis, key: str, limit: int,
-                            window: int) -> int | None:
-    """`_over_limit` on the event loop (redis.asyncio), for an async route."""
-    now = time.time()
-    try:
-        count = await _HIT_ASYNC(keys=[_slot_key(key, now, window)], args=[window + 1],
-                                 client=redis_client)
-    except redis.RedisError as exc:
-        log.warning("rate limit %s not enforced: Redis unavailable (%s)", key, exc)
-        return None
-    return _retry_after(count, limit, now, window)
-
-
-def _slot_key(key: str, now: float, window: int) -> str:
-    return f"{key}:{int(now // window)}"
-
-
-def _retry_after(count: int, limit: int, now: float, window: int) -> int | None:
     if count <= limit:
         return None
-    return max(1, math.ceil((int(now // window) + 1) * window - now))
+    return max(1, math.ceil((slot + 1) * window - now))
 
 
 class RateLimit:
@@ -240,20 +216,8 @@ class RateLimit:
               ip: str | None) -> None:
         """RateLimited when `ip` is over the limit (for a route that checks in its own
         worker thread instead of as a dependency)."""
-        self._raise(_over_limit(redis_client, self._key(security, ip),
-                                self.limit(security), self.window(security)))
-
-    async def check_async(self, redis_client: redis.asyncio.Redis,
-                          security: SecuritySettings, ip: str | None) -> None:
-        """`check` on the event loop, for an async route."""
-        self._raise(await _over_limit_async(redis_client, self._key(security, ip),
-                                            self.limit(security), self.window(security)))
-
-    def _key(self, security: SecuritySettings, ip: str | None) -> str:
-        return f"{security.redis_prefix}:rl:{self.bucket}:{ip or 'unknown'}"
-
-    @staticmethod
-    def _raise(retry_after: int | None) -> None:
-        if retry_after:
+        key = f"{security.redis_prefix}:rl:{self.bucket}:{ip or 'unknown'}"
+        if retry_after := _over_limit(redis_client, key, self.limit(security),
+                                      self.window(security)):
             raise RateLimited(f"Too many requests; try again in {retry_after} seconds.",
                               retry_after=retry_after)

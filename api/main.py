@@ -19,7 +19,6 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.aio import LoopClients
 from api.problems import REQUEST_ID_HEADER
 from api.realtime import Hub
 from api.routers import (
@@ -159,7 +158,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.hub.stop()
-        await app.state.loop_clients.close()
         redis_client.close()
 
     app = FastAPI(title="salesops API", version=__version__, description=DESCRIPTION,
@@ -171,7 +169,6 @@ def create_app(database_url: str | None = None, redis_url: str | None = None, *,
     app.state.settings = settings
     app.state.tokens = TokenService.from_settings(redis_client, settings, security)
     app.state.hub = Hub(app.state.engine)
-    app.state.loop_clients = LoopClients(database_url, redis_url)
 
     app.add_middleware(RequestIdMiddleware)
     problems.install(app)

@@ -22,7 +22,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import psycopg
 import redis
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -207,6 +206,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _internal)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _unavailable)
-    app.add_exception_handler(psycopg.OperationalError, _unavailable)  # pool timeout too
     app.add_exception_handler(redis.ConnectionError, _unavailable)
     app.openapi = lambda: _openapi(app)

@@ -10,11 +10,8 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from urllib.parse import quote, urlencode
-from weakref import WeakKeyDictionary
 
-import psycopg
 import sqlalchemy as sa
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
@@ -110,29 +107,6 @@ def get_engine(url: str) -> sa.Engine:
                               hide_parameters=True)
     _ping_when_idle(engine)
     return engine
-
-
-def async_pool(url: str, max_size: int = 10) -> AsyncConnectionPool:
-    """A psycopg pool for the event loop (unopened: `await pool.open()` in the loop that
-    will use it), for the statements a hot async path sends itself
-    (`salesops.domain.statements.run_async`): connections in autocommit (the driver sends
-    BEGIN and COMMIT with its batches), statements prepared at their first use and planned
-    once (they are a handful of primary-key and unique-index lookups), and a connection
-    not handed out for `PING_AFTER_IDLE_SECONDS` pinged first, as the engines do. (No
-    `reset` callback: with one the pool returns every connection through its worker
-    tasks, which under load queues the returns behind each other.)"""
-    handed_out: WeakKeyDictionary[psycopg.AsyncConnection, float] = WeakKeyDictionary()
-
-    async def check(conn: psycopg.AsyncConnection) -> None:
-        now = time.monotonic()
-        if now - handed_out.get(conn, 0.0) > PING_AFTER_IDLE_SECONDS:
-            await AsyncConnectionPool.check_connection(conn)
-        handed_out[conn] = now
-
-    return AsyncConnectionPool(
-        libpq_url(url), min_size=min(2, max_size), max_size=max_size, open=False, check=check,
-        kwargs={"autocommit": True, "prepare_threshold": 0,
-                "options": "-c plan_cache_mode=force_generic_plan"})
 
 
 def check_reachable(url: str, variable: str = "DATABASE_URL") -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import RateLimit, client_ip
 from api.schemas import FormSubmission, SubmissionReceipt, error_responses
 from api.schemas.forms import FORM_KEY_PATTERN
-from salesops.domain.errors import DomainError
-from salesops.domain.leads import capture_lead_async
+from salesops.domain.leads import capture_lead
 
 router = APIRouter(prefix="/forms", tags=["forms"])
 
@@ -27,10 +27,26 @@ def _receipt(status_code: int, outcome: str, submission_id: str, lead_id: int | 
                          "lead_id": lead_id}, status_code=status_code)
 
 
-def _retrieved(task: asyncio.Future) -> None:
-    """Mark the outcome seen: a request that failed otherwise does not await it."""
-    if not task.cancelled():
-        task.exception()
+def _capture(request: Request, form_key: str, body: FormSubmission) -> JSONResponse:
+    """The whole submission in one worker-thread hop: the rate limit (one Redis call),
+    then one transaction, committed before the answer."""
+    state, ip = request.app.state, client_ip(request)
+    form_rate_limit.check(state.redis, state.security, ip)
+    submission_id = body.submission_id or uuid.uuid4().hex
+    if body.is_bot:  # honeypot filled in: say thanks, keep nothing
+        return _receipt(status.HTTP_202_ACCEPTED, "accepted", submission_id, None)
+    fields, consent = body.fields, body.consent
+    with Session(state.engine) as session, session.begin():
+        lead = capture_lead(
+            session, email=fields.email, first_name=fields.first_name,
+            last_name=fields.last_name, company=fields.company, phone=fields.phone,
+            job_title=fields.job_title, message=fields.message, page_url=body.page_url,
+            utm=body.utm.model_dump(exclude_none=True),
+            consent=({"given": consent.marketing, "text": consent.text,
+                      "at": consent.given_at} if consent else None),
+            form_key=form_key, submission_id=submission_id,
+            request_id=getattr(request.state, "request_id", None), ip=ip)
+    return _receipt(status.HTTP_201_CREATED, "created", submission_id, lead.id)
 
 
 @router.post(
@@ -46,33 +62,4 @@ async def submit(form_key: Annotated[str, Path(pattern=FORM_KEY_PATTERN)],
 
     Sending the same `submission_id` again returns the same lead and changes nothing.
     Rate-limited per IP (429 with Retry-After). An invalid email is a 422."""
-    # All on the event loop: the rate limit's Redis call runs while the statements go
-    # out, and the transaction commits only once it allows the request.
-    state, ip = request.app.state, client_ip(request)
-    clients = await state.loop_clients.get()
-    limit = asyncio.ensure_future(form_rate_limit.check_async(clients.redis, state.security,
-                                                              ip))
-    limit.add_done_callback(_retrieved)
-    submission_id = body.submission_id or uuid.uuid4().hex
-    if body.is_bot:  # honeypot filled in: say thanks, keep nothing
-        await limit
-        return _receipt(status.HTTP_202_ACCEPTED, "accepted", submission_id, None)
-    fields, consent = body.fields, body.consent
-    try:
-        async with clients.database.connection() as conn:
-            lead = await capture_lead_async(
-                conn, before_commit=limit, email=fields.email, first_name=fields.first_name,
-                last_name=fields.last_name, company=fields.company, phone=fields.phone,
-                job_title=fields.job_title, message=fields.message, page_url=body.page_url,
-                utm=body.utm.model_dump(exclude_none=True),
-                consent=({"given": consent.marketing, "text": consent.text,
-                          "at": consent.given_at} if consent else None),
-                form_key=form_key, submission_id=submission_id,
-                request_id=getattr(request.state, "request_id", None), ip=ip)
-    except DomainError:
-        await limit  # over the limit: the 429, whatever else was wrong
-        raise
-    except BaseException:
-        limit.cancel()
-        raise
-    return _receipt(status.HTTP_201_CREATED, "created", submission_id, lead.id)
+    return await run_in_threadpool(_capture, request, form_key, body)

@@ -37,7 +37,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from salesops.domain import statements
 from salesops.domain.errors import InvalidInput
 from salesops.models import AssignmentRule
 from salesops.models.assignment import ASSIGNMENT_STRATEGIES
@@ -49,14 +48,14 @@ _OPEN = "('new', 'working', 'nurturing', 'qualified')"
 ACTIVE_RULES = """(select coalesce(json_agg(json_build_array(r.id, r.strategy)
                                          order by r.position, r.id), '[]')
                   from app.assignment_rules r where r.is_active) as rules"""
-_READ_RULES = f"select {ACTIVE_RULES}"
-_LOCK = "select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))"
+_READ_RULES = sa.text(f"select {ACTIVE_RULES}")
+_LOCK = sa.text("select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))")
 
 
 def _candidates(by_id: bool) -> str:
     """The leads to place: unowned, open, live; the ones named, or all of them (two texts,
     so the one-lead statement always plans as a primary-key lookup)."""
-    named = "and l.id = any(%(lead_ids)s::bigint[])" if by_id else ""
+    named = "and l.id = any(cast(:lead_ids as bigint[]))" if by_id else ""
     return f"""
     select l.id, lower(btrim(coalesce(l.custom_fields->>'country', la.country, ca.country)))
              as country
@@ -72,15 +71,15 @@ _COVERS = ("(r.countries is null or exists (select 1 from unnest(r.countries) t 
 
 #: Slot order per strategy: the k-th lead a rep would take, in the order leads are dealt.
 _SLOT_ORDER = {
-    "round_robin": "s.k, (p.pos - st.after - 1 + p.size) %% p.size",
+    "round_robin": "s.k, (p.pos - st.after - 1 + p.size) % p.size",
     "load_balanced": "p.open + s.k, p.pos",
 }
 
 
 @cache
-def _apply_rule(strategy: str, by_id: bool) -> str:
-    return f"""
-    with r as (select * from app.assignment_rules where id = %(rule_id)s),
+def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
+    return sa.text(f"""
+    with r as (select * from app.assignment_rules where id = :rule_id),
     cand as (
         select cand.id, row_number() over (order by cand.id) as n
         from ({_candidates(by_id)}) cand, r where {_COVERS}),
@@ -113,7 +112,7 @@ def _apply_rule(strategy: str, by_id: bool) -> str:
         returning l.id, l.owner_id),
     logged as (
         insert into app.lead_assignments (lead_id, rule_id, owner_id, reason)
-        select u.id, %(rule_id)s, u.owner_id, 'assigned by rule ' || (select name from r)
+        select u.id, :rule_id, u.owner_id, 'assigned by rule ' || (select name from r)
         from upd u
         on conflict (lead_id) do update set rule_id = excluded.rule_id,
             owner_id = excluded.owner_id, reason = excluded.reason,
@@ -122,18 +121,18 @@ def _apply_rule(strategy: str, by_id: bool) -> str:
     pointer as (
         update app.assignment_rules set last_user_id = (
             select user_id from pairs order by n desc limit 1), updated_at = now()
-        where id = %(rule_id)s and exists (select 1 from pairs)
+        where id = :rule_id and exists (select 1 from pairs)
         returning 1)
     select (select count(*) from upd), (select count(*) from logged),
-           (select count(*) from pointer)"""
+           (select count(*) from pointer)""")
 
 
 @cache
-def _record_unassigned(by_id: bool) -> str:
+def _record_unassigned(by_id: bool) -> sa.TextClause:
     """Why each lead still unowned after every rule was tried is unowned (a row changes
     only when the reason does, so a re-run with nothing new changes nothing), and how
     many they are, in one statement."""
-    return f"""
+    return sa.text(f"""
     with recorded as (
     insert into app.lead_assignments (lead_id, rule_id, owner_id, reason)
     select cand.id, m.id, null, case
@@ -150,7 +149,7 @@ def _record_unassigned(by_id: bool) -> str:
       where (app.lead_assignments.rule_id, app.lead_assignments.reason)
             is distinct from (excluded.rule_id, excluded.reason)
     returning 1)
-    select count(*) from ({_candidates(by_id)}) cand"""
+    select count(*) from ({_candidates(by_id)}) cand""")
 
 
 @dataclass(frozen=True)
@@ -166,32 +165,22 @@ def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None,
     in `app.lead_assignments`). Leads that already have an owner are left alone.
     `rules`: the (id, strategy) of the active rules, when the caller read them already
     (`ACTIVE_RULES`, in this transaction)."""
-    return statements.run(conn, assign_steps(lead_ids, rules=rules))
-
-
-def assign_steps(lead_ids: Sequence[int] | None = None, *,
-                 rules: Sequence[Sequence[Any]] | None = None
-                 ) -> statements.Steps[AssignmentReport]:
-    """`assign` as statements (`salesops.domain.statements`), for a caller that runs
-    them on its own connection (the API's lead capture); the lock goes with the first
-    rule's statement."""
     if lead_ids is not None and not lead_ids:
         return AssignmentReport(0, 0)
     by_id = lead_ids is not None
     params: dict[str, Any] = {"lead_ids": list(lead_ids)} if by_id else {}
     if rules is None:
-        (rules,), = yield [(_READ_RULES, {})]
-    # without a rule nobody is given a lead: nothing to serialise
-    lock: list[statements.Statement] = [(_LOCK, {})] if rules else []
+        rules = conn.execute(_READ_RULES).scalar_one()
+    if rules:  # without a rule nobody is given a lead: nothing to serialise
+        conn.execute(_LOCK)
     assigned = 0
     for rule_id, strategy in rules:
-        *_, (placed, *_) = yield [*lock, (_apply_rule(strategy, by_id),
-                                          {**params, "rule_id": rule_id})]
-        lock, assigned = [], assigned + placed
+        assigned += conn.execute(_apply_rule(strategy, by_id),
+                                 {**params, "rule_id": rule_id}).scalar_one()
         if by_id and assigned == len(params["lead_ids"]):
             return AssignmentReport(assigned, 0)  # all placed: no more statements
-    (unassigned,), = yield [(_record_unassigned(by_id), params)]
-    return AssignmentReport(assigned, unassigned)
+    return AssignmentReport(assigned,
+                            conn.execute(_record_unassigned(by_id), params).scalar_one())
 
 
 def pending(engine: sa.Engine) -> int:

@@ -23,16 +23,15 @@ all. Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops.domain import assignment, deals, records, statements
+from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
 from salesops.domain.errors import Conflict, InvalidInput
@@ -40,7 +39,7 @@ from salesops.domain.records import Filter, Resource, columns, names
 from salesops.models import Account, Contact, Deal, Lead, LeadScore, NextBestAction
 from salesops.models.crm import remember_names
 from salesops.security import permissions
-from salesops.security.sealed import PHONE_CONTEXT, phone_index, seal
+from salesops.security.sealed import phone_index
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 WEB_LEAD_SOURCE = "Web"  # the channel, in the CRM's LeadSource vocabulary
@@ -77,23 +76,24 @@ _CONSENT_CHANGES = """(excluded.marketing_consent is not null
     and (t.marketing_consent is distinct from excluded.marketing_consent
          or t.consent_text is distinct from excluded.consent_text))"""
 
-#: The live contact with the email's matching key (inserted when there is none, else
-#: locked, its blanks filled and its consent applied; its name added to those search
-#: reads), the submission's lineage row, the lead (unless the submission was captured
-#: before) and the active assignment rules: (matching key, contact id, contact created,
-#: lead id, rules). The key is null for an invalid email; the contact id is null only when
-#: a transaction that committed after this statement began inserted the same person and
-#: this submission changes nothing on them: the statement's next run sees that contact.
-_CAPTURE = f"""
-    with k as (select app.normalize_email(%(email)s::text) as key),
+#: One round trip: the live contact with the email's matching key (inserted when there
+#: is none, else locked, its blanks filled and its consent applied; its name added to
+#: those search reads), the submission's
+#: lineage row, the lead (unless the submission was captured before) and the active
+#: assignment rules: (matching key, contact id, contact created, lead id, rules). The key
+#: is null for an invalid email; the contact id is null only when a transaction that
+#: committed after this statement began inserted the same person and this submission
+#: changes nothing on them: the statement's next run sees that contact.
+_CAPTURE = sa.text(f"""
+    with k as (select app.normalize_email(:email) as key),
     ins as (
         insert into app.contacts as t (email, email_normalized, source, first_name,
                                        last_name, phone, phone_index, title,
                                        marketing_consent, consent_text, consent_at)
-        select %(email)s, k.key, %(source)s, %(first_name)s, %(last_name)s, %(phone)s,
-               %(phone_index)s, %(title)s, %(consent)s::boolean, %(consent_text)s,
-               case when %(consent)s::boolean is not null
-                    then coalesce(%(consent_at)s::timestamptz, now()) end
+        select :email, k.key, :source, :first_name, :last_name, :phone, :phone_index, :title,
+               cast(:consent as boolean), :consent_text,
+               case when cast(:consent as boolean) is not null
+                    then coalesce(:consent_at, now()) end
         from k where k.key is not null
         on conflict (email_normalized) where deleted_at is null and merged_into_id is null
         do update set
@@ -121,53 +121,42 @@ _CAPTURE = f"""
         from k),
     lineage as (
         insert into app.contact_sources (contact_id, source, source_key, match_rule)
-        select id, %(source)s, %(source_key)s, 'email' from person where id is not null
+        select id, :source, :source_key, 'email' from person where id is not null
         on conflict (source, source_key) do nothing),
     lead as (
         insert into app.leads (contact_id, company, title, utm, custom_fields, source,
                                source_key, lead_source, first_touch_at)
-        select id, %(company)s, %(title)s, %(utm)s::jsonb, %(custom)s::jsonb, %(source)s,
-               %(source_key)s, %(lead_source)s,
-               coalesce(%(first_touch_at)s::timestamptz, now())
+        select id, :company, :title, cast(:utm as jsonb), cast(:custom as jsonb), :source,
+               :source_key, :lead_source, coalesce(:first_touch_at, now())
         from person where id is not null
         on conflict (source, source_key) do nothing
         returning id)
     select key, id, created, (select id from lead), {assignment.ACTIVE_RULES}
-    from person"""
-
-#: A re-submission's lead, locked: what a changed one may change, and whether it is live.
-_LOCK_LEAD = """
-    select id, owner_id, contact_id, company, title, utm, custom_fields,
-           deleted_at is not null
-    from app.leads where source = %(source)s and source_key = %(source_key)s
-    for update"""
-#: The fields a re-submission may change, in the order `_LOCK_LEAD` reads them.
-_RESUBMITTED = ("contact_id", "company", "title", "utm", "custom_fields")
-
-_UPDATE_LEAD = """
-    update app.leads set contact_id = %(contact_id)s, company = %(company)s,
-           title = %(title)s, utm = %(utm)s::jsonb, custom_fields = %(custom_fields)s::jsonb,
-           version = version + 1, updated_at = now()
-    where id = %(lead_id)s
-    returning id"""
+    from person""").bindparams(
+    *(sa.bindparam(name, type_=sa.Text) for name in (
+        "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
+        "consent_text", "company", "lead_source")),
+    sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
+    sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True)))
 
 #: The outbox event and the audit entry of a capture, with the lead's owner as it stands
-#: after assignment, in one statement; returns the owner.
-_ANNOUNCE = """
-    with l as (select owner_id from app.leads where id = %(lead_id)s),
+#: after assignment, in one round trip; returns the owner.
+_ANNOUNCE = sa.text("""
+    with l as (select owner_id from app.leads where id = :lead_id),
     event as (
         insert into app.events (topic, aggregate_type, aggregate_id, payload)
-        select %(topic)s, 'lead', %(lead_id)s::text,
-               %(payload)s::jsonb || jsonb_build_object('owner_id', l.owner_id)
+        select :topic, 'lead', cast(:lead_id as text),
+               cast(:payload as jsonb) || jsonb_build_object('owner_id', l.owner_id)
         from l),
     audit as (
         insert into app.audit_logs (user_id, action, entity, entity_id, before, after,
                                     request_id, ip)
-        select null, %(action)s, 'leads', %(lead_id)s::text, %(before)s::jsonb,
-               %(after)s::jsonb || jsonb_build_object('owner_id', l.owner_id),
-               %(request_id)s, %(ip)s::inet
+        select null, :action, 'leads', cast(:lead_id as text), cast(:before as jsonb),
+               cast(:after as jsonb) || jsonb_build_object('owner_id', l.owner_id),
+               :request_id, cast(:ip as inet)
         from l)
-    select owner_id from l"""
+    select owner_id from l""")
 
 
 @dataclass(frozen=True)
@@ -187,37 +176,20 @@ def is_honeypot(*answers: str | None) -> bool:
     return any((answer or "").strip() for answer in answers)
 
 
-def capture_lead(session: Session | sa.Connection, **submission: Any) -> CapturedLead:
-    """Record one form submission in the caller's transaction (`capture_steps` says
-    what it takes and does)."""
-    return statements.run(session, capture_steps(**submission))
+def capture_lead(session: Session, *, email: str, first_name: str | None = None,
+                 last_name: str | None = None, company: str | None = None,
+                 phone: str | None = None, job_title: str | None = None,
+                 country: str | None = None, utm: Mapping[str, Any] | None = None,
+                 consent: ConsentInput | Mapping[str, Any] | None = None,
+                 source: str = "webforms", form_key: str, submission_id: str,
+                 message: str | None = None, page_url: str | None = None,
+                 submitted_at: datetime | None = None, request_id: str | None = None,
+                 ip: str | None = None) -> CapturedLead:
+    """Record one form submission in the caller's transaction.
 
-
-async def capture_lead_async(conn: psycopg.AsyncConnection, *,
-                             before_commit: Awaitable[Any] | None = None,
-                             **submission: Any) -> CapturedLead:
-    """Record one form submission in a transaction of its own on `conn` (a psycopg async
-    connection in autocommit mode), in three round trips for a new lead: the API's path.
-    `before_commit` (e.g. the caller's rate-limit check, run meanwhile) is awaited before
-    the commit; if it raises, nothing is stored."""
-    return await statements.run_async(conn, capture_steps(**submission),
-                                      before_commit=before_commit)
-
-
-def capture_steps(*, email: str, first_name: str | None = None,
-                  last_name: str | None = None, company: str | None = None,
-                  phone: str | None = None, job_title: str | None = None,
-                  country: str | None = None, utm: Mapping[str, Any] | None = None,
-                  consent: ConsentInput | Mapping[str, Any] | None = None,
-                  source: str = "webforms", form_key: str, submission_id: str,
-                  message: str | None = None, page_url: str | None = None,
-                  submitted_at: datetime | None = None, request_id: str | None = None,
-                  ip: str | None = None) -> statements.Steps[CapturedLead]:
-    """One form submission as statements (`salesops.domain.statements`).
-
-    A new lead takes three: the contact with its lineage, the lead and the active
-    assignment rules; the assignment; the event with the audit entry (no user: a public
-    form; `request_id` and `ip` say where from)."""
+    A new lead takes three statements, each compiled once: the contact with its lineage,
+    the lead and the active assignment rules; the assignment; the event with the audit
+    entry (no user: a public form; `request_id` and `ip` say where from)."""
     submission_id = _clean(submission_id, 200)
     if not submission_id:
         raise InvalidInput("The submission id is required.", field="submission_id")
@@ -232,7 +204,6 @@ def capture_steps(*, email: str, first_name: str | None = None,
     company = _clean(company, 300)
     params = {
         "email": email, "source": source, "source_key": submission_id, **person,
-        "phone": seal(person["phone"], PHONE_CONTEXT),
         "phone_index": phone_index(person["phone"]),
         "consent": None if given is None else bool(given),
         "consent_text": _clean(consent.get("text"), 4000) if given is not None else None,
@@ -240,7 +211,8 @@ def capture_steps(*, email: str, first_name: str | None = None,
         "company": company, "utm": json.dumps(utm), "custom": json.dumps(custom),
         "lead_source": WEB_LEAD_SOURCE, "first_touch_at": submitted_at}
     for _ in range(2):  # a second run only when another transaction added the person
-        (key, contact_id, contact_created, lead_id, rules), = yield [(_CAPTURE, params)]
+        key, contact_id, contact_created, lead_id, rules = session.execute(
+            _CAPTURE, params).one()
         if key is None:
             raise InvalidInput(f"{email!r} is not a valid email address." if email
                                else "The email address is required.",
@@ -253,23 +225,25 @@ def capture_steps(*, email: str, first_name: str | None = None,
     fields = {"contact_id": contact_id, "company": company, "title": person["title"],
               "utm": utm, "custom_fields": custom}
     before = None
-    batch: list[statements.Statement] = []
-    if lead_id is not None:  # an owner at once, by the rules
-        yield from assignment.assign_steps([lead_id], rules=rules)
+    if lead_id is not None:
+        assignment.assign(session, [lead_id], rules=rules)  # an owner at once, by the rules
         outcome = "created"
     else:
-        (lead_id, owner_id, *stored, deleted), = yield [(_LOCK_LEAD, params)]
-        stored = dict(zip(_RESUBMITTED, stored, strict=True))
-        changed = {k: v for k, v in fields.items() if stored[k] != v}
-        if not changed or deleted:  # the same submission again
-            return CapturedLead(lead_id, owner_id, contact_id, "unchanged")
-        before = {k: stored[k] for k in changed}
-        batch.append((_UPDATE_LEAD, {**fields, "lead_id": lead_id, "utm": json.dumps(utm),
-                                     "custom_fields": json.dumps(custom)}))
+        lead = session.scalars(sa.select(Lead).where(
+            Lead.source == source, Lead.source_key == submission_id)
+            .with_for_update().execution_options(populate_existing=True)).one()
+        lead_id = lead.id
+        changed = {k: v for k, v in fields.items() if getattr(lead, k) != v}
+        if not changed or lead.deleted_at is not None:  # the same submission again
+            return CapturedLead(lead_id, lead.owner_id, contact_id, "unchanged")
+        before = {k: getattr(lead, k) for k in changed}
+        for name, value in changed.items():
+            setattr(lead, name, value)
+        session.flush()
         fields = changed
         outcome = "updated"
 
-    *_, (owner_id,) = yield statements.last(*batch, (_ANNOUNCE, {
+    owner_id = session.execute(_ANNOUNCE, {
         "lead_id": lead_id, "topic": f"lead.{outcome}", "action": f"capture_{outcome}",
         "payload": json.dumps({
             "lead_id": lead_id, "contact_id": contact_id, "contact_created": contact_created,
@@ -277,7 +251,7 @@ def capture_steps(*, email: str, first_name: str | None = None,
             "utm": utm}),
         "before": before and json.dumps(permissions.mask("leads", before), default=str),
         "after": json.dumps(permissions.mask("leads", fields), default=str),
-        "request_id": request_id, "ip": ip}))
+        "request_id": request_id, "ip": ip}).scalar_one()
     return CapturedLead(lead_id, owner_id, contact_id, outcome)
 
 

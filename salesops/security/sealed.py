@@ -44,7 +44,9 @@ class Sealed(TypeDecorator):
         self.kind = kind
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return seal(value, self.context)
+        if value is None:
+            return None
+        return process_cipher().seal(str(value), self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         if value is None:
@@ -54,12 +56,6 @@ class Sealed(TypeDecorator):
     @property
     def python_type(self) -> type:
         return self.kind
-
-
-def seal(value: Any, context: str) -> str | None:
-    """`value` as the sealed column `context` stores it (None stays None): for a statement
-    sent without SQLAlchemy's binding (the API's lead capture on psycopg)."""
-    return None if value is None else process_cipher().seal(str(value), context)
 
 
 def normalize_phone(phone: str | None, region: str | None = None) -> str | None:
