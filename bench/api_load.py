@@ -3,8 +3,8 @@ loopback, against a minimal FastAPI endpoint doing one INSERT, on the same datab
 the same run.
 
     python -m bench.api_load [--scale N] [--seconds S] [--concurrency C] [--rate R]
-                             [--search-rate Q] [--workers W] [--workloads A,B,...]
-                             [--compare-with DIR] [--rounds K]
+                             [--also-rates R2,R3] [--search-rate Q] [--workers W]
+                             [--workloads A,B,...] [--compare-with DIR] [--rounds K]
 
 `--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
 name repeats about N / 8,455 times), owned in turn by 40 reps in 5 teams. Each workload
@@ -13,11 +13,12 @@ clients, each sending its next request when the last is answered): the one-INSER
 endpoint, lead capture and contact search. Lead capture and the one-INSERT endpoint are
 also driven open loop at R requests/s (arrivals on a fixed schedule, latency counted from
 the scheduled time, so queueing is not hidden): the issue's "p99 at 200 requests/s", and
-whether the generator itself can offer that rate. A rep's search (their team's fifth of
-the contacts) is driven open loop at Q requests/s, and its plan printed (EXPLAIN
-ANALYZE). Both servers run W uvicorn workers, in their own processes; each workload
-reports the server's CPU time per answered request. `--workloads` picks some of them;
-`--compare-with` serves another checkout's API too (e.g. the code before a change) and
+whether the generator itself can offer that rate (and each of `--also-rates`). A rep's
+search (their team's fifth of the contacts) is driven open loop at Q requests/s, and its
+plan printed (EXPLAIN ANALYZE). Both servers run W uvicorn workers, in their own
+processes; each workload reports the server's CPU time per answered request and its
+database backends' (on a local server). `--workloads` picks some of them; `--compare-with`
+serves another checkout's API too (e.g. the code before a change) and
 runs every lead-capture workload against both, alternately, `--rounds` times. Prints
 p50/p95/p99 and throughput per workload; the last line is the JSON result: lead capture
 throughput against the one-INSERT endpoint's. Without lead capture (e.g. `--workloads
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -284,6 +286,22 @@ def _cpu_seconds(process: subprocess.Popen) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in (parent, *parent.children(recursive=True)))
 
 
+def _db_cpu_seconds(url: str) -> dict[int, float]:
+    """CPU time used so far by each PostgreSQL backend serving the bench's database (on
+    this machine; none when the server is elsewhere). Workloads run one at a time, so the
+    difference over a workload is that workload's database CPU (the backends of idle
+    servers use next to none; background writers are left out)."""
+    with get_engine(url).connect() as conn:
+        pids = conn.execute(sa.text(
+            "select pid from pg_stat_activity where datname = current_database() "
+            "and pid <> pg_backend_pid()")).scalars().all()
+    used = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):  # gone, or another machine's
+            used[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+    return used
+
+
 WORKLOADS = ("one_insert", "lead_capture", "contact_search", "rep_search_at_rate",
              "one_insert_at_rate", "lead_capture_at_rate")
 
@@ -291,7 +309,7 @@ WORKLOADS = ("one_insert", "lead_capture", "contact_search", "rep_search_at_rate
 def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         workdir: Path, rate: float = 200, workers: int = 2, search_rate: float = 20,
         workloads: tuple[str, ...] = WORKLOADS, compare_with: Path | None = None,
-        rounds: int = 1) -> dict:
+        rounds: int = 1, also_rates: tuple[float, ...] = ()) -> dict:
     """The chosen workloads, `rounds` times. With `compare_with`, every lead-capture
     workload also runs against that checkout's API (`..._compared`), right before ours in
     odd rounds and right after it in even ones, so both meet the same machine load."""
@@ -342,27 +360,36 @@ def run(url: str, redis_url: str, scale: int, seconds: float, concurrency: int,
         closed = lambda make: lambda: _drive(make, seconds, concurrency)  # noqa: E731
         at_rate = lambda make, r, n=64: lambda: _drive_at_rate(  # noqa: E731
             make, seconds, r, senders=n)
-        plan = {"one_insert": [("one_insert", baseline, closed(one_insert))],
-                "one_insert_at_rate": [("one_insert_at_rate", baseline,
-                                        at_rate(one_insert, rate))],
-                "contact_search": [("contact_search", api, closed(search))],
-                "rep_search_at_rate": [("rep_search_at_rate", api,
-                                        at_rate(rep_search, search_rate, 16))]}
-        for kind, drive in (("lead_capture", closed), ("lead_capture_at_rate",
-                                                       lambda m: at_rate(m, rate))):
-            plan[kind] = [(kind, api, drive(capture_at(api_base)))]
+        # each workload: groups of runs, a group's runs alternating in order by round
+        rates = {"at_rate": rate, **{f"at_{r:g}": r for r in also_rates}}
+        plan = {"one_insert": [[("one_insert", baseline, closed(one_insert))]],
+                "one_insert_at_rate": [[(f"one_insert_{name}", baseline,
+                                         at_rate(one_insert, r))] for name, r in rates.items()],
+                "contact_search": [[("contact_search", api, closed(search))]],
+                "rep_search_at_rate": [[("rep_search_at_rate", api,
+                                         at_rate(rep_search, search_rate, 16))]]}
+        captures = {"lead_capture": closed} | {
+            f"lead_capture_{name}": lambda m, r=r: at_rate(m, r) for name, r in rates.items()}
+        for label, drive in captures.items():
+            kind = "lead_capture" if label == "lead_capture" else "lead_capture_at_rate"
+            group = [(label, api, drive(capture_at(api_base)))]
             if compared:
-                plan[kind].append((f"{kind}_compared", compared[0],
-                                   drive(capture_at(compared[1]))))
+                group.append((f"{label}_compared", compared[0],
+                              drive(capture_at(compared[1]))))
+            plan.setdefault(kind, []).append(group)
         results: dict[str, list[dict]] = {}
         for n in range(rounds):
             for kind in workloads:
-                for label, server, make in plan[kind][::-1 if n % 2 == 0 else 1]:
-                    cpu = _cpu_seconds(server)
+                for label, server, make in (run for group in plan[kind]
+                                            for run in group[::-1 if n % 2 == 0 else 1]):
+                    cpu, db_cpu = _cpu_seconds(server), _db_cpu_seconds(url)
                     result = uvloop.run(make())
-                    answered = result["requests"] - result["errors"]
+                    answered = max(1, result["requests"] - result["errors"])
                     result["server_cpu_ms"] = round(
-                        (_cpu_seconds(server) - cpu) * 1000 / max(1, answered), 2)
+                        (_cpu_seconds(server) - cpu) * 1000 / answered, 2)
+                    result["db_cpu_ms"] = round(sum(
+                        t - db_cpu.get(pid, 0.0) for pid, t in _db_cpu_seconds(url).items()
+                    ) * 1000 / answered, 2)
                     results.setdefault(label, []).append(result)
                     print(f"{label} (round {n + 1}): {result}", file=sys.stderr)
         search_plan = None
@@ -411,6 +438,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
     parser.add_argument("--rate", type=float, default=200,
                         help="lead captures (and INSERTs) per second offered open loop")
+    parser.add_argument("--also-rates", default="", metavar="R2,R3",
+                        help="more rates for the open-loop INSERT and lead-capture "
+                             "workloads (labelled ..._at_R)")
     parser.add_argument("--search-rate", type=float, default=20,
                         help="a rep's searches per second offered in the open-loop run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
@@ -436,7 +466,8 @@ def main(argv: list[str] | None = None) -> None:
         with scratch_database(workdir, "bench_api") as url:
             result = run(url, redis_url, args.scale, args.seconds, args.concurrency, workdir,
                          args.rate, args.workers, args.search_rate, workloads,
-                         args.compare_with, args.rounds)
+                         args.compare_with, args.rounds,
+                         tuple(float(r) for r in args.also_rates.split(",") if r))
     print(json.dumps(result))
 
 
