@@ -126,8 +126,9 @@ def seed(engine: sa.Engine, n: int) -> None:
             with cur.copy(f"copy {table} {cols} from stdin") as copy:
                 for row in rows:
                     copy.write_row(row)
+        conn.execute(sa.text('alter table raw.salesforce__account add column "Id" text, '
+                             'add column "Name" text'))
         conn.execute(sa.text("""
-            alter table raw.salesforce__account add column "Id" text, add column "Name" text;
             insert into raw.salesforce__account (batch_id, source, source_key, content_hash,
                                                  "Id", "Name")
             select :b, 'salesforce', key, md5(key), key, 'Company ' || substr(key, 5)::bigint

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -132,7 +133,7 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
     Into a raw table of one text column per field (`salesops.models.raw.COLUMN_SOURCES`)
     the rows go as they are, each line prefixed with its lineage (`_prepare_csv`), by one
     COPY that PostgreSQL parses; records already stored are left out first
-    (`_write_columns`). A batch that Python's csv reads otherwise than a plain split or
+    (`_new_rows`). A batch that Python's csv reads otherwise than a plain split or
     that cannot be stored as it is (not UTF-8, a NUL, a row of the wrong width, an empty
     key), and any batch for a jsonb raw table, is loaded from the parser's records and
     rejects, so its rejects keep their file and line.
@@ -145,31 +146,29 @@ def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[
     thread writes a batch (its transaction, COPY and commit, mostly waiting on the server),
     this one reads, splits and hashes the next. Batches still write and commit one after
     another. A batch that fails stops the run (LoadFailed, after the batches before it
-    landed); the next one is never written.
+    landed); the next one is never written, nor is one after the caller stops.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="salesops-copy") as pool:
         writing: tuple[B, Future[LoadResult]] | None = None
         for batch in batches:
             prepared = _prepare_csv(batch)
             if writing is not None:
-                done, result = writing[0], writing[1].result()
-                writing = batch, pool.submit(_write_csv, engine, prepared)
-                yield done, result
-            else:
-                writing = batch, pool.submit(_write_csv, engine, prepared)
+                yield writing[0], writing[1].result()
+            writing = batch, pool.submit(_write_csv, engine, prepared)
         if writing is not None:
             yield writing[0], writing[1].result()
 
 
 @dataclass
 class _PreparedCsv:
-    """A CSV batch read for COPY: `lines` (text, one a row, lineage first) and their
-    (source key, content hash); `lines` None when the batch is loaded from its records."""
+    """A CSV batch read for COPY: `lines` (text, one a row, lineage first) with their source
+    keys and content hashes; `lines` None when the batch is loaded from its records."""
 
     batch: CsvBatchLike
     batch_id: uuid.UUID
     lines: list[str] | None = None
-    pairs: list[tuple[str, str]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
     duplicates: int = 0
 
 
@@ -177,11 +176,13 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
     """Split and hash a batch's rows in Python, leaving their bytes as they are.
 
     A row without a quote is split at the delimiter; one with quotes (possibly over several
-    lines) is read by the csv module. Its content hash is `canonical_json` of its fields
-    (names from the header) as `load_batch` takes it, whatever the file's column order.
-    Each line gets the batch id, source, source key and hash in front, in the file's own
-    CSV dialect, so COPY reads the row exactly as Python did (the connector sent only rows
-    that RFC 4180 quotes). The rows repeated within the batch are counted and left out.
+    lines) is read by the csv module. Its content hash is that of `canonical_json` of its
+    fields (names from the header), as `load_batch` takes it, whatever the file's column
+    order; for a row whose values JSON spells as they are (printable, no quote or
+    backslash), that JSON is filled into a template instead of serialised. Each line gets
+    the batch id, source, source key and hash in front, in the file's own CSV dialect, so
+    COPY reads the row exactly as Python did (the connector sent only rows that RFC 4180
+    quotes). A row repeated within the batch is counted and left out.
     """
     prepared = _PreparedCsv(batch, uuid.uuid4())
     names = list(batch.columns)
@@ -195,10 +196,15 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
     if "\x00" in text:
         return prepared
     d, ki, width = batch.delimiter, names.index(batch.key), len(names)
+    ordered = sorted(names)
+    template = "{" + ",".join(orjson.dumps(n).decode().replace("%", "%%") + ':"%s"'
+                              for n in ordered) + "}"
+    in_order = operator.itemgetter(*(names.index(n) for n in ordered))
     prefix = f"{prepared.batch_id}{d}{batch.source}{d}"
     lines: list[str] = []
-    pairs: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    keys: list[str] = []
+    digests: list[str] = []
+    seen: set[str] = set()
     sha256, dumps, sort = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
     crlf = "\r" in text
     parts = text.split("\n")
@@ -215,29 +221,34 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
             if crlf and line.endswith("\r"):
                 line = line[:-1]
             fields = next(csv.reader([line], delimiter=d), [])
+            plain = False
         else:
             if crlf and line.endswith("\r"):
                 line = line[:-1]
             fields = line.split(d)
+            plain = line.isprintable() and "\\" not in line  # JSON escapes none of it
         if len(fields) != width:
             return prepared
         key = fields[ki].strip()
         if not key:
             return prepared
-        record = dict(zip(names, fields, strict=False))  # widths checked above
-        digest = sha256(dumps(record, option=sort)).hexdigest()
-        pair = (key, digest)
-        if pair in seen:
+        if plain:
+            digest = sha256((template % in_order(fields)).encode()).hexdigest()
+        else:
+            record = dict(zip(names, fields, strict=False))  # widths checked above
+            digest = sha256(dumps(record, option=sort)).hexdigest()
+        if digest in seen:  # the same record: the key is its own field
             prepared.duplicates += 1
             continue
-        seen.add(pair)
-        pairs.append(pair)
+        seen.add(digest)
+        keys.append(key)
+        digests.append(digest)
         if not key.isalnum():
             key = '"' + key.replace('"', '""') + '"'
         lines.append(f"{prefix}{key}{d}{digest}{d}{line}\n")
-    if len(pairs) + prepared.duplicates != batch.rows:
+    if len(lines) + prepared.duplicates != batch.rows:
         return prepared
-    prepared.lines, prepared.pairs = lines, pairs
+    prepared.lines, prepared.keys, prepared.digests = lines, keys, digests
     return prepared
 
 
@@ -253,7 +264,8 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
         driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         with driver.cursor() as cur:
             names = list(batch.columns)
-            keep = _new_rows(cur, batch.source, batch.entity, names, prepared.pairs)
+            keep = _new_rows(cur, batch.source, batch.entity, names, prepared.keys,
+                             prepared.digests)
             lines = prepared.lines if keep is None else [prepared.lines[i] for i in keep]
             table = sql.Identifier("raw", raw_table_name(batch.source, batch.entity))
             fields = sql.SQL(", ").join(map(sql.Identifier, names))
@@ -283,7 +295,7 @@ _BLOCK = 2_000
 
 
 def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str],
-              pairs: Sequence[tuple[str, str]]) -> list[int] | None:
+              keys: Sequence[str], digests: Sequence[str]) -> list[int] | None:
     """Make the batch's fields columns of the raw table and find which of its (distinct)
     rows the table lacks: the indexes of those, or None for all of them.
 
@@ -297,11 +309,11 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     _add_columns(cur, table, names)
     cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = any(%s)"
                         ).format(sql.Identifier("raw", table)),
-                (sorted({key for key, _ in pairs}),))
+                (sorted(set(keys)),))
     stored = set(cur.fetchall())
     if not stored:
         return None
-    return [i for i, pair in enumerate(pairs) if pair not in stored]
+    return [i for i, pair in enumerate(zip(keys, digests, strict=True)) if pair not in stored]
 
 
 def _add_columns(cur: psycopg.Cursor, table: str, names: Sequence[str]) -> None:
@@ -311,7 +323,7 @@ def _add_columns(cur: psycopg.Cursor, table: str, names: Sequence[str]) -> None:
                 "and attnum > 0 and not attisdropped", (f"raw.{table}",))
     have = {name for (name,) in cur.fetchall()}
     missing = [name for name in names if name not in have]
-    for name in missing:
+    for name in names:
         if not _column_name(name):
             raise LoadFailed(f"the field {name!r} cannot be a column of raw.{table} (empty, "
                              "longer than 63 bytes, or a lineage column's name): rename it in "
@@ -457,7 +469,8 @@ def _insert_columns(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entit
         seen.add((key, digest))
         rows.append((key, digest, body))
         names.update(dict.fromkeys(body))
-    keep = _new_rows(cur, source, entity, list(names), [(k, h) for k, h, _ in rows])
+    keep = _new_rows(cur, source, entity, list(names), [k for k, _, _ in rows],
+                     [h for _, h, _ in rows])
     new = rows if keep is None else [rows[i] for i in keep]
     fields = sql.SQL(", ").join(map(sql.Identifier, names))
     with cur.copy(sql.SQL("copy {} (batch_id, source, source_key, content_hash{}{}) from stdin"
