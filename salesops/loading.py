@@ -307,10 +307,14 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     table = raw_table_name(source, entity)
     cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"raw.{table}",))
     _add_columns(cur, table, names)
+    # Index probes, never a scan of the whole table: the planner would rather read a table
+    # of a million rows than look up 50,000 keys in its index.
+    cur.execute("set local enable_seqscan = off")
     cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = any(%s)"
                         ).format(sql.Identifier("raw", table)),
                 (sorted(set(keys)),))
     stored = set(cur.fetchall())
+    cur.execute("reset enable_seqscan")
     if not stored:
         return None
     return [i for i, pair in enumerate(zip(keys, digests, strict=True)) if pair not in stored]

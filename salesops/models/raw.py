@@ -84,7 +84,9 @@ def record_of(table: sa.Table) -> sa.ColumnElement[Any]:
     """`record_sql` for a model's table, in a statement that selects from that table."""
     if "record" in table.c:
         return table.c.record
-    return sa.literal_column(record_sql("salesforce", f'"{table.name}"'), JSONB)
+    fields = sa.func.to_jsonb(table.table_valued()).op("-")(
+        sa.literal_column(_LINEAGE_ARRAY))
+    return sa.func.jsonb_strip_nulls(fields, type_=JSONB)
 
 
 def alembic_includes(obj: Any, name: str | None, type_: str, reflected: bool,
