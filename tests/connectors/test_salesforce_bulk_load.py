@@ -1,6 +1,7 @@
-"""The bulk path of a Salesforce export (COPY + one INSERT ... SELECT per batch) stores the
-same raw rows and content hashes as the careful path (Python's csv + `load_batch`), and
-hands every batch PostgreSQL would read otherwise to the careful path."""
+"""The bulk path of a Salesforce export (each line split and hashed, then COPYed as it is
+into the raw table's text columns) stores the same raw rows and content hashes as the
+careful path (Python's csv + `load_batch`), and hands every batch it cannot take as it is
+to the careful path."""
 
 from __future__ import annotations
 
