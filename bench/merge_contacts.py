@@ -86,6 +86,11 @@ def _record(row: dict[str, Any], hubspot: bool, key: str, email: str, phone: str
         "LastModifiedDate": "2025-02-03T04:05:06.000+0000", "IsDeleted": "false"})
 
 
+#: The fields of a generated Salesforce contact (`_record`), in its order.
+SF_FIELDS = ("Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "CreatedDate",
+             "LastModifiedDate", "IsDeleted")
+
+
 def _account_key(company: str) -> str:
     return f"001B{int(company.removeprefix('Company ')):014d}"
 
@@ -102,25 +107,32 @@ def seed(engine: sa.Engine, n: int) -> None:
                              " person bigint)"))
         cur = conn.connection.driver_connection.cursor()
         columns = "(batch_id, source, source_key, content_hash, record)"
-        with cur.copy(f"copy raw.salesforce__contact {columns} from stdin") as copy:
+        # Salesforce's raw tables hold a field a column, as the loader makes them.
+        fields = ", ".join(f'"{f}"' for f in SF_FIELDS)
+        conn.execute(sa.text("alter table raw.salesforce__contact "
+                             + ", ".join(f'add column "{f}" text' for f in SF_FIELDS)))
+        with cur.copy("copy raw.salesforce__contact (batch_id, source, source_key, "
+                      f"content_hash, {fields}) from stdin") as copy:
             for source, entity, key, person, record in records(n):
                 data = canonical_json(record)
-                row = (batch, source, key, content_hash(data), data.decode())
                 if source == "hubspot":
-                    hubspot.append(row)
+                    hubspot.append((batch, source, key, content_hash(data), data.decode()))
                 else:
-                    copy.write_row(row)
+                    copy.write_row((batch, source, key, content_hash(data),
+                                    *(record[f] for f in SF_FIELDS)))
                 truth.append((f"{source}.{entity.removesuffix('s')}", key, int(person)))
         for table, rows in (("raw.hubspot__contacts", hubspot), ("bench_truth", truth)):
             cols = columns if table.startswith("raw") else ""
             with cur.copy(f"copy {table} {cols} from stdin") as copy:
                 for row in rows:
                     copy.write_row(row)
+        conn.execute(sa.text('alter table raw.salesforce__account add column "Id" text, '
+                             'add column "Name" text'))
         conn.execute(sa.text("""
-            insert into raw.salesforce__account (batch_id, source, source_key, content_hash, record)
-            select :b, 'salesforce', key, md5(key),
-                   jsonb_build_object('Id', key, 'Name', 'Company ' || substr(key, 5)::bigint)
-            from (select distinct record->>'AccountId' as key from raw.salesforce__contact) a"""),
+            insert into raw.salesforce__account (batch_id, source, source_key, content_hash,
+                                                 "Id", "Name")
+            select :b, 'salesforce', key, md5(key), key, 'Company ' || substr(key, 5)::bigint
+            from (select distinct "AccountId" as key from raw.salesforce__contact) a"""),
                      {"b": batch})
     with engine.begin() as conn:
         conn.execute(sa.text("analyze"))
@@ -134,7 +146,7 @@ def bare_grouping(engine: sa.Engine) -> int:
         conn.execute(sa.text("""
             create table bench_grouped as
             select lower(btrim(email)) as email, count(*) as records from (
-              select record->>'Email' as email from raw.salesforce__contact
+              select "Email" as email from raw.salesforce__contact
               union all
               select record->'properties'->>'email' from raw.hubspot__contacts) r
             group by 1"""))

@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from salesops.models.raw import raw_table_name  # noqa: E402
+from salesops.models.raw import raw_table_name, record_sql  # noqa: E402
 
 #: Share of the non-empty values that must look right before a warning.
 MOSTLY = 0.95
@@ -164,8 +164,8 @@ def validate_batches(engine: sa.Engine, source: str, entity: str,
     total = Outcome()
     for batch_id in batch_ids:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(f"select source_key, record from {table} "
-                                        "where batch_id = :b"), {"b": batch_id}).all()
+            rows = conn.execute(sa.text(f"select source_key, {record_sql(source, 'w')} from "
+                                        f"{table} w where batch_id = :b"), {"b": batch_id}).all()
         outcome = validate(frame([tuple(r) for r in rows]), source, entity)
         total.rows += outcome.rows
         for failure in outcome.failures:

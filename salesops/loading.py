@@ -10,12 +10,13 @@ Connectors hand their batches over as plain arguments; salesops never imports th
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -25,7 +26,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from salesops.errors import SalesopsError
-from salesops.models.raw import RAW_TABLES, raw_table_name
+from salesops.models.raw import LINEAGE, RAW_TABLES, has_record_columns, raw_table_name
 
 
 class LoadFailed(SalesopsError):
@@ -126,81 +127,215 @@ def load_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
 def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
                    after: Callable[[sa.Connection, LoadResult], None] | None = None
                    ) -> LoadResult:
-    """Load CSV rows as `load_batch` would load the parser's records, with the same raw rows
-    and content hashes, but parsed and hashed by PostgreSQL.
+    """Load CSV rows as `load_batch` would load the parser's records: the same raw rows,
+    the same content hashes, the same rejects.
 
-    The rows are COPY'd as they are into a temporary table of text columns, turned into
-    (key, SHA-256, canonical JSON) in SQL into a second one, and those go into the raw table,
-    the JSON parsed into jsonb, by one INSERT ... SELECT. A batch PostgreSQL cannot
-    read as the parser does (a COPY error such as a bad column count or encoding, a row
-    count that differs, a key that is empty or would be trimmed) is rolled back to a
-    savepoint and loaded through `load_batch`'s path from the parser's records and rejects,
-    so its rejects keep their file and line.
+    Into a raw table of one text column per field (`salesops.models.raw.COLUMN_SOURCES`)
+    the rows go as they are, each line prefixed with its lineage (`_prepare_csv`), by one
+    COPY that PostgreSQL parses; records already stored are left out first
+    (`_new_rows`). A batch that Python's csv reads otherwise than a plain split or
+    that cannot be stored as it is (not UTF-8, a NUL, a row of the wrong width, an empty
+    key), and any batch for a jsonb raw table, is loaded from the parser's records and
+    rejects, so its rejects keep their file and line.
     """
-    return _finish_csv(_stage_csv(engine, batch), after)
+    return _write_csv(engine, _prepare_csv(batch), after)
 
 
 def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[B, LoadResult]]:
-    """Load each batch as `load_csv_batch` does, in order, two at a time: while one
-    connection writes a batch's raw rows into the raw table, a second one (in a thread) opens
-    the next batch's transaction, COPYs its rows and makes their canonical JSON and hashes,
-    so two server processes work at once. Batches still write and commit one after another, so
-    a later batch's rows have later `loaded_at` and `id`. A batch that fails stops the run
-    (LoadFailed, after the batches before it landed); the one staged behind it is rolled
-    back, leaving no trace.
+    """Load each batch as `load_csv_batch` does, in order, two at a time: while a second
+    thread writes a batch (its transaction, COPY and commit, mostly waiting on the server),
+    this one reads, splits and hashes the next. Batches still write and commit one after
+    another. A batch that fails stops the run (LoadFailed, after the batches before it
+    landed); the next one is never written, nor is one after the caller stops.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="salesops-copy") as pool:
-        ahead: Future[_Staged] | None = None
-        try:
-            for batch in batches:
-                previous, ahead = ahead, pool.submit(_stage_csv, engine, batch)
-                if previous is not None:
-                    done = previous.result()
-                    yield done.batch, _finish_csv(done)  # type: ignore[misc]
-            if ahead is not None:
-                last, ahead = ahead.result(), None
-                yield last.batch, _finish_csv(last)  # type: ignore[misc]
-        finally:
-            if ahead is not None:  # a failure, or the caller stopped: roll the staged one back
-                with suppress(Exception):
-                    ahead.result().conn.close()
+        writing: tuple[B, Future[LoadResult]] | None = None
+        for batch in batches:
+            prepared = _prepare_csv(batch)
+            if writing is not None:
+                yield writing[0], writing[1].result()
+            writing = batch, pool.submit(_write_csv, engine, prepared)
+        if writing is not None:
+            yield writing[0], writing[1].result()
 
 
 @dataclass
-class _Staged:
-    """A CSV batch in its open transaction: its `ops.load_batches` row written and, unless
-    PostgreSQL reads it otherwise than the parser (`copied` False), its raw rows in `_raw`."""
+class _PreparedCsv:
+    """A CSV batch read for COPY: `lines` (text, one a row, lineage first) with their source
+    keys and content hashes; `lines` None when the batch is loaded from its records."""
 
     batch: CsvBatchLike
     batch_id: uuid.UUID
-    conn: sa.Connection
-    copied: bool = False
-    error: Exception | None = None
+    lines: list[str] | None = None
+    keys: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    duplicates: int = 0
 
 
-def _stage_csv(engine: sa.Engine, batch: CsvBatchLike) -> _Staged:
-    batch_id, conn = _begin_batch(engine, batch.source, batch.entity, batch.origin)
-    staged = _Staged(batch, batch_id, conn)
+def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
+    """Split and hash a batch's rows in Python, leaving their bytes as they are.
+
+    A row without a quote is split at the delimiter; one with quotes (possibly over several
+    lines) is read by the csv module. Its content hash is that of `canonical_json` of its
+    fields (names from the header), as `load_batch` takes it, whatever the file's column
+    order; for a row whose values JSON spells as they are (printable, no quote or
+    backslash), that JSON is filled into a template instead of serialised. Each line gets
+    the batch id, source, source key and hash in front, in the file's own CSV dialect, so
+    COPY reads the row exactly as Python did (the connector sent only rows that RFC 4180
+    quotes). A row repeated within the batch is counted and left out.
+    """
+    prepared = _PreparedCsv(batch, uuid.uuid4())
+    names = list(batch.columns)
+    if (not has_record_columns(batch.source) or batch.key not in names
+            or len(set(names)) != len(names) or not all(map(_column_name, names))):
+        return prepared
     try:
-        staged.copied = _plain(batch) and _copy_csv(conn, batch)
-    except Exception as exc:  # noqa: BLE001 - recorded as the batch's failure when finished
-        staged.error = exc
-    return staged
+        text = batch.data.decode("utf-8")
+    except UnicodeDecodeError:  # the parser reads such lines as Windows-1252
+        return prepared
+    if "\x00" in text:
+        return prepared
+    d, ki, width = batch.delimiter, names.index(batch.key), len(names)
+    ordered = sorted(names)
+    template = "{" + ",".join(orjson.dumps(n).decode().replace("%", "%%") + ':"%s"'
+                              for n in ordered) + "}"
+    in_order = operator.itemgetter(*(names.index(n) for n in ordered))
+    prefix = f"{prepared.batch_id}{d}{batch.source}{d}"
+    lines: list[str] = []
+    keys: list[str] = []
+    digests: list[str] = []
+    seen: set[str] = set()
+    sha256, dumps, sort = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+    crlf = "\r" in text
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    rows = iter(parts)
+    for line in rows:
+        if '"' in line:
+            while line.count('"') % 2:  # a quoted field goes on over the next line
+                more = next(rows, None)
+                if more is None:
+                    return prepared
+                line += "\n" + more
+            if crlf and line.endswith("\r"):
+                line = line[:-1]
+            fields = next(csv.reader([line], delimiter=d), [])
+            plain = False
+        else:
+            if crlf and line.endswith("\r"):
+                line = line[:-1]
+            fields = line.split(d)
+            plain = line.isprintable() and "\\" not in line  # JSON escapes none of it
+        if len(fields) != width:
+            return prepared
+        key = fields[ki].strip()
+        if not key:
+            return prepared
+        if plain:
+            digest = sha256((template % in_order(fields)).encode()).hexdigest()
+        else:
+            record = dict(zip(names, fields, strict=False))  # widths checked above
+            digest = sha256(dumps(record, option=sort)).hexdigest()
+        if digest in seen:  # the same record: the key is its own field
+            prepared.duplicates += 1
+            continue
+        seen.add(digest)
+        keys.append(key)
+        digests.append(digest)
+        if not key.isalnum():
+            key = '"' + key.replace('"', '""') + '"'
+        lines.append(f"{prefix}{key}{d}{digest}{d}{line}\n")
+    if len(lines) + prepared.duplicates != batch.rows:
+        return prepared
+    prepared.lines, prepared.keys, prepared.digests = lines, keys, digests
+    return prepared
 
 
-def _finish_csv(staged: _Staged,
-                after: Callable[[sa.Connection, LoadResult], None] | None = None) -> LoadResult:
-    batch = staged.batch
+def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
+               after: Callable[[sa.Connection, LoadResult], None] | None = None) -> LoadResult:
+    """One prepared CSV batch as one batch: its new rows COPYed, or its records loaded."""
+    batch = prepared.batch
 
     def load(conn: sa.Connection, batch_id: uuid.UUID) -> LoadResult:
-        if staged.error is not None:
-            raise staged.error
-        if staged.copied:
-            return _insert_csv(conn, batch_id, batch)
-        return _load(conn, batch_id, batch.source, batch.entity, batch.records, batch.rejects)
+        if prepared.lines is None:
+            return _load(conn, batch_id, batch.source, batch.entity, batch.records,
+                         batch.rejects)
+        driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        with driver.cursor() as cur:
+            names = list(batch.columns)
+            keep = _new_rows(cur, batch.source, batch.entity, names, prepared.keys,
+                             prepared.digests)
+            lines = prepared.lines if keep is None else [prepared.lines[i] for i in keep]
+            table = sql.Identifier("raw", raw_table_name(batch.source, batch.entity))
+            fields = sql.SQL(", ").join(map(sql.Identifier, names))
+            with cur.copy(sql.SQL(
+                    "copy {t} (batch_id, source, source_key, content_hash, {f}) from stdin "
+                    "with (format csv, delimiter {d}, force_not_null ({f}), encoding 'UTF8')"
+            ).format(t=table, f=fields, d=sql.Literal(batch.delimiter))) as copy:
+                for start in range(0, len(lines), _BLOCK):
+                    copy.write("".join(lines[start:start + _BLOCK]).encode())
+        loaded = len(lines)
+        return LoadResult(batch_id, batch.source, batch.entity, batch.rows, loaded,
+                          batch.rows - loaded, 0)
 
-    return _end_batch(staged.conn, staged.batch_id, batch.source, batch.entity, batch.origin,
-                      load, after)
+    batch_id, conn = _begin_batch(engine, batch.source, batch.entity, batch.origin,
+                                  prepared.batch_id)
+    return _end_batch(conn, batch_id, batch.source, batch.entity, batch.origin, load, after)
+
+
+def _column_name(name: str) -> bool:
+    """Whether a field can name its own column: not a lineage column's name, and one
+    PostgreSQL keeps whole (1 to 63 bytes, no NUL)."""
+    return name not in LINEAGE and 0 < len(name.encode()) < 64 and "\x00" not in name
+
+
+#: Rows per COPY write: one write per row costs more than the row.
+_BLOCK = 2_000
+
+
+def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str],
+              keys: Sequence[str], digests: Sequence[str]) -> list[int] | None:
+    """Make the batch's fields columns of the raw table and find which of its (distinct)
+    rows the table lacks: the indexes of those, or None for all of them.
+
+    A lock per table, held to the end of the batch's transaction, serialises the loads of
+    a table, so no other load adds one of these rows before this one commits. Only the
+    stored versions of the batch's keys are looked up (one index probe per key, sorted),
+    so a batch of new records costs no second pass over its rows.
+    """
+    table = raw_table_name(source, entity)
+    cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"raw.{table}",))
+    _add_columns(cur, table, names)
+    # Index probes, never a scan of the whole table: the planner would rather read a table
+    # of a million rows than look up 50,000 keys in its index.
+    cur.execute("set local enable_seqscan = off")
+    cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = any(%s)"
+                        ).format(sql.Identifier("raw", table)),
+                (sorted(set(keys)),))
+    stored = set(cur.fetchall())
+    cur.execute("reset enable_seqscan")
+    if not stored:
+        return None
+    return [i for i, pair in enumerate(zip(keys, digests, strict=True)) if pair not in stored]
+
+
+def _add_columns(cur: psycopg.Cursor, table: str, names: Sequence[str]) -> None:
+    """Add a text column for each field the raw table has no column for yet: metadata only,
+    in the batch's transaction (so it goes if the batch fails)."""
+    cur.execute("select attname from pg_attribute where attrelid = %s::regclass "
+                "and attnum > 0 and not attisdropped", (f"raw.{table}",))
+    have = {name for (name,) in cur.fetchall()}
+    missing = [name for name in names if name not in have]
+    for name in names:
+        if not _column_name(name):
+            raise LoadFailed(f"the field {name!r} cannot be a column of raw.{table} (empty, "
+                             "longer than 63 bytes, or a lineage column's name): rename it in "
+                             "the file and load it again")
+    if missing:
+        cur.execute(sql.SQL("alter table {} ").format(sql.Identifier("raw", table))
+                    + sql.SQL(", ").join(sql.SQL("add column if not exists {} text").format(
+                        sql.Identifier(name)) for name in missing))
 
 
 def _in_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
@@ -211,13 +346,13 @@ def _in_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
     return _end_batch(conn, batch_id, source, entity, origin, load, after)
 
 
-def _begin_batch(engine: sa.Engine, source: str, entity: str, origin: str | None
-                 ) -> tuple[uuid.UUID, sa.Connection]:
+def _begin_batch(engine: sa.Engine, source: str, entity: str, origin: str | None,
+                 batch_id: uuid.UUID | None = None) -> tuple[uuid.UUID, sa.Connection]:
     """A new batch's id and its open transaction, its `ops.load_batches` row written first:
     the raw rows carry the id, and this row commits with them or not at all."""
     if (source, entity) not in RAW_TABLES:
         raise LoadFailed(f"no raw table for source {source!r}, entity {entity!r}")
-    batch_id = uuid.uuid4()
+    batch_id = batch_id or uuid.uuid4()
     conn = engine.connect()
     try:
         conn.begin()
@@ -263,87 +398,16 @@ def _load(conn: sa.Connection, batch_id: uuid.UUID, source: str, entity: str,
     late_rejects: list[_Reject] = []
     table = f"raw.{raw_table_name(source, entity)}"
     with driver.cursor() as cur:
-        rows = (row for record in records if (row := _row(record, late_rejects)) is not None)
-        copied, loaded = _insert_new(cur, table, batch_id, source, rows)
+        if has_record_columns(source):
+            copied, loaded = _insert_columns(cur, batch_id, source, entity, records,
+                                             late_rejects)
+        else:
+            rows = (row for record in records
+                    if (row := _row(record, late_rejects)) is not None)
+            copied, loaded = _insert_new(cur, table, batch_id, source, rows)
         rejected = _copy_rejects(cur, batch_id, source, entity, [*rejects, *late_rejects])
     return LoadResult(batch_id, source, entity, copied + rejected, loaded, copied - loaded,
                       rejected)
-
-
-def _plain(batch: CsvBatchLike) -> bool:
-    """Column names that can name the temporary table's columns, one each, and the key."""
-    names = list(batch.columns)
-    return (batch.key in names and "source_key" not in names and len(set(names)) == len(names)
-            and all(0 < len(name.encode()) < 64 for name in names))  # PostgreSQL's NAMEDATALEN
-
-
-def _copy_csv(conn: sa.Connection, batch: CsvBatchLike) -> bool:
-    """Stage the batch's raw rows (key, hash, JSON text) in `_raw`, a temporary table,
-    after a savepoint; False (rolled back to it) when PostgreSQL reads the rows otherwise
-    than the parser: a COPY error (column count, encoding, quoting), another row count, or a
-    key `load_batch` would trim or reject.
-
-    The rows are COPY'd as they are into `_csv`, a temporary table whose columns are the
-    CSV's names in sorted order, so that `row_to_json` spells `canonical_json` of the row:
-    keys sorted, compact, with orjson's string escapes (`\\n`, `\\"`, `\\u001f`); its
-    SHA-256 is the content hash `load_batch` takes, so a file loaded either way is the same
-    rows. This is about half of the server's work on a batch, done before its turn to write
-    the raw table comes (`load_csv_batches` does it for the next batch meanwhile); parsing
-    the JSON into jsonb is the other half's, with the writing (measured: docs/benchmarks.md).
-    """
-    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    in_file = sql.SQL(", ").join(map(sql.Identifier, batch.columns))
-    key = sql.Identifier(batch.key)
-    # Only keys that `_row`'s strip() would leave as they are: printable ASCII at both ends.
-    usable = sql.SQL("{k} ~ '^[!-~]' and {k} ~ '[!-~]$'").format(k=key)
-    with driver.cursor() as cur:
-        cur.execute("savepoint _csv")
-        cur.execute(sql.SQL("create temp table _csv ({}) on commit drop").format(
-            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name))
-                               for name in sorted(batch.columns))))
-        try:
-            with cur.copy(sql.SQL(
-                    "copy _csv ({cols}) from stdin with (format csv, delimiter {d}, "
-                    "force_not_null ({cols}), encoding 'UTF8')").format(
-                    cols=in_file, d=sql.Literal(batch.delimiter))) as copy:
-                copy.write(batch.data)
-            copied = cur.rowcount == batch.rows
-        except psycopg.errors.DataError:
-            copied = False
-        if copied:
-            cur.execute(sql.SQL(
-                "create temp table _raw on commit drop as select {k} as source_key, "
-                "encode(sha256(convert_to(j, 'UTF8')), 'hex') as content_hash, j from ("
-                "select {k}, row_to_json(_csv)::text as j from _csv where {usable} offset 0) r"
-            ).format(k=key, usable=usable))
-            copied = cur.rowcount == batch.rows
-        cur.execute("drop table _csv; release savepoint _csv" if copied
-                    else "rollback to savepoint _csv")
-    return copied
-
-
-def _insert_csv(conn: sa.Connection, batch_id: uuid.UUID, batch: CsvBatchLike) -> LoadResult:
-    """The staged raw rows into the raw table, each record parsed into jsonb on the way.
-    Optimistic: one INSERT ... SELECT, what a batch of new records needs; if any is there
-    already (the primary key says so), that is rolled back to its savepoint and the rows go
-    in with `on conflict do nothing`."""
-    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    insert = sql.SQL(
-        "insert into {t} (batch_id, source, source_key, content_hash, record) "
-        "select {b}, {s}, source_key, content_hash, j::jsonb from _raw"
-    ).format(t=sql.Identifier("raw", raw_table_name(batch.source, batch.entity)),
-             b=sql.Literal(batch_id), s=sql.Literal(batch.source))
-    with driver.cursor() as cur:
-        try:
-            with driver.transaction():
-                cur.execute(insert)
-            return LoadResult(batch_id, batch.source, batch.entity, batch.rows, batch.rows, 0,
-                              0)
-        except psycopg.errors.UniqueViolation:
-            pass
-        cur.execute(insert + sql.SQL(" on conflict (source_key, content_hash) do nothing"))
-        return LoadResult(batch_id, batch.source, batch.entity, batch.rows, cur.rowcount,
-                          batch.rows - cur.rowcount, 0)
 
 
 def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: str,
@@ -378,6 +442,54 @@ def _insert_new(cur: psycopg.Cursor, table: str, batch_id: uuid.UUID, source: st
                 f"select %s, %s, source_key, content_hash, record from _load "
                 f"on conflict (source_key, content_hash) do nothing", (batch_id, source))
     return len(kept), cur.rowcount
+
+
+def _insert_columns(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entity: str,
+                    records: Iterable[Mapping[str, Any]], rejects: list[_Reject]
+                    ) -> tuple[int, int]:
+    """Records into a column-per-field raw table: (rows given, rows inserted). Each field
+    is stored as text (a value that is not a string as its JSON text; null, or a field
+    the record lacks, as null), and hashed as stored, so the CSV path gives the same hash."""
+    rows: list[tuple[str, str, dict[str, str]]] = []
+    seen: set[tuple[str, str]] = set()
+    names: dict[str, None] = {}
+    repeats = 0
+    for record in records:
+        key = record.get("source_key")
+        key = None if key is None else str(key).replace("\x00", "").strip()
+        if not key:
+            rejects.append(_Reject(None, "no source_key", _jsonable(record)))
+            continue
+        try:
+            body = {str(k).replace("\x00", ""): _field_text(v) for k, v in record.items()
+                    if k != "source_key" and v is not None}
+        except (TypeError, ValueError) as exc:
+            rejects.append(_Reject(key, f"not JSON-serialisable: {exc}", _jsonable(record)))
+            continue
+        digest = hashlib.sha256(canonical_json(body)).hexdigest()
+        if (key, digest) in seen:
+            repeats += 1
+            continue
+        seen.add((key, digest))
+        rows.append((key, digest, body))
+        names.update(dict.fromkeys(body))
+    keep = _new_rows(cur, source, entity, list(names), [k for k, _, _ in rows],
+                     [h for _, h, _ in rows])
+    new = rows if keep is None else [rows[i] for i in keep]
+    fields = sql.SQL(", ").join(map(sql.Identifier, names))
+    with cur.copy(sql.SQL("copy {} (batch_id, source, source_key, content_hash{}{}) from stdin"
+                          ).format(sql.Identifier("raw", raw_table_name(source, entity)),
+                                   sql.SQL(", " if names else ""), fields)) as copy:
+        for key, digest, body in new:
+            copy.write_row((batch_id, source, key, digest, *(body.get(n) for n in names)))
+    return len(rows) + repeats, len(new)
+
+
+def _field_text(value: Any) -> str:
+    """A record's field as its text column holds it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    return canonical_json(value).decode()
 
 
 def _copy_lines(rows: Iterable[tuple[str, str, bytes]], prefix: bytes,

@@ -32,6 +32,7 @@ from salesops.domain import assignment
 from salesops.errors import SalesopsError
 from salesops.models.auth import ROLES
 from salesops.models.crm import remember_names
+from salesops.models.raw import record_sql
 from salesops.security.sealed import PHONE_CONTEXT, seal_staged, seal_values
 from salesops.settings import get_settings
 
@@ -66,8 +67,9 @@ _LIFECYCLE = "array['other','subscriber','lead','mql','sql','opportunity','custo
 
 def _latest(source: str, entity: str) -> str:
     """The newest version of each source record."""
-    return (f"(select distinct on (source_key) id as raw_id, source_key, record as r, loaded_at"
-            f" from raw.{source}__{entity} order by source_key, id desc)")
+    return (f"(select w.id as raw_id, w.source_key, {record_sql(source, 'w')} as r, w.loaded_at"
+            f" from (select distinct on (source_key) * from raw.{source}__{entity}"
+            f" order by source_key, id desc) w)")
 
 
 #: Salesforce account id -> app account, to join on (accounts keep lineage in custom_fields).
@@ -120,7 +122,8 @@ class _Step:
         self.run(f"""
             insert into ops.rejected_rows (batch_id, source, entity, stage, source_key, reason,
                                            record)
-            select w.batch_id, w.source, '{entity}', 'merge', w.source_key, s.problem, w.record
+            select w.batch_id, w.source, '{entity}', 'merge', w.source_key, s.problem,
+                   {record_sql(source, 'w')}
             from {src} s join raw.{source}__{entity} w on w.id = s.raw_id
             where s.problem is not null and not exists (
                 select 1 from ops.rejected_rows x where x.stage = 'merge'

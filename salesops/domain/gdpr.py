@@ -49,7 +49,7 @@ from salesops.models import (
     SentimentAnalysis,
     Task,
 )
-from salesops.models.raw import RAW_TABLES
+from salesops.models.raw import RAW_TABLES, record_of
 from salesops.security import permissions
 from salesops.settings import get_settings
 
@@ -90,7 +90,7 @@ def _raw_matches(session: Session, contacts: list[Contact]) -> dict[str, Any]:
                                         if (c.custom_fields or {}).get("source_key")})
     found = {}
     for (source, entity), table in RAW_TABLES.items():
-        text = sa.func.lower(sa.cast(table.c.record, sa.Text))
+        text = sa.func.lower(sa.cast(record_of(table), sa.Text))
         conditions = [sa.func.strpos(text, e) > 0 for e in emails]
         if keys and (source, entity) in PERSON_TABLES:
             conditions.append(table.c.source_key.in_(keys))
@@ -124,7 +124,9 @@ def _related(session: Session, contacts: list[Contact]) -> dict[str, tuple[Any, 
 
 def _rows(session: Session, target: Any, condition: Any) -> list[dict[str, Any]]:
     if isinstance(target, sa.Table):
-        rows = session.execute(sa.select(target).where(condition).order_by(target.c.id))
+        columns = [*target.c] if "record" in target.c else [*target.c, record_of(target)
+                                                            .label("record")]
+        rows = session.execute(sa.select(*columns).where(condition).order_by(target.c.id))
         return [{k: _plain(v) for k, v in r._mapping.items()} for r in rows]
     return [audit.snapshot(o) for o in session.scalars(
         sa.select(target).where(condition).order_by(target.id))]

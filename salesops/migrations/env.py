@@ -3,6 +3,7 @@
 from alembic import context
 
 from salesops.models import Base
+from salesops.models.raw import alembic_includes
 
 config = context.config
 
@@ -21,6 +22,7 @@ def run_migrations_online() -> None:
         target_metadata=Base.metadata,
         include_schemas=True,
         include_name=include_name,
+        include_object=alembic_includes,
         version_table_schema="app",
         compare_type=True,
     )

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from salesops import cli
 from salesops.db import get_engine
 from salesops.errors import SalesopsError
+from salesops.models.raw import raw_records
 from salesops.settings import get_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
@@ -96,7 +97,7 @@ def test_load_list_fix_and_replay_exactly_the_rejects(tmp_path, db):
     assert "2 loaded, 2 resolved" in replayed.stdout
     with get_engine(db).connect() as conn:
         keys = conn.execute(sa.text("select source_key, record->>'Notes__c' from "
-                                    "raw.salesforce__contact order by 1")).all()
+                                    f"{raw_records('salesforce', 'contact')} order by 1")).all()
         open_rejects = conn.execute(sa.text(
             "select count(*) from ops.rejected_rows where resolved_at is null")).scalar()
     assert keys == [("003A", "ok"), ("003B", "x"), ("003N", PAYLOAD)] and open_rejects == 0

@@ -14,10 +14,13 @@ from connectors.mail import read_mail
 from connectors.mapping.convert import ConversionError, convert
 from connectors.salesforce_export import read_export
 from orchestration.ingestion import load_batches
+from salesops.models.raw import raw_records
 from salesops.rejects import escape_cell, list_rejects, read_fixed_csv, write_csv
 
 HEADER = "Id,FirstName,Email,Notes__c\n"
 GOOD = ["003A,Ann,ann@example.com,hi\n", "003B,Bob,bob@example.com,\"multi\nline\"\n"]
+
+CONTACTS = raw_records("salesforce", "contact")
 
 
 def _export(tmp_path: Path, body: bytes, name: str = "Contact.csv") -> Path:
@@ -70,7 +73,7 @@ def test_another_delimiter_is_detected(clean_db, tmp_path, delimiter):
     text = "Id,FirstName,Email\n003A,Ann,ann@example.com\n".replace(",", delimiter)
     assert _load(clean_db, _export(tmp_path, text.encode())) == (1, 0, 0)
     with clean_db.connect() as conn:
-        record = conn.execute(sa.text("select record from raw.salesforce__contact")).scalar()
+        record = conn.execute(sa.text(f"select record from {CONTACTS}")).scalar()
     assert record == {"Id": "003A", "FirstName": "Ann", "Email": "ann@example.com"}
 
 
@@ -80,7 +83,7 @@ def test_bom_and_latin1_lines(clean_db, tmp_path):
     assert _load(clean_db, _export(tmp_path, body)) == (2, 0, 0)
     with clean_db.connect() as conn:
         rows = conn.execute(sa.text("select record->>'Id', record->>'FirstName', "
-                                    "record->>'Notes__c' from raw.salesforce__contact "
+                                    f"record->>'Notes__c' from {CONTACTS} "
                                     "order by 1")).all()
     assert rows == [("003A", "Zoë", "ok"), ("003B", "José", "señor")]
 
@@ -91,7 +94,7 @@ def test_a_10_mb_field_loads_whole(clean_db, tmp_path):
                  ) == (1, 0, 0)
     with clean_db.connect() as conn:
         size = conn.execute(sa.text("select length(record->>'Notes__c') "
-                                    "from raw.salesforce__contact")).scalar()
+                                    f"from {CONTACTS}")).scalar()
     assert size == len(big)
 
 
@@ -99,7 +102,7 @@ def test_duplicate_headers_keep_both_values(clean_db, tmp_path):
     body = b"Id,Email,Email\n003A,work@example.com,home@example.com\n"
     assert _load(clean_db, _export(tmp_path, body)) == (1, 0, 0)
     with clean_db.connect() as conn:
-        record = conn.execute(sa.text("select record from raw.salesforce__contact")).scalar()
+        record = conn.execute(sa.text(f"select record from {CONTACTS}")).scalar()
     assert record == {"Id": "003A", "Email": "work@example.com", "Email (2)": "home@example.com"}
 
 

@@ -1,6 +1,7 @@
-"""The bulk path of a Salesforce export (COPY + one INSERT ... SELECT per batch) stores the
-same raw rows and content hashes as the careful path (Python's csv + `load_batch`), and
-hands every batch PostgreSQL would read otherwise to the careful path."""
+"""The bulk path of a Salesforce export (each line split and hashed, then COPYed as it is
+into the raw table's text columns) stores the same raw rows and content hashes as the
+careful path (Python's csv + `load_batch`), and hands every batch it cannot take as it is
+to the careful path."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from connectors.records import CsvBatch, RecordBatch
 from connectors.salesforce_export import _rfc4180, read_export
 from orchestration.ingestion import load_batches
 from salesops.loading import canonical_json, content_hash, load_batch, load_csv_batch
+from salesops.models.raw import raw_records
 from salesops.rejects import list_rejects
 
 # Quoted newlines, doubled quotes, backslashes, tabs, control characters, non-ASCII names
@@ -24,6 +26,8 @@ TRICKY = (
     '003C,Cid,"cr\rinside",,"{""json"": 1}"\r\n'
 )
 
+CONTACTS = raw_records("salesforce", "contact")
+
 
 def _write(folder: Path, body: str | bytes, name: str = "Contact.csv") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +38,7 @@ def _write(folder: Path, body: str | bytes, name: str = "Contact.csv") -> Path:
 def _raw(engine: sa.Engine) -> set[tuple]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text("select source_key, content_hash, record::text "
-                                    "from raw.salesforce__contact")).all()
+                                    f"from {CONTACTS}")).all()
     return {tuple(row) for row in rows}
 
 
@@ -57,7 +61,7 @@ def test_bulk_rows_are_the_careful_rows(clean_db, tmp_path):
         expected[record["source_key"]] = (content_hash(canonical_json(body)), body)
     with clean_db.connect() as conn:
         stored = conn.execute(sa.text("select source_key, content_hash, record "
-                                      "from raw.salesforce__contact")).all()
+                                      f"from {CONTACTS}")).all()
     assert {k: (h, r) for k, h, r in stored} == expected
     assert expected["003C"][1]["Notes__c"] == "cr\rinside"
 
@@ -77,7 +81,7 @@ def test_a_changed_record_is_a_new_version_and_the_rest_duplicates(clean_db, tmp
     assert not _parsed(batch)
     assert (result.rows_loaded, result.rows_duplicate) == (2, 1)
     with clean_db.connect() as conn:
-        names = conn.execute(sa.text("select record->>'Name' from raw.salesforce__contact "
+        names = conn.execute(sa.text(f"select record->>'Name' from {CONTACTS} "
                                      "where source_key = '003B' order by id")).scalars().all()
     assert names == ["Bob", "Bobby"]
 
@@ -96,7 +100,7 @@ def test_only_the_batch_postgres_cannot_read_goes_the_careful_way(clean_db, tmp_
     assert [r.reason for r in list_rejects(clean_db, "salesforce")] == [
         "line 7: 3 columns, header has 2"]  # the line in the file, not in the batch
     with clean_db.connect() as conn:
-        name = conn.execute(sa.text("select record->>'Name' from raw.salesforce__contact "
+        name = conn.execute(sa.text(f"select record->>'Name' from {CONTACTS} "
                                     "where source_key = '003009'")).scalar()
     assert name == "José"
 
@@ -134,7 +138,7 @@ def test_a_wide_file_loads_in_bulk(clean_db, tmp_path):
     batch, = read_export(_write(tmp_path / "e", ",".join(names) + "\n" + ",".join(values)))
     assert load_csv_batch(clean_db, batch).rows_loaded == 1 and not _parsed(batch)
     with clean_db.connect() as conn:
-        record = conn.execute(sa.text("select record from raw.salesforce__contact")).scalar()
+        record = conn.execute(sa.text(f"select record from {CONTACTS}")).scalar()
     assert record == dict(zip(names, values, strict=True))
 
 
@@ -161,7 +165,7 @@ def test_pipelined_batches_land_in_file_order(clean_db, tmp_path):
             "from raw.salesforce__contact w join ops.load_batches b using (batch_id) "
             "where b.status = 'loaded' group by b.batch_id order by b.started_at")).all()
         newest = conn.execute(sa.text(
-            "select distinct on (source_key) record->>'Name' from raw.salesforce__contact "
+            f"select distinct on (source_key) record->>'Name' from {CONTACTS} "
             "where source_key = '003001' order by source_key, id desc")).scalar()
     assert [tuple(s) for s in spans] == sorted(tuple(s) for s in spans)
     assert all(a[1] < b[0] and a[3] <= b[2] for a, b in zip(spans, spans[1:], strict=False))

@@ -9,6 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from salesops.loading import LoadFailed, canonical_json, content_hash, load_batch
+from salesops.models.raw import raw_records
+
+CONTACTS = raw_records("salesforce", "contact")
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ def test_load_counts_rows_and_records_the_batch(clean_db):
             result.rows_rejected) == (501, 500, 0, 1)
     with clean_db.connect() as conn:
         batch = conn.execute(sa.text("select * from ops.load_batches")).mappings().one()
-        row = conn.execute(sa.text("select * from raw.salesforce__contact "
+        row = conn.execute(sa.text(f"select * from {CONTACTS} "
                                    "where source_key = '003000000000000007'")).mappings().one()
         reject = conn.execute(sa.text("select * from ops.rejected_rows")).mappings().one()
     assert batch["status"] == "loaded" and batch["finished_at"] is not None
@@ -72,7 +75,8 @@ def test_unusable_records_are_rejected_not_fatal(clean_db):
     with clean_db.connect() as conn:
         reasons = conn.execute(sa.text("select reason from ops.rejected_rows order by reason")
                                ).scalars().all()
-        note = conn.execute(sa.text("select record->>'note' from raw.salesforce__account "
+        note = conn.execute(sa.text(f"select record->>'note' from "
+                                    f"{raw_records('salesforce', 'account')} "
                                     "where source_key = '5'")).scalar()
     assert reasons[:2] == ["no source_key", "no source_key"]
     assert reasons[2].startswith("not JSON-serialisable")
@@ -122,7 +126,7 @@ def test_copy_escapes_keys_and_json_on_both_paths(clean_db, preloaded):
     assert (result.rows_loaded, result.rows_duplicate) == ((1, 2) if preloaded else (3, 0))
     with clean_db.connect() as conn:
         row = conn.execute(sa.text("select source_key, record, content_hash"
-                                   " from raw.salesforce__contact where record ? 'Note'")).one()
+                                   f" from {CONTACTS} where record ? 'Note'")).one()
     assert row.source_key == odd["source_key"]
     assert row.record == {"Note": odd["Note"], "Ü": "ß"}
     assert row.content_hash == content_hash(canonical_json(row.record))

@@ -11,6 +11,7 @@ from connectors import hubspot_files, salesforce_export, touchpoints, webforms
 from salesops.loading import load_batch
 from salesops.merge import MergeCounts, merge_all
 from salesops.models.crm import FULL_NAME
+from salesops.models.raw import raw_records
 from salesops.security.crypto import process_cipher
 from salesops.security.sealed import phone_index
 
@@ -98,10 +99,10 @@ def test_counts_are_plausible(merged, clean_db, demo_dir):
 
 
 def test_one_contact_per_normalised_email(merged, clean_db):
-    emails = _rows(clean_db, """
+    emails = _rows(clean_db, f"""
         select count(distinct app.normalize_email(e)) from (
-          select record->>'Email' from raw.salesforce__contact union all
-          select record->>'Email' from raw.salesforce__lead union all
+          select record->>'Email' from {raw_records('salesforce', 'contact')} union all
+          select record->>'Email' from {raw_records('salesforce', 'lead')} union all
           select record->'properties'->>'email' from raw.hubspot__contacts union all
           select record->'fields'->>'email' from raw.webforms__submissions) r(e)""")[0][0]
     contacts = _rows(clean_db, "select count(*) from app.contacts "

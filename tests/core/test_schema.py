@@ -23,10 +23,13 @@ def test_models_and_migrations_agree(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from salesops.models.raw import alembic_includes
+
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={
             "include_schemas": True, "version_table_schema": "app",
-            "include_name": lambda n, t, p: t != "schema" or n in ("app", "ops", "raw", "ml")})
+            "include_name": lambda n, t, p: t != "schema" or n in ("app", "ops", "raw", "ml"),
+            "include_object": alembic_includes})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
 

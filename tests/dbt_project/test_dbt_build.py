@@ -22,15 +22,30 @@ import pytest
 import sqlalchemy as sa
 
 from salesops.errors import SalesopsError
+from salesops.models.raw import has_record_columns
 from salesops.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
 
 def _raw(conn, table: str, source_key: str, record: dict, loaded_at: str, batch_id) -> None:
+    """One raw row; a Salesforce table's record as its text columns (added as the loader
+    adds them), any other's as jsonb."""
+    source = table.split("__")[0]
+    params = {"batch": batch_id, "source": source, "key": source_key,
+              "rec": json.dumps(record), "loaded_at": loaded_at}
+    if not has_record_columns(source):
+        conn.execute(sa.text(
+            f"insert into raw.{table} (batch_id, source, source_key, content_hash, loaded_at,"
+            " record) values (:batch, :source, :key, md5(:rec), :loaded_at, cast(:rec as jsonb))"),
+            params)
+        return
+    names = [f'"{name}"' for name in record]
+    conn.execute(sa.text(f"alter table raw.{table} "
+                         + ", ".join(f"add column if not exists {n} text" for n in names)))
     conn.execute(sa.text(
-        f"insert into raw.{table} (batch_id, source, source_key, content_hash, loaded_at, record) "
-        "values (:batch, :source, :key, md5(:rec), :loaded_at, cast(:rec as jsonb))"),
-        {"batch": batch_id, "source": table.split("__")[0], "key": source_key,
-         "rec": json.dumps(record), "loaded_at": loaded_at})
+        f"insert into raw.{table} (batch_id, source, source_key, content_hash, loaded_at, "
+        + ", ".join(names) + ") values (:batch, :source, :key, md5(:rec), :loaded_at, "
+        + ", ".join(f":f{i}" for i in range(len(names))) + ")"),
+        params | {f"f{i}": value for i, value in enumerate(record.values())})
 
 
 def _event(event_id, event_type, occurred_at, channel, email=None, anonymous_id=None,

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    {{ latest_raw_versions(source('raw', 'salesforce__opportunity')) }}
+    {{ latest_raw_records(source('raw', 'salesforce__opportunity')) }}
 
 ),
 
