@@ -5,18 +5,23 @@
 -- read it). A run relinks only the events whose link can have changed:
 --   - events loaded since the newest it holds (less var('incremental_lookback_hours')):
 --     new and late-arriving touchpoints;
---   - events of an email whose contact is not the one the table holds: a contact merged
---     (its touchpoints go to the survivor), deleted, or created since;
+--   - events of an email whose contact may have changed: the emails, now and as held, of
+--     the contacts written since the model's mark (macros/written_since_mark.sql: created,
+--     edited, merged, deleted) and of every contact in their merge chains, and of a
+--     duplicate moved to or from another golden record (int_contacts__merges_tracked);
 --   - every event of an anonymous_id that one of those carries, as the visitor's stitching
 --     may change with them.
 -- Each relinked row gets the run's time in linked_at, which fct_touchpoints follows.
 -- `dbt build --full-refresh` links every event again.
+-- depends_on: {{ ref('int_contacts__merges_tracked') }}
 {{
     config(
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=["{{ commit_xid_mark() }}"],
         indexes=[
             {'columns': ['event_id'], 'unique': True},
             {'columns': ['contact_id', 'occurred_at']},
@@ -27,33 +32,6 @@
 }}
 
 with
-
-
-contacts as (
-
-    select
-        contacts.contact_id,
-        contacts.email_normalized,
-        resolved.golden_contact_id
-    from {{ ref('stg_app__contacts') }} as contacts
-    inner join {{ ref('int_contacts__resolved_to_golden') }} as resolved
-        on resolved.contact_id = contacts.contact_id
-    where contacts.email_normalized is not null
-      and not contacts.is_deleted
-      and resolved.is_golden_live
-
-),
-
--- One golden contact per email: the live contact with that email wins over merged duplicates.
-email_to_contact as (
-
-    select distinct on (email_normalized)
-        email_normalized,
-        golden_contact_id as contact_id
-    from contacts
-    order by email_normalized, (contact_id = golden_contact_id) desc, contact_id
-
-),
 
 {% if is_incremental() %}
 new_events as (
@@ -66,15 +44,32 @@ new_events as (
 
 ),
 
--- emails whose contact now is not the one the table links them to
+-- golden records whose contacts, or their emails, may have changed since the mark
+relinked_goldens (golden_contact_id) as (
+
+    {{ goldens_of(contacts_written_since_mark()) }}
+
+    union
+
+    {{ goldens_of_merges_changed_since(
+        "(select coalesce(max(linked_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+
+),
+
+-- their contacts' emails now, and the emails held linked to them (an email edited away)
 relinked_emails as (
 
-    select distinct linked.email_normalized
-    from {{ this }} as linked
-    left join email_to_contact on email_to_contact.email_normalized = linked.email_normalized
-    where linked.email_normalized is not null
-      and email_to_contact.contact_id is distinct from
-          case when linked.link_method = 'email' then linked.contact_id end
+    select contacts.email_normalized from {{ ref('stg_app__contacts') }} as contacts
+    where contacts.contact_id = any(array(
+        {{ members_of('select relinked_goldens.golden_contact_id from relinked_goldens') }}
+    ))
+      and contacts.email_normalized is not null
+
+    union
+
+    select linked.email_normalized from {{ this }} as linked
+    where linked.contact_id = any(array(select relinked_goldens.golden_contact_id from relinked_goldens))
+      and linked.email_normalized is not null
 
 ),
 
@@ -125,6 +120,38 @@ events as (
 
 ),
 {% endif %}
+
+contacts as (
+
+    select
+        contacts.contact_id,
+        contacts.email_normalized,
+        resolved.golden_contact_id
+    from {{ ref('stg_app__contacts') }} as contacts
+    inner join {{ ref('int_contacts__resolved_to_golden') }} as resolved
+        on resolved.contact_id = contacts.contact_id
+    where contacts.email_normalized is not null
+      and not contacts.is_deleted
+      and resolved.is_golden_live
+      {% if is_incremental() -%}
+      -- only the emails of the events relinked
+      and contacts.email_normalized = any(array(
+          select email_normalized from events where email_normalized is not null
+      ))
+      {%- endif %}
+
+),
+
+-- One golden contact per email: the live contact with that email wins over merged duplicates.
+email_to_contact as (
+
+    select distinct on (email_normalized)
+        email_normalized,
+        golden_contact_id as contact_id
+    from contacts
+    order by email_normalized, (contact_id = golden_contact_id) desc, contact_id
+
+),
 
 by_email as (
 
