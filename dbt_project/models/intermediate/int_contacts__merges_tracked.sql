@@ -17,7 +17,7 @@
 
 with
 
-merges as (
+merged_now as (
 
     -- merge_depth > 0: the never-merged branch of the view (merge_depth 0) is left out
     -- without reading it
@@ -25,22 +25,25 @@ merges as (
     from {{ ref('int_contacts__resolved_to_golden') }}
     where merge_depth > 0
 
+),
+
+held as (
+
+    {% if is_incremental() -%}
+    select contact_id, golden_contact_id from {{ this }}
+    {%- else -%}
+    -- a full build holds nothing before
+    select contact_id, golden_contact_id from merged_now
+    where false
+    {%- endif %}
+
 )
 
-{% if is_incremental() %}
 select
-    coalesce(merges.contact_id, held.contact_id) as contact_id,
-    merges.golden_contact_id,
+    coalesce(merged_now.contact_id, held.contact_id) as contact_id,
+    merged_now.golden_contact_id,
     held.golden_contact_id as previous_golden_contact_id,
     now() as changed_at
-from merges
-full join {{ this }} as held on held.contact_id = merges.contact_id
-where held.golden_contact_id is distinct from merges.golden_contact_id
-{% else %}
-select
-    contact_id,
-    golden_contact_id,
-    null::bigint as previous_golden_contact_id,
-    now() as changed_at
-from merges
-{% endif %}
+from merged_now
+full outer join held on held.contact_id = merged_now.contact_id
+where held.golden_contact_id is distinct from merged_now.golden_contact_id

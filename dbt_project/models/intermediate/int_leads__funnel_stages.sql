@@ -70,7 +70,8 @@ changed (lead_id) as (
 
     union
 
-    select lead_id from written_deals where lead_id is not null
+    select written_deals.lead_id from written_deals
+    where written_deals.lead_id is not null
 
     union
 

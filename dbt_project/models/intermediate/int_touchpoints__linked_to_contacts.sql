@@ -57,7 +57,7 @@ relinked_goldens (golden_contact_id) as (
 ),
 
 -- their contacts' emails now, and the emails held linked to them (an email edited away)
-relinked_emails as (
+relinked_emails (email_normalized) as (
 
     select contacts.email_normalized from {{ ref('stg_app__contacts') }} as contacts
     where contacts.contact_id = any(array(
@@ -73,36 +73,43 @@ relinked_emails as (
 
 ),
 
-relinked_anonymous_ids as (
+relinked_anonymous_ids (anonymous_id) as (
 
-    select anonymous_id from new_events
-    where anonymous_id is not null
+    select new_events.anonymous_id from new_events
+    where new_events.anonymous_id is not null
 
     union
 
     select linked.anonymous_id
     from {{ this }} as linked
-    inner join relinked_emails on relinked_emails.email_normalized = linked.email_normalized
-    where linked.anonymous_id is not null
+    where linked.email_normalized = any(array(
+        select relinked_emails.email_normalized from relinked_emails
+    ))
+      and linked.anonymous_id is not null
 
 ),
 
-relinked as (
+-- `= any(array(...))` rather than joins: the events' indexes on the email, the
+-- anonymous id and the key, whatever the planner guesses of the lists' lengths
+relinked (source_key) as (
 
-    select source_key from new_events
-
-    union
-
-    select stg.source_key
-    from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked_emails on relinked_emails.email_normalized = stg.email_normalized
+    select new_events.source_key from new_events
 
     union
 
     select stg.source_key
     from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked_anonymous_ids
-        on relinked_anonymous_ids.anonymous_id = stg.anonymous_id
+    where stg.email_normalized = any(array(
+        select relinked_emails.email_normalized from relinked_emails
+    ))
+
+    union
+
+    select stg.source_key
+    from {{ ref('stg_touchpoints__events') }} as stg
+    where stg.anonymous_id = any(array(
+        select relinked_anonymous_ids.anonymous_id from relinked_anonymous_ids
+    ))
 
 ),
 
@@ -110,7 +117,7 @@ events as (
 
     select stg.*
     from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked on relinked.source_key = stg.source_key
+    where stg.source_key = any(array(select relinked.source_key from relinked))
 
 ),
 {% else %}
@@ -136,7 +143,8 @@ contacts as (
       {% if is_incremental() -%}
       -- only the emails of the events relinked
       and contacts.email_normalized = any(array(
-          select email_normalized from events where email_normalized is not null
+          select events.email_normalized from events
+          where events.email_normalized is not null
       ))
       {%- endif %}
 

@@ -76,7 +76,9 @@ users as (
 
 ),
 
-resolved as (
+-- not materialized: read twice, it would otherwise be computed for every contact before the
+-- changed keys' filter
+resolved as not materialized (
 
     select * from {{ ref('int_contacts__resolved_to_golden') }}
 
