@@ -141,11 +141,12 @@ contacts as (
       and not contacts.is_deleted
       and resolved.is_golden_live
       {% if is_incremental() -%}
-      -- only the emails of the events relinked
-      and contacts.email_normalized = any(array(
+      -- only the emails of the events relinked (a semi-join: a contact's email is not
+      -- looked up in a list of them one by one)
+      and contacts.email_normalized in (
           select events.email_normalized from events
           where events.email_normalized is not null
-      ))
+      )
       {%- endif %}
 
 ),
