@@ -55,11 +55,10 @@
             (select xid_mark from {{ xid_marks_table() }} where model = {{ _xid_mark_key() }}), 0)
 {%- endmacro %}
 
-{# The ids of the contacts that may resolve to another golden record, or whose own row
-   changed, since the mark: those written, and every contact in the merge chain of one
-   (a contact's resolution changes only when a contact on its chain is written, and then
-   both resolve to the same golden record now). Ends with the golden records they resolve
-   to (`goldens`) or with every contact of those golden records (`members`). #}
+{# The ids of the contacts written since the mark (and of `extra_contact_ids`, selects of
+   contact ids). A contact's golden record changes only when a contact on its merge chain
+   is written, and both then resolve to the same golden record: so `goldens_of` these,
+   then `members_of` those, is every contact whose resolution may have moved. #}
 {% macro contacts_written_since_mark(extra_contact_ids=[]) -%}
     select contacts.id from {{ source('app', 'contacts') }} as contacts
     where {{ written_since_mark('contacts') }}
