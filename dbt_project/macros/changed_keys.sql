@@ -1,6 +1,8 @@
 {#
-    The "changed keys" rule of the incremental marts keyed on a lead, a contact, a deal or a
-    conversion (its one home). An incremental run recomputes the keys
+    The "changed keys" rule of the incremental marts keyed on a deal or a conversion, whose
+    rows are cheap to compute (its one home; the models keyed on a lead or a contact find
+    their changes from the rows written since their last run: written_since_mark.sql).
+    An incremental run recomputes the keys
       - whose inputs fingerprint differs from the one the table holds: `inputs` is a select
         of the key and `inputs_hash` for every live key, read from the model's cheap
         inputs (its own rows and their small joins), so a new key, an edited row, a merge

@@ -7,6 +7,8 @@ each case with the mart rows it must give.
 - a conversion without touchpoints is 'unattributed', once per model;
 - a contact merged into another after its touchpoints were attributed: its touchpoints
   count for the survivor's conversion at the next build;
+- a duplicate re-merged from one golden record to another: both golden records change at
+  the next, incremental, build, though no row of the first is written;
 - a deal moved back a stage; a deal reopened after it was lost;
 - a deal in a currency other than the reporting one, and in one without a rate;
 - customers from won deals and contracts: an active contract in another currency, a
@@ -32,7 +34,10 @@ insert into app.users (id, email, full_name, role_id) values (1, 'rep@x.example'
 insert into app.contacts (id, first_name, email, email_normalized)
 values (1, 'Ann', 'ann@a.example', 'ann@a.example'),
        (2, 'Bea', 'bea@b.example', 'bea@b.example'),
-       (3, 'Ann (old)', 'ann.old@a.example', 'ann.old@a.example');
+       (3, 'Ann (old)', 'ann.old@a.example', 'ann.old@a.example'),
+       (4, 'Cy', 'cy@c.example', 'cy@c.example');
+insert into app.contacts (id, first_name, email, email_normalized, merged_into_id)
+values (5, 'Ann (merged into Cy by mistake)', 'ann.2@a.example', 'ann.2@a.example', 4);
 insert into app.accounts (id, name) values (1, 'Ann Co'), (2, 'Bea Co'), (3, 'Nobody Co');
 insert into app.marketing_campaigns (id, name, channel, status)
     values (1, 'Spring', 'email', 'running');
@@ -49,7 +54,8 @@ insert into app.leads (id, contact_id, status, lead_source, owner_id, created_at
 values (1, 1, 'converted', 'email', 1, '2025-03-01 09:00+00', '2025-03-20 10:00+00',
         '2025-03-20 10:00+00'),
        (2, 2, 'converted', 'partner', 1, '2025-03-10 09:00+00', '2025-04-01 10:00+00',
-        '2025-04-01 10:00+00');
+        '2025-04-01 10:00+00'),
+       (3, 4, 'new', 'web', 1, '2025-03-01 09:00+00', '2025-03-01 09:00+00', null);
 insert into app.sales_pipeline (id, name, contact_id, lead_id, pipeline_id, stage_id, owner_id,
                                 amount, currency, forecast_category, closed_at, is_won,
                                 created_at, updated_at)
@@ -67,7 +73,8 @@ update app.leads set converted_deal_id = 10 where id = 1;
 update app.sales_pipeline set account_id = 1 where id = 10;
 insert into app.interactions (id, kind, direction, contact_id, occurred_at, thread_id)
 values (1, 'email', 'outbound', 3, '2025-04-01 10:00+00', 'th1'),
-       (2, 'call', 'outbound', 2, '2025-04-03 10:00+00', null);
+       (2, 'call', 'outbound', 2, '2025-04-03 10:00+00', null),
+       (4, 'call', 'outbound', 5, '2025-03-05 10:00+00', null);
 insert into app.contracts (deal_id, account_id, status, value, currency, start_date, end_date,
                            signed_at)
 values (10, 1, 'active', 9000, 'EUR', '2025-04-20', '2026-04-19', '2025-04-18 00:00+00'),
@@ -158,15 +165,17 @@ def first_build(db, dbt_target: Path, dbt_vars) -> sa.Engine:
 @pytest.fixture(scope="module")
 def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
     """After the first build: a late touchpoint arrives, Ann's old record is merged into
-    Ann, a reply joins a thread, a call is deleted, a deal moves back a stage and another is
-    reopened after it was lost. The incremental run (the incremental selector, its data tests
-    on the rows it wrote) must take them all in."""
+    Ann, Ann's record merged into Cy by mistake is re-merged into Ann (Cy's lead loses the
+    call that was its first response), a reply joins a thread, a call is deleted, a deal
+    moves back a stage and another is reopened after it was lost. The incremental run (the
+    incremental selector, its data tests on the rows it wrote) must take them all in."""
     url, engine = db
     with engine.begin() as conn:
         batch = conn.execute(sa.text("select batch_id from ops.load_batches")).scalar()
         _event(conn, "t4", "2025-03-15T10:00:00Z", "events", "ann@a.example", None,
                "2025-05-02 00:00+00", batch)
         conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 3"))
+        conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 5"))
         # Ann's reply to the email of her old record arrives; the call to Bea is deleted
         conn.execute(sa.text(
             "insert into app.interactions (id, kind, direction, contact_id, occurred_at, "
@@ -213,7 +222,11 @@ def test_touchpoint_without_campaign_and_conversion_without_touchpoints(first_bu
     interactions = _rows(first_build, "select interaction_id, contact_id, thread_size "
                                       "from marts.fct_interactions order by 1")
     assert interactions == [{"interaction_id": 1, "contact_id": 3, "thread_size": 1},
-                            {"interaction_id": 2, "contact_id": 2, "thread_size": 1}]
+                            {"interaction_id": 2, "contact_id": 2, "thread_size": 1},
+                            {"interaction_id": 4, "contact_id": 4, "thread_size": 1}]
+    # the call to Ann's record merged into Cy by mistake is Cy's lead's first response
+    assert _rows(first_build, "select first_response_at is not null as responded "
+                              "from marts.fct_leads where lead_id = 3") == [{"responded": True}]
 
 
 def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build):
@@ -230,7 +243,7 @@ def test_late_reply_merged_contact_and_deleted_interaction_next_build(second_bui
                                "response_time_hours, hours_to_reply "
                                "from marts.fct_interactions order by 1")
     assert [(r["interaction_id"], r["contact_id"], r["thread_position"], r["thread_size"])
-            for r in rows] == [(1, 1, 1, 2), (3, 1, 2, 2)]  # the call (2) is gone
+            for r in rows] == [(1, 1, 1, 2), (3, 1, 2, 2), (4, 1, 1, 1)]  # the call (2) is gone
     assert (float(rows[0]["hours_to_reply"]), float(rows[1]["response_time_hours"])) == \
         (24.0, 24.0)
 
@@ -309,11 +322,17 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
         second_build, f"select {key} as key from marts.{table} where refreshed_at = "
                       f"(select max(refreshed_at) from marts.{table})")}
         for table, key in (("fct_deals", "deal_id"), ("dim_contacts", "contact_id"))}
-    # the deals moved back and reopened; Ann (merge, late touchpoint, reply) and Bea (a
-    # deleted call); the merged record is gone
-    assert written == {"fct_deals": {13, 14}, "dim_contacts": {1, 2}}
+    # the deals moved back and reopened; Ann (merges, late touchpoint, reply), Bea (a
+    # deleted call) and Cy (whose duplicate moved to Ann); the merged record is gone
+    assert written == {"fct_deals": {13, 14}, "dim_contacts": {1, 2, 4}}
+    assert {r["contact_id"]: r["merged_contact_count"] for r in _rows(
+        second_build, "select contact_id, merged_contact_count from marts.dim_contacts")} == \
+        {1: 2, 2: 0, 4: 0}
     assert _rows(second_build, "select count(*) as n from marts.dim_contacts "
                                "where contact_id = 3") == [{"n": 0}]
+    # Cy's lead lost its first response with the re-merge
+    assert _rows(second_build, "select first_response_at from marts.fct_leads "
+                               "where lead_id = 3") == [{"first_response_at": None}]
     deal_13, deal_14 = _rows(second_build, "select deal_id, stage_name, is_closed, "
                                            "times_reopened from marts.fct_deals "
                                            "where deal_id in (13, 14) order by 1")

@@ -317,7 +317,7 @@ def test_fct_leads_matches_the_contract(built):
         ("disqualified_reason", "text"), ("first_response_at", "timestamp with time zone"),
         ("hours_to_first_response", "numeric"), ("responded_within_sla", "boolean"),
         ("days_to_qualify", "numeric"), ("days_to_convert", "numeric"),
-        ("inputs_hash", "text"), ("refreshed_at", "timestamp with time zone"),
+        ("refreshed_at", "timestamp with time zone"),
     ]
 
 

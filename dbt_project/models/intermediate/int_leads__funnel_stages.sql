@@ -9,9 +9,13 @@
 -- First response: the first outbound email, call or meeting with its contact, or completed
 -- task on the lead, at or after creation (else app.leads.first_touch_at, when later than
 -- creation).
--- Incremental by lead (macros/changed_keys.sql): a run recomputes the leads whose own
--- row, deals, tasks or merged contacts changed (inputs_hash), and those whose contact got a
--- touchpoint (re)linked or an interaction written since the last run.
+-- Incremental by lead (macros/written_since_mark.sql): a run recomputes the leads written
+-- since its mark, those of the deals and tasks written since, and those of every golden
+-- contact whose own row, merge chain, interactions or touchpoints changed since (the
+-- contacts written since, a duplicate moved to or from it, its touchpoints (re)linked since
+-- the last run). The leads deleted since are dropped by a post-hook; a hard delete of an
+-- input row waits for the daily full build.
+-- depends_on: {{ ref('int_contacts__merges_tracked') }}
 {{
     config(
         materialized='incremental',
@@ -19,85 +23,81 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         indexes=[{'columns': ['lead_id'], 'unique': True}, {'columns': ['refreshed_at']}],
-        post_hook=["{{ delete_gone_keys('lead_id', ref('int_leads__resolved')) }}"],
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=[
+            "delete from {{ this }} where lead_id in (select leads.id from
+             {{ source('app', 'leads') }} as leads where {{ written_since_mark('leads') }}
+             and leads.deleted_at is not null)",
+            "{{ commit_xid_mark() }}",
+        ],
     )
 }}
 
 with
 
--- what a lead's stages depend on, apart from the touchpoint and interaction streams: its
--- row, its deals, its tasks and the contacts merged into its contact
-input_deals as (
+{% if is_incremental() %}
+-- golden contacts whose row, merge chain, interactions or touchpoints changed
+changed_contacts (contact_id) as (
 
-    select lead_id, array_agg(row(deal_id, created_at, closed_at, is_won, is_deleted)
-                              order by deal_id) as deals
-    from (
-        select lead_id, deal_id, created_at, closed_at, is_won, is_deleted
-        from {{ ref('stg_app__deals') }}
-        where lead_id is not null
+    {{ goldens_of(contacts_written_since_mark([
+        "select interactions.contact_id from " ~ source('app', 'interactions')
+        ~ " as interactions where " ~ written_since_mark('interactions'),
+    ])) }}
 
-        union
+    union
 
-        select app_leads.lead_id, deals.deal_id, deals.created_at, deals.closed_at,
-               deals.is_won, deals.is_deleted
-        from {{ ref('stg_app__leads') }} as app_leads
-        inner join {{ ref('stg_app__deals') }} as deals
-            on deals.deal_id = app_leads.converted_deal_id
-    ) as lead_deal_rows
-    group by lead_id
+    {{ goldens_of_merges_changed_since(
+        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+
+    union
+
+    select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
+    where {{ written_since_last_refresh('linked_at', lookback=false) }}
 
 ),
 
-input_tasks as (
+written_deals as (
 
-    select lead_id, array_agg(row(task_id, completed_at, is_deleted) order by task_id) as tasks
-    from {{ ref('stg_app__tasks') }}
-    where lead_id is not null
-    group by lead_id
+    select deals.id, deals.lead_id from {{ source('app', 'sales_pipeline') }} as deals
+    where {{ written_since_mark('deals') }}
 
 ),
 
-input_members as (
+changed (lead_id) as (
 
-    select golden_contact_id, array_agg(contact_id order by contact_id) as members
-    from {{ ref('int_contacts__resolved_to_golden') }}
-    group by golden_contact_id
+    select leads.id as lead_id from {{ source('app', 'leads') }} as leads
+    where {{ written_since_mark('leads') }}
+
+    union
+
+    select written_deals.lead_id from written_deals
+    where written_deals.lead_id is not null
+
+    union
+
+    select leads.id from {{ source('app', 'leads') }} as leads
+    inner join written_deals on written_deals.id = leads.converted_deal_id
+
+    union
+
+    select tasks.lead_id from {{ source('app', 'tasks') }} as tasks
+    where tasks.lead_id is not null and {{ written_since_mark('tasks') }}
+
+    union
+
+    -- the leads of those contacts: of the golden record or of a duplicate merged into it
+    select leads.id from {{ source('app', 'leads') }} as leads
+    where leads.contact_id = any(array(
+        {{ members_of('select changed_contacts.contact_id from changed_contacts') }}
+    ))
 
 ),
-
-lead_inputs as (
-
-    select
-        resolved.lead_id,
-        md5(row(
-            resolved.*, app_leads.first_touch_at, app_leads.qualified_at,
-            input_deals.deals, input_tasks.tasks, input_members.members
-        )::text) as inputs_hash
-    from {{ ref('int_leads__resolved') }} as resolved
-    left join {{ ref('stg_app__leads') }} as app_leads on app_leads.lead_id = resolved.lead_id
-    left join input_deals on input_deals.lead_id = resolved.lead_id
-    left join input_tasks on input_tasks.lead_id = resolved.lead_id
-    left join input_members on input_members.golden_contact_id = resolved.contact_id
-
-),
+{% endif %}
 
 leads as (
 
     select * from {{ ref('int_leads__resolved') }}
-    {% if is_incremental() %}
-    where lead_id = any(array({{ changed_keys('lead_id', 'select lead_id, inputs_hash from lead_inputs', [
-        "select leads.lead_id from " ~ ref('int_leads__resolved') ~ " as leads inner join "
-        ~ ref('int_touchpoints__linked_to_contacts') ~ " as touchpoints"
-        ~ " on touchpoints.contact_id = leads.contact_id where "
-        ~ written_since_last_refresh('touchpoints.linked_at', lookback=false),
-        "select leads.lead_id from " ~ ref('int_leads__resolved') ~ " as leads inner join "
-        ~ ref('int_contacts__resolved_to_golden') ~ " as resolved"
-        ~ " on resolved.golden_contact_id = leads.contact_id inner join "
-        ~ ref('stg_app__interactions') ~ " as interactions"
-        ~ " on interactions.contact_id = resolved.contact_id where "
-        ~ written_since_last_refresh('interactions.updated_at'),
-    ]) }}))
-    {% endif %}
+    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 ),
 
@@ -236,7 +236,5 @@ select
     case when {{ stage }} is not null then greatest({{ stage }}, created_at) end as {{ stage }},
     {% endfor -%}
     cascaded.disqualified_at,
-    lead_inputs.inputs_hash,
     now() as refreshed_at
 from cascaded
-inner join lead_inputs on lead_inputs.lead_id = cascaded.lead_id

@@ -5,18 +5,23 @@
 -- read it). A run relinks only the events whose link can have changed:
 --   - events loaded since the newest it holds (less var('incremental_lookback_hours')):
 --     new and late-arriving touchpoints;
---   - events of an email whose contact is not the one the table holds: a contact merged
---     (its touchpoints go to the survivor), deleted, or created since;
+--   - events of an email whose contact may have changed: the emails, now and as held, of
+--     the contacts written since the model's mark (macros/written_since_mark.sql: created,
+--     edited, merged, deleted) and of every contact in their merge chains, and of a
+--     duplicate moved to or from another golden record (int_contacts__merges_tracked);
 --   - every event of an anonymous_id that one of those carries, as the visitor's stitching
 --     may change with them.
 -- Each relinked row gets the run's time in linked_at, which fct_touchpoints follows.
 -- `dbt build --full-refresh` links every event again.
+-- depends_on: {{ ref('int_contacts__merges_tracked') }}
 {{
     config(
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=["{{ commit_xid_mark() }}"],
         indexes=[
             {'columns': ['event_id'], 'unique': True},
             {'columns': ['contact_id', 'occurred_at']},
@@ -28,6 +33,100 @@
 
 with
 
+{% if is_incremental() %}
+new_events as (
+
+    select source_key, email_normalized, anonymous_id
+    from {{ ref('stg_touchpoints__events') }}
+    where loaded_at > (
+        select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
+    ) - interval '{{ var("incremental_lookback_hours") | int }} hours'
+
+),
+
+-- golden records whose contacts, or their emails, may have changed since the mark
+relinked_goldens (golden_contact_id) as (
+
+    {{ goldens_of(contacts_written_since_mark()) }}
+
+    union
+
+    {{ goldens_of_merges_changed_since(
+        "(select coalesce(max(linked_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+
+),
+
+-- their contacts' emails now, and the emails held linked to them (an email edited away)
+relinked_emails (email_normalized) as (
+
+    select contacts.email_normalized from {{ ref('stg_app__contacts') }} as contacts
+    where contacts.contact_id = any(array(
+        {{ members_of('select relinked_goldens.golden_contact_id from relinked_goldens') }}
+    ))
+      and contacts.email_normalized is not null
+
+    union
+
+    select linked.email_normalized from {{ this }} as linked
+    where linked.contact_id = any(array(select relinked_goldens.golden_contact_id from relinked_goldens))
+      and linked.email_normalized is not null
+
+),
+
+relinked_anonymous_ids (anonymous_id) as (
+
+    select new_events.anonymous_id from new_events
+    where new_events.anonymous_id is not null
+
+    union
+
+    select linked.anonymous_id
+    from {{ this }} as linked
+    where linked.email_normalized = any(array(
+        select relinked_emails.email_normalized from relinked_emails
+    ))
+      and linked.anonymous_id is not null
+
+),
+
+-- `= any(array(...))` rather than joins: the events' indexes on the email, the
+-- anonymous id and the key, whatever the planner guesses of the lists' lengths
+relinked (source_key) as (
+
+    select new_events.source_key from new_events
+
+    union
+
+    select stg.source_key
+    from {{ ref('stg_touchpoints__events') }} as stg
+    where stg.email_normalized = any(array(
+        select relinked_emails.email_normalized from relinked_emails
+    ))
+
+    union
+
+    select stg.source_key
+    from {{ ref('stg_touchpoints__events') }} as stg
+    where stg.anonymous_id = any(array(
+        select relinked_anonymous_ids.anonymous_id from relinked_anonymous_ids
+    ))
+
+),
+
+events as (
+
+    select stg.*
+    from {{ ref('stg_touchpoints__events') }} as stg
+    where stg.source_key = any(array(select relinked.source_key from relinked))
+
+),
+{% else %}
+events as (
+
+    select * from {{ ref('stg_touchpoints__events') }}
+
+),
+{% endif %}
 
 contacts as (
 
@@ -41,6 +140,14 @@ contacts as (
     where contacts.email_normalized is not null
       and not contacts.is_deleted
       and resolved.is_golden_live
+      {% if is_incremental() -%}
+      -- only the emails of the events relinked (a semi-join: a contact's email is not
+      -- looked up in a list of them one by one)
+      and contacts.email_normalized in (
+          select events.email_normalized from events
+          where events.email_normalized is not null
+      )
+      {%- endif %}
 
 ),
 
@@ -54,77 +161,6 @@ email_to_contact as (
     order by email_normalized, (contact_id = golden_contact_id) desc, contact_id
 
 ),
-
-{% if is_incremental() %}
-new_events as (
-
-    select source_key, email_normalized, anonymous_id
-    from {{ ref('stg_touchpoints__events') }}
-    where loaded_at > (
-        select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
-    ) - interval '{{ var("incremental_lookback_hours") | int }} hours'
-
-),
-
--- emails whose contact now is not the one the table links them to
-relinked_emails as (
-
-    select distinct linked.email_normalized
-    from {{ this }} as linked
-    left join email_to_contact on email_to_contact.email_normalized = linked.email_normalized
-    where linked.email_normalized is not null
-      and email_to_contact.contact_id is distinct from
-          case when linked.link_method = 'email' then linked.contact_id end
-
-),
-
-relinked_anonymous_ids as (
-
-    select anonymous_id from new_events
-    where anonymous_id is not null
-
-    union
-
-    select linked.anonymous_id
-    from {{ this }} as linked
-    inner join relinked_emails on relinked_emails.email_normalized = linked.email_normalized
-    where linked.anonymous_id is not null
-
-),
-
-relinked as (
-
-    select source_key from new_events
-
-    union
-
-    select stg.source_key
-    from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked_emails on relinked_emails.email_normalized = stg.email_normalized
-
-    union
-
-    select stg.source_key
-    from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked_anonymous_ids
-        on relinked_anonymous_ids.anonymous_id = stg.anonymous_id
-
-),
-
-events as (
-
-    select stg.*
-    from {{ ref('stg_touchpoints__events') }} as stg
-    inner join relinked on relinked.source_key = stg.source_key
-
-),
-{% else %}
-events as (
-
-    select * from {{ ref('stg_touchpoints__events') }}
-
-),
-{% endif %}
 
 by_email as (
 

@@ -1,22 +1,60 @@
 -- One row per live golden contact: who they are, where they work, who owns them, whether we
 -- may market to them, how many source records make them up, and how engaged they are.
--- Incremental by contact (macros/changed_keys.sql): a run recomputes the contacts whose
--- row, account, owner, source records or merged duplicates changed (inputs_hash), and those
--- with a touchpoint (re)linked or an interaction written since the last run.
+-- Incremental by contact (macros/written_since_mark.sql): a run recomputes the golden
+-- records of the contacts written since its mark (their own row, a merge, a deletion), of
+-- their source records and interactions written since, of the contacts of an account or an
+-- owner written since, of a duplicate moved to or from them (int_contacts__merges_tracked)
+-- and of the touchpoints (re)linked since the last run. The contacts deleted or merged
+-- since are dropped by a post-hook; a hard delete of an input row waits for the daily
+-- full build.
 -- depends_on: {{ ref('int_touchpoints__linked_to_contacts') }}
--- depends_on: {{ ref('stg_app__interactions') }}
+-- depends_on: {{ ref('int_contacts__merges_tracked') }}
 {{
     config(
         materialized='incremental',
         unique_key='contact_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        post_hook=["{{ delete_gone_keys('contact_id', ref('stg_app__contacts')
-                    ~ ' where not is_deleted and not is_merged') }}"],
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=[
+            "delete from {{ this }} where contact_id in (select contacts.id from
+             {{ source('app', 'contacts') }} as contacts where {{ written_since_mark('contacts') }}
+             and (contacts.deleted_at is not null or contacts.merged_into_id is not null))",
+            "{{ commit_xid_mark() }}",
+        ],
     )
 }}
 
 with
+
+{% if is_incremental() %}
+changed (contact_id) as (
+
+    {{ goldens_of(contacts_written_since_mark([
+        "select contact_sources.contact_id from " ~ source('app', 'contact_sources')
+        ~ " as contact_sources where " ~ written_since_mark('contact_sources'),
+        "select interactions.contact_id from " ~ source('app', 'interactions')
+        ~ " as interactions where " ~ written_since_mark('interactions'),
+        "select contacts.id from " ~ source('app', 'contacts') ~ " as contacts where"
+        ~ " contacts.account_id = any(array(select accounts.id from " ~ source('app', 'accounts')
+        ~ " as accounts where " ~ written_since_mark('accounts') ~ "))",
+        "select contacts.id from " ~ source('app', 'contacts') ~ " as contacts where"
+        ~ " contacts.owner_id = any(array(select users.id from " ~ source('app', 'users')
+        ~ " as users where " ~ written_since_mark('users') ~ "))",
+    ])) }}
+
+    union
+
+    {{ goldens_of_merges_changed_since(
+        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+
+    union
+
+    select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
+    where {{ written_since_last_refresh('linked_at', lookback=false) }}
+
+),
+{% endif %}
 
 contacts as (
 
@@ -38,7 +76,9 @@ users as (
 
 ),
 
-resolved as (
+-- not materialized: read twice, it would otherwise be computed for every contact before the
+-- changed keys' filter
+resolved as not materialized (
 
     select * from {{ ref('int_contacts__resolved_to_golden') }}
 
@@ -54,6 +94,9 @@ sources as (
         array_agg(distinct contact_sources.source order by contact_sources.source) as sources
     from {{ ref('stg_app__contact_sources') }} as contact_sources
     inner join resolved on resolved.contact_id = contact_sources.contact_id
+    {% if is_incremental() -%}
+    where resolved.golden_contact_id = any(array(select changed.contact_id from changed))
+    {% endif -%}
     group by resolved.golden_contact_id
 
 ),
@@ -63,45 +106,17 @@ merged as (
     select golden_contact_id as contact_id, count(*) as merged_contact_count
     from resolved
     where contact_id <> golden_contact_id
+    {% if is_incremental() -%}
+    and golden_contact_id = any(array(select changed.contact_id from changed))
+    {% endif -%}
     group by golden_contact_id
 
 ),
 
-contact_inputs as (
-
-    select
-        contacts.contact_id,
-        md5(row(
-            contacts.*, accounts.account_name, accounts.industry, accounts.country,
-            users.full_name, sources.*, merged.*
-        )::text) as inputs_hash
-    from contacts
-    left join accounts on accounts.account_id = contacts.account_id
-    left join users on users.user_id = contacts.owner_id
-    left join sources on sources.contact_id = contacts.contact_id
-    left join merged on merged.contact_id = contacts.contact_id
-
-),
-
-{% if is_incremental() %}
-changed as (
-
-    {{ changed_keys('contact_id', 'select contact_id, inputs_hash from contact_inputs', [
-        "select contact_id from " ~ ref('int_touchpoints__linked_to_contacts') ~ " where "
-        ~ written_since_last_refresh('linked_at', lookback=false),
-        "select resolved.golden_contact_id from " ~ ref('stg_app__interactions')
-        ~ " as interactions inner join " ~ ref('int_contacts__resolved_to_golden')
-        ~ " as resolved on resolved.contact_id = interactions.contact_id where "
-        ~ written_since_last_refresh('interactions.updated_at'),
-    ]) }}
-
-),
-{% endif %}
-
 engagement as (
 
     select * from {{ ref('int_contacts__engagement_aggregated') }}
-    {% if is_incremental() %}where contact_id = any(array(select contact_id from changed)){% endif %}
+    {% if is_incremental() %}where contact_id = any(array(select changed.contact_id from changed)){% endif %}
 
 )
 
@@ -145,13 +160,11 @@ select
     greatest(engagement.last_touch_at, engagement.last_interaction_at) as last_activity_at,
     contacts.created_at,
     contacts.updated_at,
-    contact_inputs.inputs_hash,
     now() as refreshed_at
 from contacts
-inner join contact_inputs on contact_inputs.contact_id = contacts.contact_id
 left join accounts on accounts.account_id = contacts.account_id
 left join users on users.user_id = contacts.owner_id
 left join sources on sources.contact_id = contacts.contact_id
 left join merged on merged.contact_id = contacts.contact_id
 left join engagement on engagement.contact_id = contacts.contact_id
-{% if is_incremental() %}where contacts.contact_id = any(array(select contact_id from changed)){% endif %}
+{% if is_incremental() %}where contacts.contact_id = any(array(select changed.contact_id from changed)){% endif %}

@@ -6,10 +6,15 @@
 -- Indexed on the columns dashboards filter by, and (post-hook: dbt's index config has no
 -- sort order or WHERE) on the open leads in priority order, so the dashboards' lead queue
 -- reads its first rows in order instead of sorting every lead.
--- Incremental by lead (macros/changed_keys.sql): a run recomputes the leads whose row,
--- contact or domain accounts changed (inputs_hash), whose funnel stages were recomputed
--- (int_leads__funnel_stages follows their touchpoints, interactions, deals and tasks) or
--- that were scored since the last run.
+-- Incremental by lead: a run recomputes the leads whose funnel stages were recomputed
+-- (int_leads__funnel_stages recomputes every lead whose own row, contact, merges,
+-- touchpoints, interactions, deals or tasks changed: all that lead_features reads but the
+-- accounts), those of the contacts whose email domain names an account written since its
+-- mark (macros/written_since_mark.sql), and those scored since the last run. The leads
+-- deleted since are dropped by a post-hook; a hard delete, or an account's domain edited
+-- away from its old leads, waits for the daily full build.
+-- depends_on: {{ ref('stg_app__contacts') }}
+-- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
         materialized='incremental',
@@ -23,44 +28,50 @@
             {'columns': ['campaign_id']},
             {'columns': ['refreshed_at']},
         ],
+        pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
             "create index if not exists fct_leads_open_queue_idx on {{ this }}
              (score desc nulls last, created_at desc, lead_id) where not is_closed",
-            "{{ delete_gone_keys('lead_id', ref('int_leads__resolved')) }}",
+            "delete from {{ this }} where lead_id in (select leads.id from
+             {{ source('app', 'leads') }} as leads where {{ written_since_mark('leads') }}
+             and leads.deleted_at is not null)",
+            "{{ commit_xid_mark() }}",
         ],
     )
 }}
 
 with
 
--- what a lead's row depends on apart from its funnel stages and scores
-lead_inputs as (
+{% if is_incremental() %}
+written_accounts as (
 
-    select
-        resolved.lead_id,
-        md5(row(resolved.*, contacts.*, domain_accounts.accounts)::text) as inputs_hash
-    from {{ ref('int_leads__resolved') }} as resolved
-    left join {{ ref('stg_app__contacts') }} as contacts
-        on contacts.contact_id = resolved.contact_id
-    left join (
-        select domain, array_agg(accounts order by account_id) as accounts
-        from {{ ref('stg_app__accounts') }} as accounts
-        where domain is not null
-        group by domain
-    ) as domain_accounts
-        on domain_accounts.domain = split_part(contacts.email_normalized, '@', 2)
+    select accounts.domain from {{ source('app', 'accounts') }} as accounts
+    where accounts.domain is not null and {{ written_since_mark('accounts') }}
 
 ),
 
-{% if is_incremental() %}
-changed as (
+changed (lead_id) as (
 
-    {{ changed_keys('lead_id', 'select lead_id, inputs_hash from lead_inputs', [
-        "select lead_id from " ~ ref('int_leads__funnel_stages') ~ " where "
-        ~ written_since_last_refresh('refreshed_at', lookback=false),
-        "select lead_id from " ~ ref('stg_ml__lead_scores') ~ " where "
-        ~ written_since_last_refresh('scored_at'),
-    ]) }}
+    select lead_id from {{ ref('int_leads__funnel_stages') }}
+    where {{ written_since_last_refresh('refreshed_at', lookback=false) }}
+
+    union
+
+    select lead_id from {{ ref('stg_ml__lead_scores') }}
+    where {{ written_since_last_refresh('scored_at') }}
+
+    union
+
+    -- firmographics come from the account of the contact's email domain (lead_features):
+    -- the leads of the contacts on the domain of an account written since the mark (the
+    -- contacts are read only when there is one)
+    select leads.id from {{ source('app', 'leads') }} as leads
+    where leads.contact_id = any(array(
+        {{ members_of("select contacts.contact_id from " ~ ref('stg_app__contacts')
+            ~ " as contacts where split_part(contacts.email_normalized, '@', 2)"
+            ~ " = any(array(select written_accounts.domain from written_accounts))"
+            ~ " and exists (select from written_accounts)") }}
+    ))
 
 ),
 {% endif %}
@@ -68,7 +79,7 @@ changed as (
 features as (
 
     select * from {{ ref('lead_features') }}
-    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
+    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 ),
 
@@ -77,7 +88,7 @@ latest_scores as (
     select distinct on (lead_id)
         lead_id, score, score_band, score_probability
     from {{ ref('stg_ml__lead_scores') }}
-    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
+    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
     order by lead_id, scored_at desc, lead_score_id desc
 
 ),
@@ -85,14 +96,14 @@ latest_scores as (
 stages as (
 
     select * from {{ ref('int_leads__funnel_stages') }}
-    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
+    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 ),
 
 leads as (
 
     select lead_id, disqualified_reason from {{ ref('int_leads__resolved') }}
-    {% if is_incremental() %}where lead_id = any(array(select lead_id from changed)){% endif %}
+    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 )
 
@@ -126,10 +137,8 @@ select
         ::numeric(12, 2) as days_to_qualify,
     round((extract(epoch from features.converted_at - features.created_at) / 86400)::numeric, 2)
         ::numeric(12, 2) as days_to_convert,
-    lead_inputs.inputs_hash::text as inputs_hash,
     now()::timestamptz as refreshed_at
 from features
-inner join lead_inputs on lead_inputs.lead_id = features.lead_id
 left join latest_scores on latest_scores.lead_id = features.lead_id
 left join stages on stages.lead_id = features.lead_id
 left join leads on leads.lead_id = features.lead_id

@@ -4,11 +4,12 @@
 -- response_time_hours: for a message that answers the other side (an inbound after an
 -- outbound, or the reverse), the hours since the message it answers; hours_to_reply: the
 -- hours until the other side answered it. Interactions without a thread stand alone.
--- Incremental: a run recomputes whole threads, those with an interaction created or
--- changed since the last run (updated_at, less var('incremental_lookback_hours'), or an id
--- above the highest it holds), one that moved out of it, with a contact whose golden record
--- is no longer the one it holds (a merge, a deletion), or with a sentiment scored since;
--- a post-hook drops the interactions deleted since. `dbt build --full-refresh` rebuilds every thread.
+-- Incremental: a run recomputes whole threads, those with an interaction written since its
+-- mark (macros/written_since_mark.sql: created, changed, moved to another thread: then its
+-- old thread too, or deleted), with an interaction of a contact whose golden record may
+-- have changed (the contacts written since, and every contact in their merge chains), or
+-- with a sentiment scored since the last run; a post-hook drops the interactions deleted
+-- since. A hard delete waits for the daily full build (`dbt build --full-refresh`).
 -- Indexed on the columns dashboards filter by.
 {{
     config(
@@ -24,9 +25,12 @@
             {'columns': ['occurred_date']},
             {'columns': ['user_id']},
         ],
+        pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
-            "delete from {{ this }} where interaction_id in (select interaction_id"
-            " from {{ ref('stg_app__interactions') }} where is_deleted)",
+            "delete from {{ this }} where interaction_id in (select interactions.id from
+             {{ source('app', 'interactions') }} as interactions
+             where {{ written_since_mark('interactions') }} and interactions.deleted_at is not null)",
+            "{{ commit_xid_mark() }}",
         ],
     )
 }}
@@ -40,28 +44,31 @@ resolved as (
 ),
 
 {% if is_incremental() %}
-changed_threads as (
+written as (
 
-    select coalesce(thread_id, 'interaction-' || interaction_id) as thread_key
-    from {{ ref('stg_app__interactions') }}
-    where updated_at > (
-        select coalesce(max(updated_at), '-infinity'::timestamptz) from {{ this }}
-    ) - interval '{{ var("incremental_lookback_hours") | int }} hours'
-       or interaction_id > (select coalesce(max(interaction_id), 0) from {{ this }})
+    select interactions.id, interactions.thread_id
+    from {{ source('app', 'interactions') }} as interactions
+    where {{ written_since_mark('interactions') }}
+
+),
+
+changed_threads (thread_key) as (
+
+    select coalesce(thread_id, 'interaction-' || id) as thread_key from written
 
     union
 
-    -- the thread an interaction was in, when it moved to another, and the thread of one
-    -- whose golden contact is no longer the one it holds
-    select current.thread_key
-    from {{ this }} as current
-    inner join {{ ref('stg_app__interactions') }} as interactions
-        on interactions.interaction_id = current.interaction_id
-    left join resolved on resolved.contact_id = interactions.contact_id
-    where current.thread_key
-          <> coalesce(interactions.thread_id, 'interaction-' || interactions.interaction_id)
-       or current.contact_id is distinct from
-          case when resolved.is_golden_live then resolved.golden_contact_id end
+    -- the thread a written interaction was in (it may have moved to another)
+    select held.thread_key from {{ this }} as held
+    where held.interaction_id = any(array(select written.id from written))
+
+    union
+
+    select coalesce(interactions.thread_id, 'interaction-' || interactions.interaction_id)
+    from {{ ref('stg_app__interactions') }} as interactions
+    where interactions.contact_id = any(array(
+        {{ members_of(goldens_of(contacts_written_since_mark())) }}
+    ))
 
     union
 
