@@ -400,5 +400,8 @@ def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path,
     for table in INCREMENTAL_MODELS:
         assert incremental[table] == full[table], table
     assert len(full["marts.fct_deals"]) == 5 and len(full["marts.fct_attribution"]) > 7
-    # the covering index is a post-hook: a full refresh that replaces the table keeps it
+    # indexes made by post-hooks: a full refresh that replaces the table keeps them
     _pipeline_marts_hold(second_build)
+    assert _rows(second_build, "select indexname from pg_indexes where schemaname = 'marts' "
+                               "and tablename = 'fct_leads' and indexname like '%open_queue%'"
+                 ) == [{"indexname": "fct_leads_open_queue_idx"}]

@@ -5,7 +5,9 @@
 -- unchanged: they are a contract (CONTRACTS.md).
 -- Indexed on the columns dashboards filter by, and (post-hook: dbt's index config has no
 -- sort order or WHERE) on the open leads in priority order, so the dashboards' lead queue
--- reads its first rows in order instead of sorting every lead.
+-- reads its first rows in order instead of sorting every lead. That post-hook runs outside
+-- the transaction: inside it, a full refresh would find the replaced table's index of the
+-- same name still there, skip it, and then drop it with that table.
 -- Incremental by lead: a run recomputes the leads whose funnel stages were recomputed
 -- (int_leads__funnel_stages recomputes every lead whose own row, contact, merges,
 -- touchpoints, interactions, deals or tasks changed: all that lead_features reads but the
@@ -30,8 +32,9 @@
         ],
         pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
-            "create index if not exists fct_leads_open_queue_idx on {{ this }}
-             (score desc nulls last, created_at desc, lead_id) where not is_closed",
+            {'sql': "create index if not exists fct_leads_open_queue_idx on {{ this }}
+                     (score desc nulls last, created_at desc, lead_id) where not is_closed",
+             'transaction': False},
             "delete from {{ this }} where lead_id in (select leads.id from
              {{ source('app', 'leads') }} as leads where {{ written_since_mark('leads') }}
              and leads.deleted_at is not null)",
