@@ -11,7 +11,7 @@ Baselines, computed at the same origins from the same data:
 - seasonal naive: what was won in the same month of the previous quarter (T - 3 months);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
-`salesops ml evaluate win_probability` backtests app.sales_pipeline; with `--data PATH
+`salesops ml evaluate win_probability` backtests marts.deal_features; with `--data PATH
 --mapping FILE` a CRM export read through its column mapping (history.from_file; `python -m
 bench.forecast_backtest` does the same). The last line printed is the evaluation record.
 """
