@@ -28,7 +28,7 @@ class Model(StrEnum):
 DataOpt = Annotated[Path | None, typer.Option(
     help="lead_scoring: a lead table (CSV or XLSX, or a folder holding one) with --mapping, "
          "instead of marts.lead_features; win_probability (evaluate): a CRM export's deals "
-         "CSV (or its folder) with --mapping, instead of app.sales_pipeline; attribution "
+         "CSV (or its folder) with --mapping, instead of marts.deal_features; attribution "
          "(evaluate): aggregated paths in ChannelAttribution's form; email_sentiment: the "
          "labelled CSV (or its folder).")]
 TextOpt = Annotated[str, typer.Option(help="email_sentiment: the column with the text")]
@@ -163,7 +163,7 @@ def evaluate(
 
 
 def _deal_history(data: Path | None, mapping: Path | None):
-    """The deals to backtest: a CRM export read through its mapping, or app.sales_pipeline."""
+    """The deals to backtest: a CRM export read through its mapping, or marts.deal_features."""
     from ml.forecasting import history
 
     if data is None:
@@ -171,7 +171,7 @@ def _deal_history(data: Path | None, mapping: Path | None):
             raise typer.BadParameter("--mapping goes with --data PATH", param_hint="--mapping")
         from salesops.db import get_engine
 
-        return history.from_app(get_engine(_database_url()))
+        return history.from_marts(get_engine(_database_url()))
     if mapping is None:
         raise typer.BadParameter("give the export's column mapping, --mapping FILE.yaml "
                                  "(entity: deals; e.g. examples/maven_crm_deals.yaml)",

@@ -6,6 +6,7 @@ Each session gets a fresh database, migrated to head.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -151,3 +152,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"evaluation data not found at {SHARED_DATA} (see DESIGN.md)")
     return SHARED_DATA
+
+
+#: dbt's vars in every test that runs it (the same vars keep dbt's partial parse valid): a
+#: fixed reference time for ages and durations in fct_deals.
+DBT_VARS = ["--vars", json.dumps({"as_of": "2025-06-01 00:00:00+00"})]
+
+
+@pytest.fixture(scope="session")
+def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dbt target folder for the session, so that every dbt call after the first reuses
+    its parse (dbt's partial parsing)."""
+    return tmp_path_factory.mktemp("dbt_target")
+
+
+@pytest.fixture(scope="session")
+def dbt_vars() -> list[str]:
+    return DBT_VARS

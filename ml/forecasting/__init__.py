@@ -6,9 +6,10 @@ the horizon, an expected close date and a forecast category. Per period (month, 
 and per everyone, team and rep: P10/P50/P90 of bookings by Monte-Carlo simulation from
 those probabilities, widened by past forecast errors once there are some.
 
-Modules: history (deals from the app or a mapped CRM export), features (snapshots and
-labels), model (estimator, stage-table baseline), simulate (bookings), evaluate
-(rolling-origin backtest), train (MLflow run, registry), score (ml.forecasts).
+Modules: history (deals from the warehouse's feature views or a mapped CRM export),
+features (snapshots and labels), model (estimator, stage-table baseline), simulate
+(bookings), evaluate (rolling-origin backtest), train (MLflow run, registry), score
+(ml.forecasts).
 """
 
 from ml.forecasting.model import MODEL_NAME

@@ -15,7 +15,7 @@ Baselines, computed at the same origins from the same data:
   the month forecast, so known at T for every horizon);
   a quarter, not a year, because sales books by quarter and exports rarely hold two years.
 
-`salesops ml evaluate win_probability` backtests app.sales_pipeline; with `--data PATH
+`salesops ml evaluate win_probability` backtests marts.deal_features; with `--data PATH
 --mapping FILE` a CRM export read through its column mapping (history.from_file; `python -m
 bench.forecast_backtest` does the same). The last line printed is the evaluation record.
 """

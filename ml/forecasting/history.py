@@ -1,4 +1,5 @@
-"""Deal history in one shape, from the app tables or from a CRM export read through a mapping.
+"""Deal history in one shape, from the warehouse's deal feature views or from a CRM export
+read through a mapping.
 
 `DealHistory.deals` has one row per deal: `deal_id`, `owner`, `team`, `segment` (product or
 deal type), `amount` (the pipeline amount known while the deal is open), `booked_amount`
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from ml import marts
 from ml.errors import NotEnoughData
 from salesops.errors import SalesopsError
 
@@ -61,42 +63,31 @@ def normalise(deals: pd.DataFrame, stages: pd.DataFrame, source: str) -> DealHis
                        source)
 
 
-# ---------------------------------------------------------------------------- app tables
+# ------------------------------------------------------------------- warehouse marts
 
-_APP_DEALS = """
-select d.id as deal_id, d.owner_id as owner, u.team_id as team,
-       coalesce(d.deal_type, d.lead_source) as segment,
-       d.amount, case when d.is_won then d.amount end as booked_amount,
-       d.created_at,
-       case when s.is_closed then coalesce(d.closed_at, d.updated_at) end as closed_at,
-       coalesce(d.is_won, false) and s.is_closed as is_won
-  from app.sales_pipeline d
-  join app.pipeline_stages s on s.id = d.stage_id
-  left join app.users u on u.id = d.owner_id
- where d.deleted_at is null
+#: The dbt feature views of deals and their stage entries (dbt_project/models/marts/sales).
+DEALS_MART, STAGES_MART = "marts.deal_features", "marts.deal_stage_features"
+
+_MART_DEALS = f"""
+select deal_id, owner_id as owner, team_id as team, segment, amount, booked_amount,
+       created_at, closed_at, is_won
+  from {DEALS_MART} order by deal_id
 """
-_APP_STAGES = """
-select h.deal_id, h.stage_label as stage, h.entered_at
-  from app.deal_stage_history h
-  join app.sales_pipeline d on d.id = h.deal_id and d.deleted_at is null
-"""
-_APP_CURRENT_STAGES = """
-select d.id as deal_id, s.name as stage, d.created_at as entered_at
-  from app.sales_pipeline d join app.pipeline_stages s on s.id = d.stage_id
- where d.deleted_at is null
+_MART_STAGES = f"""
+select deal_id, stage_name as stage, entered_at
+  from {STAGES_MART} order by deal_id, entered_at, deal_stage_history_id
 """
 
 
-def from_app(engine: sa.Engine) -> DealHistory:
-    """Deals of app.sales_pipeline with their stage history (app.deal_stage_history); a deal
-    without history is taken to have been in its current stage since it was created."""
+def from_marts(engine: sa.Engine) -> DealHistory:
+    """The live deals of the warehouse's deal feature views, point in time: each deal known
+    from its creation, its outcome from its close, each stage entry from its entry (a deal
+    without recorded history has one inferred entry at creation; see the views' ymls)."""
     with engine.connect() as conn:
-        deals = pd.read_sql_query(sa.text(_APP_DEALS), conn)
-        stages = pd.read_sql_query(sa.text(_APP_STAGES), conn)
-        current = pd.read_sql_query(sa.text(_APP_CURRENT_STAGES), conn)
-    without = current[~current["deal_id"].isin(stages["deal_id"])]
-    return normalise(deals, pd.concat([stages, without], ignore_index=True),
-                     "app.sales_pipeline")
+        marts.require_built(conn, DEALS_MART, STAGES_MART)
+        deals = pd.read_sql_query(sa.text(_MART_DEALS), conn)
+        stages = pd.read_sql_query(sa.text(_MART_STAGES), conn)
+    return normalise(deals, stages, DEALS_MART)
 
 
 # ------------------------------------------------------------- records of a CRM export

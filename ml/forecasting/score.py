@@ -104,7 +104,7 @@ def score(database_url: str, as_of=None, n_simulations: int = simulate.N_SIMULAT
     champion = serving.champion(MODEL_NAME, database_url, f"salesops ml train {MODEL_NAME}")
     engine = get_engine(database_url)
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=None)
-    deals = history.from_app(engine)
+    deals = history.from_marts(engine)
     snap = features.snapshot(deals, as_of)
     X = features.build(snap)
     probs = class_probabilities(champion.model, X)

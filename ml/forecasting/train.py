@@ -1,4 +1,4 @@
-"""Train the win-probability model on app.sales_pipeline: fit on older snapshots, evaluate on
+"""Train the win-probability model on marts.deal_features: fit on older snapshots, evaluate on
 the newest ones (time-based holdout, stage-table baseline in the same MLflow run), refit on
 every labelled snapshot, log, register, and promote only a better model."""
 
@@ -88,10 +88,10 @@ def on_holdout(ev: Holdout) -> registry.HoldoutComparison:
 
 
 def train(database_url: str, artifacts_dir: Path, as_of=None) -> TrainResult:
-    """Raises NotEnoughData when app.sales_pipeline has too little closed history."""
+    """Raises NotEnoughData when marts.deal_features has too little closed history."""
     tracking.configure(database_url, artifacts_dir)
     engine = get_engine(database_url)
-    deals = history.from_app(engine)
+    deals = history.from_marts(engine)
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=None)
     X, y, dates = features.training_set(deals, as_of)
     check_enough(y)

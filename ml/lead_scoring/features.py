@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from psycopg import sql
 
-from salesops.errors import SalesopsError
+from ml import marts
 
 SOURCE = "marts.lead_features"
 
@@ -114,10 +114,7 @@ def nothing_known(frame: pd.DataFrame) -> pd.Series:
 
 def require_source(conn: sa.Connection) -> None:
     """The feature view is built by dbt: say so when it is not there yet."""
-    if conn.execute(sa.text("select to_regclass(:r)"), {"r": SOURCE}).scalar() is None:
-        raise SalesopsError(f"{SOURCE} has not been built yet: run the pipeline first "
-                            "(`salesops up` on a new data folder, or materialise the dbt "
-                            "assets in the Dagster UI).")
+    marts.require_built(conn, SOURCE)
 
 
 def load_training(engine: sa.Engine) -> pd.DataFrame:

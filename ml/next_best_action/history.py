@@ -1,6 +1,7 @@
 """What was done to leads and deals, and whether they moved forward afterwards.
 
-Three frames from the app (or built by hand in tests):
+Three frames from the warehouse's action feature views (`marts.action_record_features`,
+`marts.action_event_features`; or built by hand in tests):
 - records: `record` ('lead:7', 'deal:3'), `kind`, `lead_id`, `deal_id`, `created_at`,
   `closed_at`, `amount`, `has_contact`, `opted_out`,
   `no_marketing`;
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from ml import marts
+
 ACTIONS = ("call", "email", "meeting", "nurture", "offer", "wait")
 STEP_DAYS = 7
 PROGRESS_DAYS = 14
@@ -32,54 +35,20 @@ FEATURES = CATEGORICAL + NUMERIC
 #: What drift monitoring watches: the record's features (the action is the one asked about).
 MONITORED = [f for f in FEATURES if f != "action"]
 
-_RECORDS = """
-select 'lead:' || l.id as record, 'lead' as kind, l.id as lead_id, null::bigint as deal_id,
-       l.created_at,
-       case when l.status in ('converted', 'disqualified') or l.deleted_at is not null
-            then coalesce(l.converted_at, l.updated_at) end as closed_at,
-       null::numeric as amount, c.id is not null as has_contact,
-       coalesce(c.email_opt_out, false) as opted_out,
-       coalesce(c.marketing_consent = false, false) as no_marketing
-  from app.leads l left join app.contacts c on c.id = l.contact_id
-union all
-select 'deal:' || d.id, 'deal', null, d.id, d.created_at,
-       case when s.is_closed or d.deleted_at is not null
-            then coalesce(d.closed_at, d.updated_at) end,
-       d.amount, c.id is not null, coalesce(c.email_opt_out, false),
-       coalesce(c.marketing_consent = false, false)
-  from app.sales_pipeline d join app.pipeline_stages s on s.id = d.stage_id
-  left join app.contacts c on c.id = d.contact_id
+#: The dbt feature views of records and of actions and moves forward
+#: (dbt_project/models/marts/sales).
+RECORDS_MART, EVENTS_MART = "marts.action_record_features", "marts.action_event_features"
+
+_RECORDS = f"""
+select record, kind, lead_id, deal_id, created_at, closed_at, amount, has_contact,
+       opted_out, no_marketing
+  from {RECORDS_MART} order by kind desc, lead_id, deal_id
 """
-_ACTIONS = r"""
-select case when t.deal_id is not null then 'deal:' || t.deal_id else 'lead:' || t.lead_id end
-         as record,
-       case when t.title ~* '(offer|quote|discount|pricing)' then 'offer'
-            when t.task_type in ('call', 'email', 'meeting') then t.task_type end as action,
-       t.completed_at as at
-  from app.tasks t
- where t.status = 'completed' and t.deleted_at is null
-   and (t.deal_id is not null or t.lead_id is not null)
-union all
-select 'deal:' || i.deal_id, i.kind, i.occurred_at
-  from app.interactions i
- where i.direction = 'outbound' and i.deal_id is not null and i.deleted_at is null
-union all
-select 'lead:' || m.lead_id, 'nurture', m.created_at
-  from app.campaign_members m where m.lead_id is not null
-"""
-_PROGRESS = """
-select 'lead:' || id as record, coalesce(qualified_at, converted_at) as at
-  from app.leads where coalesce(qualified_at, converted_at) is not null
-union all
-select 'lead:' || id, converted_at from app.leads
- where converted_at is not null and qualified_at is not null
-union all
-select 'deal:' || h.deal_id, h.entered_at
-  from app.deal_stage_history h
-  left join app.pipeline_stages s on s.id = h.stage_id
- where not (coalesce(s.is_closed, false) and not coalesce(s.is_won, false))
-   and h.entered_at > (select d.created_at + interval '1 minute'
-                         from app.sales_pipeline d where d.id = h.deal_id)
+_EVENTS = f"""
+select record, event_type, action, occurred_at as at
+  from {EVENTS_MART}
+ order by event_type, array_position(array['task', 'interaction', 'campaign_member', 'lead',
+                                           'stage_history'], source), source_id
 """
 
 
@@ -88,16 +57,20 @@ def _naive(values: pd.Series) -> pd.Series:
 
 
 def load(engine: sa.Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Records, actions and progress from the warehouse's action feature views; each fact
+    at the time it became known (see the views' ymls)."""
     with engine.connect() as conn:
+        marts.require_built(conn, RECORDS_MART, EVENTS_MART)
         records = pd.read_sql_query(sa.text(_RECORDS), conn)
-        actions = pd.read_sql_query(sa.text(_ACTIONS), conn)
-        progress = pd.read_sql_query(sa.text(_PROGRESS), conn)
+        events = pd.read_sql_query(sa.text(_EVENTS), conn)
+    is_action = events.pop("event_type") == "action"
+    actions = events[is_action].reset_index(drop=True)
+    progress = events.loc[~is_action, ["record", "at"]].reset_index(drop=True)
     for frame, columns in ((records, ("created_at", "closed_at")), (actions, ("at",)),
                            (progress, ("at",))):
         for column in columns:
             frame[column] = _naive(frame[column])
-    actions = actions[actions["action"].isin(ACTIONS) & actions["at"].notna()]
-    return records, actions.reset_index(drop=True), progress.dropna().reset_index(drop=True)
+    return records, actions, progress
 
 
 def features_at(records: pd.DataFrame, actions: pd.DataFrame, at: pd.Series) -> pd.DataFrame:

@@ -12,11 +12,12 @@ from orchestration.resources import Database
 from salesops.settings import Settings
 
 GROUP = "forecasting"
-DEAL_KEYS = [dg.AssetKey(["app", "sales_pipeline"]), dg.AssetKey(["app", "deal_stage_history"])]
+#: The dbt feature views each model reads (dbt_project/models/marts/sales).
+DEAL_KEYS = [dg.AssetKey(["marts", "deal_features"]), dg.AssetKey(["marts", "deal_stage_features"])]
 MODEL_KEY = dg.AssetKey(["ml", "win_probability_model"])
 FORECASTS_KEY = dg.AssetKey(["ml", "forecasts"])
-ACTION_KEYS = [*DEAL_KEYS, *(dg.AssetKey(["app", t]) for t in ("leads", "tasks", "contacts",
-                                                                 "campaign_members"))]
+ACTION_KEYS = [dg.AssetKey(["marts", "action_record_features"]),
+               dg.AssetKey(["marts", "action_event_features"])]
 NBA_MODEL_KEY = dg.AssetKey(["ml", "next_best_action_model"])
 NBA_KEY = dg.AssetKey(["ml", "next_best_actions"])
 

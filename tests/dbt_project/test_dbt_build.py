@@ -238,6 +238,10 @@ def test_models_land_in_their_schemas(built):
                  "fct_model_drift", "fct_response_times_daily", "dim_lead_segments",
                  "fct_lead_scores_daily", "fct_account_engagement_daily"):
         assert where[mart] == "marts", mart
+    views = _rows(built, "select table_name from information_schema.views "
+                         "where table_schema = 'marts'")
+    assert {"lead_features", "deal_features", "deal_stage_features", "action_record_features",
+            "action_event_features"} <= {r["table_name"] for r in views}
 
 
 def test_fct_model_drift_summarises_each_scoring_run(built):
@@ -353,6 +357,37 @@ def test_fct_deals(built):
     # as_of 2025-06-01: created 2025-04-01, in Negotiation since 2025-04-15
     assert (open_["age_days"], open_["days_in_current_stage"], open_["stage_changes"]) == \
         (61, 47, 1)
+
+
+def test_ml_feature_views_of_deals_and_actions(built):
+    """What the win-probability and next-best-action models read, each fact at its time."""
+    deals = _rows(built, "select * from marts.deal_features order by deal_id")
+    assert [(d["deal_id"], d["owner_id"], d["is_closed"], d["is_won"], d["booked_amount"])
+            for d in deals] == [(1, 1, True, True, 12000), (2, 1, False, False, None)]
+    assert deals[0]["closed_at"].isoformat() == "2025-04-10T00:00:00+00:00"
+    assert deals[1]["closed_at"] is None and float(deals[1]["amount"]) == 5000
+    stages = _rows(built, "select deal_id, stage_name, entered_at::date::text as day, "
+                          "is_inferred from marts.deal_stage_features order by 1, 3")
+    assert [(r["deal_id"], r["stage_name"], r["day"], r["is_inferred"]) for r in stages] == [
+        (1, "Closed Won", "2025-04-10", False), (2, "Prospecting", "2025-04-01", False),
+        (2, "Negotiation", "2025-04-15", False)]  # the deleted deal 3 has none
+
+    records = {r["record"]: r for r in _rows(built, "select * from marts.action_record_features")}
+    assert sorted(records) == ["deal:1", "deal:2", "deal:3", "lead:1", "lead:2", "lead:3",
+                               "lead:4", "lead:5", "lead:6"]  # deleted ones too: history
+    assert {k for k, r in records.items() if r["closed_at"] is None} == \
+        {"lead:2", "lead:5", "deal:2"}
+    assert records["lead:4"]["closed_at"].isoformat() == "2025-01-05T09:00:00+00:00"  # deleted
+    assert records["deal:1"]["closed_at"] == deals[0]["closed_at"]
+    assert not records["lead:6"]["has_contact"] and records["lead:2"]["has_contact"]
+    events = _rows(built, "select record, event_type, action, occurred_at::text as at "
+                          "from marts.action_event_features order by 1, 4")
+    # no task or campaign member, no interaction on a deal: only moves forward, the deal's
+    # first stage (entered at its creation) not one of them
+    assert [(e["record"], e["event_type"], e["action"], e["at"][:16]) for e in events] == [
+        ("deal:1", "progress", None, "2025-04-10 00:00"),
+        ("deal:2", "progress", None, "2025-04-15 00:00"),
+        ("lead:1", "progress", None, "2025-03-20 10:00")]
 
 
 def test_dimensions(built):

@@ -328,13 +328,14 @@ def load_app(engine: sa.Engine, deals: pd.DataFrame, stages: pd.DataFrame) -> No
 
 
 @pytest.fixture(scope="module")
-def forecast_db(make_database, tmp_path_factory):
+def forecast_db(make_database, tmp_path_factory, build_feature_views):
     url = make_database("salesops_forecast")
     deals, stages = synthetic()
     from salesops.db import get_engine
 
     engine = get_engine(url)
     load_app(engine, deals, stages)
+    build_feature_views(url)
     return url, engine, tmp_path_factory.mktemp("forecast_artifacts"), deals
 
 
@@ -409,6 +410,61 @@ def test_score_writes_deal_and_period_forecasts(trained, forecast_db):
     assert len(accuracy) == len(allcat)
     assert accuracy["is_complete"].all()  # these periods (2025) have ended by today
     assert (accuracy["actual_amount"] == 0).all()  # nothing was won after the export
+
+
+def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
+    """The point-in-time guard of marts.deal_features / deal_stage_features, read through
+    history.from_marts: facts recorded after a snapshot's moment (a deal closing, a deal
+    created, a stage entered) leave the snapshot unchanged. The deal without recorded
+    history is the leak the app tables had: it was read in the stage it closed in."""
+    url, engine, _, _ = forecast_db
+    as_of = pd.Timestamp("2024-07-01")
+
+    def snapshot_features() -> pd.DataFrame:
+        snap = features.snapshot(history.from_marts(engine), as_of)
+        return features.build(snap).assign(deal_id=snap["deal_id"])
+
+    def run(sql: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql))
+
+    open_then = int(features.snapshot(history.from_marts(engine), as_of)["deal_id"].iloc[0])
+    run("insert into app.sales_pipeline (id, name, pipeline_id, stage_id, owner_id, amount, "
+        "deal_type, created_at) values (9001, 'no history', 1, 1, 1, 1000, 'small', "
+        "'2024-06-01 00:00+00')")
+    try:
+        before = snapshot_features()
+        assert before.loc[before["deal_id"] == 9001, "stage"].tolist() == ["qualify"]
+        run("update app.sales_pipeline set stage_id = 3, is_won = true, "
+            "closed_at = '2024-07-10 00:00+00' where id = 9001")
+        run("insert into app.sales_pipeline (id, name, pipeline_id, stage_id, owner_id, amount, "
+            "created_at) values (9002, 'later', 1, 1, 2, 1000, '2024-07-05 00:00+00')")
+        run("insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at) "
+            f"values (9002, 1, 'Qualify', '2024-07-05 00:00+00'), ({open_then}, 2, "
+            "'Proposal', '2024-07-02 00:00+00')")
+        after = snapshot_features()
+        pd.testing.assert_frame_equal(after, before)
+        assert history.from_marts(engine).stages.query("deal_id == 9001")["stage"].tolist() \
+            == ["Qualify"]  # its pipeline's first open stage, not Won
+    finally:
+        run("delete from app.deal_stage_history where deal_id in (9001, 9002) "
+            f"or (deal_id = {open_then} and entered_at = '2024-07-02 00:00+00')")
+        run("delete from app.sales_pipeline where id in (9001, 9002)")
+
+
+def test_missing_marts_say_what_to_run(forecast_db):
+    from salesops.errors import SalesopsError
+
+    _, engine, _, _ = forecast_db
+    with engine.begin() as conn:
+        conn.execute(sa.text("alter view marts.deal_stage_features rename to set_aside"))
+    try:
+        with pytest.raises(SalesopsError, match=r"marts.deal_stage_features has not been "
+                                                r"built yet: run the pipeline first"):
+            history.from_marts(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("alter view marts.set_aside rename to deal_stage_features"))
 
 
 def test_forecast_accuracy_counts_what_was_won(forecast_db, trained):

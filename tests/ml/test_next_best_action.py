@@ -100,12 +100,13 @@ def load_app(engine: sa.Engine, frames: dict[str, pd.DataFrame]) -> None:
 
 
 @pytest.fixture(scope="module")
-def nba_db(make_database, tmp_path_factory):
+def nba_db(make_database, tmp_path_factory, build_feature_views):
     from salesops.db import get_engine
 
     url = make_database("salesops_nba")
     engine = get_engine(url)
     load_app(engine, synthetic())
+    build_feature_views(url)
     return url, engine, tmp_path_factory.mktemp("nba_artifacts")
 
 
@@ -133,6 +134,72 @@ def test_decision_points_label_the_following_weeks(nba_db):
     assert (points["t"] <= NOW - pd.Timedelta(days=history.PROGRESS_DAYS)).all()
     rates = points.groupby("action")["progressed"].mean()
     assert rates["meeting"] > rates["call"] > rates["wait"]  # what the data was made with
+
+
+def test_the_marts_keep_what_came_after_a_decision_out(nba_db):
+    """The point-in-time guard of marts.action_record_features / action_event_features,
+    read through history.load: facts recorded after a moment T (a call made, a lead
+    converted, a lead created, an email logged on a deal, a deal moving on) leave every
+    decision labelled by T (its features, the action taken, whether it progressed) as it was."""
+    _, engine, _ = nba_db
+    until = NOW - pd.Timedelta(weeks=4)
+    after = (until + pd.Timedelta(days=2)).isoformat()
+
+    def points() -> pd.DataFrame:
+        frame = history.decision_points(*history.load(engine), until)
+        return frame.sort_values(["record", "t"]).reset_index(drop=True)
+
+    def run(sql: str, **params) -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql), params)
+
+    before = points()
+    records = history.load(engine)[0]
+    open_lead = int(records.loc[(records["kind"] == "lead") & (records["created_at"] < until)
+                                & records["closed_at"].isna(), "lead_id"].iloc[0])
+    saved = pd.read_sql_query(sa.text(f"select * from app.leads where id = {open_lead}"),
+                              engine)
+    try:
+        run("insert into app.tasks (title, task_type, status, completed_at, lead_id) "
+            "values ('call after', 'call', 'completed', :at, :lead)", at=after, lead=open_lead)
+        run("update app.leads set status = 'converted', qualified_at = :at, converted_at = :at,"
+            " updated_at = :at where id = :lead", at=after, lead=open_lead)
+        run("insert into app.leads (id, status, created_at) values (9001, 'new', :at)",
+            at=after)
+        run("insert into app.interactions (kind, direction, deal_id, occurred_at) "
+            "values ('email', 'outbound', 2, :at)", at=after)
+        run("insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at) "
+            "values (2, 3, 'Won', :at)", at=after)
+        assert "lead:9001" in set(history.load(engine)[0]["record"])  # the views follow
+        pd.testing.assert_frame_equal(points(), before)
+    finally:
+        run("delete from app.tasks where title = 'call after'")
+        run("delete from app.interactions where deal_id = 2 and occurred_at = :at", at=after)
+        run("delete from app.deal_stage_history where deal_id = 2 and entered_at = :at",
+            at=after)
+        run("delete from app.leads where id = 9001")
+        lead = saved.iloc[0]
+        run("update app.leads set status = :s, qualified_at = :q, converted_at = :c, "
+            "updated_at = :u where id = :lead", s=lead["status"],
+            q=None if pd.isna(lead["qualified_at"]) else lead["qualified_at"],
+            c=None if pd.isna(lead["converted_at"]) else lead["converted_at"],
+            u=lead["updated_at"], lead=open_lead)
+    pd.testing.assert_frame_equal(points(), before)
+
+
+def test_missing_marts_say_what_to_run(nba_db):
+    from salesops.errors import SalesopsError
+
+    _, engine, _ = nba_db
+    with engine.begin() as conn:
+        conn.execute(sa.text("alter view marts.action_event_features rename to set_aside"))
+    try:
+        with pytest.raises(SalesopsError, match=r"marts.action_event_features has not been "
+                                                r"built yet: run the pipeline first"):
+            history.load(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("alter view marts.set_aside rename to action_event_features"))
 
 
 def test_replay_beats_the_most_frequent_action(nba_db):
