@@ -12,11 +12,14 @@
     The same for a table that holds the record as one text column per field (the
     Salesforce export's: salesops.models.raw.COLUMN_SOURCES), with `record` made of the
     newest version's fields that are not null, as jsonb (salesops.models.raw.record_sql).
+    `offset 0` keeps the planner from pulling this select up into its reader, which would
+    build the record again for every `record->>` there.
 #}
 {% macro latest_raw_records(relation) -%}
     select latest.*, jsonb_strip_nulls(to_jsonb(latest) - array['id', 'batch_id', 'source',
         'source_key', 'content_hash', 'loaded_at']::text[]) as record
     from ({{ latest_raw_versions(relation) }}) as latest
+    offset 0
 {%- endmacro %}
 
 {# A field of the raw record as trimmed text (null when empty). #}
