@@ -79,16 +79,17 @@ class Backtest:
 class PastError:
     level: str
     target: pd.Timestamp  # the month forecast
-    error: float
+    errors: tuple[float, ...]  # one per simulate.COMPONENTS
 
 
-def usable_errors(past: list[PastError], origin: pd.Timestamp) -> dict[str, list[float]]:
+def usable_errors(past: list[PastError], origin: pd.Timestamp
+                  ) -> dict[str, list[tuple[float, ...]]]:
     """Per level, the errors of earlier forecasts (every horizon) whose month had ended by
     `origin`, as production reads them from ml.forecast_accuracy."""
-    known: dict[str, list[float]] = {level: [] for level in LEVELS}
+    known: dict[str, list[tuple[float, ...]]] = {level: [] for level in LEVELS}
     for e in past:
         if e.target < origin:
-            known[e.level].append(e.error)
+            known[e.level].append(e.errors)
     return known
 
 
@@ -131,7 +132,7 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             target = add_months(origin, k)
             if target > last:
                 break
-            actual = _actual(deals, target, cells)
+            actual = simulate.won_by_component(deals, target, cells, origin)
             seasonal = _actual(deals, add_months(target, -SEASON_MONTHS), cells)
             stage_weighted = np.zeros(len(cells))
             np.add.at(stage_weighted, deal_cell, np.where(offset == k, weighted, 0.0))
@@ -139,19 +140,21 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             for level, by_name in groups.items():
                 errors = simulate.errors_for(level, known)
                 for name, members in by_name.items():
-                    raw = bookings.total(members, [k])
-                    samples = simulate.calibrate(raw, errors)
+                    parts = bookings.components(members, [k])
+                    samples = simulate.calibrate(parts, errors)
                     p10, p50, p90 = np.quantile(samples, simulate.QUANTILES)
+                    expected = parts.mean(axis=0)
+                    won = actual[members].sum(axis=0)
                     result.rows.append({
                         "origin": origin, "horizon": k + 1, "level": level, "group": name,
-                        "actual": actual[members].sum(), "p10": p10, "p50": p50, "p90": p90,
+                        "actual": won.sum(), "p10": p10, "p50": p50, "p90": p90,
                         "calibrated": len(errors) >= simulate.MIN_PAST_ERRORS,
-                        "new_business": bookings.total(members, [k], simulate.NEW_BUSINESS
-                                                       ).mean(),
+                        "expected_pipeline": expected[0], "actual_pipeline": won[0],
+                        "new_business": expected[1], "actual_new_business": won[1],
                         "stage_weighted": stage_weighted[members].sum(),
                         "seasonal_naive": seasonal[members].sum()})
-                    past.append(PastError(level, target, float(simulate.log_error(
-                        actual[members].sum(), raw.mean()))))
+                    past.append(PastError(level, target, tuple(
+                        float(e) for e in simulate.log_error(won, expected))))
         won_month0 = features.labels(deals, snap, origin) == 0
         result.deal_rows.append(pd.DataFrame({
             "origin": origin, "won_month0": won_month0, "p_model": probs[:, 0],
