@@ -177,6 +177,30 @@ def mape(actual: pd.Series, forecast: pd.Series) -> float:
     return float(np.mean(np.abs(forecast[keep] - actual[keep]) / actual[keep]))
 
 
+#: Weights of the model's P50 tried for the blend with seasonal naive.
+BLEND_WEIGHTS = np.linspace(0, 1, 11)
+
+
+def blended_p50(frame: pd.DataFrame) -> pd.Series:
+    """w x the model's P50 + (1 - w) x seasonal naive, w (a BLEND_WEIGHTS) the weight with
+    the lowest MAPE over the same level's earlier forecasts whose month had ended by the
+    origin (at least MIN_PAST_ERRORS of them; the model alone before that): a forecast
+    combination learned only from before the origin."""
+    target = [add_months(o, h - 1) for o, h in zip(frame["origin"], frame["horizon"],
+                                                  strict=True)]
+    frame = frame.assign(target=target)
+    out = frame["p50"].astype(float).copy()
+    for (level, origin), rows in frame.groupby(["level", "origin"]):
+        past = frame[(frame["level"] == level) & (frame["target"] < origin)
+                     & (frame["actual"] > 0)]
+        if len(past) < simulate.MIN_PAST_ERRORS:
+            continue
+        w = min(BLEND_WEIGHTS, key=lambda w: mape(
+            past["actual"], w * past["p50"] + (1 - w) * past["seasonal_naive"]))
+        out[rows.index] = w * rows["p50"] + (1 - w) * rows["seasonal_naive"]
+    return out
+
+
 def _coverage(part: pd.DataFrame, suffix: str, metrics: dict[str, float]) -> None:
     metrics[f"coverage_p10_p90_{suffix}"] = float(part["inside"].mean())
     metrics[f"intervals_{suffix}"] = len(part)
@@ -187,10 +211,12 @@ def _coverage(part: pd.DataFrame, suffix: str, metrics: dict[str, float]) -> Non
 
 
 def summarise(result: Backtest) -> tuple[dict, dict]:
-    """MAPE (total, team) and P10-P90 coverage (total, team, rep), over every horizon and
-    per horizon (suffix `_h1` .. `_h3`), with the number of intervals behind each."""
+    """MAPE (total, team; of the P50 and of its blend with seasonal naive, `_blend`) and
+    P10-P90 coverage (total, team, rep), over every horizon and per horizon (suffix `_h1`
+    .. `_h3`), with the number of intervals behind each."""
     frame = pd.DataFrame(result.rows)
     frame["inside"] = (frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"])
+    frame["blend"] = blended_p50(frame)
     metrics: dict[str, float] = {"origins": frame["origin"].nunique()}
     baseline: dict[str, float] = {}
     horizons = sorted(frame["horizon"].unique())
@@ -205,6 +231,7 @@ def summarise(result: Backtest) -> tuple[dict, dict]:
                     part["actual"], part["stage_weighted"])
                 baseline[f"seasonal_naive_mape_{level}{suffix}"] = mape(
                     part["actual"], part["seasonal_naive"])
+                metrics[f"mape_{level}{suffix}_blend"] = mape(part["actual"], part["blend"])
             _coverage(part, f"{level}{suffix}", metrics)
     deals = pd.concat(result.deal_rows, ignore_index=True)
     y = deals["won_month0"].astype(int)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.forecasting.features import add_months, month_start
+from ml.forecasting.features import add_months, amount_known, month_start
 from ml.forecasting.history import DealHistory
 
 N_SIMULATIONS = 2000
@@ -174,10 +174,12 @@ def _cell_index(frame: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
 
 
 def amount_ratios(history: DealHistory, as_of: pd.Timestamp) -> np.ndarray:
-    """What won deals booked over their pipeline amount (1.0 when nothing to go by)."""
+    """What won deals booked over their pipeline amount, the amount known just before they
+    closed (1.0 when nothing to go by)."""
     d = history.deals
-    won = d[d["is_won"] & (d["closed_at"] < as_of) & (d["amount"] > 0)]
-    ratio = (won["booked_amount"] / won["amount"]).dropna().to_numpy()
+    won = d[d["is_won"] & (d["closed_at"] < as_of)]
+    pipeline = amount_known(history, won["deal_id"], won["closed_at"], strictly_before=True)
+    ratio = (won["booked_amount"] / pipeline.where(pipeline > 0)).dropna().to_numpy()
     return ratio[np.isfinite(ratio)] if len(ratio) else np.array([1.0])
 
 

@@ -88,6 +88,30 @@ def test_labels_count_calendar_months_and_never_peek_past_the_horizon():
     assert dates == [day("2024-02-01"), day("2024-03-01")]
 
 
+def test_amounts_are_the_ones_recorded_with_the_stage_entries_by_then():
+    day = pd.Timestamp
+    deals = pd.DataFrame({
+        "deal_id": [1, 2, 3], "owner": 1, "team": 1, "segment": "s",
+        "amount": [8000.0, 3000.0, 900.0], "booked_amount": [None, None, 900.0],
+        "created_at": [day("2024-01-01")] * 3,
+        "closed_at": [pd.NaT, pd.NaT, day("2024-03-01")], "is_won": [False, False, True]})
+    stages = pd.DataFrame({
+        "deal_id": [1, 1, 2, 3, 3, 3],
+        "stage": ["Qualify", "Proposal", "Qualify", "Qualify", "Proposal", "Won"],
+        "entered_at": [day("2024-01-01"), day("2024-02-01"), day("2024-01-01"),
+                       day("2024-01-01"), day("2024-02-01"), day("2024-03-01")],
+        "amount": [500.0, 700.0, None, 600.0, 750.0, 900.0]})
+    h = history.normalise(deals, stages, "amounts")
+    amount = features.snapshot(h, "2024-01-15").set_index("deal_id")["amount"]
+    assert amount.to_dict() == {1: 500.0, 2: 3000.0, 3: 600.0}  # deal 2: none recorded
+    assert features.snapshot(h, "2024-02-01").set_index("deal_id")["amount"][1] == 700.0
+    # a won deal booked 900 against the 750 its pipeline showed before it closed
+    np.testing.assert_allclose(simulate.amount_ratios(h, day("2024-04-01")), [900 / 750])
+    # an export without stage amounts: today's amounts, as before
+    bare = history.normalise(deals, stages.drop(columns="amount"), "export")
+    assert features.snapshot(bare, "2024-01-15")["amount"].tolist() == [8000.0, 3000.0, 900.0]
+
+
 def test_snapshot_features_use_only_what_was_known(deal_history):
     as_of = pd.Timestamp("2024-07-01")
     snap = features.snapshot(deal_history, as_of)
@@ -306,6 +330,16 @@ def test_backtest_beats_the_stage_table_on_deals(deal_history):
     assert 0 <= m["coverage_p10_p90_rep"] <= 1 and m["mape_total"] >= 0
 
 
+def test_the_blend_learns_its_weight_from_months_ended_before_the_origin():
+    origins = pd.date_range("2024-01-01", periods=6, freq="MS")
+    frame = pd.DataFrame({"origin": origins, "horizon": 1, "level": "total",
+                          "actual": 100.0, "p50": 150.0, "seasonal_naive": 100.0})
+    frame.loc[5, "actual"] = 1000.0  # what happens at the last origin does not steer it
+    blend = evaluate.blended_p50(frame)
+    assert blend[:3].tolist() == [150.0] * 3  # fewer than 3 months ended: the model alone
+    assert blend[3:].tolist() == [100.0] * 3  # seasonal naive was right every time
+
+
 def test_too_little_history_is_a_clear_error(deal_history):
     young = history.normalise(
         deal_history.deals[deal_history.deals["created_at"] < "2024-02-15"].assign(
@@ -350,7 +384,8 @@ def load_app(engine: sa.Engine, deals: pd.DataFrame, stages: pd.DataFrame) -> No
         "is_won": deals["is_won"].where(deals["closed_at"].notna()),
     })
     app.to_sql("sales_pipeline", engine, schema="app", if_exists="append", index=False)
-    stages.assign(stage_label=stages["stage"],
+    amount = stages["deal_id"].map(deals.set_index("deal_id")["amount"])
+    stages.assign(stage_label=stages["stage"], amount=amount,
                   entered_at=stages["entered_at"].dt.tz_localize("UTC")).drop(
         columns="stage").to_sql("deal_stage_history", engine, schema="app",
                                 if_exists="append", index=False)
@@ -444,8 +479,9 @@ def test_score_writes_deal_and_period_forecasts(trained, forecast_db):
 def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
     """The point-in-time guard of marts.deal_features / deal_stage_features, read through
     history.from_marts: facts recorded after a snapshot's moment (a deal closing, a deal
-    created, a stage entered) leave the snapshot unchanged. The deal without recorded
-    history is the leak the app tables had: it was read in the stage it closed in."""
+    created, a stage entered, an amount changed) leave the snapshot unchanged. The deal
+    without recorded history is the leak the app tables had: it was read in the stage it
+    closed in."""
     url, engine, _, _ = forecast_db
     as_of = pd.Timestamp("2024-07-01")
 
@@ -468,6 +504,7 @@ def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
             "closed_at = '2024-07-10 00:00+00' where id = 9001")
         run("insert into app.sales_pipeline (id, name, pipeline_id, stage_id, owner_id, amount, "
             "created_at) values (9002, 'later', 1, 1, 2, 1000, '2024-07-05 00:00+00')")
+        run(f"update app.sales_pipeline set amount = amount * 3 where id = {open_then}")
         run("insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at) "
             f"values (9002, 1, 'Qualify', '2024-07-05 00:00+00'), ({open_then}, 2, "
             "'Proposal', '2024-07-02 00:00+00')")
@@ -479,6 +516,7 @@ def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
         run("delete from app.deal_stage_history where deal_id in (9001, 9002) "
             f"or (deal_id = {open_then} and entered_at = '2024-07-02 00:00+00')")
         run("delete from app.sales_pipeline where id in (9001, 9002)")
+        run(f"update app.sales_pipeline set amount = amount / 3 where id = {open_then}")
 
 
 def test_missing_marts_say_what_to_run(forecast_db, view_set_aside):
