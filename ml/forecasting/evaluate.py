@@ -79,16 +79,17 @@ class Backtest:
 class PastError:
     level: str
     target: pd.Timestamp  # the month forecast
-    error: float
+    errors: tuple[float, ...]  # one per simulate.COMPONENTS
 
 
-def usable_errors(past: list[PastError], origin: pd.Timestamp) -> dict[str, list[float]]:
+def usable_errors(past: list[PastError], origin: pd.Timestamp
+                  ) -> dict[str, list[tuple[float, ...]]]:
     """Per level, the errors of earlier forecasts (every horizon) whose month had ended by
     `origin`, as production reads them from ml.forecast_accuracy."""
-    known: dict[str, list[float]] = {level: [] for level in LEVELS}
+    known: dict[str, list[tuple[float, ...]]] = {level: [] for level in LEVELS}
     for e in past:
         if e.target < origin:
-            known[e.level].append(e.error)
+            known[e.level].append(e.errors)
     return known
 
 
@@ -131,7 +132,7 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             target = add_months(origin, k)
             if target > last:
                 break
-            actual = _actual(deals, target, cells)
+            actual = simulate.won_by_component(deals, target, cells, origin)
             seasonal = _actual(deals, add_months(target, -SEASON_MONTHS), cells)
             stage_weighted = np.zeros(len(cells))
             np.add.at(stage_weighted, deal_cell, np.where(offset == k, weighted, 0.0))
@@ -139,19 +140,21 @@ def backtest(deals: history.DealHistory, n_simulations: int = simulate.N_SIMULAT
             for level, by_name in groups.items():
                 errors = simulate.errors_for(level, known)
                 for name, members in by_name.items():
-                    raw = bookings.total(members, [k])
-                    samples = simulate.calibrate(raw, errors)
+                    parts = bookings.components(members, [k])
+                    samples = simulate.calibrate(parts, errors)
                     p10, p50, p90 = np.quantile(samples, simulate.QUANTILES)
+                    expected = parts.mean(axis=0)
+                    won = actual[members].sum(axis=0)
                     result.rows.append({
                         "origin": origin, "horizon": k + 1, "level": level, "group": name,
-                        "actual": actual[members].sum(), "p10": p10, "p50": p50, "p90": p90,
+                        "actual": won.sum(), "p10": p10, "p50": p50, "p90": p90,
                         "calibrated": len(errors) >= simulate.MIN_PAST_ERRORS,
-                        "new_business": bookings.total(members, [k], simulate.NEW_BUSINESS
-                                                       ).mean(),
+                        "expected_pipeline": expected[0], "actual_pipeline": won[0],
+                        "new_business": expected[1], "actual_new_business": won[1],
                         "stage_weighted": stage_weighted[members].sum(),
                         "seasonal_naive": seasonal[members].sum()})
-                    past.append(PastError(level, target, float(simulate.log_error(
-                        actual[members].sum(), raw.mean()))))
+                    past.append(PastError(level, target, tuple(
+                        float(e) for e in simulate.log_error(won, expected))))
         won_month0 = features.labels(deals, snap, origin) == 0
         result.deal_rows.append(pd.DataFrame({
             "origin": origin, "won_month0": won_month0, "p_model": probs[:, 0],
@@ -174,6 +177,30 @@ def mape(actual: pd.Series, forecast: pd.Series) -> float:
     return float(np.mean(np.abs(forecast[keep] - actual[keep]) / actual[keep]))
 
 
+#: Weights of the model's P50 tried for the blend with seasonal naive.
+BLEND_WEIGHTS = np.linspace(0, 1, 11)
+
+
+def blended_p50(frame: pd.DataFrame) -> pd.Series:
+    """w x the model's P50 + (1 - w) x seasonal naive, w (a BLEND_WEIGHTS) the weight with
+    the lowest MAPE over the same level's earlier forecasts whose month had ended by the
+    origin (at least MIN_PAST_ERRORS of them; the model alone before that): a forecast
+    combination learned only from before the origin."""
+    target = [add_months(o, h - 1) for o, h in zip(frame["origin"], frame["horizon"],
+                                                  strict=True)]
+    frame = frame.assign(target=target)
+    out = frame["p50"].astype(float).copy()
+    for (level, origin), rows in frame.groupby(["level", "origin"]):
+        past = frame[(frame["level"] == level) & (frame["target"] < origin)
+                     & (frame["actual"] > 0)]
+        if len(past) < simulate.MIN_PAST_ERRORS:
+            continue
+        w = min(BLEND_WEIGHTS, key=lambda w: mape(
+            past["actual"], w * past["p50"] + (1 - w) * past["seasonal_naive"]))
+        out[rows.index] = w * rows["p50"] + (1 - w) * rows["seasonal_naive"]
+    return out
+
+
 def _coverage(part: pd.DataFrame, suffix: str, metrics: dict[str, float]) -> None:
     metrics[f"coverage_p10_p90_{suffix}"] = float(part["inside"].mean())
     metrics[f"intervals_{suffix}"] = len(part)
@@ -184,10 +211,12 @@ def _coverage(part: pd.DataFrame, suffix: str, metrics: dict[str, float]) -> Non
 
 
 def summarise(result: Backtest) -> tuple[dict, dict]:
-    """MAPE (total, team) and P10-P90 coverage (total, team, rep), over every horizon and
-    per horizon (suffix `_h1` .. `_h3`), with the number of intervals behind each."""
+    """MAPE (total, team; of the P50 and of its blend with seasonal naive, `_blend`) and
+    P10-P90 coverage (total, team, rep), over every horizon and per horizon (suffix `_h1`
+    .. `_h3`), with the number of intervals behind each."""
     frame = pd.DataFrame(result.rows)
     frame["inside"] = (frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"])
+    frame["blend"] = blended_p50(frame)
     metrics: dict[str, float] = {"origins": frame["origin"].nunique()}
     baseline: dict[str, float] = {}
     horizons = sorted(frame["horizon"].unique())
@@ -202,6 +231,7 @@ def summarise(result: Backtest) -> tuple[dict, dict]:
                     part["actual"], part["stage_weighted"])
                 baseline[f"seasonal_naive_mape_{level}{suffix}"] = mape(
                     part["actual"], part["seasonal_naive"])
+                metrics[f"mape_{level}{suffix}_blend"] = mape(part["actual"], part["blend"])
             _coverage(part, f"{level}{suffix}", metrics)
     deals = pd.concat(result.deal_rows, ignore_index=True)
     y = deals["won_month0"].astype(int)

@@ -1,7 +1,9 @@
 """Snapshots of the open pipeline: what was known about each open deal on a given day, and
 (for training) in which of the next months it was won.
 
-A snapshot at `as_of` holds every deal created on or before it and not closed before it.
+A snapshot at `as_of` holds every deal created on or before it and not closed before it,
+with its amount as recorded with its last stage entry by then (today's amount only where
+none was recorded).
 The label is the calendar month, counted from as_of's month, in which the deal was won
 (0 .. horizon-1), or `horizon` when it was not won within the horizon (lost, won later or
 still open). Training snapshots are taken at month starts, only where the whole horizon
@@ -47,6 +49,28 @@ def open_mask(history: DealHistory, as_of: pd.Timestamp) -> pd.Series:
     return (d["created_at"] <= as_of) & (d["closed_at"].isna() | (d["closed_at"] >= as_of))
 
 
+def amount_known(history: DealHistory, deal_ids: pd.Series, at: pd.Series,
+                 strictly_before: bool = False) -> pd.Series:
+    """Each deal's amount as it was known at its moment `at`: the last amount recorded with
+    a stage entry by then (before then, with `strictly_before`), else (no amount recorded
+    yet, or an export without stage amounts) the deal's amount today. Aligned with
+    `deal_ids`."""
+    deals = history.deals.set_index("deal_id")["amount"]
+    today = deals.reindex(deal_ids.to_numpy()).to_numpy()
+    recorded = history.stages.dropna(subset=["amount"])
+    if recorded.empty:
+        return pd.Series(today, index=deal_ids.index)
+    asked = pd.DataFrame({"deal_id": deal_ids.to_numpy(), "at": pd.to_datetime(at).to_numpy(),
+                          "row": np.arange(len(deal_ids))})
+    known = asked.merge(recorded[["deal_id", "entered_at", "amount"]], on="deal_id")
+    known = known[(known["entered_at"] < known["at"]) if strictly_before
+                  else (known["entered_at"] <= known["at"])]
+    last = known.sort_values("entered_at").groupby("row")["amount"].last()
+    values = pd.Series(today).copy()
+    values.loc[last.index] = last.to_numpy()
+    return pd.Series(values.to_numpy(), index=deal_ids.index)
+
+
 def _shrunk_rate(won: pd.Series, closed: pd.Series, prior: float) -> pd.Series:
     return (won + PRIOR_DEALS * prior) / (closed + PRIOR_DEALS)
 
@@ -76,6 +100,7 @@ def snapshot(history: DealHistory, as_of) -> pd.DataFrame:
     rows["days_in_stage"] = (as_of - entered).dt.days.to_numpy().astype(float)
     rows["age_days"] = (as_of - rows["created_at"]).dt.days.astype(float)
     rows["month_of_quarter"] = float((as_of.month - 1) % 3 + 1)
+    rows["amount"] = amount_known(history, rows["deal_id"], pd.Series(as_of, index=rows.index))
     return rows.reset_index(drop=True)
 
 

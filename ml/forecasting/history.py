@@ -4,7 +4,8 @@ read through a mapping.
 `DealHistory.deals` has one row per deal: `deal_id`, `owner`, `team`, `segment` (product or
 deal type), `amount` (the pipeline amount known while the deal is open), `booked_amount`
 (what a won deal booked), `created_at` (when it entered the pipeline), `closed_at`, `is_won`.
-`DealHistory.stages` has one row per stage a deal entered: `deal_id`, `stage`, `entered_at`.
+`DealHistory.stages` has one row per stage a deal entered: `deal_id`, `stage`, `entered_at`,
+`amount` (the deal's amount recorded with the entry; NaN when none was, and in exports).
 Times are tz-naive UTC timestamps; the models work in whole days and calendar months.
 """
 
@@ -22,7 +23,7 @@ from salesops.errors import SalesopsError
 
 DEAL_COLUMNS = ["deal_id", "owner", "team", "segment", "amount", "booked_amount",
                 "created_at", "closed_at", "is_won"]
-STAGE_COLUMNS = ["deal_id", "stage", "entered_at"]
+STAGE_COLUMNS = ["deal_id", "stage", "entered_at", "amount"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def normalise(deals: pd.DataFrame, stages: pd.DataFrame, source: str) -> DealHis
         deals[column] = deals[column].astype(object).where(deals[column].notna(), "unknown")
         deals[column] = deals[column].astype(str)
     deals = deals[deals["created_at"].notna()].reset_index(drop=True)
-    stages = stages[STAGE_COLUMNS].copy()
+    stages = stages.reindex(columns=STAGE_COLUMNS)
     stages["entered_at"] = _naive(stages["entered_at"])
+    stages["amount"] = pd.to_numeric(stages["amount"], errors="coerce").astype(float)
     stages = stages[stages["deal_id"].isin(deals["deal_id"]) & stages["entered_at"].notna()]
     return DealHistory(deals, stages.sort_values(["deal_id", "entered_at"]).reset_index(drop=True),
                        source)
@@ -74,15 +76,16 @@ select deal_id, owner_id as owner, team_id as team, segment, amount, booked_amou
   from {DEALS_MART} order by deal_id
 """
 _MART_STAGES = f"""
-select deal_id, stage_name as stage, entered_at
+select deal_id, stage_name as stage, entered_at, amount
   from {STAGES_MART} order by deal_id, entered_at, deal_stage_history_id
 """
 
 
 def from_marts(engine: sa.Engine) -> DealHistory:
     """The live deals of the warehouse's deal feature views, point in time: each deal known
-    from its creation, its outcome from its close, each stage entry from its entry (a deal
-    without recorded history has one inferred entry at creation; see the views' ymls)."""
+    from its creation, its outcome from its close, each stage entry (and the amount recorded
+    with it) from its entry (a deal without recorded history has one inferred entry at
+    creation; see the views' ymls)."""
     with engine.connect() as conn:
         marts.require_built(conn, DEALS_MART, STAGES_MART)
         deals = pd.read_sql_query(sa.text(_MART_DEALS), conn)

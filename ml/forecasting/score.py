@@ -27,11 +27,15 @@ _COLUMNS = ("as_of", "level", "deal_id", "period_start", "period_grain", "team_i
             "closed_amount", "forecast_category", "model_name", "model_version",
             "mlflow_run_id")
 
-#: Past monthly forecasts (all categories) whose month has ended, per level.
+#: Past monthly forecasts (all categories) whose month has ended, per level, with the
+#: actual and the expected amount of each component (pipeline, new business).
 _PAST_ERRORS = """
-select level, actual_amount, expected_amount from ml.forecast_accuracy
+select level, actual_pipeline_amount, actual_new_business_amount,
+       expected_amount - expected_new_business_amount as expected_pipeline_amount,
+       expected_new_business_amount
+  from ml.forecast_accuracy
  where is_complete and period_grain = 'month' and model_name = :model
-   and expected_amount is not null
+   and expected_amount is not null and expected_new_business_amount is not null
 """
 
 
@@ -40,10 +44,13 @@ def _id(value: str) -> int | None:
 
 
 def past_errors(engine: sa.Engine) -> dict[str, np.ndarray]:
+    """Per level, one row per past monthly forecast: the log errors of its components."""
     with engine.connect() as conn:
         frame = pd.read_sql_query(sa.text(_PAST_ERRORS), conn, params={"model": MODEL_NAME})
-    return {level: simulate.log_error(part["actual_amount"].astype(float),
-                                      part["expected_amount"].astype(float))
+    actual = ["actual_pipeline_amount", "actual_new_business_amount"]
+    expected = ["expected_pipeline_amount", "expected_new_business_amount"]
+    return {level: simulate.log_error(part[actual].astype(float).to_numpy(),
+                                      part[expected].astype(float).to_numpy())
             for level, part in frame.groupby("level")}
 
 
@@ -79,8 +86,10 @@ def period_rows(deals: history.DealHistory, bookings: simulate.Bookings,
         for level, team, owner, members in groups:
             already = past_won[members].sum()
             closed = already + bookings.closed[np.ix_(offsets, members)].sum()
-            raw = bookings.total(members, offsets) + already
-            samples = simulate.calibrate(raw, simulate.errors_for(level, errors))
+            parts = bookings.components(members, offsets)
+            parts[:, 0] += already
+            raw = parts.sum(axis=1)
+            samples = simulate.calibrate(parts, simulate.errors_for(level, errors))
             base = {"level": level, "period_start": start.date(), "period_grain": grain,
                     "team_id": _id(team) if team is not None else None,
                     "owner_id": _id(owner) if owner is not None else None}

@@ -18,13 +18,13 @@ are taken: P10/P50/P90 of a sum, never a sum of quantiles.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ml.forecasting.features import add_months, month_start
+from ml.forecasting.features import add_months, amount_known, month_start
 from ml.forecasting.history import DealHistory
 
 N_SIMULATIONS = 2000
@@ -46,6 +46,15 @@ LEVELS = ("total", "team", "rep")
 NEW_BUSINESS = "new_business"
 #: Past amounts of a cell's new deals needed before they, not everyone's, price its new deals.
 NEW_MIN_AMOUNTS = 5
+#: The parts of a period's bookings calibrated each by its own past errors: deals that
+#: existed at as_of (open, or already booked in the period) and business not created yet.
+PIPELINE = "pipeline"
+COMPONENTS = (PIPELINE, NEW_BUSINESS)
+#: The share of the simulation's spread (its deviations from the mean) kept once past
+#: errors calibrate it: those errors already hold one month's luck of the draw each, so a
+#: whole new draw on top counts it twice, and none leaves as few distinct values as there
+#: are past errors. 1/sqrt(2) keeps half the simulation's variance.
+FRESH_SPREAD = 2 ** -0.5
 
 
 def log_error(actual, expected) -> np.ndarray:
@@ -53,33 +62,47 @@ def log_error(actual, expected) -> np.ndarray:
     return np.log1p(np.asarray(actual, dtype=float)) - np.log1p(np.asarray(expected, dtype=float))
 
 
-def errors_for(level: str, errors: Mapping[str, Sequence[float]]) -> np.ndarray:
-    """The past errors that calibrate a forecast at `level`: its own once there are
-    MIN_PAST_ERRORS of them, else the next finer level's (total -> team -> rep). A finer
-    level's errors are wider (a sum averages some noise out), so a new company-wide
-    forecast starts too wide rather than as narrow as the simulation alone."""
-    own = np.asarray(errors.get(level, []), dtype=float)
+def errors_for(level: str, errors: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The past errors that calibrate a forecast at `level` (rows of past forecasts, one
+    column per COMPONENTS): its own once there are MIN_PAST_ERRORS of them, else the next
+    finer level's (total -> team -> rep). A finer level's errors are wider (a sum averages
+    some noise out), so a new company-wide forecast starts too wide rather than as narrow
+    as the simulation alone."""
+    own = _finite_rows(errors.get(level, ()))
     finer = LEVELS[LEVELS.index(level) + 1:]
-    if len(own[np.isfinite(own)]) >= MIN_PAST_ERRORS or not finer:
+    if len(own) >= MIN_PAST_ERRORS or not finer:
         return own
     return errors_for(finer[0], errors)
 
 
-def calibrate(samples: np.ndarray, past_errors, seed: int = RANDOM_STATE) -> np.ndarray:
-    """Scale each simulated future by a past forecast error drawn at random.
+def _finite_rows(errors) -> np.ndarray:
+    rows = np.asarray(errors, dtype=float).reshape(-1, len(COMPONENTS))
+    return rows[np.isfinite(rows).all(axis=1)]
+
+
+def calibrate(parts: np.ndarray, past_errors, seed: int = RANDOM_STATE) -> np.ndarray:
+    """The total of each simulated future, each component scaled by its own past error.
 
     The simulation alone treats deals as independent, so its spread is only the luck of
     the draw; what moves a month's bookings together (a drifting pipeline, a slow month)
     shows up in how far earlier forecasts at the same level were off (`log_error` of
-    actual against the simulation's mean). Residuals of past forecasts applied to the new
-    one, as in split-conformal prediction; with fewer than MIN_PAST_ERRORS of them the
-    simulation is returned as it is."""
-    errors = np.asarray(past_errors, dtype=float)
-    errors = errors[np.isfinite(errors)]
+    actual against the simulation's mean). `parts` holds one column per COMPONENTS (the
+    open pipeline with what is already booked; business not created yet) and each row of
+    `past_errors` one earlier forecast's errors of the same components: every simulated
+    future draws one earlier forecast at random and scales each component by that
+    forecast's error of it (residuals applied to the new forecast, as in split-conformal
+    prediction, kept jointly so a month that was slow for both stays so). A pipeline that
+    was over-forecast thus no longer drags down the new business, which has its own
+    record. A past error already holds that month's luck of the draw, so the new draw
+    keeps only FRESH_SPREAD of its spread around the mean. With fewer than
+    MIN_PAST_ERRORS past forecasts the components are added up as simulated."""
+    errors = _finite_rows(past_errors)
     if len(errors) < MIN_PAST_ERRORS:
-        return samples
+        return parts.sum(axis=1)
     rng = np.random.default_rng(seed)
-    return (1 + samples) * np.exp(rng.choice(errors, size=samples.shape)) - 1
+    drawn = errors[rng.integers(len(errors), size=len(parts))]
+    mean = parts.mean(axis=0)
+    return ((1 + mean + FRESH_SPREAD * (parts - mean)) * np.exp(drawn) - 1).sum(axis=1)
 
 
 def category_for(win_probability) -> np.ndarray:
@@ -115,6 +138,12 @@ class Bookings:
     def months(self) -> list[pd.Timestamp]:
         return [add_months(self.as_of, k) for k in range(self.existing.shape[1])]
 
+    def components(self, cells: np.ndarray, months: list[int]) -> np.ndarray:
+        """(simulations, COMPONENTS): the pipeline (already booked and today's open deals)
+        and the business not created yet, draw by draw; a row adds up to `total`."""
+        new = self.total(cells, months, NEW_BUSINESS)
+        return np.column_stack([self.total(cells, months) - new, new])
+
     def total(self, cells: np.ndarray, months: list[int], category: str | None = None
               ) -> np.ndarray:
         """Samples of bookings for the cells and month offsets given, one category (its
@@ -145,22 +174,36 @@ def _cell_index(frame: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
 
 
 def amount_ratios(history: DealHistory, as_of: pd.Timestamp) -> np.ndarray:
-    """What won deals booked over their pipeline amount (1.0 when nothing to go by)."""
+    """What won deals booked over their pipeline amount, the amount known just before they
+    closed (1.0 when nothing to go by)."""
     d = history.deals
-    won = d[d["is_won"] & (d["closed_at"] < as_of) & (d["amount"] > 0)]
-    ratio = (won["booked_amount"] / won["amount"]).dropna().to_numpy()
+    won = d[d["is_won"] & (d["closed_at"] < as_of)]
+    pipeline = amount_known(history, won["deal_id"], won["closed_at"], strictly_before=True)
+    ratio = (won["booked_amount"] / pipeline.where(pipeline > 0)).dropna().to_numpy()
     return ratio[np.isfinite(ratio)] if len(ratio) else np.array([1.0])
 
 
 def _won_in_month(history: DealHistory, start: pd.Timestamp, cells: pd.DataFrame,
-                  until: pd.Timestamp | None = None) -> np.ndarray:
-    """Revenue per cell booked by deals won in the month from `start` (up to `until`)."""
-    d = history.deals
+                  until: pd.Timestamp | None = None, which: pd.Series | None = None
+                  ) -> np.ndarray:
+    """Revenue per cell booked by deals won in the month from `start` (up to `until`), of
+    the deals `which` marks (all by default)."""
+    d = history.deals if which is None else history.deals[which]
     end = add_months(start, 1) if until is None else min(add_months(start, 1), until)
     won = d[d["is_won"] & (d["closed_at"] >= start) & (d["closed_at"] < end)]
     out = np.zeros(len(cells))
     np.add.at(out, _cell_index(won, cells), won["booked_amount"].fillna(won["amount"]).fillna(0))
     return out
+
+
+def won_by_component(history: DealHistory, start: pd.Timestamp, cells: pd.DataFrame,
+                     as_of: pd.Timestamp) -> np.ndarray:
+    """(cells, COMPONENTS): revenue won in the month from `start` by deals that existed at
+    as_of (created by then) and by deals created after it; the columns add up to what was
+    won."""
+    existed = history.deals["created_at"] <= as_of
+    return np.column_stack([_won_in_month(history, start, cells, which=existed),
+                            _won_in_month(history, start, cells, which=~existed)])
 
 
 def _position(month: pd.Timestamp) -> int:

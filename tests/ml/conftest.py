@@ -3,10 +3,12 @@ built by dbt over a test database's app tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 #: The feature views the win-probability and next-best-action models read, and what they
 #: read (staging views): views only, so building them is quick and they follow the data.
@@ -51,3 +53,22 @@ def build_feature_views(database_url: str, dbt_target: Path, dbt_vars: list[str]
         invoke(url, ["run", "--select", *FEATURE_VIEWS])
 
     return build
+
+
+@pytest.fixture
+def view_set_aside() -> Callable[[sa.Engine, str], AbstractContextManager[None]]:
+    """A context that renames a view (`schema.name`) aside and back, so a test can read
+    what the models say when a mart they need has not been built."""
+
+    @contextmanager
+    def aside(engine: sa.Engine, view: str) -> Iterator[None]:
+        schema, name = view.split(".")
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"alter view {view} rename to {name}_set_aside"))
+        try:
+            yield
+        finally:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"alter view {schema}.{name}_set_aside rename to {name}"))
+
+    return aside

@@ -88,6 +88,30 @@ def test_labels_count_calendar_months_and_never_peek_past_the_horizon():
     assert dates == [day("2024-02-01"), day("2024-03-01")]
 
 
+def test_amounts_are_the_ones_recorded_with_the_stage_entries_by_then():
+    day = pd.Timestamp
+    deals = pd.DataFrame({
+        "deal_id": [1, 2, 3], "owner": 1, "team": 1, "segment": "s",
+        "amount": [8000.0, 3000.0, 900.0], "booked_amount": [None, None, 900.0],
+        "created_at": [day("2024-01-01")] * 3,
+        "closed_at": [pd.NaT, pd.NaT, day("2024-03-01")], "is_won": [False, False, True]})
+    stages = pd.DataFrame({
+        "deal_id": [1, 1, 2, 3, 3, 3],
+        "stage": ["Qualify", "Proposal", "Qualify", "Qualify", "Proposal", "Won"],
+        "entered_at": [day("2024-01-01"), day("2024-02-01"), day("2024-01-01"),
+                       day("2024-01-01"), day("2024-02-01"), day("2024-03-01")],
+        "amount": [500.0, 700.0, None, 600.0, 750.0, 900.0]})
+    h = history.normalise(deals, stages, "amounts")
+    amount = features.snapshot(h, "2024-01-15").set_index("deal_id")["amount"]
+    assert amount.to_dict() == {1: 500.0, 2: 3000.0, 3: 600.0}  # deal 2: none recorded
+    assert features.snapshot(h, "2024-02-01").set_index("deal_id")["amount"][1] == 700.0
+    # a won deal booked 900 against the 750 its pipeline showed before it closed
+    np.testing.assert_allclose(simulate.amount_ratios(h, day("2024-04-01")), [900 / 750])
+    # an export without stage amounts: today's amounts, as before
+    bare = history.normalise(deals, stages.drop(columns="amount"), "export")
+    assert features.snapshot(bare, "2024-01-15")["amount"].tolist() == [8000.0, 3000.0, 900.0]
+
+
 def test_snapshot_features_use_only_what_was_known(deal_history):
     as_of = pd.Timestamp("2024-07-01")
     snap = features.snapshot(deal_history, as_of)
@@ -222,31 +246,60 @@ def test_the_totals_draws_are_the_reps_draws_added_up(deal_history):
 
 def test_past_errors_are_used_once_their_month_has_ended():
     day = pd.Timestamp
-    past = [evaluate.PastError("total", day("2024-05-01"), 0.1),
-            evaluate.PastError("total", day("2024-06-01"), 0.2),
-            evaluate.PastError("team", day("2024-05-01"), 0.3)]
+    past = [evaluate.PastError("total", day("2024-05-01"), (0.1, 0.0)),
+            evaluate.PastError("total", day("2024-06-01"), (0.2, 0.0)),
+            evaluate.PastError("team", day("2024-05-01"), (0.3, 0.0))]
     assert evaluate.usable_errors(past, day("2024-06-01")) == {
-        "total": [0.1], "team": [0.3], "rep": []}
-    assert evaluate.usable_errors(past, day("2024-07-01"))["total"] == [0.1, 0.2]
+        "total": [(0.1, 0.0)], "team": [(0.3, 0.0)], "rep": []}
+    assert evaluate.usable_errors(past, day("2024-07-01"))["total"] == [(0.1, 0.0), (0.2, 0.0)]
 
 
 def test_a_level_without_errors_of_its_own_borrows_the_finer_levels():
-    errors = {"total": [0.1], "team": [0.2, -0.3, 0.4], "rep": [0.5] * 9}
-    assert list(simulate.errors_for("total", errors)) == [0.2, -0.3, 0.4]
-    assert list(simulate.errors_for("team", errors)) == [0.2, -0.3, 0.4]
-    assert list(simulate.errors_for("total", {"rep": [0.5] * 3})) == [0.5] * 3
-    assert len(simulate.errors_for("rep", {"total": [0.1] * 5})) == 0
+    team = [(0.2, 0.0), (-0.3, 0.1), (0.4, 0.2)]
+    errors = {"total": [(0.1, 0.0)], "team": team, "rep": [(0.5, 0.5)] * 9}
+    np.testing.assert_array_equal(simulate.errors_for("total", errors), team)
+    np.testing.assert_array_equal(simulate.errors_for("team", errors), team)
+    assert len(simulate.errors_for("total", {"rep": [(0.5, 0.5)] * 3})) == 3
+    assert len(simulate.errors_for("rep", {"total": [(0.1, 0.1)] * 5})) == 0
+    # a past forecast missing a component's error is not one to draw from
+    assert len(simulate.errors_for("team", {"team": team + [(np.nan, 0.1)]})) == 3
 
 
 def test_past_errors_recentre_and_widen_the_interval():
     rng = np.random.default_rng(0)
-    samples = rng.normal(1000, 10, 5000)
-    assert simulate.calibrate(samples, [0.1, -0.1]) is samples  # too few errors: unchanged
-    errors = simulate.log_error([500, 600, 700, 550], [1000, 1000, 1000, 1000])
-    out = simulate.calibrate(samples, errors)
+    parts = np.column_stack([rng.normal(1000, 10, 5000), np.zeros(5000)])
+    few = np.array([[0.1, 0.0], [-0.1, 0.0]])
+    np.testing.assert_array_equal(simulate.calibrate(parts, few), parts.sum(axis=1))
+    errors = np.column_stack([simulate.log_error([500, 600, 700, 550], [1000] * 4),
+                              np.zeros(4)])
+    out = simulate.calibrate(parts, errors)
     assert np.median(out) < 750  # the model over-forecast before: the centre moves down
     assert np.quantile(out, 0.9) - np.quantile(out, 0.1) > 5 * (
-        np.quantile(samples, 0.9) - np.quantile(samples, 0.1))
+        np.quantile(parts[:, 0], 0.9) - np.quantile(parts[:, 0], 0.1))
+
+
+def test_each_component_is_calibrated_by_its_own_past_errors():
+    """A pipeline over-forecast by half used to scale the whole month down, business not
+    created yet included; now only the pipeline moves, and new business keeps its centre."""
+    rng = np.random.default_rng(1)
+    pipeline, new = rng.normal(1000, 50, 4000), rng.normal(1000, 50, 4000)
+    past = np.column_stack([simulate.log_error([480, 500, 520], [1000] * 3),
+                            simulate.log_error([990, 1000, 1010], [1000] * 3)])
+    out = simulate.calibrate(np.column_stack([pipeline, new]), past)
+    assert np.median(out) == pytest.approx(1500, rel=0.03)  # not 1000: half of everything
+    assert np.quantile(out, 0.1) < 1500 < np.quantile(out, 0.9)
+
+
+def test_actuals_split_by_whether_the_deal_existed_at_the_as_of_date(deal_history):
+    as_of, month = pd.Timestamp("2024-06-01"), pd.Timestamp("2024-07-01")
+    cells = simulate.cells_of(deal_history)
+    parts = simulate.won_by_component(deal_history, month, cells, as_of)
+    np.testing.assert_allclose(parts.sum(axis=1),
+                               simulate._won_in_month(deal_history, month, cells))
+    d = deal_history.deals
+    won = d[d["is_won"] & (d["closed_at"] >= month) & (d["closed_at"] < "2024-08-01")]
+    assert parts[:, 1].sum() == won.loc[won["created_at"] > as_of, "booked_amount"].sum() > 0
+    assert parts[:, 0].sum() > 0
 
 
 def test_categories_by_probability():
@@ -275,6 +328,16 @@ def test_backtest_beats_the_stage_table_on_deals(deal_history):
     # rep skill and deal size are invisible to a stage table
     assert m["deal_roc_auc_won_this_month"] > base["stage_table_roc_auc_won_this_month"] + 0.03
     assert 0 <= m["coverage_p10_p90_rep"] <= 1 and m["mape_total"] >= 0
+
+
+def test_the_blend_learns_its_weight_from_months_ended_before_the_origin():
+    origins = pd.date_range("2024-01-01", periods=6, freq="MS")
+    frame = pd.DataFrame({"origin": origins, "horizon": 1, "level": "total",
+                          "actual": 100.0, "p50": 150.0, "seasonal_naive": 100.0})
+    frame.loc[5, "actual"] = 1000.0  # what happens at the last origin does not steer it
+    blend = evaluate.blended_p50(frame)
+    assert blend[:3].tolist() == [150.0] * 3  # fewer than 3 months ended: the model alone
+    assert blend[3:].tolist() == [100.0] * 3  # seasonal naive was right every time
 
 
 def test_too_little_history_is_a_clear_error(deal_history):
@@ -321,7 +384,8 @@ def load_app(engine: sa.Engine, deals: pd.DataFrame, stages: pd.DataFrame) -> No
         "is_won": deals["is_won"].where(deals["closed_at"].notna()),
     })
     app.to_sql("sales_pipeline", engine, schema="app", if_exists="append", index=False)
-    stages.assign(stage_label=stages["stage"],
+    amount = stages["deal_id"].map(deals.set_index("deal_id")["amount"])
+    stages.assign(stage_label=stages["stage"], amount=amount,
                   entered_at=stages["entered_at"].dt.tz_localize("UTC")).drop(
         columns="stage").to_sql("deal_stage_history", engine, schema="app",
                                 if_exists="append", index=False)
@@ -415,8 +479,9 @@ def test_score_writes_deal_and_period_forecasts(trained, forecast_db):
 def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
     """The point-in-time guard of marts.deal_features / deal_stage_features, read through
     history.from_marts: facts recorded after a snapshot's moment (a deal closing, a deal
-    created, a stage entered) leave the snapshot unchanged. The deal without recorded
-    history is the leak the app tables had: it was read in the stage it closed in."""
+    created, a stage entered, an amount changed) leave the snapshot unchanged. The deal
+    without recorded history is the leak the app tables had: it was read in the stage it
+    closed in."""
     url, engine, _, _ = forecast_db
     as_of = pd.Timestamp("2024-07-01")
 
@@ -439,6 +504,7 @@ def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
             "closed_at = '2024-07-10 00:00+00' where id = 9001")
         run("insert into app.sales_pipeline (id, name, pipeline_id, stage_id, owner_id, amount, "
             "created_at) values (9002, 'later', 1, 1, 2, 1000, '2024-07-05 00:00+00')")
+        run(f"update app.sales_pipeline set amount = amount * 3 where id = {open_then}")
         run("insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at) "
             f"values (9002, 1, 'Qualify', '2024-07-05 00:00+00'), ({open_then}, 2, "
             "'Proposal', '2024-07-02 00:00+00')")
@@ -450,40 +516,44 @@ def test_the_marts_keep_what_came_after_a_snapshot_out(forecast_db):
         run("delete from app.deal_stage_history where deal_id in (9001, 9002) "
             f"or (deal_id = {open_then} and entered_at = '2024-07-02 00:00+00')")
         run("delete from app.sales_pipeline where id in (9001, 9002)")
+        run(f"update app.sales_pipeline set amount = amount / 3 where id = {open_then}")
 
 
-def test_missing_marts_say_what_to_run(forecast_db):
+def test_missing_marts_say_what_to_run(forecast_db, view_set_aside):
     from salesops.errors import SalesopsError
 
     _, engine, _, _ = forecast_db
-    with engine.begin() as conn:
-        conn.execute(sa.text("alter view marts.deal_stage_features rename to set_aside"))
-    try:
-        with pytest.raises(SalesopsError, match=r"marts.deal_stage_features has not been "
-                                                r"built yet: run the pipeline first"):
-            history.from_marts(engine)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text("alter view marts.set_aside rename to deal_stage_features"))
+    with view_set_aside(engine, "marts.deal_stage_features"), pytest.raises(
+            SalesopsError, match=r"marts.deal_stage_features has not been built yet: run "
+                                 r"the pipeline first"):
+        history.from_marts(engine)
 
 
 def test_forecast_accuracy_counts_what_was_won(forecast_db, trained):
+    """The actual of a period, split by whether each deal existed at the as-of date, next to
+    the same forecast's new-business component: what calibrates each part next time."""
     url, engine, _, _ = forecast_db
     with engine.begin() as conn:
         conn.execute(sa.text(
-            "insert into ml.forecasts (as_of, level, period_start, period_grain, owner_id, "
-            "team_id, p10, p50, p90, expected_amount, model_name, model_version, mlflow_run_id)"
-            " values ('2024-06-01', 'rep', '2024-06-01', 'month', 1, 1, 0, 1, 2, 1,"
+            "insert into ml.forecasts (as_of, level, period_start, period_grain, p10, p50, "
+            "p90, expected_amount, forecast_category, model_name, model_version, "
+            "mlflow_run_id) values "
+            "('2024-05-15', 'total', '2024-06-01', 'month', 0, 1, 2, 1, null, 'test', '0', 'r'),"
+            "('2024-05-15', 'total', '2024-06-01', 'month', 0, 0.5, 1, 0.25, 'new_business',"
             " 'test', '0', 'r')"))
         got = conn.execute(sa.text(
-            "select actual_amount, is_complete, in_p10_p90 from ml.forecast_accuracy "
-            "where model_name = 'test'")).one()
-        expected = conn.execute(sa.text(
-            "select coalesce(sum(amount), 0) from app.sales_pipeline where is_won "
-            "and owner_id = 1 and closed_at >= '2024-06-01' and closed_at < '2024-07-01'"
-        )).scalar()
+            "select actual_amount, actual_pipeline_amount, actual_new_business_amount, "
+            "expected_new_business_amount, is_complete, in_p10_p90 "
+            "from ml.forecast_accuracy where model_name = 'test'")).one()
+        expected, created_after = conn.execute(sa.text(
+            "select coalesce(sum(amount), 0), coalesce(sum(amount) filter (where "
+            "created_at > '2024-05-15'), 0) from app.sales_pipeline where is_won "
+            "and closed_at >= '2024-06-01' and closed_at < '2024-07-01'")).one()
         conn.execute(sa.text("delete from ml.forecasts where model_name = 'test'"))
     assert float(got.actual_amount) == float(expected) > 0
+    assert float(got.actual_new_business_amount) == float(created_after) > 0
+    assert float(got.actual_pipeline_amount) == float(expected - created_after) > 0
+    assert float(got.expected_new_business_amount) == 0.25
     assert got.is_complete and got.in_p10_p90 is False
 
 

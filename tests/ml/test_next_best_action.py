@@ -187,19 +187,14 @@ def test_the_marts_keep_what_came_after_a_decision_out(nba_db):
     pd.testing.assert_frame_equal(points(), before)
 
 
-def test_missing_marts_say_what_to_run(nba_db):
+def test_missing_marts_say_what_to_run(nba_db, view_set_aside):
     from salesops.errors import SalesopsError
 
     _, engine, _ = nba_db
-    with engine.begin() as conn:
-        conn.execute(sa.text("alter view marts.action_event_features rename to set_aside"))
-    try:
-        with pytest.raises(SalesopsError, match=r"marts.action_event_features has not been "
-                                                r"built yet: run the pipeline first"):
-            history.load(engine)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text("alter view marts.set_aside rename to action_event_features"))
+    with view_set_aside(engine, "marts.action_event_features"), pytest.raises(
+            SalesopsError, match=r"marts.action_event_features has not been built yet: run "
+                                 r"the pipeline first"):
+        history.load(engine)
 
 
 def test_replay_beats_the_most_frequent_action(nba_db):
