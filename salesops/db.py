@@ -74,6 +74,14 @@ def describe(url: str | URL) -> str:
     return f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
 
 
+def compact_sql(sql: str) -> str:
+    """`sql` without indentation and blank lines (a line's text, comments and literals
+    kept). psycopg caches how it converts a statement's placeholders only for statements
+    of up to 4,096 characters; a longer one is parsed again with regular expressions at
+    every execution."""
+    return "\n".join(line.strip() for line in sql.splitlines() if line.strip())
+
+
 #: A pooled connection idle longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 5.0
 

@@ -53,17 +53,26 @@ _LOCK = sa.text("select pg_advisory_xact_lock(hashtext('salesops.lead_assignment
 
 
 def _candidates(by_id: bool) -> str:
-    """The leads to place: unowned, open, live; the ones named, or all of them (two texts,
-    so the one-lead statement always plans as a primary-key lookup)."""
-    named = "and l.id = any(cast(:lead_ids as bigint[]))" if by_id else ""
+    """The leads to place: unowned, open, live; the ones named, or all of them.
+
+    A named lead is read by its primary key (one lookup per id, its state checked after:
+    the `offset 0` fence keeps the checks out of the lookup). Otherwise a statement
+    prepared with a generic plan while the table's statistics still counted few unowned
+    leads scans every unowned lead by the owner index, for each capture, so captures
+    slow down as unowned leads pile up."""
+    lead = """
+        select l.id, l.owner_id, l.deleted_at, l.status,
+               lower(btrim(coalesce(l.custom_fields->>'country', la.country, ca.country)))
+                 as country
+        from app.leads l
+        left join app.accounts la on la.id = l.account_id
+        left join app.contacts c on c.id = l.contact_id
+        left join app.accounts ca on ca.id = c.account_id"""
+    source = (f"unnest(cast(:lead_ids as bigint[])) named(id) cross join lateral ("
+              f"{lead} where l.id = named.id offset 0) l" if by_id else f"({lead}) l")
     return f"""
-    select l.id, lower(btrim(coalesce(l.custom_fields->>'country', la.country, ca.country)))
-             as country
-    from app.leads l
-    left join app.accounts la on la.id = l.account_id
-    left join app.contacts c on c.id = l.contact_id
-    left join app.accounts ca on ca.id = c.account_id
-    where l.owner_id is null and l.deleted_at is null and l.status in {_OPEN} {named}"""
+    select l.id, l.country from {source}
+    where l.owner_id is null and l.deleted_at is null and l.status in {_OPEN}"""
 
 
 _COVERS = ("(r.countries is null or exists (select 1 from unnest(r.countries) t "

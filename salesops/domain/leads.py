@@ -31,6 +31,7 @@ from typing import Any, Literal, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from salesops.db import compact_sql
 from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
@@ -84,7 +85,7 @@ _CONSENT_CHANGES = """(excluded.marketing_consent is not null
 #: is null for an invalid email; the contact id is null only when a transaction that
 #: committed after this statement began inserted the same person and this submission
 #: changes nothing on them: the statement's next run sees that contact.
-_CAPTURE = sa.text(f"""
+_CAPTURE = sa.text(compact_sql(f"""
     with k as (select app.normalize_email(:email) as key),
     ins as (
         insert into app.contacts as t (email, email_normalized, source, first_name,
@@ -132,7 +133,7 @@ _CAPTURE = sa.text(f"""
         on conflict (source, source_key) do nothing
         returning id)
     select key, id, created, (select id from lead), {assignment.ACTIVE_RULES}
-    from person""").bindparams(
+    from person""")).bindparams(
     *(sa.bindparam(name, type_=sa.Text) for name in (
         "email", "source", "source_key", "first_name", "last_name", "phone_index", "title",
         "consent_text", "company", "lead_source")),

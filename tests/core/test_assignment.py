@@ -213,3 +213,20 @@ def test_cli_saves_rules_and_assigns(org, clean_db, database_url, tmp_path):
     ran = salesops("leads", "assign", data_dir=data, env=env)
     assert ran.returncode == 0 and "1 leads assigned; 0 stay unowned" in ran.stdout, ran.stderr
     assert owners(clean_db, lead) == [org["solo"]]
+
+
+def test_a_named_lead_is_read_by_primary_key_whatever_the_statistics(org, clean_db):
+    """A capture's statements keep their generic plan for the connection's life: the
+    candidate must be read by its key even when the statistics were taken while no lead
+    was unowned (else each capture scans every unowned lead)."""
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("insert into app.leads (source, source_key, owner_id) "
+                             "select 'test', 'owned' || i, :owner from generate_series(1, 500) i"),
+                     {"owner": org["a"]})
+        conn.exec_driver_sql("analyze app.leads")
+        sql = str(assignment._record_unassigned(True).compile(dialect=clean_db.dialect))
+        plan = conn.exec_driver_sql(
+            "explain (generic_plan) " + sql.replace("%(lead_ids)s", "$1")).scalars().all()
+    conditions = [line.strip() for line in plan if "Index Cond" in line]
+    assert "Index Cond: (id = named.id)" in conditions, plan
+    assert not [c for c in conditions if "owner_id IS NULL" in c], plan

@@ -194,3 +194,15 @@ def test_a_known_contact_gets_its_blanks_and_new_consent_with_a_new_version(clea
                                      Contact.consent_at, Contact.version)).one()
     assert row[:5] == ("Ann", "CEO", "+49 30 1234567", True, "Other wording.")
     assert row.consent_at is not None and row.version == 2
+
+
+def test_the_capture_statement_fits_psycopgs_statement_cache():
+    """psycopg keeps its parse of a statement's placeholders only up to a length; past it,
+    every capture would parse the statement again."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH  # not public; the limit itself
+    from sqlalchemy.dialects.postgresql import psycopg as dialect
+
+    from salesops.domain.leads import _CAPTURE
+
+    sent = str(_CAPTURE.compile(dialect=dialect.dialect()))
+    assert len(sent.encode()) <= MAX_CACHED_STATEMENT_LENGTH
