@@ -86,7 +86,7 @@ def platform(tmp_path_factory):
     ports = {"api": api, "dagster": dagster, "streamlit": streamlit, "mlflow": mlflow}
     up = Up(data_dir, ports)
     try:
-        first_output = up.wait_ready(timeout=600)
+        first_output = up.wait_ready(timeout=900)
         yield {"up": up, "data_dir": data_dir, "ports": ports, "output": first_output,
                "state": status(data_dir)}
     finally:
