@@ -329,12 +329,23 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"raw.{table}",))
     _add_columns(cur, table, names)
     # Index probes, never a scan of the whole table: the planner would rather read a table
-    # of a million rows than look up 50,000 keys in its index.
+    # of a million rows than look up 50,000 keys in its index. First one probe for the
+    # range of the batch's keys (in the column's own collation): a batch of keys beyond
+    # the stored ones, a first load or new records, needs no probe per key.
+    # The keys go as one JSON array: orjson writes it at once, where a list parameter is
+    # adapted key by key in Python (0.1 s for 50,000, holding the GIL).
     cur.execute("set local enable_seqscan = off")
-    cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = any(%s)"
-                        ).format(sql.Identifier("raw", table)),
-                (sorted(set(keys)),))
-    stored = {(key, digest.hex) for key, digest in cur.fetchall()}  # uuid -> hex digits
+    batch_keys = orjson.dumps(sorted(set(keys))).decode()
+    raw = sql.Identifier("raw", table)
+    cur.execute(sql.SQL("select exists (select from {}, (select min(k) as lo, max(k) as hi "
+                        "from json_array_elements_text(%s::json) k) r "
+                        "where source_key between r.lo and r.hi)").format(raw), (batch_keys,))
+    stored: set[tuple[str, str]] = set()
+    if cur.fetchone()[0]:  # type: ignore[index]
+        cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = "
+                            "any(array(select json_array_elements_text(%s::json)))"
+                            ).format(raw), (batch_keys,))
+        stored = {(key, digest.hex) for key, digest in cur.fetchall()}  # uuid -> hex digits
     cur.execute("reset enable_seqscan")
     if not stored:
         return None
