@@ -337,9 +337,10 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     cur.execute("set local enable_seqscan = off")
     batch_keys = orjson.dumps(sorted(set(keys))).decode()
     raw = sql.Identifier("raw", table)
-    cur.execute(sql.SQL("select exists (select from {}, (select min(k) as lo, max(k) as hi "
-                        "from json_array_elements_text(%s::json) k) r "
-                        "where source_key between r.lo and r.hi)").format(raw), (batch_keys,))
+    cur.execute("select min(k), max(k) from json_array_elements_text(%s::json) k",
+                (batch_keys,))
+    cur.execute(sql.SQL("select exists (select from {} where source_key between %s and %s)"
+                        ).format(raw), cur.fetchone())
     stored: set[tuple[str, str]] = set()
     if cur.fetchone()[0]:  # type: ignore[index]
         cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = "
