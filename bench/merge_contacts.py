@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from bench.database import peak_rss_mb, scratch_database
 from bench.people import people
 from salesops.db import get_engine
-from salesops.loading import canonical_json, content_hash
+from salesops.loading import canonical_json, content_hash, fields_hash
 from salesops.merge import merge_entity
 
 DUPLICATE_SHARE = 0.1
@@ -118,7 +118,7 @@ def seed(engine: sa.Engine, n: int) -> None:
                 if source == "hubspot":
                     hubspot.append((batch, source, key, content_hash(data), data.decode()))
                 else:
-                    copy.write_row((batch, source, key, content_hash(data),
+                    copy.write_row((batch, source, key, fields_hash(record),
                                     *(record[f] for f in SF_FIELDS)))
                 truth.append((f"{source}.{entity.removesuffix('s')}", key, int(person)))
         for table, rows in (("raw.hubspot__contacts", hubspot), ("bench_truth", truth)):
@@ -131,7 +131,7 @@ def seed(engine: sa.Engine, n: int) -> None:
         conn.execute(sa.text("""
             insert into raw.salesforce__account (batch_id, source, source_key, content_hash,
                                                  "Id", "Name")
-            select :b, 'salesforce', key, md5(key), key, 'Company ' || substr(key, 5)::bigint
+            select :b, 'salesforce', key, md5(key)::uuid, key, 'Company ' || substr(key, 5)::bigint
             from (select distinct "AccountId" as key from raw.salesforce__contact) a"""),
                      {"b": batch})
     with engine.begin() as conn:

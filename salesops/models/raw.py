@@ -12,6 +12,11 @@ here with their lineage columns only; `alembic_includes` tells Alembic to leave 
 alone. Every other table keeps the record as jsonb in `record`. `record_sql` and
 `record_of` give a row's record as jsonb either way, for readers that want one.
 
+The content hash is the SHA-256 hex of the record's canonical JSON in a jsonb table; in a
+column table, a uuid: the first 16 bytes of the SHA-256 of the non-empty fields
+(`salesops.loading.fields_hash`), which Python makes without building the record, and
+which keeps the primary key narrow.
+
 Each index costs every loaded row, so there are only two: the primary key, and a BRIN
 index on batch_id (a batch's rows are contiguous). `id` orders the versions of a record
 and has no index of its own; batch_id has no foreign key, because the loader writes the
@@ -100,14 +105,15 @@ def alembic_includes(obj: Any, name: str | None, type_: str, reflected: bool,
 
 def _raw_table(source: str, entity: str) -> sa.Table:
     name = raw_table_name(source, entity)
-    record = [] if has_record_columns(source) else [sa.Column("record", JSONB, nullable=False)]
+    columns = has_record_columns(source)
+    record = [] if columns else [sa.Column("record", JSONB, nullable=False)]
     return sa.Table(
         name, Base.metadata,
         sa.Column("id", sa.BigInteger, sa.Identity(), nullable=False),
         sa.Column("batch_id", UUID(as_uuid=True), nullable=False),
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("source_key", sa.Text, nullable=False),
-        sa.Column("content_hash", sa.Text, nullable=False),
+        sa.Column("content_hash", UUID(as_uuid=True) if columns else sa.Text, nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
                   nullable=False),
         *record,

@@ -43,7 +43,7 @@ def _raw(conn, table: str, source_key: str, record: dict, loaded_at: str, batch_
                          + ", ".join(f"add column if not exists {n} text" for n in names)))
     conn.execute(sa.text(
         f"insert into raw.{table} (batch_id, source, source_key, content_hash, loaded_at, "
-        + ", ".join(names) + ") values (:batch, :source, :key, md5(:rec), :loaded_at, "
+        + ", ".join(names) + ") values (:batch, :source, :key, md5(:rec)::uuid, :loaded_at, "
         + ", ".join(f":f{i}" for i in range(len(names))) + ")"),
         params | {f"f{i}": value for i, value in enumerate(record.values())})
 
