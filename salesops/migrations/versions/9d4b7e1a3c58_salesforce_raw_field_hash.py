@@ -1,7 +1,7 @@
 """Salesforce-export raw tables: the content hash becomes a uuid, a hash of the non-empty fields
 
 Revision ID: 9d4b7e1a3c58
-Revises: c3f8a1e6d2b9
+Revises: b6d2f8a4c1e7
 Create Date: 2026-11-26 16:15:00
 
 The nine `raw.salesforce__*` tables hold one text column per field; their content hash was
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "9d4b7e1a3c58"
-down_revision: str | Sequence[str] | None = "c3f8a1e6d2b9"
+down_revision: str | Sequence[str] | None = "b6d2f8a4c1e7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
