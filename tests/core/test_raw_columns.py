@@ -73,13 +73,17 @@ def test_a_field_that_cannot_name_a_column_fails_the_batch_clearly(clean_db):
     assert _stored(clean_db) == {}
 
 
-def test_migration_moves_jsonb_records_into_columns_and_back(make_database):
-    url = make_database("salesops_rawcols")
-    engine = get_engine(url)
+def _downgrade(engine: sa.Engine, revision: str) -> None:
     cfg = migrate._config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "e7b4d2a9c1f6")
+        command.downgrade(cfg, revision)
+
+
+def test_migration_moves_jsonb_records_into_columns_and_back(make_database):
+    url = make_database("salesops_rawcols")
+    engine = get_engine(url)
+    _downgrade(engine, "e7b4d2a9c1f6")
     record = {"Id": "003A", "Email": "ann@example.com", "Custom__c": "", "Odd \"name\"": "v"}
     digest = content_hash(canonical_json(record))
     batch = uuid.uuid4()
@@ -96,9 +100,7 @@ def test_migration_moves_jsonb_records_into_columns_and_back(make_database):
     # the loader sees the migrated row as the version it is
     again = load_batch(engine, "salesforce", "contact", "x", [{**record, "source_key": "003A"}])
     assert (again.rows_loaded, again.rows_duplicate) == (0, 1)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "e7b4d2a9c1f6")
+    _downgrade(engine, "e7b4d2a9c1f6")
     with engine.connect() as conn:  # the canonical JSON's SHA-256 again, made in SQL
         assert tuple(conn.execute(sa.text(
             "select record, content_hash from raw.salesforce__contact")).one()) == (record, digest)
@@ -112,10 +114,7 @@ def test_a_file_loaded_before_the_rehash_adds_nothing_after_it(make_database, tm
     that differed only in an empty against an absent field collapse into the newest."""
     url = make_database("salesops_rawhash")
     engine = get_engine(url)
-    cfg = migrate._config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "c3f8a1e6d2b9")
+    _downgrade(engine, "c3f8a1e6d2b9")
     folder = _export(tmp_path / "e", 'Id,Näme,Zähler__c,"Odd ""x"""\n003A,Zoë,1,a\\b\n'
                      '003B,Bob,,\n003C,"Cid, ""C""",2,\n')
     records = [{k: v for k, v in r.items() if k != "source_key"}
