@@ -88,3 +88,28 @@
     select previous_golden_contact_id from {{ ref('int_contacts__merges_tracked') }}
     where changed_at > {{ since }} and previous_golden_contact_id is not null
 {%- endmacro %}
+
+{# The contacts whose golden record may have moved since the mark: the members of the golden
+   records of the contacts written since (and of `extra_contact_ids`). #}
+{% macro contacts_resolved_since_mark(extra_contact_ids=[]) -%}
+    {{ members_of(goldens_of(contacts_written_since_mark(extra_contact_ids))) }}
+{%- endmacro %}
+
+{# The golden records whose contact-level inputs moved since a model's last run: those of
+   the contacts written since the mark (and of `extra_contact_ids`), those a duplicate moved
+   to or from since the model's last refresh, and those whose touchpoints were (re)linked
+   since. A model using it keeps `refreshed_at` and reads int_touchpoints__linked_to_contacts
+   and int_contacts__merges_tracked (`-- depends_on:` both). #}
+{% macro golden_contacts_touched_since_mark(extra_contact_ids=[]) -%}
+    {{ goldens_of(contacts_written_since_mark(extra_contact_ids)) }}
+
+    union
+
+    {{ goldens_of_merges_changed_since(
+        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+
+    union
+
+    select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
+    where {{ written_since_last_refresh('linked_at', lookback=false) }}
+{%- endmacro %}

@@ -68,7 +68,11 @@ values (10, 'Won', 1, 1, 1, 4, 1, 10000, 'USD', 'closed', '2025-04-15 00:00+00',
        (13, 'Moves back later', 2, null, 1, 3, 1, 700, 'USD', 'best_case', null, null,
         '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
        (14, 'Reopened later', 2, null, 1, 5, 1, 300, 'USD', 'omitted', '2025-04-12 00:00+00',
-        false, '2025-04-01 00:00+00', '2025-04-12 00:00+00');
+        false, '2025-04-01 00:00+00', '2025-04-12 00:00+00'),
+       (15, 'Won, deleted later', 2, null, 1, 4, 1, 200, 'USD', 'closed', '2025-04-20 00:00+00',
+        true, '2025-04-05 00:00+00', '2025-04-20 00:00+00'),
+       (16, 'Won, reopened later', 2, null, 1, 4, 1, 400, 'USD', 'closed',
+        '2025-04-22 00:00+00', true, '2025-04-05 00:00+00', '2025-04-22 00:00+00');
 update app.leads set converted_deal_id = 10 where id = 1;
 update app.sales_pipeline set account_id = 1 where id = 10;
 insert into app.interactions (id, kind, direction, contact_id, occurred_at, thread_id)
@@ -91,11 +95,16 @@ values (10, 1, 'Prospecting', '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
        (13, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
        (13, 3, 'Proposal', '2025-04-10 00:00+00', null),
        (14, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-12 00:00+00'),
-       (14, 5, 'Closed Lost', '2025-04-12 00:00+00', null);
+       (14, 5, 'Closed Lost', '2025-04-12 00:00+00', null),
+       (15, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-04-20 00:00+00'),
+       (15, 4, 'Closed Won', '2025-04-20 00:00+00', null),
+       (16, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-04-22 00:00+00'),
+       (16, 4, 'Closed Won', '2025-04-22 00:00+00', null);
 """
 
 #: Between the builds: deal 13 moves back from Proposal to Qualification, deal 14 is
-#: reopened after it was lost.
+#: reopened after it was lost; won deal 15 is deleted, won deal 16 is reopened (both stop
+#: being conversions).
 DEALS_LATER_SQL = """
 update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline',
        updated_at = '2025-05-10 00:00+00' where id = 13;
@@ -108,6 +117,13 @@ update app.deal_stage_history set exited_at = '2025-05-11 00:00+00'
  where deal_id = 14 and stage_id = 5;
 update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline', closed_at = null,
        is_won = null, updated_at = '2025-05-11 00:00+00' where id = 14;
+update app.sales_pipeline set deleted_at = '2025-05-12 00:00+00' where id = 15;
+update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline', closed_at = null,
+       is_won = null, updated_at = '2025-05-12 00:00+00' where id = 16;
+update app.deal_stage_history set exited_at = '2025-05-12 00:00+00'
+ where deal_id = 16 and stage_id = 4;
+insert into app.deal_stage_history (deal_id, stage_id, stage_label, entered_at, exited_at)
+values (16, 2, 'Qualification', '2025-05-12 00:00+00', null);
 """
 
 #: The models the incremental run recomputes by key, compared with a full rebuild; the
@@ -229,6 +245,14 @@ def test_touchpoint_without_campaign_and_conversion_without_touchpoints(first_bu
                               "from marts.fct_leads where lead_id = 3") == [{"responded": True}]
 
 
+def test_won_deals_are_conversions(first_build):
+    # before the second build deletes deal 15 and reopens deal 16
+    assert [r["conversion_id"] for r in _rows(
+        first_build, "select conversion_id from intermediate.int_attribution__conversions "
+                     "where conversion_type = 'deal_won' order by 1")] == \
+        ["deal-10", "deal-15", "deal-16"]
+
+
 def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build):
     # t3 (Ann's old record, now merged into Ann) and t4 (loaded late) count now
     assert _linear(second_build, "lead-1") == {"t1": 0.25, "t2": 0.25, "t3": 0.25, "t4": 0.25}
@@ -322,9 +346,17 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
         second_build, f"select {key} as key from marts.{table} where refreshed_at = "
                       f"(select max(refreshed_at) from marts.{table})")}
         for table, key in (("fct_deals", "deal_id"), ("dim_contacts", "contact_id"))}
-    # the deals moved back and reopened; Ann (merges, late touchpoint, reply), Bea (a
-    # deleted call) and Cy (whose duplicate moved to Ann); the merged record is gone
-    assert written == {"fct_deals": {13, 14}, "dim_contacts": {1, 2, 4}}
+    # the deals moved back and reopened, and Ann's (her duplicates merged into her); Ann
+    # (merges, late touchpoint, reply), Bea (a deleted call) and Cy (whose duplicate moved
+    # to Ann); the merged record is gone
+    assert written == {"fct_deals": {10, 13, 14, 16}, "dim_contacts": {1, 2, 4}}
+    # the deleted deal is gone; neither it nor the reopened one is a conversion any more
+    assert _rows(second_build, "select count(*) as n from marts.fct_deals "
+                               "where deal_id = 15") == [{"n": 0}]
+    assert _rows(second_build, "select conversion_id from "
+                               "intermediate.int_attribution__conversions order by 1") == \
+        [{"conversion_id": "deal-10"}, {"conversion_id": "lead-1"},
+         {"conversion_id": "lead-2"}]
     assert {r["contact_id"]: r["merged_contact_count"] for r in _rows(
         second_build, "select contact_id, merged_contact_count from marts.dim_contacts")} == \
         {1: 2, 2: 0, 4: 0}
@@ -399,7 +431,7 @@ def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path,
     full = snapshot()
     for table in INCREMENTAL_MODELS:
         assert incremental[table] == full[table], table
-    assert len(full["marts.fct_deals"]) == 5 and len(full["marts.fct_attribution"]) > 7
+    assert len(full["marts.fct_deals"]) == 6 and len(full["marts.fct_attribution"]) > 7
     # indexes made by post-hooks: a full refresh that replaces the table keeps them
     _pipeline_marts_hold(second_build)
     assert _rows(second_build, "select indexname from pg_indexes where schemaname = 'marts' "

@@ -3,9 +3,10 @@
 -- var('attribution_conversion_window_days') of its creation ('deal_won', credited with its
 -- amount). Each carries the moments the W-shaped model keys on: when the lead was created
 -- and when the opportunity was. Revenue is in the reporting currency.
--- Incremental by conversion (macros/changed_keys.sql): a conversion's row is cheap to
--- compute, so its fingerprint is the row itself, and a run writes the conversions whose
--- row differs from the one held; fct_attribution follows them by their content.
+-- Incremental by conversion (macros/changed_conversions.sql): a run recomputes the
+-- conversions of the leads and deals whose upstream rows were written since its mark, and
+-- a post-hook drops those of them that are no longer conversions; fct_attribution follows
+-- them by their content.
 {%- set won_in_window -%}
     is_won and closed_at is not null
     and closed_at <= created_at + interval '{{ var("attribution_conversion_window_days") | int }} days'
@@ -17,12 +18,14 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         indexes=[{'columns': ['conversion_id'], 'unique': True}],
+        pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
-            "delete from {{ this }} as held where not exists (select from ("
-            ~ "select 'lead-' || lead_id as conversion_id"
-            ~ " from {{ ref('int_leads__converted_with_revenue') }}"
-            ~ " union all select 'deal-' || deal_id from {{ ref('fct_deals') }} where "
-            ~ won_in_window ~ ") as live where live.conversion_id = held.conversion_id)",
+            "delete from {{ this }} as held where held.refreshed_at < now() and (
+             (held.conversion_type = 'lead'
+              and held.lead_id = any(array({{ changed_conversion_leads() }})))
+             or (held.conversion_type = 'deal_won'
+                 and held.deal_id = any(array({{ changed_conversion_deals() }}))))",
+            "{{ commit_xid_mark() }}",
         ],
     )
 }}
@@ -32,18 +35,9 @@ with
 converted_leads as (
 
     select * from {{ ref('int_leads__converted_with_revenue') }}
-
-),
-
-leads as (
-
-    select lead_id, created_at from {{ ref('int_leads__resolved') }}
-
-),
-
-stages as (
-
-    select lead_id, opportunity_at from {{ ref('int_leads__funnel_stages') }}
+    {% if is_incremental() -%}
+    where lead_id = any(array({{ changed_conversion_leads() }}))
+    {%- endif %}
 
 ),
 
@@ -51,6 +45,28 @@ won_deals as (
 
     select * from {{ ref('fct_deals') }}
     where {{ won_in_window }}
+    {% if is_incremental() -%}
+    and deal_id = any(array({{ changed_conversion_deals() }}))
+    {%- endif %}
+
+),
+
+leads as (
+
+    select lead_id, created_at from {{ ref('int_leads__resolved') }}
+    {% if is_incremental() -%}
+    where lead_id = any(array(select converted_leads.lead_id from converted_leads
+                              union all select won_deals.lead_id from won_deals))
+    {%- endif %}
+
+),
+
+stages as (
+
+    select lead_id, opportunity_at from {{ ref('int_leads__funnel_stages') }}
+    {% if is_incremental() -%}
+    where lead_id = any(array(select converted_leads.lead_id from converted_leads))
+    {%- endif %}
 
 ),
 
@@ -87,19 +103,9 @@ conversions as (
     from won_deals
     left join leads on leads.lead_id = won_deals.lead_id
 
-){% if is_incremental() %},
-
-changed as (
-
-    {{ changed_keys('conversion_id',
-                           'select conversion_id, md5(conversions::text) as inputs_hash'
-                           ~ ' from conversions') }}
-
-){% endif %}
+)
 
 select
     conversions.*,
-    md5(conversions::text) as inputs_hash,
     now() as refreshed_at
 from conversions
-{% if is_incremental() %}where conversion_id = any(array(select conversion_id from changed)){% endif %}

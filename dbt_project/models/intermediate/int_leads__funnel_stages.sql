@@ -39,20 +39,10 @@ with
 -- golden contacts whose row, merge chain, interactions or touchpoints changed
 changed_contacts (contact_id) as (
 
-    {{ goldens_of(contacts_written_since_mark([
+    {{ golden_contacts_touched_since_mark([
         "select interactions.contact_id from " ~ source('app', 'interactions')
         ~ " as interactions where " ~ written_since_mark('interactions'),
-    ])) }}
-
-    union
-
-    {{ goldens_of_merges_changed_since(
-        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
-
-    union
-
-    select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
-    where {{ written_since_last_refresh('linked_at', lookback=false) }}
+    ]) }}
 
 ),
 

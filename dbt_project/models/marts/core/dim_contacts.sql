@@ -30,7 +30,7 @@ with
 {% if is_incremental() %}
 changed (contact_id) as (
 
-    {{ goldens_of(contacts_written_since_mark([
+    {{ golden_contacts_touched_since_mark([
         "select contact_sources.contact_id from " ~ source('app', 'contact_sources')
         ~ " as contact_sources where " ~ written_since_mark('contact_sources'),
         "select interactions.contact_id from " ~ source('app', 'interactions')
@@ -41,17 +41,7 @@ changed (contact_id) as (
         "select contacts.id from " ~ source('app', 'contacts') ~ " as contacts where"
         ~ " contacts.owner_id = any(array(select users.id from " ~ source('app', 'users')
         ~ " as users where " ~ written_since_mark('users') ~ "))",
-    ])) }}
-
-    union
-
-    {{ goldens_of_merges_changed_since(
-        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
-
-    union
-
-    select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
-    where {{ written_since_last_refresh('linked_at', lookback=false) }}
+    ]) }}
 
 ),
 {% endif %}

@@ -67,7 +67,7 @@ changed_threads (thread_key) as (
     select coalesce(interactions.thread_id, 'interaction-' || interactions.interaction_id)
     from {{ ref('stg_app__interactions') }} as interactions
     where interactions.contact_id = any(array(
-        {{ members_of(goldens_of(contacts_written_since_mark())) }}
+        {{ contacts_resolved_since_mark() }}
     ))
 
     union

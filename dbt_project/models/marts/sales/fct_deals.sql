@@ -1,16 +1,25 @@
 -- One row per live deal: value, stage, forecast, outcome, age and time in stage.
 -- Indexed on the columns dashboards filter by.
--- Incremental by deal (macros/changed_keys.sql): every deal's row is cheap to compute from
--- its inputs (the deal, its stage, owner, account, history, rate), so its fingerprint is
--- the row itself, and a run writes the deals whose row differs from the one held: a new,
--- edited, moved back or reopened deal, and an open deal whose age ticked over.
+-- Incremental by deal (macros/written_since_mark.sql): a run recomputes the deals written
+-- since its mark, those with stage history written since, those whose contact's golden
+-- record may have moved (contacts_resolved_since_mark), those whose stage, pipeline,
+-- owner, owner's team, campaign or account was written since, and the open deals whose age
+-- or days in their stage ticked over since the last run (as_of moves on without a write).
+-- The deals deleted since are dropped by a post-hook; a hard delete of an input row, or an
+-- edited currency rate (a seed), waits for the daily full build.
 {{
     config(
         materialized='incremental',
         unique_key='deal_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        post_hook=["{{ delete_gone_keys('deal_id', ref('stg_app__deals') ~ ' where not is_deleted') }}"],
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=[
+            "delete from {{ this }} where deal_id in (select deals.id from
+             {{ source('app', 'sales_pipeline') }} as deals where {{ written_since_mark('deals') }}
+             and deals.deleted_at is not null)",
+            "{{ commit_xid_mark() }}",
+        ],
         indexes=[
             {'columns': ['deal_id'], 'unique': True},
             {'columns': ['owner_id']},
@@ -23,10 +32,63 @@
 
 with
 
+{% if is_incremental() %}
+changed (deal_id) as (
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where {{ written_since_mark('deals') }}
+
+    union
+
+    select history.deal_id from {{ source('app', 'deal_stage_history') }} as history
+    where {{ written_since_mark('history') }}
+
+    union
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where deals.contact_id = any(array({{ contacts_resolved_since_mark() }}))
+       or deals.stage_id = any(array(
+            select stages.id from {{ source('app', 'pipeline_stages') }} as stages
+            where {{ written_since_mark('stages') }}
+               or stages.pipeline_id = any(array(
+                    select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
+                    where {{ written_since_mark('pipelines') }}))))
+       or deals.owner_id = any(array(
+            select users.id from {{ source('app', 'users') }} as users
+            where {{ written_since_mark('users') }}
+               or users.team_id = any(array(
+                    select teams.id from {{ source('app', 'teams') }} as teams
+                    where {{ written_since_mark('teams') }}))))
+       or deals.campaign_id = any(array(
+            select campaigns.id from {{ source('app', 'marketing_campaigns') }} as campaigns
+            where {{ written_since_mark('campaigns') }}))
+       or deals.account_id = any(array(
+            select accounts.id from {{ source('app', 'accounts') }} as accounts
+            where {{ written_since_mark('accounts') }}))
+
+    union
+
+    -- open deals whose age or days in their stage ticked over since the last run
+    select held.deal_id from {{ this }} as held
+    where not held.is_closed
+      and (held.age_days is distinct from {{ days_between('held.created_at', as_of()) }}
+           or held.days_in_current_stage is distinct from {{ days_between(
+                'coalesce(held.current_stage_entered_at, held.created_at)', as_of()) }})
+
+),
+{% endif %}
+
+-- the changed deals' keys, on each of the model's per-deal inputs: PostgreSQL does not carry
+-- an `= any(...)` across a join into a view or an aggregate
+{%- set changed_only -%}
+    {% if is_incremental() %}where deal_id = any(array(select changed.deal_id from changed)){% endif %}
+{%- endset %}
+
 deals as (
 
     select * from {{ ref('stg_app__deals') }}
     where not is_deleted
+    {% if is_incremental() %}and deal_id = any(array(select changed.deal_id from changed)){% endif %}
 
 ),
 
@@ -51,6 +113,7 @@ campaigns as (
 history as (
 
     select * from {{ ref('int_deals__stage_history_aggregated') }}
+    {{ changed_only }}
 
 ),
 
@@ -76,6 +139,7 @@ reopened as (
 
     select deal_id, count(*) filter (where is_reopen) as times_reopened
     from {{ ref('fct_deal_stage_history') }}
+    {{ changed_only }}
     group by deal_id
 
 ),
@@ -170,6 +234,7 @@ final as (
         {{ days_between('coalesce(current_stage_entered_at, created_at)',
             'case when is_closed_derived then coalesce(closed_at, updated_at) else ' ~ as_of() ~ ' end') }}
             as days_in_current_stage,
+        current_stage_entered_at,
         stage_changes,
         updated_at,
         owner_team_name,
@@ -191,17 +256,9 @@ final as (
         times_reopened::integer as times_reopened
     from joined
 
-){% if is_incremental() %},
-
-changed as (
-
-    {{ changed_keys('deal_id', 'select deal_id, md5(final::text) as inputs_hash from final') }}
-
-){% endif %}
+)
 
 select
     final.*,
-    md5(final::text) as inputs_hash,
     now() as refreshed_at
 from final
-{% if is_incremental() %}where deal_id = any(array(select deal_id from changed)){% endif %}

@@ -1,0 +1,8 @@
+{# A condition on a stream's write time: written since this table's last refresh. Streams
+   written by other transactions (app.*, ml.*) re-read var('incremental_lookback_hours'),
+   as a transaction that started earlier may commit later; dbt's own tables need no margin. #}
+{% macro written_since_last_refresh(column, lookback=true) -%}
+    {{ column }} > (
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+    ){% if lookback %} - interval '{{ var("incremental_lookback_hours") | int }} hours'{% endif %}
+{%- endmacro %}
