@@ -7,6 +7,8 @@ each case with the mart rows it must give.
 - a conversion without touchpoints is 'unattributed', once per model;
 - a contact merged into another after its touchpoints were attributed: its touchpoints
   count for the survivor's conversion at the next build;
+- a campaign renamed away from its touchpoints, one created with a touchpoint's campaign
+  name: the touchpoints follow at the next, incremental, build;
 - a duplicate re-merged from one golden record to another: both golden records change at
   the next, incremental, build, though no row of the first is written;
 - a deal moved back a stage; a deal reopened after it was lost;
@@ -136,6 +138,8 @@ INCREMENTAL_MODELS = {
     "intermediate.int_attribution__conversions": "conversion_id",
     "marts.fct_campaign_performance": "campaign_id",
     "marts.fct_attribution": "conversion_id, model, touchpoint_id",
+    "marts.fct_touchpoints": "touchpoint_id",
+    "marts.fct_interactions": "interaction_id",
 }
 WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at"}
 
@@ -168,6 +172,8 @@ def db(make_database) -> tuple[str, sa.Engine]:
                loaded, batch)
         _event(conn, "t3", "2025-03-12T10:00:00Z", "paid_social", "ann.old@a.example",
                "Spring", loaded, batch)
+        _event(conn, "t5", "2025-03-06T10:00:00Z", "events", "cy@c.example", "Webinar",
+               loaded, batch)
     return url, engine
 
 
@@ -190,6 +196,11 @@ def second_build(first_build, db, dbt_target: Path, dbt_vars) -> sa.Engine:
         batch = conn.execute(sa.text("select batch_id from ops.load_batches")).scalar()
         _event(conn, "t4", "2025-03-15T10:00:00Z", "events", "ann@a.example", None,
                "2025-05-02 00:00+00", batch)
+        # a campaign renamed away from its touchpoints' name, one created with another's
+        conn.execute(sa.text("update app.marketing_campaigns set name = 'Spring 2025' "
+                             "where id = 1"))
+        conn.execute(sa.text("insert into app.marketing_campaigns (id, name, channel, status) "
+                             "values (2, 'webinar', 'events', 'running')"))
         conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 3"))
         conn.execute(sa.text("update app.contacts set merged_into_id = 1 where id = 5"))
         # Ann's reply to the email of her old record arrives; the call to Bea is deleted
@@ -259,6 +270,15 @@ def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build
     assert _rows(second_build, "select contact_id from marts.fct_touchpoints "
                                "where touchpoint_id in ('t3', 't4')") == \
         [{"contact_id": 1}, {"contact_id": 1}]
+
+
+def test_renamed_and_new_campaign_next_build(second_build):
+    assert _rows(second_build, "select touchpoint_id, campaign, campaign_id "
+                               "from marts.fct_touchpoints where touchpoint_id in "
+                               "('t1', 't3', 't5') order by 1") == [
+        {"touchpoint_id": "t1", "campaign": "Spring", "campaign_id": None},
+        {"touchpoint_id": "t3", "campaign": "Spring", "campaign_id": None},
+        {"touchpoint_id": "t5", "campaign": "webinar", "campaign_id": 2}]
 
 
 

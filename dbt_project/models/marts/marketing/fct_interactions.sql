@@ -8,7 +8,7 @@
 -- mark (macros/written_since_mark.sql: created, changed, moved to another thread: then its
 -- old thread too, or deleted), with an interaction of a contact whose golden record may
 -- have changed (the contacts written since, and every contact in their merge chains), or
--- with a sentiment scored since the last run; a post-hook drops the interactions deleted
+-- with a sentiment scored since the mark; a post-hook drops the interactions deleted
 -- since. A hard delete waits for the daily full build (`dbt build --full-refresh`).
 -- Indexed on the columns dashboards filter by.
 {{
@@ -37,11 +37,6 @@
 
 with
 
-resolved as (
-
-    select * from {{ ref('int_contacts__resolved_to_golden') }}
-
-),
 
 {% if is_incremental() %}
 written as (
@@ -72,13 +67,11 @@ changed_threads (thread_key) as (
 
     union
 
-    select current.thread_key
-    from {{ this }} as current
-    inner join {{ ref('stg_ml__sentiment_analysis') }} as scores
-        on scores.interaction_id = current.interaction_id
-    where scores.scored_at > (
-        select coalesce(max(sentiment_scored_at), '-infinity'::timestamptz) from {{ this }}
-    )
+    select held.thread_key from {{ this }} as held
+    where held.interaction_id = any(array(
+        select scores.interaction_id from {{ source('ml', 'sentiment_analysis') }} as scores
+        where {{ written_since_mark('scores') }}
+    ))
 
 ),
 {% endif %}
@@ -93,6 +86,16 @@ interactions as (
            = coalesce(interactions.thread_id, 'interaction-' || interactions.interaction_id)
     {% endif %}
     where not interactions.is_deleted
+
+),
+
+-- the contacts of these interactions only: a join would resolve every contact
+resolved as (
+
+    select * from {{ ref('int_contacts__resolved_to_golden') }}
+    {% if is_incremental() -%}
+    where contact_id = any(array(select interactions.contact_id from interactions))
+    {%- endif %}
 
 ),
 

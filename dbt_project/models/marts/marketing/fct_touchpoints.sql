@@ -1,9 +1,10 @@
 -- One stream of marketing touchpoints, linked to contacts when linkable and to campaigns
 -- by name.
 -- Incremental: a run takes the touchpoints int_touchpoints__linked_to_contacts relinked
--- since the newest refreshed_at it holds (new, late, or of a merged contact), and those
--- whose campaign by name is no longer the one it holds (a campaign created, renamed or
--- deleted); refreshed_at, the run's time, tells fct_attribution which it rewrote.
+-- since the newest refreshed_at it holds (new, late, or of a merged contact), and, when a
+-- campaign was written since its mark (macros/written_since_mark.sql: created, renamed or
+-- deleted), those it held for that campaign and those named like it; refreshed_at, the
+-- run's time, tells fct_attribution which it rewrote.
 -- `dbt build --full-refresh` rebuilds every row.
 -- Indexed on the columns dashboards filter by.
 {{
@@ -19,6 +20,8 @@
             {'columns': ['contact_id', 'occurred_at']},
             {'columns': ['refreshed_at']},
         ],
+        pre_hook=["{{ take_xid_mark() }}"],
+        post_hook=["{{ commit_xid_mark() }}"],
     )
 }}
 
@@ -38,6 +41,14 @@ campaigns as (
 ),
 
 {% if is_incremental() %}
+written_campaigns as (
+
+    select campaigns.id, lower(campaigns.name) as name_key
+    from {{ source('app', 'marketing_campaigns') }} as campaigns
+    where {{ written_since_mark('campaigns') }}
+
+),
+
 changed as (
 
     select event_id
@@ -48,11 +59,14 @@ changed as (
 
     union
 
-    select current.touchpoint_id as event_id
-    from {{ this }} as current
-    left join campaigns on campaigns.campaign_name_key = lower(current.campaign)
-    where current.campaign is not null
-      and current.campaign_id is distinct from campaigns.campaign_id
+    -- the touchpoints of the campaigns written since the mark, by the id held or by name;
+    -- none read when no campaign was written (a one-time filter, not a scan)
+    select held.touchpoint_id
+    from {{ this }} as held
+    where exists (select from written_campaigns)
+      and (held.campaign_id = any(array(select written_campaigns.id from written_campaigns))
+           or lower(held.campaign) = any(array(select written_campaigns.name_key
+                                               from written_campaigns)))
 
 ),
 
