@@ -1,11 +1,13 @@
 -- Converted live leads, with the revenue they brought: the amount of their won deals
 -- (the deal they converted into, or any deal that names the lead), in the reporting
 -- currency (seeds/currency_rates.csv; a deal in a currency without a rate adds nothing).
+-- The revenue is summed from the won deals and the leads' own rows, and the resolved leads
+-- (the costly part) are read once: a filter on lead_id reaches them.
 with
 
 converted as (
 
-    select lead_id, contact_id, converted_at, converted_deal_id
+    select lead_id, contact_id, converted_at
     from {{ ref('int_leads__resolved') }}
     where is_converted
       and converted_at is not null
@@ -24,15 +26,15 @@ won_deals as (
 
 lead_deals as (
 
-    select converted.lead_id, won_deals.deal_id, won_deals.amount
-    from converted
-    inner join won_deals on won_deals.deal_id = converted.converted_deal_id
+    select leads.lead_id, won_deals.deal_id, won_deals.amount
+    from {{ ref('stg_app__leads') }} as leads
+    inner join won_deals on won_deals.deal_id = leads.converted_deal_id
 
     union
 
-    select converted.lead_id, won_deals.deal_id, won_deals.amount
-    from converted
-    inner join won_deals on won_deals.lead_id = converted.lead_id
+    select won_deals.lead_id, won_deals.deal_id, won_deals.amount
+    from won_deals
+    where won_deals.lead_id is not null
 
 ),
 
