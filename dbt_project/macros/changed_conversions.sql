@@ -1,11 +1,11 @@
 {#
     The conversions int_attribution__conversions recomputes (its one home, read by its
-    select and by its post-hook), by xmin marks (macros/written_since_mark.sql):
-    - the leads whose int_leads__funnel_stages row was written since the mark (that model
+    select and by its post-hook), by its marks (macros/written_since_mark.sql):
+    - the leads whose int_leads__funnel_stages row was written since its last run (that model
       recomputes a lead for every input a conversion row of a lead reads: the lead, its
       deals, its golden contact), and the leads written since (a deleted lead has no row
       there any more);
-    - the deals whose fct_deals row was written since the mark (likewise for a won deal's
+    - the deals whose fct_deals row was written since its last run (likewise for a won deal's
       row), the deals written since (a deleted deal), and the deals of those leads (the
       lead's creation time).
     A key of these that the run did not write again is no longer a conversion: the post-hook
@@ -13,7 +13,7 @@
 #}
 {% macro changed_conversion_leads() -%}
     select stages.lead_id from {{ ref('int_leads__funnel_stages') }} as stages
-    where {{ written_since_mark('stages') }}
+    where {{ written_since_last_run('stages') }}
     union
     select leads.id from {{ source('app', 'leads') }} as leads
     where {{ written_since_mark('leads') }}
@@ -21,7 +21,7 @@
 
 {% macro changed_conversion_deals() -%}
     select deals.deal_id from {{ ref('fct_deals') }} as deals
-    where {{ written_since_mark('deals') }}
+    where {{ written_since_last_run('deals') }}
        or deals.lead_id = any(array({{ changed_conversion_leads() }}))
     union
     select deals.id from {{ source('app', 'sales_pipeline') }} as deals

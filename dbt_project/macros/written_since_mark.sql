@@ -55,6 +55,17 @@
             (select xid_mark from {{ xid_marks_table() }} where model = {{ _xid_mark_key() }}), 0)
 {%- endmacro %}
 
+{# A row of a table dbt wrote (`alias`, with the `refreshed_at` of the run that wrote it)
+   written since this model's last run: the time its mark was committed, its own run's
+   `now()` (an upstream model of the same run started before). Unlike xmin against the
+   mark, this does not read again what a model running in parallel held back (after a
+   full build, every upstream row), and it holds in the post-hook as in the select. #}
+{% macro written_since_last_run(alias) -%}
+    {{ alias }}.refreshed_at > coalesce(
+        (select marked_at from {{ xid_marks_table() }} where model = {{ _xid_mark_key() }}),
+        '-infinity'::timestamptz)
+{%- endmacro %}
+
 {# The ids of the contacts written since the mark (and of `extra_contact_ids`, selects of
    contact ids). A contact's golden record changes only when a contact on its merge chain
    is written, and both then resolve to the same golden record: so `goldens_of` these,
