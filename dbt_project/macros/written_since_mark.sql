@@ -55,13 +55,14 @@
             (select xid_mark from {{ xid_marks_table() }} where model = {{ _xid_mark_key() }}), 0)
 {%- endmacro %}
 
-{# A row of a table dbt wrote (`alias`, with the `refreshed_at` of the run that wrote it)
+{# A row of a table dbt wrote (`alias`, with the `refreshed_at` (`column`) of the run that
+   wrote it)
    written since this model's last run: the time its mark was committed, its own run's
    `now()` (an upstream model of the same run started before). Unlike xmin against the
    mark, this does not read again what a model running in parallel held back (after a
    full build, every upstream row), and it holds in the post-hook as in the select. #}
-{% macro written_since_last_run(alias) -%}
-    {{ alias }}.refreshed_at > coalesce(
+{% macro written_since_last_run(alias, column='refreshed_at') -%}
+    {{ alias }}.{{ column }} > coalesce(
         (select marked_at from {{ xid_marks_table() }} where model = {{ _xid_mark_key() }}),
         '-infinity'::timestamptz)
 {%- endmacro %}

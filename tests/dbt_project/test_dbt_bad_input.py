@@ -71,10 +71,10 @@ values (10, 'Won', 1, 1, 1, 4, 1, 10000, 'USD', 'closed', '2025-04-15 00:00+00',
         '2025-04-01 00:00+00', '2025-04-10 00:00+00'),
        (14, 'Reopened later', 2, null, 1, 5, 1, 300, 'USD', 'omitted', '2025-04-12 00:00+00',
         false, '2025-04-01 00:00+00', '2025-04-12 00:00+00'),
-       (15, 'Won, deleted later', 2, null, 1, 4, 1, 200, 'USD', 'closed', '2025-04-20 00:00+00',
-        true, '2025-04-05 00:00+00', '2025-04-20 00:00+00'),
+       (15, 'Won, deleted later', 2, null, 1, 4, 1, 200, 'USD', 'closed', '2025-05-02 00:00+00',
+        true, '2025-04-05 00:00+00', '2025-05-02 00:00+00'),
        (16, 'Won, reopened later', 2, null, 1, 4, 1, 400, 'USD', 'closed',
-        '2025-04-22 00:00+00', true, '2025-04-05 00:00+00', '2025-04-22 00:00+00');
+        '2025-05-03 00:00+00', true, '2025-04-05 00:00+00', '2025-05-03 00:00+00');
 update app.leads set converted_deal_id = 10 where id = 1;
 update app.sales_pipeline set account_id = 1 where id = 10;
 insert into app.interactions (id, kind, direction, contact_id, occurred_at, thread_id)
@@ -98,15 +98,15 @@ values (10, 1, 'Prospecting', '2025-03-20 10:00+00', '2025-04-15 00:00+00'),
        (13, 3, 'Proposal', '2025-04-10 00:00+00', null),
        (14, 1, 'Prospecting', '2025-04-01 00:00+00', '2025-04-12 00:00+00'),
        (14, 5, 'Closed Lost', '2025-04-12 00:00+00', null),
-       (15, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-04-20 00:00+00'),
-       (15, 4, 'Closed Won', '2025-04-20 00:00+00', null),
-       (16, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-04-22 00:00+00'),
-       (16, 4, 'Closed Won', '2025-04-22 00:00+00', null);
+       (15, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-05-02 00:00+00'),
+       (15, 4, 'Closed Won', '2025-05-02 00:00+00', null),
+       (16, 1, 'Prospecting', '2025-04-05 00:00+00', '2025-05-03 00:00+00'),
+       (16, 4, 'Closed Won', '2025-05-03 00:00+00', null);
 """
 
 #: Between the builds: deal 13 moves back from Proposal to Qualification, deal 14 is
-#: reopened after it was lost; won deal 15 is deleted, won deal 16 is reopened (both stop
-#: being conversions).
+#: reopened after it was lost; won deals 15 and 16, the only conversions of May, are
+#: deleted and reopened (they stop being conversions: May has none left).
 DEALS_LATER_SQL = """
 update app.sales_pipeline set stage_id = 2, forecast_category = 'pipeline',
        updated_at = '2025-05-10 00:00+00' where id = 13;
@@ -140,6 +140,7 @@ INCREMENTAL_MODELS = {
     "marts.fct_attribution": "conversion_id, model, touchpoint_id",
     "marts.fct_touchpoints": "touchpoint_id",
     "marts.fct_interactions": "interaction_id",
+    "marts.attribution_by_channel": "model, conversion_type, channel, campaign, period",
 }
 WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at"}
 
@@ -262,6 +263,9 @@ def test_won_deals_are_conversions(first_build):
         first_build, "select conversion_id from intermediate.int_attribution__conversions "
                      "where conversion_type = 'deal_won' order by 1")] == \
         ["deal-10", "deal-15", "deal-16"]
+    assert _rows(first_build, "select sum(won_deals) as n from marts.attribution_by_channel "
+                              "where model = 'first_touch' and period = '2025-05-01'") == \
+        [{"n": 2}]
 
 
 def test_late_touchpoint_and_merged_contact_are_credited_next_build(second_build):
@@ -377,6 +381,8 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
                                "intermediate.int_attribution__conversions order by 1") == \
         [{"conversion_id": "deal-10"}, {"conversion_id": "lead-1"},
          {"conversion_id": "lead-2"}]
+    assert _rows(second_build, "select count(*) as n from marts.attribution_by_channel "
+                               "where period = '2025-05-01'") == [{"n": 0}]
     assert {r["contact_id"]: r["merged_contact_count"] for r in _rows(
         second_build, "select contact_id, merged_contact_count from marts.dim_contacts")} == \
         {1: 2, 2: 0, 4: 0}

@@ -1,13 +1,30 @@
 -- Attributed conversions and revenue per model, conversion type, channel, campaign and
 -- month of conversion: the long table that compares attribution models side by side. The
 -- data-driven models of ml write the same shape (CONTRACTS.md).
+-- Incremental by month (delete+insert of the months touched): a run recomputes the months
+-- of the fct_attribution rows written since its last run (macros/written_since_mark.sql),
+-- and the months whose first_touch conversions no longer add up to what it holds: a
+-- conversion that moved to another month or is gone lowers its old month's count, unless a
+-- conversion written this run entered that month, which is then recomputed anyway. The
+-- pre-hook deletes the touched months first, so a month left without conversions has no
+-- row. `dbt build --full-refresh` rebuilds every month.
 -- Indexed on the columns dashboards filter by.
 {{
     config(
+        materialized='incremental',
+        unique_key='period',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['period']},
             {'columns': ['campaign']},
         ],
+        pre_hook=[
+            "{% if is_incremental() %}delete from {{ this }} where period = any(array("
+            ~ "{{ attribution_months_touched() }})){% endif %}",
+            "{{ take_xid_mark() }}",
+        ],
+        post_hook=["{{ commit_xid_mark() }}"],
     )
 }}
 
@@ -16,6 +33,9 @@ with
 attribution as (
 
     select * from {{ ref('fct_attribution') }}
+    {% if is_incremental() -%}
+    where date_trunc('month', conversion_date)::date = any(array({{ attribution_months_touched() }}))
+    {%- endif %}
 
 )
 
