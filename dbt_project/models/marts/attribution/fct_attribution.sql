@@ -40,6 +40,8 @@
             {'columns': ['touchpoint_id']},
             {'columns': ['conversion_date']},
             {'columns': ['campaign_id']},
+            # the incremental run's data tests read the rows of the newest attributed_at
+            {'columns': ['attributed_at']},
         ],
         post_hook=[
             "delete from {{ this }} as held where not exists (select from"
