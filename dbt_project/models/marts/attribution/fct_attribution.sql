@@ -27,7 +27,8 @@
 -- attributed_at (a late touchpoint, a merge, a campaign change), or that held such a
 -- touchpoint before; a post-hook drops conversions that are gone. A change of the vars
 -- above needs `dbt build --full-refresh`.
--- Indexed on the columns dashboards filter by.
+-- Indexed on the columns dashboards filter by, and on attributed_at: the incremental run's
+-- data tests read the rows of the newest.
 {{
     config(
         materialized='incremental',
@@ -40,7 +41,6 @@
             {'columns': ['touchpoint_id']},
             {'columns': ['conversion_date']},
             {'columns': ['campaign_id']},
-            # the incremental run's data tests read the rows of the newest attributed_at
             {'columns': ['attributed_at']},
         ],
         post_hook=[
