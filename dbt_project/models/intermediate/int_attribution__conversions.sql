@@ -55,8 +55,11 @@ leads as (
 
     select lead_id, created_at from {{ ref('int_leads__resolved') }}
     {% if is_incremental() -%}
-    where lead_id = any(array(select converted_leads.lead_id from converted_leads
-                              union all select won_deals.lead_id from won_deals))
+    where lead_id = any(array(
+        select converted_leads.lead_id from converted_leads
+        union all
+        select won_deals.lead_id from won_deals
+    ))
     {%- endif %}
 
 ),

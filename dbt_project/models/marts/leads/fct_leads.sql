@@ -16,6 +16,8 @@
 -- deleted since are dropped by a post-hook; a hard delete, or an account's domain edited
 -- away from its old leads, waits for the daily full build.
 -- depends_on: {{ ref('stg_app__contacts') }}
+-- depends_on: {{ ref('stg_app__accounts') }}
+-- depends_on: {{ ref('int_leads__engagement_aggregated') }}
 -- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
@@ -79,10 +81,14 @@ changed (lead_id) as (
 ),
 {% endif %}
 
+-- lead_features, of the changed leads only (macros/lead_features_select.sql)
 features as (
 
+    {% if is_incremental() -%}
+    {{ lead_features_select('select changed.lead_id from changed') }}
+    {%- else -%}
     select * from {{ ref('lead_features') }}
-    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
+    {%- endif %}
 
 ),
 
