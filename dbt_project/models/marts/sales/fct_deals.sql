@@ -1,5 +1,6 @@
 -- One row per live deal: value, stage, forecast, outcome, age and time in stage.
--- Indexed on the columns dashboards filter by.
+-- Indexed on the columns dashboards filter by, and on refreshed_at: the incremental run's
+-- data tests read the rows of the newest.
 -- Incremental by deal (macros/written_since_mark.sql): a run recomputes the deals written
 -- since its mark, those with stage history written since, those whose contact's golden
 -- record may have moved (contacts_resolved_since_mark), those whose stage, pipeline,
@@ -26,6 +27,7 @@
             {'columns': ['created_date']},
             {'columns': ['closed_date']},
             {'columns': ['campaign_id']},
+            {'columns': ['refreshed_at']},
         ],
     )
 }}
