@@ -9,7 +9,7 @@
       row), the deals written since (a deleted deal), and the deals of those leads (the
       lead's creation time).
     A key of these that the run did not write again is no longer a conversion: the post-hook
-    drops it.
+    drops it, by conversion_id (its index).
 #}
 {% macro changed_conversion_leads() -%}
     select stages.lead_id from {{ ref('int_leads__funnel_stages') }} as stages
@@ -22,7 +22,12 @@
 {% macro changed_conversion_deals() -%}
     select deals.deal_id from {{ ref('fct_deals') }} as deals
     where {{ written_since_last_run('deals') }}
-       or deals.lead_id = any(array({{ changed_conversion_leads() }}))
+    union
+    -- a join, not `lead_id = any(array(...))`: a scan of every deal would compare each with
+    -- every changed lead (seconds at 1,000,000)
+    select deals.deal_id from {{ ref('fct_deals') }} as deals
+    inner join ({{ changed_conversion_leads() }}) as changed_leads (lead_id)
+        on changed_leads.lead_id = deals.lead_id
     union
     select deals.id from {{ source('app', 'sales_pipeline') }} as deals
     where {{ written_since_mark('deals') }}

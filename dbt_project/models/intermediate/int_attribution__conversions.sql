@@ -20,11 +20,13 @@
         indexes=[{'columns': ['conversion_id'], 'unique': True}],
         pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
-            "delete from {{ this }} as held where held.refreshed_at < now() and (
-             (held.conversion_type = 'lead'
-              and held.lead_id = any(array({{ changed_conversion_leads() }})))
-             or (held.conversion_type = 'deal_won'
-                 and held.deal_id = any(array({{ changed_conversion_deals() }}))))",
+            "delete from {{ this }} as held where held.refreshed_at < now()
+             and held.conversion_id = any(array(
+                 select 'lead-' || changed_leads.lead_id
+                 from ({{ changed_conversion_leads() }}) as changed_leads (lead_id)
+                 union all
+                 select 'deal-' || changed_deals.deal_id
+                 from ({{ changed_conversion_deals() }}) as changed_deals (deal_id)))",
             "{{ commit_xid_mark() }}",
         ],
     )
