@@ -629,3 +629,17 @@ def test_touchpoints_staging_is_incremental(built, database_url, dbt_target, dbt
         built, "select event_id, channel from staging.stg_touchpoints__events")}
     assert sorted(rows) == ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"]
     assert rows["e7"]["channel"] == "partner" and rows["e3"]["channel"] == "email"
+
+
+def test_fct_deals_built_before_current_stage_entered_at_takes_an_incremental_run(
+        built, database_url, dbt_target, dbt_vars):
+    """A table from before the column: the hourly run recomputes every open deal once and
+    adds the column, instead of failing until the daily full build."""
+    before = _rows(built, "select deal_id, days_in_current_stage, current_stage_entered_at"
+                          " from marts.fct_deals order by deal_id")
+    with built.begin() as conn:
+        conn.execute(sa.text("alter table marts.fct_deals drop column current_stage_entered_at"))
+    run_dbt(["run", "--select", "fct_deals", *dbt_vars], database_url, target_path=dbt_target,
+            quiet=True)
+    assert _rows(built, "select deal_id, days_in_current_stage, current_stage_entered_at"
+                        " from marts.fct_deals order by deal_id") == before
