@@ -7,6 +7,7 @@ live in their own schemas of the same database (set through the connection's sea
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -85,6 +86,10 @@ def compact_sql(sql: str) -> str:
     return "\n".join(line.strip() for line in sql.splitlines() if line.strip())
 
 
+#: SQLAlchemy's statement log: driver statements are written there too, parameters hidden.
+_ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+
+
 class DriverStatement:
     """A `text()` statement for a hot path, run on the driver's (psycopg's) connection
     inside the caller's transaction: compiled once per dialect, it skips what SQLAlchemy
@@ -116,6 +121,8 @@ class DriverStatement:
         values = {name: processors[name](value) if name in processors else value
                   for name, value in (params or {}).items()}
         driver = conn.connection.driver_connection
+        if _ENGINE_LOG.isEnabledFor(logging.INFO):
+            _ENGINE_LOG.info("%s\n[on the driver's connection; parameters hidden]", sql)
         try:
             cursor = driver.execute(sql, values)
             return cursor.fetchone() if cursor.description else None
