@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from salesops.db import DriverStatement
 from salesops.domain.errors import InvalidInput
 from salesops.models import AssignmentRule
 from salesops.models.assignment import ASSIGNMENT_STRATEGIES
@@ -48,8 +49,9 @@ _OPEN = "('new', 'working', 'nurturing', 'qualified')"
 ACTIVE_RULES = """(select coalesce(json_agg(json_build_array(r.id, r.strategy)
                                          order by r.position, r.id), '[]')
                   from app.assignment_rules r where r.is_active) as rules"""
-_READ_RULES = sa.text(f"select {ACTIVE_RULES}")
-_LOCK = sa.text("select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))")
+_READ_RULES = DriverStatement(sa.text(f"select {ACTIVE_RULES}"))
+_LOCK = DriverStatement(sa.text(
+    "select pg_advisory_xact_lock(hashtext('salesops.lead_assignment'))"))
 
 
 def _candidates(by_id: bool) -> str:
@@ -86,8 +88,8 @@ _SLOT_ORDER = {
 
 
 @cache
-def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
-    return sa.text(f"""
+def _apply_rule(strategy: str, by_id: bool) -> DriverStatement:
+    return DriverStatement(sa.text(f"""
     with r as (select * from app.assignment_rules where id = :rule_id),
     cand as (
         select cand.id, row_number() over (order by cand.id) as n
@@ -133,15 +135,15 @@ def _apply_rule(strategy: str, by_id: bool) -> sa.TextClause:
         where id = :rule_id and exists (select 1 from pairs)
         returning 1)
     select (select count(*) from upd), (select count(*) from logged),
-           (select count(*) from pointer)""")
+           (select count(*) from pointer)"""))
 
 
 @cache
-def _record_unassigned(by_id: bool) -> sa.TextClause:
+def _record_unassigned(by_id: bool) -> DriverStatement:
     """Why each lead still unowned after every rule was tried is unowned (a row changes
     only when the reason does, so a re-run with nothing new changes nothing), and how
     many they are, in one statement."""
-    return sa.text(f"""
+    return DriverStatement(sa.text(f"""
     with recorded as (
     insert into app.lead_assignments (lead_id, rule_id, owner_id, reason)
     select cand.id, m.id, null, case
@@ -158,7 +160,7 @@ def _record_unassigned(by_id: bool) -> sa.TextClause:
       where (app.lead_assignments.rule_id, app.lead_assignments.reason)
             is distinct from (excluded.rule_id, excluded.reason)
     returning 1)
-    select count(*) from ({_candidates(by_id)}) cand""")
+    select count(*) from ({_candidates(by_id)}) cand"""))
 
 
 @dataclass(frozen=True)
@@ -179,17 +181,17 @@ def assign(conn: Session | sa.Connection, lead_ids: Sequence[int] | None = None,
     by_id = lead_ids is not None
     params: dict[str, Any] = {"lead_ids": list(lead_ids)} if by_id else {}
     if rules is None:
-        rules = conn.execute(_READ_RULES).scalar_one()
+        rules = _READ_RULES.execute(conn)[0]
     if rules:  # without a rule nobody is given a lead: nothing to serialise
-        conn.execute(_LOCK)
+        _LOCK.execute(conn)
     assigned = 0
     for rule_id, strategy in rules:
-        assigned += conn.execute(_apply_rule(strategy, by_id),
-                                 {**params, "rule_id": rule_id}).scalar_one()
+        assigned += _apply_rule(strategy, by_id).execute(
+            conn, {**params, "rule_id": rule_id})[0]
         if by_id and assigned == len(params["lead_ids"]):
             return AssignmentReport(assigned, 0)  # all placed: no more statements
     return AssignmentReport(assigned,
-                            conn.execute(_record_unassigned(by_id), params).scalar_one())
+                            _record_unassigned(by_id).execute(conn, params)[0])
 
 
 def pending(engine: sa.Engine) -> int:

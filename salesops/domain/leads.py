@@ -31,7 +31,7 @@ from typing import Any, Literal, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops.db import compact_sql
+from salesops.db import DriverStatement, compact_sql
 from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
 from salesops.domain.contacts import ACCOUNTS, CONTACTS
@@ -85,7 +85,7 @@ _CONSENT_CHANGES = """(excluded.marketing_consent is not null
 #: is null for an invalid email; the contact id is null only when a transaction that
 #: committed after this statement began inserted the same person and this submission
 #: changes nothing on them: the statement's next run sees that contact.
-_CAPTURE = sa.text(compact_sql(f"""
+_CAPTURE = DriverStatement(sa.text(compact_sql(f"""
     with k as (select app.normalize_email(:email) as key),
     ins as (
         insert into app.contacts as t (email, email_normalized, source, first_name,
@@ -139,11 +139,11 @@ _CAPTURE = sa.text(compact_sql(f"""
         "consent_text", "company", "lead_source")),
     sa.bindparam("phone", type_=Contact.__table__.c.phone.type),
     sa.bindparam("consent_at", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True)))
+    sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True))))
 
 #: The outbox event and the audit entry of a capture, with the lead's owner as it stands
 #: after assignment, in one round trip; returns the owner.
-_ANNOUNCE = sa.text("""
+_ANNOUNCE = DriverStatement(sa.text("""
     with l as (select owner_id from app.leads where id = :lead_id),
     event as (
         insert into app.events (topic, aggregate_type, aggregate_id, payload)
@@ -157,7 +157,7 @@ _ANNOUNCE = sa.text("""
                cast(:after as jsonb) || jsonb_build_object('owner_id', l.owner_id),
                :request_id, cast(:ip as inet)
         from l)
-    select owner_id from l""")
+    select owner_id from l"""))
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         "company": company, "utm": json.dumps(utm), "custom": json.dumps(custom),
         "lead_source": WEB_LEAD_SOURCE, "first_touch_at": submitted_at}
     for _ in range(2):  # a second run only when another transaction added the person
-        key, contact_id, contact_created, lead_id, rules = session.execute(
-            _CAPTURE, params).one()
+        key, contact_id, contact_created, lead_id, rules = _CAPTURE.execute(session, params)
         if key is None:
             raise InvalidInput(f"{email!r} is not a valid email address." if email
                                else "The email address is required.",
@@ -244,7 +243,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         fields = changed
         outcome = "updated"
 
-    owner_id = session.execute(_ANNOUNCE, {
+    owner_id, = _ANNOUNCE.execute(session, {
         "lead_id": lead_id, "topic": f"lead.{outcome}", "action": f"capture_{outcome}",
         "payload": json.dumps({
             "lead_id": lead_id, "contact_id": contact_id, "contact_created": contact_created,
@@ -252,7 +251,7 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
             "utm": utm}),
         "before": before and json.dumps(permissions.mask("leads", before), default=str),
         "after": json.dumps(permissions.mask("leads", fields), default=str),
-        "request_id": request_id, "ip": ip}).scalar_one()
+        "request_id": request_id, "ip": ip})
     return CapturedLead(lead_id, owner_id, contact_id, outcome)
 
 

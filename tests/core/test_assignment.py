@@ -224,7 +224,7 @@ def test_a_named_lead_is_read_by_primary_key_whatever_the_statistics(org, clean_
                              "select 'test', 'owned' || i, :owner from generate_series(1, 500) i"),
                      {"owner": org["a"]})
         conn.exec_driver_sql("analyze app.leads")
-        sql = str(assignment._record_unassigned(True).compile(dialect=clean_db.dialect))
+        sql = str(assignment._record_unassigned(True).clause.compile(dialect=clean_db.dialect))
         plan = conn.exec_driver_sql(
             "explain (generic_plan) " + sql.replace("%(lead_ids)s", "$1")).scalars().all()
     conditions = [line.strip() for line in plan if "Index Cond" in line]

@@ -204,5 +204,5 @@ def test_the_capture_statement_fits_psycopgs_statement_cache():
 
     from salesops.domain.leads import _CAPTURE
 
-    sent = str(_CAPTURE.compile(dialect=dialect.dialect()))
+    sent = str(_CAPTURE.clause.compile(dialect=dialect.dialect()))
     assert len(sent.encode()) <= MAX_CACHED_STATEMENT_LENGTH
