@@ -73,8 +73,8 @@ changed (deal_id) as (
     -- open deals whose age or days in their stage ticked over since the last run (every
     -- deal once, when the table was built before it kept current_stage_entered_at)
     select held.deal_id from {{ this }} as held
-    {%- if 'current_stage_entered_at' in adapter.get_columns_in_relation(this)
-          | map(attribute='name') | list %}
+    {%- set held_columns = adapter.get_columns_in_relation(this) | map(attribute='name') %} -- noqa: TMP
+    {%- if 'current_stage_entered_at' in held_columns %}
     where not held.is_closed
       and (held.age_days is distinct from {{ days_between('held.created_at', as_of()) }}
            or held.days_in_current_stage is distinct from {{ days_between(
