@@ -7,24 +7,23 @@ the same run.
                              [--workloads A,B,...] [--compare-with DIR] [--rounds K]
 
 `--scale` contacts are loaded first (set-based, 95 x 89 real first and last names, so a
-name repeats about N / 8,455 times), owned in turn by 40 reps in 5 teams, then vacuumed
-and checkpointed (a table in service). Each workload then runs S seconds after a short
-warm-up. Throughput is measured closed loop (C
-clients, each sending its next request when the last is answered): the one-INSERT
-endpoint, lead capture and contact search. Lead capture and the one-INSERT endpoint are
-also driven open loop at R requests/s (arrivals on a fixed schedule, latency counted from
-the scheduled time, so queueing is not hidden): the issue's "p99 at 200 requests/s", and
-whether the generator itself can offer that rate (and each of `--also-rates`). A rep's
-search (their team's fifth of the contacts) is driven open loop at Q requests/s, and its
-plan printed (EXPLAIN ANALYZE). Both servers run W uvicorn workers, in their own
-processes; each workload reports the server's CPU time per answered request and its
-database backends' (on a local server). `--workloads` picks some of them; `--compare-with`
-serves another checkout's API too (e.g. the code before a change) and
-runs every lead-capture workload against both, alternately, `--rounds` times. Prints
-p50/p95/p99 and throughput per workload; the last line is the JSON result: lead capture
-throughput against the one-INSERT endpoint's. Without lead capture (e.g. `--workloads
-one_insert_at_rate,contact_search,rep_search_at_rate --rate 20`), it is a rep's search p95
-against the one-INSERT endpoint's p95 at that rate.
+name repeats about N / 8,455 times), owned in turn by 40 reps in 5 teams, then vacuumed,
+checkpointed and synced to disk (a table in service). Each workload then runs S seconds
+after a short warm-up. Throughput is measured closed loop (C clients, each sending its
+next request when the last is answered): the one-INSERT endpoint, lead capture and contact
+search. Lead capture and the one-INSERT endpoint are also driven open loop at R requests/s
+(arrivals on a fixed schedule, latency counted from the scheduled time, so queueing is not
+hidden): the issue's "p99 at 200 requests/s", and whether the generator itself can offer
+that rate (and each of `--also-rates`). A rep's search (their team's fifth of the
+contacts) is driven open loop at Q requests/s, and its plan printed (EXPLAIN ANALYZE).
+Both servers run W uvicorn workers, in their own processes; each workload reports the
+server's CPU time per answered request and its database backends' (on a local server).
+`--workloads` picks some of them; `--compare-with` serves another checkout's API too (e.g.
+the code before a change) and runs every lead-capture workload against both, alternately,
+`--rounds` times. Prints p50/p95/p99 and throughput per workload; the last line is the
+JSON result: lead capture throughput against the one-INSERT endpoint's. Without lead
+capture (e.g. `--workloads one_insert_at_rate,contact_search,rep_search_at_rate --rate
+20`), it is a rep's search p95 against the one-INSERT endpoint's p95 at that rate.
 """
 
 from __future__ import annotations
@@ -120,13 +119,15 @@ def seed(url: str, scale: int) -> None:
         conn.execute(sa.text("create unlogged table bench_inserts (id bigint generated "
                              "always as identity primary key, email text, payload jsonb, "
                              "created_at timestamptz default now())"))
-    # A table of a million contacts in service has been vacuumed and checkpointed long
-    # since: without this, the first autovacuum of the bulk insert and the checkpoint of
-    # its WAL run during the workloads, and their stalls are the p99.
+    # A table of a million contacts in service has been vacuumed, checkpointed and written
+    # to disk long since: without this, the bulk insert's first autovacuum, its checkpoint
+    # and the kernel's writeback of its pages (seconds of single INSERTs waiting on I/O)
+    # run during the workloads, and their stalls are the p99.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("vacuum (analyze) app.contacts"))
         conn.execute(sa.text("checkpoint"))
     engine.dispose()
+    os.sync()
 
 
 def explain_search(url: str, q: str) -> list[str]:
