@@ -56,8 +56,7 @@
 {%- endmacro %}
 
 {# A row of a table dbt wrote (`alias`, with the `refreshed_at` (`column`) of the run that
-   wrote it)
-   written since this model's last run: the time its mark was committed, its own run's
+   wrote it) written since this model's last run: the time its mark was committed, its own run's
    `now()` (an upstream model of the same run started before). Unlike xmin against the
    mark, this does not read again what a model running in parallel held back (after a
    full build, every upstream row), and it holds in the post-hook as in the select. #}
@@ -117,8 +116,7 @@
 
     union
 
-    {{ goldens_of_merges_changed_since(
-        "(select coalesce(max(refreshed_at), '-infinity'::timestamptz) from " ~ this ~ ")") }}
+    {{ goldens_of_merges_changed_since(last_refresh()) }}
 
     union
 

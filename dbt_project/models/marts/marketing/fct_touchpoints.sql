@@ -53,9 +53,7 @@ changed as (
 
     select event_id
     from {{ ref('int_touchpoints__linked_to_contacts') }}
-    where linked_at > (
-        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
-    )
+    where {{ written_since_last_refresh('linked_at', lookback=false) }}
 
     union
 
