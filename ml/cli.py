@@ -127,6 +127,10 @@ def evaluate(
         min=0.5, max=1.0, help="lead_scoring: exclude a column that alone predicts the "
                                "outcome with at least this cross-fitted ROC AUC "
                                "[default: 0.9].")] = None,
+    after_contact: Annotated[list[str] | None, typer.Option(
+        help="lead_scoring with --mapping: a column filled in after contact, in place of "
+             "the mapping's after_contact list (repeat the option for each; to see what a "
+             "different judgement of the columns gives).")] = None,
     text_column: TextOpt = _TEXT, label_column: LabelOpt = _LABEL, time_column: TimeOpt = _TIME,
 ) -> None:
     """Fit on a holdout (a backtest for win_probability, a replay for next_best_action, the
@@ -136,7 +140,7 @@ def evaluate(
         raise typer.BadParameter("--mapping is for lead_scoring and win_probability",
                                  param_hint="--mapping")
     if model is Model.lead_scoring:
-        record = _evaluate_leads(model, data, mapping, leakage_auc)
+        record = _evaluate_leads(model, data, mapping, leakage_auc, after_contact)
     elif model is Model.email_sentiment:
         from ml.sentiment import data as sentiment_data
         from ml.sentiment.evaluate import fit_and_evaluate
@@ -180,10 +184,13 @@ def _deal_history(data: Path | None, mapping: Path | None):
 
 
 def _evaluate_leads(model: Model, data: Path | None, mapping: Path | None,
-                    leakage_auc: float | None) -> dict:
+                    leakage_auc: float | None, after_contact: list[str] | None) -> dict:
     if data is None:
         if mapping is not None:
             raise typer.BadParameter("--mapping goes with --data PATH", param_hint="--mapping")
+        if after_contact is not None:
+            raise typer.BadParameter("--after-contact goes with --data PATH --mapping FILE",
+                                     param_hint="--after-contact")
         from ml.lead_scoring.evaluate import evaluate as run
 
         return run(_database_url(), leakage_auc)
@@ -193,7 +200,7 @@ def _evaluate_leads(model: Model, data: Path | None, mapping: Path | None,
     from ml.lead_scoring.tabular import evaluate_file
 
     typer.echo(f"evaluating {model.value} on {data} with {mapping} ...", err=True)
-    return evaluate_file(data, mapping, leakage_auc)
+    return evaluate_file(data, mapping, leakage_auc, after_contact)
 
 
 def _replay_actions(database_url: str) -> dict:

@@ -103,7 +103,7 @@ def resolve_declared(columns: Sequence[str], rules: Sequence[Any],
             close = difflib.get_close_matches(column, list(field_of) + list(frame.columns), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise SalesopsError(f"after_contact: column {column!r} is not in the data{hint} "
-                                "Fix the name in the mapping so the column is kept out.")
+                                "Fix the name (in the mapping, or --after-contact) so the column is kept out.")
     return names
 
 
@@ -145,7 +145,7 @@ def build_table(frame: pd.DataFrame, after_contact: Sequence[str] = ()) -> Table
         if column == LABEL or values.isna().all():
             continue  # the label, or a canonical field no column maps to
         if column in after_contact:
-            excluded[column] = "declared in the mapping as filled in after contact"
+            excluded[column] = "declared as filled in after contact"
         elif column in NOT_FEATURES:
             excluded[column] = NOT_FEATURES[column]
         elif column == "email":
@@ -277,9 +277,11 @@ def data_file(path: Path) -> Path:
     return path
 
 
-def evaluate_file(data: Path, mapping: Path, leakage_auc: float | None = None) -> dict:
+def evaluate_file(data: Path, mapping: Path, leakage_auc: float | None = None,
+                  after_contact: Sequence[str] | None = None) -> dict:
     """The user's path: read the file through its mapping (the import's own code), build
-    features, guard against leakage, train, score and explain the holdout."""
+    features, guard against leakage, train, score and explain the holdout. `after_contact`,
+    if given, replaces the mapping's list of columns filled in after contact."""
     reader = mapped.reader()
     spec = reader.load_mapping(mapping)
     if spec.entity != "leads":
@@ -291,4 +293,5 @@ def evaluate_file(data: Path, mapping: Path, leakage_auc: float | None = None) -
         records.extend(batch.records)
         rejected += len(batch.rejects)
     return evaluate_records(records, f"{path} (mapping {Path(mapping).name})",
-                            spec.after_contact, spec.rules, leakage_auc, rejected)
+                            spec.after_contact if after_contact is None else after_contact,
+                            spec.rules, leakage_auc, rejected)

@@ -38,7 +38,7 @@ def train(database_url: str, artifacts_dir: Path,
     with mlflow.start_run(experiment_id=tracking.experiment_id(MODEL_NAME),
                           run_name=f"{MODEL_NAME} holdout {ev.cutoff:%Y-%m-%d}") as run:
         mlflow.log_params({
-            **model.params(), "calibration": ev.model[-1].method,
+            **model.params(len(ev.X_train)), "calibration": ev.model[-1].method,
             "holdout_cutoff": ev.cutoff.isoformat(), "holdout_fraction": holdout_fraction,
             "n_train": len(ev.X_train), "n_holdout": len(ev.y_holdout),
             "source": features.SOURCE,

@@ -89,7 +89,7 @@ def test_evaluate_a_users_table_through_the_cli(user_files):
     assert record["rows"]["train"] + record["rows"]["holdout"] == N
 
     excluded = record["excluded_columns"]
-    assert excluded["Rep Rating"] == "declared in the mapping as filled in after contact"
+    assert excluded["Rep Rating"] == "declared as filled in after contact"
     assert "alone predicts the outcome" in excluded["Closing Note"]
     assert "after the lead was created" in excluded["Last Touched"]
     assert "identifier" in excluded["Row No"] and "external_id" in excluded
@@ -98,6 +98,22 @@ def test_evaluate_a_users_table_through_the_cli(user_files):
     assert not set(record["features"]) & set(excluded)
     assert sum(record["scored"]["bands"].values()) == record["rows"]["holdout"]
     assert set(record["scored"]["top_reason"]) <= set(record["features"])
+
+
+def test_after_contact_on_the_command_line_replaces_the_mappings_list(user_files):
+    data, mapping = user_files
+    result = CliRunner().invoke(app, ["evaluate", "lead_scoring", "--data", str(data),
+                                      "--mapping", str(mapping), "--after-contact", "Visits"])
+    assert result.exit_code == 0, result.output
+    excluded = json.loads(result.stdout.strip().splitlines()[-1])["excluded_columns"]
+    assert excluded["Visits"] == "declared as filled in after contact"
+    assert excluded.get("Rep Rating") != "declared as filled in after contact"
+
+    misspelt = CliRunner().invoke(app, ["evaluate", "lead_scoring", "--data", str(data),
+                                        "--mapping", str(mapping), "--after-contact", "Vists"])
+    assert misspelt.exit_code != 0 and "did you mean 'Visits'" in str(misspelt.exception)
+    alone = CliRunner().invoke(app, ["evaluate", "lead_scoring", "--after-contact", "Visits"])
+    assert alone.exit_code != 0 and "--after-contact goes with" in alone.output
 
 
 def test_without_timestamps_the_split_is_stratified_and_says_so(tmp_path):
