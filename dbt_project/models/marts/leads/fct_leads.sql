@@ -18,6 +18,8 @@
 -- depends_on: {{ ref('stg_app__contacts') }}
 -- depends_on: {{ ref('stg_app__accounts') }}
 -- depends_on: {{ ref('int_leads__engagement_aggregated') }}
+-- depends_on: {{ ref('int_touchpoints__linked_to_contacts') }}
+-- depends_on: {{ ref('stg_app__interactions') }}
 -- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
