@@ -162,7 +162,7 @@ rates as (
 reopened as (
 
     select deal_id, count(*) filter (where is_reopen) as times_reopened
-    from {{ ref('fct_deal_stage_history') }}
+    from {{ ref('int_deals__stage_history_sequenced') }}
     {{ changed_only }}
     group by deal_id
 
