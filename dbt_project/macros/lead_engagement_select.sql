@@ -11,8 +11,12 @@ with
 
 leads as (
 
+    {% if lead_ids -%}
+    select resolved.lead_id, resolved.contact_id, resolved.created_at, resolved.closed_at
+    from ({{ leads_resolved_select(lead_ids) }}) as resolved
+    {%- else -%}
     select lead_id, contact_id, created_at, closed_at from {{ ref('int_leads__resolved') }}
-    {% if lead_ids %}where lead_id = any(array({{ lead_ids }})){% endif %}
+    {%- endif %}
 
 ),
 {%- if lead_ids %}

@@ -11,8 +11,11 @@ with
 
 leads as (
 
+    {% if lead_ids -%}
+    {{ leads_resolved_select(lead_ids) }}
+    {%- else -%}
     select * from {{ ref('int_leads__resolved') }}
-    {% if lead_ids %}where lead_id = any(array({{ lead_ids }})){% endif %}
+    {%- endif %}
 
 ),
 

@@ -113,7 +113,8 @@ stages as (
 
 leads as (
 
-    select lead_id, disqualified_reason from {{ ref('int_leads__resolved') }}
+    -- the leads' own rows (the resolved view would resolve every contact first)
+    select lead_id, disqualified_reason from {{ ref('stg_app__leads') }}
     {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 )
