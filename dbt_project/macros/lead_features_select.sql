@@ -1,23 +1,28 @@
 {#
     The lead_features select (its one home): the view lead_features is this select, and
     fct_leads' incremental run reads it for its changed leads only (`lead_ids`, a select of
-    lead ids). The filter is on the leads and on their engagement both: PostgreSQL carries
-    an `= any(...)` on the view's output into the leads, not across the join into the
-    engagement counts, which it would compute for every lead.
+    lead ids). The filter is on the leads, their contacts and their engagement (computed
+    for those leads, macros/lead_engagement_select.sql): PostgreSQL carries an `= any(...)`
+    on the view's output into the leads, not across the joins into the contacts (hashed
+    whole) and the engagement counts (computed for every lead).
 #}
 {% macro lead_features_select(lead_ids=none) -%}
 with
 
 leads as (
 
+    {% if lead_ids -%}
+    {{ leads_resolved_select(lead_ids) }}
+    {%- else -%}
     select * from {{ ref('int_leads__resolved') }}
-    {% if lead_ids %}where lead_id = any(array({{ lead_ids }})){% endif %}
+    {%- endif %}
 
 ),
 
 contacts as (
 
     select * from {{ ref('stg_app__contacts') }}
+    {% if lead_ids %}where contact_id = any(array(select leads.contact_id from leads)){% endif %}
 
 ),
 
@@ -33,8 +38,11 @@ accounts as (
 
 engagement as (
 
+    {% if lead_ids -%}
+    {{ lead_engagement_select(lead_ids) }}
+    {%- else -%}
     select * from {{ ref('int_leads__engagement_aggregated') }}
-    {% if lead_ids %}where lead_id = any(array({{ lead_ids }})){% endif %}
+    {%- endif %}
 
 ),
 

@@ -135,6 +135,8 @@ INCREMENTAL_MODELS = {
     "marts.fct_leads": "lead_id",
     "marts.dim_contacts": "contact_id",
     "marts.fct_deals": "deal_id",
+    "intermediate.int_deals__stage_history_sequenced": "deal_stage_history_id",
+    "marts.fct_deal_stage_history": "deal_stage_history_id",
     "intermediate.int_attribution__conversions": "conversion_id",
     "marts.fct_campaign_performance": "campaign_id",
     "marts.fct_attribution": "conversion_id, model, touchpoint_id",
@@ -374,6 +376,11 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
     # (merges, late touchpoint, reply), Bea (a deleted call) and Cy (whose duplicate moved
     # to Ann); the merged record is gone
     assert written == {"fct_deals": {10, 13, 14, 16}, "dim_contacts": {1, 2, 4}}
+    # the stage history of the deals moved back or reopened (the deleted one has none left)
+    assert {r["deal_id"] for r in _rows(
+        second_build, "select deal_id from intermediate.int_deals__stage_history_sequenced "
+                      "where refreshed_at = (select max(refreshed_at) "
+                      "from intermediate.int_deals__stage_history_sequenced)")} == {13, 14, 16}
     # the deleted deal is gone; neither it nor the reopened one is a conversion any more
     assert _rows(second_build, "select count(*) as n from marts.fct_deals "
                                "where deal_id = 15") == [{"n": 0}]

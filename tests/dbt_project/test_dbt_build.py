@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from orchestration.dbt_args import incremental_build_args
 from salesops.errors import SalesopsError
 from salesops.models.raw import has_record_columns
 from salesops.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
@@ -643,3 +644,30 @@ def test_fct_deals_built_before_current_stage_entered_at_takes_an_incremental_ru
             quiet=True)
     assert _rows(built, "select deal_id, days_in_current_stage, current_stage_entered_at"
                         " from marts.fct_deals order by deal_id") == before
+
+
+def test_stage_history_built_as_a_table_takes_an_hourly_run(
+        built, database_url, dbt_target, dbt_vars):
+    """A database built before fct_deal_stage_history was a view (a table then, without
+    int_deals__stage_history_sequenced): the hourly run builds the new table in full, and
+    the daily build puts the view in the old table's place."""
+    history = "select * from marts.fct_deal_stage_history order by deal_stage_history_id"
+    before = _rows(built, history)
+    with built.begin() as conn:
+        conn.execute(sa.text("create table marts.fct_deal_stage_history_old as "
+                             "select * from marts.fct_deal_stage_history"))
+        conn.execute(sa.text("drop table intermediate.int_deals__stage_history_sequenced "
+                             "cascade"))
+        conn.execute(sa.text("alter table marts.fct_deal_stage_history_old "
+                             "rename to fct_deal_stage_history"))
+        conn.execute(sa.text("delete from intermediate.incremental_marks "
+                             "where model = 'intermediate.int_deals__stage_history_sequenced'"))
+    run_dbt(incremental_build_args(json.loads(dbt_vars[1])), database_url,
+            target_path=dbt_target, quiet=True)
+    assert _rows(built, "select count(*) as n from intermediate.int_deals__stage_history_sequenced"
+                 ) == [{"n": len(before)}]
+    run_dbt(["run", "--select", "fct_deal_stage_history", *dbt_vars], database_url,
+            target_path=dbt_target, quiet=True)
+    assert _rows(built, "select relkind from pg_class where oid = "
+                        "'marts.fct_deal_stage_history'::regclass") == [{"relkind": "v"}]
+    assert _rows(built, history) == before

@@ -11,6 +11,10 @@
     is_won and closed_at is not null
     and closed_at <= created_at + interval '{{ var("attribution_conversion_window_days") | int }} days'
 {%- endset %}
+-- depends_on: {{ ref('stg_app__leads') }}
+-- depends_on: {{ ref('stg_app__deals') }}
+-- depends_on: {{ ref('currency_rates') }}
+-- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
         materialized='incremental',
@@ -36,9 +40,10 @@ with
 
 converted_leads as (
 
-    select * from {{ ref('int_leads__converted_with_revenue') }}
     {% if is_incremental() -%}
-    where lead_id = any(array({{ changed_conversion_leads() }}))
+    {{ converted_leads_select(changed_conversion_leads()) }}
+    {%- else -%}
+    select * from {{ ref('int_leads__converted_with_revenue') }}
     {%- endif %}
 
 ),
@@ -55,13 +60,12 @@ won_deals as (
 
 leads as (
 
-    select lead_id, created_at from {{ ref('int_leads__resolved') }}
     {% if is_incremental() -%}
-    where lead_id = any(array(
-        select converted_leads.lead_id from converted_leads
-        union all
-        select won_deals.lead_id from won_deals
-    ))
+    select resolved.lead_id, resolved.created_at
+    from ({{ leads_resolved_select('select converted_leads.lead_id from converted_leads
+        union all select won_deals.lead_id from won_deals') }}) as resolved
+    {%- else -%}
+    select lead_id, created_at from {{ ref('int_leads__resolved') }}
     {%- endif %}
 
 ),

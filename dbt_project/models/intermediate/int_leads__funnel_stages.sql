@@ -16,6 +16,8 @@
 -- the last run). The leads deleted since are dropped by a post-hook; a hard delete of an
 -- input row waits for the daily full build.
 -- depends_on: {{ ref('int_contacts__merges_tracked') }}
+-- depends_on: {{ ref('stg_app__leads') }}
+-- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
         materialized='incremental',
@@ -86,8 +88,11 @@ changed (lead_id) as (
 
 leads as (
 
+    {% if is_incremental() -%}
+    {{ leads_resolved_select('select changed.lead_id from changed') }}
+    {%- else -%}
     select * from {{ ref('int_leads__resolved') }}
-    {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
+    {%- endif %}
 
 ),
 

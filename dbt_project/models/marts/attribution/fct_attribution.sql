@@ -22,7 +22,8 @@
 -- no touch in its window gets one 'unattributed' row per model (when
 -- var('attribution_include_unattributed')), so every conversion counts once per model.
 -- Incremental by conversion: a run recomputes the conversions that are new or changed
--- (contact, time, revenue, lead or opportunity creation against what the table holds),
+-- (contact, time, revenue, lead or opportunity creation against what the table holds, of
+-- those int_attribution__conversions rewrote since the newest attributed_at),
 -- and those of a contact with a touchpoint (re)written in fct_touchpoints since the newest
 -- attributed_at (a late touchpoint, a merge, a campaign change), or that held such a
 -- touchpoint before; a post-hook drops conversions that are gone. A change of the vars
@@ -62,7 +63,20 @@
 with
 
 {% if is_incremental() %}
--- one row per conversion as the table holds it (every conversion has one first_touch row)
+-- the conversions rewritten since this table's newest write: only those can differ from it
+-- (int_attribution__conversions runs first and stamps what it writes)
+rewritten as (
+
+    select conversions.conversion_id
+    from {{ ref('int_attribution__conversions') }} as conversions
+    where conversions.refreshed_at > (
+        select coalesce(max(attributed_at), '-infinity'::timestamptz) from {{ this }}
+    )
+
+),
+
+-- one row per conversion as the table holds it (every conversion has one first_touch row),
+-- read for the rewritten ones only (joined to them, by the index on conversion_id)
 held as (
 
     select
@@ -88,12 +102,13 @@ changed as (
     select conversions.conversion_id
     from {{ ref('int_attribution__conversions') }} as conversions
     left join held on held.conversion_id = conversions.conversion_id
-    where held.conversion_id is null
-       or held.contact_id is distinct from conversions.contact_id
-       or held.converted_at is distinct from conversions.converted_at
-       or held.revenue is distinct from round(conversions.revenue, 4)
-       or held.lead_created_at is distinct from conversions.lead_created_at
-       or held.opportunity_created_at is distinct from conversions.opportunity_created_at
+    where conversions.conversion_id = any(array(select rewritten.conversion_id from rewritten))
+      and (held.conversion_id is null
+           or held.contact_id is distinct from conversions.contact_id
+           or held.converted_at is distinct from conversions.converted_at
+           or held.revenue is distinct from round(conversions.revenue, 4)
+           or held.lead_created_at is distinct from conversions.lead_created_at
+           or held.opportunity_created_at is distinct from conversions.opportunity_created_at)
 
     union
 
@@ -105,7 +120,7 @@ changed as (
 
     select held_touches.conversion_id
     from {{ this }} as held_touches
-    inner join retouched on retouched.touchpoint_id = held_touches.touchpoint_id
+    where held_touches.touchpoint_id = any(array(select retouched.touchpoint_id from retouched))
 
 ),
 
@@ -121,7 +136,9 @@ touchpoints as (
 
     select touchpoint_id, contact_id, occurred_at, channel, campaign, campaign_id
     from {{ ref('fct_touchpoints') }}
-    where contact_id in (select contact_id from conversions)
+    -- `= any(array(...))`: the index on contact_id, whatever the planner guesses of the
+    -- conversions' number (an `in` hashed every touchpoint)
+    where contact_id = any(array(select conversions.contact_id from conversions))
       and occurred_at is not null
 
 ),

@@ -18,6 +18,8 @@
 -- depends_on: {{ ref('stg_app__contacts') }}
 -- depends_on: {{ ref('stg_app__accounts') }}
 -- depends_on: {{ ref('int_leads__engagement_aggregated') }}
+-- depends_on: {{ ref('int_touchpoints__linked_to_contacts') }}
+-- depends_on: {{ ref('stg_app__interactions') }}
 -- depends_on: {{ ref('int_contacts__resolved_to_golden') }}
 {{
     config(
@@ -111,7 +113,8 @@ stages as (
 
 leads as (
 
-    select lead_id, disqualified_reason from {{ ref('int_leads__resolved') }}
+    -- the leads' own rows (the resolved view would resolve every contact first)
+    select lead_id, disqualified_reason from {{ ref('stg_app__leads') }}
     {% if is_incremental() %}where lead_id = any(array(select changed.lead_id from changed)){% endif %}
 
 )

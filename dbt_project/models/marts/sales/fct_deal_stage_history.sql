@@ -1,93 +1,34 @@
 -- One row per stage a live deal was in: when it entered and left, how long it stayed.
--- The stage label as it was recorded then (historical_stage_label) is kept apart from the
--- stage's name today (current_stage_name): renaming a stage does not rewrite history.
--- A stage is left at its recorded exit, or when the next one is entered if that comes
--- first (so a deal is never in two stages at once); the open stage runs to var('as_of').
-with
-
-history as (
-
-    select * from {{ ref('stg_app__deal_stage_history') }}
-
-),
-
-live_deals as (
-
-    select deal_id from {{ ref('stg_app__deals') }}
-    where not is_deleted
-
-),
-
-stages as (
-
-    select * from {{ ref('stg_app__stages') }}
-
-),
-
-ordered as (
-
-    select
-        history.*,
-        row_number() over deal_order as stage_sequence,
-        lead(history.entered_at) over deal_order as next_entered_at,
-        lag(history.stage_id) over deal_order as previous_stage_id
-    from history
-    inner join live_deals on live_deals.deal_id = history.deal_id
-    window deal_order as (
-        partition by history.deal_id
-        order by history.entered_at, history.deal_stage_history_id
-    )
-
-),
-
-joined as (
-
-    select
-        ordered.*,
-        stages.stage_name as current_stage_name,
-        stages.stage_position,
-        coalesce(stages.is_closed, false) as is_closed_stage,
-        coalesce(stages.is_won, false) as is_won_stage,
-        previous_stages.stage_position as previous_stage_position,
-        coalesce(previous_stages.is_closed, false) as previous_is_closed,
-        case
-            when ordered.next_entered_at is null then ordered.exited_at
-            else least(coalesce(ordered.exited_at, ordered.next_entered_at),
-                       ordered.next_entered_at)
-        end as exited_at_derived
-    from ordered
-    left join stages on stages.stage_id = ordered.stage_id
-    left join stages as previous_stages on previous_stages.stage_id = ordered.previous_stage_id
-
-)
+-- A view over int_deals__stage_history_sequenced (the rows, kept by an incremental
+-- model, and its index on deal_id and entered_at): only the open stage's duration moves
+-- with time alone, to var('as_of'), so it is computed here at read time instead of every
+-- open deal's row being written again at each run.
+{{ config(materialized='view') }}
 
 select
     deal_stage_history_id,
     deal_id,
-    stage_sequence::integer as stage_sequence,
+    stage_sequence,
     stage_id,
-    stage_label as historical_stage_label,
+    historical_stage_label,
     current_stage_name,
     stage_position,
     is_closed_stage,
     is_won_stage,
     entered_at,
-    exited_at_derived as exited_at,
-    exited_at_derived is null as is_current,
+    exited_at,
+    is_current,
     -- a closed stage that was never left is where the deal ended: no duration
     case
-        when exited_at_derived is not null
-            then round((extract(epoch from exited_at_derived - entered_at) / 86400)::numeric, 2)
+        when exited_at is not null
+            then round((extract(epoch from exited_at - entered_at) / 86400)::numeric, 2)
         when not is_closed_stage
             then round((extract(epoch from {{ as_of() }} - entered_at) / 86400)::numeric, 2)
     end as duration_days,
     previous_stage_id,
-    (previous_stage_position is not null
-        and not previous_is_closed
-        and not is_closed_stage
-        and stage_position < previous_stage_position) as is_backward_move,
-    (previous_is_closed and not is_closed_stage) as is_reopen,
+    is_backward_move,
+    is_reopen,
     amount,
     probability,
     changed_by_user_id
-from joined
+from {{ ref('int_deals__stage_history_sequenced') }}

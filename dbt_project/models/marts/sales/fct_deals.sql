@@ -47,26 +47,44 @@ changed (deal_id) as (
 
     union
 
+    -- one branch per foreign key, each `= any` on its own index (under one `or`,
+    -- PostgreSQL scans every deal and compares it with each array element in turn)
     select deals.id from {{ source('app', 'sales_pipeline') }} as deals
     where deals.contact_id = any(array({{ contacts_resolved_since_mark() }}))
-       or deals.stage_id = any(array(
-            select stages.id from {{ source('app', 'pipeline_stages') }} as stages
-            where {{ written_since_mark('stages') }}
-               or stages.pipeline_id = any(array(
-                    select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
-                    where {{ written_since_mark('pipelines') }}))))
-       or deals.owner_id = any(array(
-            select users.id from {{ source('app', 'users') }} as users
-            where {{ written_since_mark('users') }}
-               or users.team_id = any(array(
-                    select teams.id from {{ source('app', 'teams') }} as teams
-                    where {{ written_since_mark('teams') }}))))
-       or deals.campaign_id = any(array(
-            select campaigns.id from {{ source('app', 'marketing_campaigns') }} as campaigns
-            where {{ written_since_mark('campaigns') }}))
-       or deals.account_id = any(array(
-            select accounts.id from {{ source('app', 'accounts') }} as accounts
-            where {{ written_since_mark('accounts') }}))
+
+    union
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where deals.stage_id = any(array(
+        select stages.id from {{ source('app', 'pipeline_stages') }} as stages
+        where {{ written_since_mark('stages') }}
+           or stages.pipeline_id = any(array(
+                select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
+                where {{ written_since_mark('pipelines') }}))))
+
+    union
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where deals.owner_id = any(array(
+        select users.id from {{ source('app', 'users') }} as users
+        where {{ written_since_mark('users') }}
+           or users.team_id = any(array(
+                select teams.id from {{ source('app', 'teams') }} as teams
+                where {{ written_since_mark('teams') }}))))
+
+    union
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where deals.campaign_id = any(array(
+        select campaigns.id from {{ source('app', 'marketing_campaigns') }} as campaigns
+        where {{ written_since_mark('campaigns') }}))
+
+    union
+
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where deals.account_id = any(array(
+        select accounts.id from {{ source('app', 'accounts') }} as accounts
+        where {{ written_since_mark('accounts') }}))
 
     union
 
@@ -144,7 +162,7 @@ rates as (
 reopened as (
 
     select deal_id, count(*) filter (where is_reopen) as times_reopened
-    from {{ ref('fct_deal_stage_history') }}
+    from {{ ref('int_deals__stage_history_sequenced') }}
     {{ changed_only }}
     group by deal_id
 

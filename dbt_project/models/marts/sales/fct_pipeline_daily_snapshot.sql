@@ -3,12 +3,13 @@
 -- The state at the end of a day is the state just before midnight (or as_of): what
 -- happens at midnight belongs to the next day.
 -- A deal is open on a day when it was created by then, had not closed by then, and the
--- stage it was in then (fct_deal_stage_history) is not a closed one, so a deal lost and
--- later reopened is out of the pipeline for the days it was lost. The stage it is in now
--- (the open history row) is the deal's current stage, at its current amount; earlier
--- stages carry the amount recorded with them. On a day no history row covers, a deal is
--- in its current stage, or, when that is a closed one (a deal whose history starts at its
--- close), in its pipeline's first open stage. Owner, team and segment are today's.
+-- stage it was in then (int_deals__stage_history_sequenced, fct_deal_stage_history's
+-- rows) is not a closed one, so a deal lost and later reopened is out of the pipeline
+-- for the days it was lost. The stage it is in now (the open history row) is the deal's
+-- current stage, at its current amount; earlier stages carry the amount recorded with
+-- them. On a day no history row covers, a deal is in its current stage, or, when that is
+-- a closed one (a deal whose history starts at its close), in its pipeline's first open
+-- stage. Owner, team and segment are today's.
 -- Incremental: a run recomputes the last day it holds (it may have been taken mid-day) up
 -- to var('as_of') (default today); `--full-refresh` rebuilds every day from the history.
 -- The day of var('as_of') is the pipeline as it stands at as_of.
@@ -46,7 +47,7 @@ deals as (
 
 history as (
 
-    select * from {{ ref('fct_deal_stage_history') }}
+    select * from {{ ref('int_deals__stage_history_sequenced') }}
 
 ),
 
