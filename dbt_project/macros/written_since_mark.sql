@@ -123,3 +123,25 @@
     select contact_id from {{ ref('int_touchpoints__linked_to_contacts') }}
     where {{ written_since_last_refresh('linked_at', lookback=false) }}
 {%- endmacro %}
+
+{# The deals written since the mark, and those whose stage history was: where the models
+   kept by deal (fct_deals, int_deals__stage_history_sequenced) start their changed keys. #}
+{% macro deals_written_since_mark() -%}
+    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
+    where {{ written_since_mark('deals') }}
+
+    union
+
+    select history.deal_id from {{ source('app', 'deal_stage_history') }} as history
+    where {{ written_since_mark('history') }}
+{%- endmacro %}
+
+{# The stages written since the mark, or of a pipeline written since (their names,
+   positions, probabilities and closed flags feed every deal in them). #}
+{% macro stages_written_since_mark() -%}
+    select stages.id from {{ source('app', 'pipeline_stages') }} as stages
+    where {{ written_since_mark('stages') }}
+       or stages.pipeline_id = any(array(
+            select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
+            where {{ written_since_mark('pipelines') }}))
+{%- endmacro %}

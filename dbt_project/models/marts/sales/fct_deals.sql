@@ -37,13 +37,7 @@ with
 {% if is_incremental() %}
 changed (deal_id) as (
 
-    select deals.id from {{ source('app', 'sales_pipeline') }} as deals
-    where {{ written_since_mark('deals') }}
-
-    union
-
-    select history.deal_id from {{ source('app', 'deal_stage_history') }} as history
-    where {{ written_since_mark('history') }}
+    {{ deals_written_since_mark() }}
 
     union
 
@@ -55,12 +49,7 @@ changed (deal_id) as (
     union
 
     select deals.id from {{ source('app', 'sales_pipeline') }} as deals
-    where deals.stage_id = any(array(
-        select stages.id from {{ source('app', 'pipeline_stages') }} as stages
-        where {{ written_since_mark('stages') }}
-           or stages.pipeline_id = any(array(
-                select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
-                where {{ written_since_mark('pipelines') }}))))
+    where deals.stage_id = any(array({{ stages_written_since_mark() }}))
 
     union
 
