@@ -145,3 +145,11 @@
             select pipelines.id from {{ source('app', 'pipelines') }} as pipelines
             where {{ written_since_mark('pipelines') }}))
 {%- endmacro %}
+
+{# Post-hook of the models kept by deal: drop the rows of the deals deleted since the mark
+   (delete+insert deletes only the keys it inserts). #}
+{% macro delete_deals_deleted_since_mark() -%}
+    delete from {{ this }} where deal_id in (select deals.id from
+        {{ source('app', 'sales_pipeline') }} as deals
+        where {{ written_since_mark('deals') }} and deals.deleted_at is not null)
+{%- endmacro %}

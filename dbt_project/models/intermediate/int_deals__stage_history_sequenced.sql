@@ -21,9 +21,7 @@
         ],
         pre_hook=["{{ take_xid_mark() }}"],
         post_hook=[
-            "delete from {{ this }} where deal_id in (select deals.id from
-             {{ source('app', 'sales_pipeline') }} as deals where {{ written_since_mark('deals') }}
-             and deals.deleted_at is not null)",
+            "{{ delete_deals_deleted_since_mark() }}",
             "{{ commit_xid_mark() }}",
         ],
     )
