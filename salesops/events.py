@@ -17,23 +17,14 @@ Delivery is at least once: if the consumer dies before the block ends, its marks
 back and the events are claimed again. Handlers must be idempotent. An event that failed
 `max_attempts` times is no longer claimed; it stays in the table with its last error.
 
-Every new event is also announced with a `NOTIFY salesops_events` carrying its id and
-topic, for listeners that want to wake up instead of polling. It is sent right after the
-event's transaction commits, in a transaction of its own (`announce`), not inside it:
-PostgreSQL lets one committing transaction that notified at a time through its commit,
-WAL flush included (a lock for the whole server), so a NOTIFY inside every capture's
-transaction made each commit wait for the disk flushes of all the commits queued before
-it (no group commit), and one slow flush stalled every writer (docs/decisions.md).
-A session joined to a caller's transaction (bound to a Connection) does not own the
-commit: there the NOTIFY goes into that transaction, delivered when it commits.
-A crash between the commit and the NOTIFY loses the wake-up, never the event.
+Every new event also sends a `NOTIFY salesops_events` (delivered on commit) with its id
+and topic, for listeners that want to wake up instead of polling: a trigger on
+`app.events` does it (migration c5e1f7a3d9b6), so `emit` is one statement.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,13 +32,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg import pq
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from salesops.models import Event
-
-log = logging.getLogger(__name__)
 
 CHANNEL = "salesops_events"
 DEFAULT_MAX_ATTEMPTS = 10
@@ -85,53 +72,7 @@ def emit(session: Session, topic: str, aggregate_type: str, aggregate_id: str | 
     row = session.execute(_INSERT, {
         "topic": topic, "aggregate_type": aggregate_type, "aggregate_id": str(aggregate_id),
         "payload": _jsonable(payload)}).one()
-    announce(session, row.id, topic)
     return Event(**row._mapping)
-
-
-#: `session.info` key: the session's connection and the payloads to NOTIFY after commit.
-_PENDING = "salesops.events.pending_notifies"
-#: The announcement's own transaction writes no data, so it commits without waiting for
-#: a WAL flush (its NOTIFY would otherwise take the server-wide lock through a flush).
-_NOTIFY = ("select pg_notify(%s, p) from (select set_config('synchronous_commit', 'off', "
-           "true)) s, unnest(%s::text[]) p")
-
-
-def announce(session: Session, event_id: int, topic: str) -> None:
-    """NOTIFY listeners of a new event once `session`'s transaction commits (right away,
-    in the caller's transaction, when the session is joined to one). Every producer of
-    `app.events` rows calls it (`emit` does)."""
-    payload = json.dumps({"id": event_id, "topic": topic})
-    if isinstance(session.get_bind(), sa.Connection):
-        session.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
-    else:
-        conn, payloads = session.info.setdefault(_PENDING, (session.connection(), []))
-        payloads.append(payload)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _notify_committed(session: Session) -> None:
-    if _PENDING not in session.info:
-        return
-    conn, payloads = session.info[_PENDING]
-    driver = conn.connection.driver_connection
-    if driver.info.transaction_status != pq.TransactionStatus.IDLE:
-        return  # a savepoint was released: the transaction goes on
-    del session.info[_PENDING]
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(_NOTIFY, (CHANNEL, payloads))
-        driver.commit()
-    except Exception:  # the events are committed; only the listeners' wake-up is lost
-        log.warning("could not announce %d committed events", len(payloads), exc_info=True)
-        with contextlib.suppress(Exception):
-            driver.rollback()
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_uncommitted(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the session's transaction ended without a commit
-        session.info.pop(_PENDING, None)
 
 
 _CLAIM = sa.text("""

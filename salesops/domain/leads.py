@@ -31,7 +31,6 @@ from typing import Any, Literal, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from salesops import events
 from salesops.db import DriverStatement, compact_sql
 from salesops.domain import assignment, deals, records
 from salesops.domain.audit import Actor
@@ -143,15 +142,14 @@ _CAPTURE = DriverStatement(sa.text(compact_sql(f"""
     sa.bindparam("first_touch_at", type_=sa.DateTime(timezone=True))))
 
 #: The outbox event and the audit entry of a capture, with the lead's owner as it stands
-#: after assignment, in one round trip; returns the owner and the event's id.
+#: after assignment, in one round trip; returns the owner.
 _ANNOUNCE = DriverStatement(sa.text("""
     with l as (select owner_id from app.leads where id = :lead_id),
     event as (
         insert into app.events (topic, aggregate_type, aggregate_id, payload)
         select :topic, 'lead', cast(:lead_id as text),
                cast(:payload as jsonb) || jsonb_build_object('owner_id', l.owner_id)
-        from l
-        returning id),
+        from l),
     audit as (
         insert into app.audit_logs (user_id, action, entity, entity_id, before, after,
                                     request_id, ip)
@@ -159,7 +157,7 @@ _ANNOUNCE = DriverStatement(sa.text("""
                cast(:after as jsonb) || jsonb_build_object('owner_id', l.owner_id),
                :request_id, cast(:ip as inet)
         from l)
-    select owner_id, (select id from event) from l"""))
+    select owner_id from l"""))
 
 
 @dataclass(frozen=True)
@@ -245,9 +243,8 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         fields = changed
         outcome = "updated"
 
-    topic = f"lead.{outcome}"
-    owner_id, event_id = _ANNOUNCE.execute(session, {
-        "lead_id": lead_id, "topic": topic, "action": f"capture_{outcome}",
+    owner_id, = _ANNOUNCE.execute(session, {
+        "lead_id": lead_id, "topic": f"lead.{outcome}", "action": f"capture_{outcome}",
         "payload": json.dumps({
             "lead_id": lead_id, "contact_id": contact_id, "contact_created": contact_created,
             "source": source, "submission_id": submission_id, "form_key": form_key,
@@ -255,7 +252,6 @@ def capture_lead(session: Session, *, email: str, first_name: str | None = None,
         "before": before and json.dumps(permissions.mask("leads", before), default=str),
         "after": json.dumps(permissions.mask("leads", fields), default=str),
         "request_id": request_id, "ip": ip})
-    events.announce(session, event_id, topic)
     return CapturedLead(lead_id, owner_id, contact_id, outcome)
 
 

@@ -45,48 +45,6 @@ def test_emit_notifies_listeners_on_commit(clean_db):
     assert notes and f'"id": {event_id}' in notes[0].payload
 
 
-def _notes(listener, timeout=0.5):
-    return [n.payload for n in listener.connection.driver_connection.notifies(
-        timeout=timeout)]
-
-
-def test_events_are_announced_after_their_commit_only(clean_db):
-    """No NOTIFY inside the event's transaction (it would serialise commits): it comes
-    right after the commit; a rolled-back event is never announced."""
-    with clean_db.connect() as listener:
-        listener.execute(sa.text(f"listen {events.CHANNEL}"))
-        listener.commit()
-        with pytest.raises(RuntimeError), Session(clean_db) as session, session.begin():
-            events.emit(session, "lead.created", "lead", 1)
-            raise RuntimeError("the change failed")
-        with Session(clean_db) as session:
-            with session.begin_nested():
-                first = events.emit(session, "lead.created", "lead", 2)
-            second = events.emit(session, "lead.updated", "lead", 2)
-            assert _notes(listener) == []  # a savepoint's release is no commit
-            session.commit()
-        assert _notes(listener, 2) == [f'{{"id": {first.id}, "topic": "lead.created"}}',
-                                       f'{{"id": {second.id}, "topic": "lead.updated"}}']
-
-
-def test_a_session_joined_to_a_transaction_announces_on_its_commit(clean_db):
-    with clean_db.connect() as listener:
-        listener.execute(sa.text(f"listen {events.CHANNEL}"))
-        listener.commit()
-        with clean_db.connect() as conn:
-            with conn.begin():
-                with Session(bind=conn) as session:
-                    event = events.emit(session, "lead.created", "lead", 3)
-                    session.flush()
-                assert _notes(listener) == []
-            assert _notes(listener, 2) == [f'{{"id": {event.id}, "topic": "lead.created"}}']
-            with conn.begin() as tx:
-                with Session(bind=conn) as session:
-                    events.emit(session, "lead.created", "lead", 4)
-                tx.rollback()
-        assert _notes(listener) == []
-
-
 def test_claim_complete_and_fail(clean_db):
     ids = _emit(clean_db, 3)
     _emit(clean_db, 1, topic="deal.won")
