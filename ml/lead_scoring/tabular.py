@@ -103,7 +103,8 @@ def resolve_declared(columns: Sequence[str], rules: Sequence[Any],
             close = difflib.get_close_matches(column, list(field_of) + list(frame.columns), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise SalesopsError(f"after_contact: column {column!r} is not in the data{hint} "
-                                "Fix the name (in the mapping, or --after-contact) so the column is kept out.")
+                                "Fix the name (in the mapping, or --after-contact) so the "
+                                "column is kept out.")
     return names
 
 
