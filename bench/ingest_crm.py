@@ -3,8 +3,14 @@
 `orchestration.ingestion.load_batches` (what `salesops ingest salesforce` and the Dagster
 asset run: each batch's rows split and hashed in Python, then COPYed as they are into the
 raw table's text columns, prefixed with their lineage, while the next batch is split), against a
-bare COPY of the same CSV into a table of its columns in the same run;
-`pandas.DataFrame.to_sql` of the same file is the naive baseline.
+bare COPY of the same CSV into an identical table in the same run: the raw table's own
+definition (its columns, primary key, BRIN index and identity), where PostgreSQL puts the
+file's Id into `source_key` and the lineage a COPY cannot compute comes from constant
+defaults (batch id, source, content hash: the file's keys keep the primary key unique). That is the issue's baseline: what
+storing the file in that table costs the database, so the ratio is what our reading,
+hashing, de-duplication and batch bookkeeping cost on top. Also printed, as before: a bare
+COPY into a plain table of the CSV's columns (no lineage, no key), and
+`pandas.DataFrame.to_sql` of the same file, the naive baseline.
 
     python -m bench.ingest_crm [--scale N] [--repeat R] [--no-pandas] [--careful]
 
@@ -24,6 +30,7 @@ import json
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,15 +71,21 @@ def raw_write_floor(engine: sa.Engine) -> int:
             "from raw.salesforce__contact")).rowcount
 
 
-def bare_copy(engine: sa.Engine, file: Path) -> int:
-    """The floor: PostgreSQL's own CSV COPY of the file, no parsing in Python."""
+def bare_copy(engine: sa.Engine, file: Path, target: str = "bench_contact") -> int:
+    """PostgreSQL's own CSV COPY of the file, no parsing in Python."""
     with engine.begin() as conn:
         cur = conn.connection.driver_connection.cursor()
         with file.open("rb") as stream, cur.copy(
-                "copy bench_contact from stdin with (format csv, header true)") as copy:
+                f"copy {target} from stdin with (format csv, header true)") as copy:
             while chunk := stream.read(1 << 20):
                 copy.write(chunk)
         return cur.rowcount
+
+
+def columns_with_key(file: Path) -> str:
+    """The CSV's header as a COPY column list for the identical table, its Id as source_key."""
+    with file.open(encoding="utf-8", newline="") as f:
+        return ", ".join('"source_key"' if c == "Id" else f'"{c}"' for c in next(csv.reader(f)))
 
 
 def pandas_to_sql(engine: sa.Engine, file: Path) -> int:
@@ -121,11 +134,24 @@ def run(url: str, export: Path, scale: int, repeat: int, with_pandas: bool,
     with engine.begin() as conn:  # the raw table as our path left it: a column per field
         conn.execute(sa.text("create table bench_raw "
                              "(like raw.salesforce__contact including all)"))
+        conn.execute(sa.text("create table bench_identical "
+                             "(like raw.salesforce__contact including all)"))
+        conn.execute(sa.text(  # constants: the file's keys keep the primary key unique
+            f"alter table bench_identical alter batch_id set default '{uuid.uuid4()}', "
+            f"alter source set default 'salesforce', "
+            f"alter content_hash set default '{uuid.uuid4()}'"))
     floor_s, floor_rows = best(repeat, truncate("bench_raw"), lambda: raw_write_floor(engine))
     print(f"raw table write floor: {floor_rows} rows in {floor_s:.2f} s "
           f"({floor_rows / floor_s:,.0f} rows/s)", file=sys.stderr)
-    copy_s, copy_rows = best(repeat, truncate("bench_contact"), lambda: bare_copy(engine, file))
-    print(f"bare COPY: {copy_rows} rows in {copy_s:.2f} s", file=sys.stderr)
+    into = f"bench_identical ({columns_with_key(file)})"
+    copy_s, copy_rows = best(repeat, truncate("bench_identical"),
+                             lambda: bare_copy(engine, file, into))
+    print(f"bare COPY into an identical table: {copy_rows} rows in {copy_s:.2f} s "
+          f"({copy_rows / copy_s:,.0f} rows/s)", file=sys.stderr)
+    plain_s, plain_rows = best(repeat, truncate("bench_contact"), lambda: bare_copy(engine, file))
+    print(f"bare COPY into a plain table of the CSV's columns: {plain_rows} rows in "
+          f"{plain_s:.2f} s ({plain_rows / plain_s:,.0f} rows/s, ours "
+          f"{rows / ours_s / (plain_rows / plain_s):.3f} of it)", file=sys.stderr)
     if with_pandas:
         pd_s, pd_rows = best(1, truncate("bench_contact_pandas"),
                              lambda: pandas_to_sql(engine, file))
@@ -138,10 +164,11 @@ def run(url: str, export: Path, scale: int, repeat: int, with_pandas: bool,
         print(f"per-record path: {c_rows} rows in {c_s:.2f} s ({c_rows / c_s:,.0f} rows/s, "
               f"ours {rows / ours_s / (c_rows / c_s):.1f}x)", file=sys.stderr)
     engine.dispose()
-    value, baseline = rows / ours_s, copy_rows / copy_s
+    value, baseline, plain = rows / ours_s, copy_rows / copy_s, plain_rows / plain_s
     return {"bench": "ingest_crm", "scale": scale, "value": round(value), "unit": "rows/s",
-            "baseline": "bare COPY", "baseline_value": round(baseline),
-            "ratio": round(value / baseline, 3), "peak_rss_mb": rss}
+            "baseline": "bare COPY into an identical table", "baseline_value": round(baseline),
+            "ratio": round(value / baseline, 3), "peak_rss_mb": rss,
+            "plain_copy_value": round(plain), "plain_copy_ratio": round(value / plain, 3)}
 
 
 def main(argv: list[str] | None = None) -> None:
