@@ -175,7 +175,9 @@ def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[
 @dataclass
 class _PreparedCsv:
     """A CSV batch read for COPY: `lines` (text, one a row, lineage first) with their source
-    keys and content hashes; `lines` None when the batch is loaded from its records."""
+    keys and content hashes; `lines` None when the batch is loaded from its records. Also
+    made here, off the writing thread: the lines as the bytes COPY takes (`data`) and the
+    keys as `_new_rows` sends them (`key_array`)."""
 
     batch: CsvBatchLike
     batch_id: uuid.UUID
@@ -183,6 +185,8 @@ class _PreparedCsv:
     keys: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     duplicates: int = 0
+    data: bytes = b""
+    key_array: str = "[]"
 
 
 def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
@@ -270,6 +274,7 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
     if len(lines) + prepared.duplicates != batch.rows:
         return prepared
     prepared.lines, prepared.keys, prepared.digests = lines, keys, digests
+    prepared.data, prepared.key_array = "".join(lines).encode(), _key_array(keys)
     return prepared
 
 
@@ -286,17 +291,17 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
         with driver.cursor() as cur:
             names = list(batch.columns)
             keep = _new_rows(cur, batch.source, batch.entity, names, prepared.keys,
-                             prepared.digests)
-            lines = prepared.lines if keep is None else [prepared.lines[i] for i in keep]
+                             prepared.digests, prepared.key_array)
+            data = (prepared.data if keep is None
+                    else "".join(prepared.lines[i] for i in keep).encode())
             table = sql.Identifier("raw", raw_table_name(batch.source, batch.entity))
             fields = sql.SQL(", ").join(map(sql.Identifier, names))
             with cur.copy(sql.SQL(
                     "copy {t} (batch_id, source, source_key, content_hash, {f}) from stdin "
                     "with (format csv, delimiter {d}, force_not_null ({f}), encoding 'UTF8')"
             ).format(t=table, f=fields, d=sql.Literal(batch.delimiter))) as copy:
-                for start in range(0, len(lines), _BLOCK):
-                    copy.write("".join(lines[start:start + _BLOCK]).encode())
-        loaded = len(lines)
+                copy.write(data)
+        loaded = len(prepared.keys) if keep is None else len(keep)
         return LoadResult(batch_id, batch.source, batch.entity, batch.rows, loaded,
                           batch.rows - loaded, 0)
 
@@ -311,14 +316,18 @@ def _column_name(name: str) -> bool:
     return name not in LINEAGE and 0 < len(name.encode()) < 64 and "\x00" not in name
 
 
-#: Rows per COPY write: one write per row costs more than the row.
-_BLOCK = 2_000
+def _key_array(keys: Iterable[str]) -> str:
+    """The distinct keys as one sorted JSON array: orjson writes it at once, where a list
+    parameter is adapted key by key in Python (0.1 s for 50,000, holding the GIL)."""
+    return orjson.dumps(sorted(set(keys))).decode()
 
 
 def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str],
-              keys: Sequence[str], digests: Sequence[str]) -> list[int] | None:
+              keys: Sequence[str], digests: Sequence[str], key_array: str | None = None
+              ) -> list[int] | None:
     """Make the batch's fields columns of the raw table and find which of its (distinct)
-    rows the table lacks: the indexes of those, or None for all of them.
+    rows the table lacks: the indexes of those, or None for all of them. `key_array` is
+    `_key_array(keys)` when the caller made it already.
 
     A lock per table, held to the end of the batch's transaction, serialises the loads of
     a table, so no other load adds one of these rows before this one commits. Only the
@@ -332,10 +341,8 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     # of a million rows than look up 50,000 keys in its index. First one probe for the
     # range of the batch's keys (in the column's own collation): a batch of keys beyond
     # the stored ones, a first load or new records, needs no probe per key.
-    # The keys go as one JSON array: orjson writes it at once, where a list parameter is
-    # adapted key by key in Python (0.1 s for 50,000, holding the GIL).
     cur.execute("set local enable_seqscan = off")
-    batch_keys = orjson.dumps(sorted(set(keys))).decode()
+    batch_keys = key_array if key_array is not None else _key_array(keys)
     raw = sql.Identifier("raw", table)
     cur.execute("select min(k), max(k) from json_array_elements_text(%s::json) k",
                 (batch_keys,))
