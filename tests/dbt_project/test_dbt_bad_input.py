@@ -140,11 +140,15 @@ INCREMENTAL_MODELS = {
     "intermediate.int_attribution__conversions": "conversion_id",
     "marts.fct_campaign_performance": "campaign_id",
     "marts.fct_attribution": "conversion_id, model, touchpoint_id",
+    "intermediate.int_touchpoints__linked_to_contacts": "event_id",
     "marts.fct_touchpoints": "touchpoint_id",
     "marts.fct_interactions": "interaction_id",
+    "intermediate.int_attribution__channel_credits":
+        "conversion_id, model, channel, campaign, period",
+    "intermediate.int_attribution__channel_totals": "group_key",
     "marts.attribution_by_channel": "model, conversion_type, channel, campaign, period",
 }
-WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at"}
+WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at", "linked_at"}
 
 
 def _event(conn, event_id: str, occurred_at: str, channel: str, email: str,
