@@ -4,11 +4,10 @@
     sets it), a generic test of a model whose config names
     `meta: {test_rows_written_column: <column>}` reads only the rows of the model's latest
     write (<column>, the time a run wrote the row, at its newest): the rows this run wrote.
-    The newest write time is read first and compared as a literal: the planner finds it
-    rare (or absent) in the column's statistics and reads the column's index. Compared with
-    a subquery's value, it was estimated from the column's distinct values, and a table
-    built by one full build has one (every row the same time): half the table or all of
-    it, so every test scanned the table (a range from an unknown value, a third of it).
+    The newest write time is compared as a literal (newest_as_literal): compared with a
+    subquery's value the planner estimated the equality from the column's distinct values,
+    and a table written by one full build has one (every row the same time), so every test
+    scanned its table.
     Without the var (the full daily build) every row is tested. Singular tests are not
     filtered: they keep their meaning. A boolean rather than the run's start time, so that
     consecutive incremental runs keep dbt's partial parse (a change of vars re-parses all).
@@ -22,13 +21,7 @@
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- set column = (tested.config.meta or {}).get('test_rows_written_column') if tested else none -%}
     {%- if changed_only and column -%}
-        {%- set newest = run_query("select max(" ~ column ~ ")::text from " ~ relation
-                                   ).columns[0].values()[0] if execute else none -%}
-        {%- if newest is not none -%}
-            {%- do conditions.append(column ~ " = '" ~ newest ~ "'") -%}
-        {%- else -%}
-            {%- do conditions.append(column ~ " = (select max(" ~ column ~ ") from " ~ relation ~ ")") -%}
-        {%- endif -%}
+        {%- do conditions.append(column ~ " = " ~ newest_as_literal(column, relation)) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}

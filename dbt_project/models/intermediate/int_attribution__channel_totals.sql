@@ -29,13 +29,13 @@
 {%- set group_key -%}
     md5(row(model, conversion_type, channel, campaign, to_char(period, 'YYYY-MM-DD'))::text)
 {%- endset %}
-{%- set credits = adapter.get_relation(database=this.database, schema=this.schema,
-                                       identifier='int_attribution__channel_credits')
-                  if execute and is_incremental() else none %}
+{#- the credits, read before their model updates them (it runs after this one): by name in
+    this schema, as a ref would make a cycle #}
+{%- set credits = existing_relation('int_attribution__channel_credits') if is_incremental() else none %}
 
 with
 
-{% if credits is not none %}
+{% if credits %}
 rewritten as (
 
     {{ attribution_credits_rewritten(credits) }}
@@ -51,7 +51,9 @@ changes as (
 
     union all
 
-    select {{ group_columns }}, -credit, -revenue, -touchpoints, -1 as conversions
+    select
+        {{ group_columns }},
+        -credit as credit, -revenue as revenue, -touchpoints as touchpoints, -1 as conversions
     from {{ credits }} as old_credits
     where old_credits.conversion_id = any(array(select rewritten.conversion_id from rewritten))
 
@@ -88,7 +90,9 @@ summed as (
     union all
 
     -- the credits are missing (built apart): every held group is recomputed, zero if gone
-    select group_key, {{ group_columns }}, 0, 0, 0, 0
+    select
+        group_key, {{ group_columns }},
+        0 as credit, 0 as revenue, 0 as touchpoints, 0 as conversions
     from {{ this }}
     {%- endif %}
 

@@ -159,7 +159,8 @@ contacts as (
       {% if is_incremental() -%}
       -- the key filter reaches the contacts' primary key inside the view (a join alone
       -- resolved every contact)
-      and resolved.contact_id = any(array(select email_contacts.contact_id from email_contacts))
+      and resolved.contact_id = any(array(select relinked_contacts.contact_id
+                                          from email_contacts as relinked_contacts))
       {%- endif %}
 
 ),

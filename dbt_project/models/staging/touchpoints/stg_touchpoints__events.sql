@@ -27,9 +27,7 @@ source as (
     -- the newest loaded_at held, as a literal: the planner then sees how few raw rows are
     -- that recent and reads them by the raw table's BRIN index on loaded_at (a range from
     -- a subquery it takes for a third of the table, and scans it all)
-    {%- set newest = run_query("select coalesce(max(loaded_at), '-infinity'::timestamptz)::text from "
-                               ~ this).columns[0].values()[0] if execute else '-infinity' %}
-    where loaded_at > '{{ newest }}'::timestamptz
+    where loaded_at > coalesce({{ newest_as_literal('loaded_at', this) }}, '-infinity'::timestamptz)
         - interval '{{ var("incremental_lookback_hours") | int }} hours'
     {% endif %}
     order by source_key, loaded_at desc, id desc
