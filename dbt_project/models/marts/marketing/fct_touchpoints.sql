@@ -8,7 +8,11 @@
 -- `dbt build --full-refresh` rebuilds every row.
 -- Indexed on the columns dashboards filter by, and on what fct_campaign_performance counts
 -- (campaign, contact, event type, cost): its count of distinct contacts per campaign reads
--- that index in order, without sorting every touchpoint.
+-- that index in order, without sorting every touchpoint. That read is index-only once the
+-- table's pages are marked all-visible: a full build vacuums the table it wrote (outside
+-- the transaction), else until autovacuum came by it fetched every row from the heap in
+-- index order (campaign performance 4.5 s at 1,000,000 contacts; its select at 300,000:
+-- 3.9 s cold, 0.77 s warm without the map, 0.25 s with it).
 {{
     config(
         materialized='incremental',
@@ -24,7 +28,11 @@
             {'columns': ['refreshed_at']},
         ],
         pre_hook=["{{ take_xid_mark() }}"],
-        post_hook=["{{ commit_xid_mark() }}"],
+        post_hook=[
+            "{{ commit_xid_mark() }}",
+            {'sql': "{% if not is_incremental() %}vacuum (analyze) {{ this }}{% endif %}",
+             'transaction': False},
+        ],
     )
 }}
 
