@@ -4,9 +4,10 @@
     sets it), a generic test of a model whose config names
     `meta: {test_rows_written_column: <column>}` reads only the rows of the model's latest
     write (<column>, the time a run wrote the row, at its newest): the rows this run wrote.
-    `=` rather than `>=` (the same rows): the planner estimates an equality with the
-    subquery's value from the column's distinct values, and reads the column's index; a
-    range from an unknown value it takes for a third of the table, and scans it all.
+    The newest write time is compared as a literal (newest_as_literal): compared with a
+    subquery's value the planner estimated the equality from the column's distinct values,
+    and a table written by one full build has one (every row the same time), so every test
+    scanned its table.
     Without the var (the full daily build) every row is tested. Singular tests are not
     filtered: they keep their meaning. A boolean rather than the run's start time, so that
     consecutive incremental runs keep dbt's partial parse (a change of vars re-parses all).
@@ -20,7 +21,7 @@
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- set column = (tested.config.meta or {}).get('test_rows_written_column') if tested else none -%}
     {%- if changed_only and column -%}
-        {%- do conditions.append(column ~ " = (select max(" ~ column ~ ") from " ~ relation ~ ")") -%}
+        {%- do conditions.append(column ~ " = " ~ newest_as_literal(column, relation)) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}

@@ -18,7 +18,9 @@ column table, a uuid: the first 16 bytes of the SHA-256 of the non-empty fields
 which keeps the primary key narrow.
 
 Each index costs every loaded row, so there are only two: the primary key, and a BRIN
-index on batch_id (a batch's rows are contiguous). `id` orders the versions of a record
+index on batch_id (a batch's rows are contiguous); the tables an incremental staging model
+reads by `loaded_at` (`LOADED_AT_READ`) have a BRIN index on it too (rows are loaded in
+time order, so a block range's times are close together). `id` orders the versions of a record
 and has no index of its own; batch_id has no foreign key, because the loader writes the
 `ops.load_batches` row in the batch's own transaction (docs/decisions.md).
 """
@@ -51,6 +53,10 @@ RAW_ENTITIES: tuple[tuple[str, str], ...] = (
 
 #: Sources whose raw tables hold the record as one text column per field.
 COLUMN_SOURCES: frozenset[str] = frozenset({"salesforce"})
+
+#: Raw tables that an incremental staging model reads by loaded_at (the rows loaded since its
+#: last run: dbt_project's stg_touchpoints__events).
+LOADED_AT_READ: frozenset[tuple[str, str]] = frozenset({("touchpoints", "events")})
 
 #: The lineage columns of every raw table: no record field may take these names.
 LINEAGE: tuple[str, ...] = ("id", "batch_id", "source", "source_key", "content_hash",
@@ -120,6 +126,9 @@ def _raw_table(source: str, entity: str) -> sa.Table:
         sa.PrimaryKeyConstraint("source_key", "content_hash"),
         sa.Index(f"ix_{name}_batch_id", "batch_id", postgresql_using="brin",
                  postgresql_with={"autosummarize": "on"}),
+        *([sa.Index(f"ix_{name}_loaded_at", "loaded_at", postgresql_using="brin",
+                    postgresql_with={"autosummarize": "on"})]
+          if (source, entity) in LOADED_AT_READ else []),
         schema="raw",
     )
 

@@ -671,3 +671,21 @@ def test_stage_history_built_as_a_table_takes_an_hourly_run(
     assert _rows(built, "select relkind from pg_class where oid = "
                         "'marts.fct_deal_stage_history'::regclass") == [{"relkind": "v"}]
     assert _rows(built, history) == before
+
+
+def test_attribution_by_channel_without_its_totals_takes_an_hourly_run(
+        built, database_url, dbt_target, dbt_vars):
+    """A database built before attribution_by_channel was summed by difference (no totals,
+    no credits held by conversion): the hourly run builds both in full, and the table over
+    them holds the same rows."""
+    by_channel = ("select * from marts.attribution_by_channel "
+                  "order by model, conversion_type, channel, campaign, period")
+    before = _rows(built, by_channel)
+    with built.begin() as conn:
+        for table in ("int_attribution__channel_totals", "int_attribution__channel_credits"):
+            conn.execute(sa.text(f"drop table intermediate.{table}"))
+    run_dbt(incremental_build_args(json.loads(dbt_vars[1])), database_url,
+            target_path=dbt_target, quiet=True)
+    assert _rows(built, "select count(*) as n from intermediate.int_attribution__channel_totals"
+                 ) == [{"n": len(before)}]
+    assert _rows(built, by_channel) == before

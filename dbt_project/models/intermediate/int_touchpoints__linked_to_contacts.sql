@@ -27,6 +27,7 @@
             {'columns': ['contact_id', 'occurred_at']},
             {'columns': ['email_normalized']},
             {'columns': ['linked_at']},
+            {'columns': ['loaded_at']},
         ],
     )
 }}
@@ -128,25 +129,38 @@ events as (
 ),
 {% endif %}
 
-contacts as (
+-- the live contacts with an email (in an incremental run, only those of the relinked
+-- events' emails: one scan of the contacts, a semi-join)
+email_contacts as (
 
-    select
-        contacts.contact_id,
-        contacts.email_normalized,
-        resolved.golden_contact_id
+    select contacts.contact_id, contacts.email_normalized
     from {{ ref('stg_app__contacts') }} as contacts
-    inner join {{ ref('int_contacts__resolved_to_golden') }} as resolved
-        on resolved.contact_id = contacts.contact_id
     where contacts.email_normalized is not null
       and not contacts.is_deleted
-      and resolved.is_golden_live
       {% if is_incremental() -%}
-      -- only the emails of the events relinked (a semi-join: a contact's email is not
-      -- looked up in a list of them one by one)
       and contacts.email_normalized in (
           select events.email_normalized from events
           where events.email_normalized is not null
       )
+      {%- endif %}
+
+),
+
+contacts as (
+
+    select
+        email_contacts.contact_id,
+        email_contacts.email_normalized,
+        resolved.golden_contact_id
+    from email_contacts
+    inner join {{ ref('int_contacts__resolved_to_golden') }} as resolved
+        on resolved.contact_id = email_contacts.contact_id
+    where resolved.is_golden_live
+      {% if is_incremental() -%}
+      -- the key filter reaches the contacts' primary key inside the view (a join alone
+      -- resolved every contact)
+      and resolved.contact_id = any(array(select relinked_contacts.contact_id
+                                          from email_contacts as relinked_contacts))
       {%- endif %}
 
 ),

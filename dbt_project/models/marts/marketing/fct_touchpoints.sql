@@ -68,11 +68,14 @@ changed as (
 
 ),
 
+-- `= any(array(...))` rather than a join: the event_id index, whatever the planner guesses
+-- of the changed rows' number (a range on linked_at from a subquery it takes for a third of
+-- the table, and a join then read every linked event in key order)
 touchpoints as (
 
     select linked.*
     from {{ ref('int_touchpoints__linked_to_contacts') }} as linked
-    inner join changed on changed.event_id = linked.event_id
+    where linked.event_id = any(array(select changed.event_id from changed))
 
 )
 {% else %}
