@@ -99,6 +99,7 @@ leads as (
 app_leads as (
 
     select lead_id, first_touch_at, qualified_at from {{ ref('stg_app__leads') }}
+    {% if is_incremental() %}where lead_id = any(array(select leads.lead_id from leads)){% endif %}
 
 ),
 
@@ -125,6 +126,7 @@ lead_deals as (
     inner join {{ ref('stg_app__deals') }} as deals
         on deals.lead_id = leads.lead_id
     where not deals.is_deleted
+    {% if is_incremental() %}and deals.lead_id = any(array(select leads.lead_id from leads)){% endif %}
 
     union
 
@@ -133,6 +135,9 @@ lead_deals as (
     inner join {{ ref('stg_app__deals') }} as deals
         on deals.deal_id = leads.converted_deal_id
     where not deals.is_deleted
+    {%- if is_incremental() %}
+      and deals.deal_id = any(array(select leads.converted_deal_id from leads))
+    {%- endif %}
 
 ),
 
@@ -147,6 +152,17 @@ deal_dates as (
 
 ),
 
+{% if is_incremental() -%}
+-- every contact record that resolves to the leads' golden contacts: a filter on the
+-- responses' golden contact does not reach the interactions or the contacts resolved
+-- (PostgreSQL resolved and hashed every contact)
+lead_contacts as (
+
+    {{ members_of('select leads.contact_id from leads') }}
+
+),
+
+{% endif -%}
 responses as (
 
     select resolved.golden_contact_id as contact_id, interactions.occurred_at
@@ -155,6 +171,10 @@ responses as (
         on resolved.contact_id = interactions.contact_id
     where not interactions.is_deleted
       and (interactions.direction = 'outbound' or interactions.kind in ('call', 'meeting'))
+      {%- if is_incremental() %}
+      and interactions.contact_id = any(array(select lead_contacts.contact_id from lead_contacts))
+      and resolved.contact_id = any(array(select lead_contacts.contact_id from lead_contacts))
+      {%- endif %}
 
 ),
 
