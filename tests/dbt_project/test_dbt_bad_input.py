@@ -384,6 +384,11 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
         second_build, "select deal_id from intermediate.int_deals__stage_history_sequenced "
                       "where refreshed_at = (select max(refreshed_at) "
                       "from intermediate.int_deals__stage_history_sequenced)")} == {13, 14, 16}
+    # the snapshot's run on the same day rewrote that day's rows of the deals that changed
+    assert {r["deal_id"] for r in _rows(
+        second_build, "select deal_id from intermediate.int_deals__open_by_day "
+                      "where xmin::text::bigint = (select max(xmin::text::bigint) "
+                      "from intermediate.int_deals__open_by_day)")} == {13, 14, 16}
     # the deleted deal is gone; neither it nor the reopened one is a conversion any more
     assert _rows(second_build, "select count(*) as n from marts.fct_deals "
                                "where deal_id = 15") == [{"n": 0}]
@@ -482,3 +487,16 @@ def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path,
     assert _rows(second_build, "select indexname from pg_indexes where schemaname = 'marts' "
                                "and tablename = 'fct_leads' and indexname like '%open_queue%'"
                  ) == [{"indexname": "fct_leads_open_queue_idx"}]
+    # the next day's first run: the last day held recomputed for every deal, the new one
+    # added; equal to a full rebuild as of then
+    next_day = ["--vars", json.dumps({"as_of": "2025-06-02 09:00:00+00"})]
+    snapshot_models = ["--select", "int_deals__open_by_day", "fct_pipeline_daily_snapshot"]
+    days = ("select * from marts.fct_pipeline_daily_snapshot where snapshot_date >= "
+            "'2025-06-01' order by snapshot_date, deal_id")
+    run_dbt(["run", *snapshot_models, *next_day], db[0], target_path=dbt_target, quiet=True)
+    incremental_days = _rows(second_build, days)
+    run_dbt(["run", "--full-refresh", *snapshot_models, *next_day], db[0],
+            target_path=dbt_target, quiet=True)
+    assert incremental_days == _rows(second_build, days)
+    assert {r["snapshot_date"].isoformat() for r in incremental_days} == {
+        "2025-06-01", "2025-06-02"}
