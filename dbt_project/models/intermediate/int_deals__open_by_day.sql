@@ -51,15 +51,14 @@ with
 
 deals as (
 
-    select * from {{ ref('fct_deals') }}
-    {{ open_by_day_recomputed() }}
+    {{ open_by_day_deals(ref('fct_deals')) }}
 
 ),
 
+-- read by deal, for the deals above (the lateral join below)
 history as (
 
     select * from {{ ref('int_deals__stage_history_sequenced') }}
-    {{ open_by_day_recomputed() }}
 
 ),
 
