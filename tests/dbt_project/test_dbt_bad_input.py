@@ -149,6 +149,9 @@ INCREMENTAL_MODELS = {
     "marts.attribution_by_channel": "model, conversion_type, channel, campaign, period",
 }
 WRITE_TIME_COLUMNS = {"refreshed_at", "attributed_at", "linked_at"}
+#: The snapshot's incremental run recomputes its last day only (the days before stay as
+#: they were taken): that day, compared with a full rebuild's.
+LAST_DAY_MODELS = ["intermediate.int_deals__open_by_day", "marts.fct_pipeline_daily_snapshot"]
 
 
 def _event(conn, event_id: str, occurred_at: str, channel: str, email: str,
@@ -385,6 +388,11 @@ def test_incremental_run_writes_only_the_changed_keys(second_build, dbt_target: 
         second_build, "select deal_id from intermediate.int_deals__stage_history_sequenced "
                       "where refreshed_at = (select max(refreshed_at) "
                       "from intermediate.int_deals__stage_history_sequenced)")} == {13, 14, 16}
+    # the snapshot's run on the same day rewrote that day's rows of the deals that changed
+    assert {r["deal_id"] for r in _rows(
+        second_build, "select deal_id from intermediate.int_deals__open_by_day "
+                      "where xmin::text::bigint = (select max(xmin::text::bigint) "
+                      "from intermediate.int_deals__open_by_day)")} == {13, 14, 16}
     # the deleted deal is gone; neither it nor the reopened one is a conversion any more
     assert _rows(second_build, "select count(*) as n from marts.fct_deals "
                                "where deal_id = 15") == [{"n": 0}]
@@ -437,18 +445,18 @@ PIPELINE_DAILY = """
 
 
 def _pipeline_marts_hold(engine: sa.Engine) -> None:
-    """fct_pipeline_daily adds up the snapshot; the snapshot is written in day order and has
-    the covering index the dashboards' walk reads."""
+    """fct_pipeline_daily adds up the snapshot; the snapshot's table is written in day order
+    and has the covering index the dashboards' walk reads (through the view)."""
     daily = _rows(engine, PIPELINE_DAILY)
     assert daily == _rows(engine, PIPELINE_BY_DAY) and len(daily) > 30
     assert sum(r["deals_without_rate"] for r in daily) > 0  # deal 12, in XYZ
     days = [r["snapshot_date"] for r in _rows(
-        engine, "select snapshot_date from marts.fct_pipeline_daily_snapshot order by ctid")]
+        engine, "select snapshot_date from intermediate.int_deals__open_by_day order by ctid")]
     assert days == sorted(days)
-    assert _rows(engine, "select indexdef from pg_indexes where schemaname = 'marts' "
-                         "and indexname = 'fct_pipeline_daily_snapshot_day_deal_idx'") == [
-        {"indexdef": "CREATE UNIQUE INDEX fct_pipeline_daily_snapshot_day_deal_idx ON "
-                     "marts.fct_pipeline_daily_snapshot USING btree (snapshot_date, deal_id) "
+    assert _rows(engine, "select indexdef from pg_indexes where schemaname = 'intermediate' "
+                         "and indexname = 'int_deals__open_by_day_day_deal_idx'") == [
+        {"indexdef": "CREATE UNIQUE INDEX int_deals__open_by_day_day_deal_idx ON "
+                     "intermediate.int_deals__open_by_day USING btree (snapshot_date, deal_id) "
                      "INCLUDE (owner_id, amount_reporting)"}]
 
 
@@ -463,16 +471,38 @@ def test_incremental_run_equals_a_full_build(second_build, db, dbt_target: Path,
                         for row in _rows(second_build, f"select * from {table} order by {key}")]
                 for table, key in INCREMENTAL_MODELS.items()}
 
-    incremental = snapshot()
+    def last_day() -> dict[str, list[dict]]:
+        return {table: _rows(second_build, f"select * from {table} where snapshot_date = "
+                                           f"(select max(snapshot_date) from {table}) "
+                                           "order by deal_id")
+                for table in LAST_DAY_MODELS}
+
+    incremental, incremental_last_day = snapshot(), last_day()
     # every model: a full refresh drops a table with the views over it (cascade)
     run_dbt(["run", "--full-refresh", *dbt_vars], db[0],
             target_path=dbt_target, quiet=True)
-    full = snapshot()
+    full, full_last_day = snapshot(), last_day()
     for table in INCREMENTAL_MODELS:
         assert incremental[table] == full[table], table
+    for table in LAST_DAY_MODELS:
+        assert incremental_last_day[table] == full_last_day[table], table
+    assert len(full_last_day["marts.fct_pipeline_daily_snapshot"]) >= 3
     assert len(full["marts.fct_deals"]) == 6 and len(full["marts.fct_attribution"]) > 7
     # indexes made by post-hooks: a full refresh that replaces the table keeps them
     _pipeline_marts_hold(second_build)
     assert _rows(second_build, "select indexname from pg_indexes where schemaname = 'marts' "
                                "and tablename = 'fct_leads' and indexname like '%open_queue%'"
                  ) == [{"indexname": "fct_leads_open_queue_idx"}]
+    # the next day's first run: the last day held recomputed for every deal, the new one
+    # added; equal to a full rebuild as of then
+    next_day = ["--vars", json.dumps({"as_of": "2025-06-02 09:00:00+00"})]
+    snapshot_models = ["--select", "int_deals__open_by_day", "fct_pipeline_daily_snapshot"]
+    days = ("select * from marts.fct_pipeline_daily_snapshot where snapshot_date >= "
+            "'2025-06-01' order by snapshot_date, deal_id")
+    run_dbt(["run", *snapshot_models, *next_day], db[0], target_path=dbt_target, quiet=True)
+    incremental_days = _rows(second_build, days)
+    run_dbt(["run", "--full-refresh", *snapshot_models, *next_day], db[0],
+            target_path=dbt_target, quiet=True)
+    assert incremental_days == _rows(second_build, days)
+    assert {r["snapshot_date"].isoformat() for r in incremental_days} == {
+        "2025-06-01", "2025-06-02"}

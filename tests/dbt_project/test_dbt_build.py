@@ -689,3 +689,30 @@ def test_attribution_by_channel_without_its_totals_takes_an_hourly_run(
     assert _rows(built, "select count(*) as n from intermediate.int_attribution__channel_totals"
                  ) == [{"n": len(before)}]
     assert _rows(built, by_channel) == before
+
+
+def test_pipeline_snapshot_built_as_a_table_takes_an_hourly_run(
+        built, database_url, dbt_target, dbt_vars):
+    """A database built before fct_pipeline_daily_snapshot was a view (a table then, with
+    age_days and snapshot_at, without int_deals__open_by_day): the hourly run builds the new
+    table in full, fct_pipeline_daily reading the old one until the daily build puts the
+    view in its place, with the same rows."""
+    snapshot = "select * from marts.fct_pipeline_daily_snapshot order by snapshot_date, deal_id"
+    before = _rows(built, snapshot)
+    with built.begin() as conn:
+        conn.execute(sa.text("create table marts.fct_pipeline_daily_snapshot_old as "
+                             "select * from marts.fct_pipeline_daily_snapshot"))
+        conn.execute(sa.text("drop table intermediate.int_deals__open_by_day cascade"))
+        conn.execute(sa.text("alter table marts.fct_pipeline_daily_snapshot_old "
+                             "rename to fct_pipeline_daily_snapshot"))
+        conn.execute(sa.text("delete from intermediate.incremental_marks "
+                             "where model = 'intermediate.int_deals__open_by_day'"))
+    run_dbt(incremental_build_args(json.loads(dbt_vars[1])), database_url,
+            target_path=dbt_target, quiet=True)
+    assert _rows(built, "select count(*) as n from intermediate.int_deals__open_by_day") == [
+        {"n": len(before)}]
+    run_dbt(["run", "--select", "fct_pipeline_daily_snapshot", *dbt_vars], database_url,
+            target_path=dbt_target, quiet=True)
+    assert _rows(built, "select relkind from pg_class where oid = "
+                        "'marts.fct_pipeline_daily_snapshot'::regclass") == [{"relkind": "v"}]
+    assert _rows(built, snapshot) == before and len(before) > 30

@@ -38,11 +38,12 @@ def test_jobs_select_the_incremental_group_and_everything(database_url, monkeypa
     incremental = {key.path[-1] for key in dbt.dbt_incremental_job.selection.resolve(graph)}
     assert {"fct_leads", "dim_contacts", "fct_deals", "int_leads__funnel_stages",
             "int_attribution__conversions", "fct_campaign_performance", "fct_touchpoints",
-            "fct_attribution", "int_deals__stage_history_sequenced"} <= incremental
-    # views need no rebuild (fct_deal_stage_history is one, over the table above); the
-    # daily tables wait for the full build
+            "fct_attribution", "int_deals__stage_history_sequenced",
+            "int_deals__open_by_day", "fct_pipeline_daily"} <= incremental
+    # views need no rebuild (fct_deal_stage_history and fct_pipeline_daily_snapshot are,
+    # over the tables above); the daily tables wait for the full build
     assert not incremental & {"stg_app__contacts", "lead_features", "fct_deal_stage_history",
-                              "dim_date", "sales_velocity"}
+                              "fct_pipeline_daily_snapshot", "dim_date", "sales_velocity"}
     full = {key.path[-1] for key in dbt.dbt_full_build_job.selection.resolve(graph)}
     assert incremental < full and {"dim_date", "stg_app__contacts"} <= full
 

@@ -57,31 +57,37 @@ written_deals as (
 
 changed (lead_id) as (
 
-    select leads.id as lead_id from {{ source('app', 'leads') }} as leads
-    where {{ written_since_mark('leads') }}
+    -- one hash of the keys (a union sorted each branch for a merge, reading the leads
+    -- written since the mark by their primary key index: every lead, in order)
+    select distinct keys.lead_id from (
 
-    union
+        select leads.id as lead_id from {{ source('app', 'leads') }} as leads
+        where {{ written_since_mark('leads') }}
 
-    select written_deals.lead_id from written_deals
-    where written_deals.lead_id is not null
+        union all
 
-    union
+        select written_deals.lead_id from written_deals
+        where written_deals.lead_id is not null
 
-    select leads.id from {{ source('app', 'leads') }} as leads
-    inner join written_deals on written_deals.id = leads.converted_deal_id
+        union all
 
-    union
+        select leads.id from {{ source('app', 'leads') }} as leads
+        inner join written_deals on written_deals.id = leads.converted_deal_id
 
-    select tasks.lead_id from {{ source('app', 'tasks') }} as tasks
-    where tasks.lead_id is not null and {{ written_since_mark('tasks') }}
+        union all
 
-    union
+        select tasks.lead_id from {{ source('app', 'tasks') }} as tasks
+        where tasks.lead_id is not null and {{ written_since_mark('tasks') }}
 
-    -- the leads of those contacts: of the golden record or of a duplicate merged into it
-    select leads.id from {{ source('app', 'leads') }} as leads
-    where leads.contact_id = any(array(
-        {{ members_of('select changed_contacts.contact_id from changed_contacts') }}
-    ))
+        union all
+
+        -- the leads of those contacts: of the golden record or of a duplicate merged into it
+        select leads.id from {{ source('app', 'leads') }} as leads
+        where leads.contact_id = any(array(
+            {{ members_of('select changed_contacts.contact_id from changed_contacts') }}
+        ))
+
+    ) as keys (lead_id)
 
 ),
 {% endif %}
@@ -99,6 +105,7 @@ leads as (
 app_leads as (
 
     select lead_id, first_touch_at, qualified_at from {{ ref('stg_app__leads') }}
+    {% if is_incremental() %}where lead_id = any(array(select leads.lead_id from leads)){% endif %}
 
 ),
 
@@ -125,6 +132,7 @@ lead_deals as (
     inner join {{ ref('stg_app__deals') }} as deals
         on deals.lead_id = leads.lead_id
     where not deals.is_deleted
+    {% if is_incremental() %}and deals.lead_id = any(array(select keyed.lead_id from leads as keyed)){% endif %}
 
     union
 
@@ -133,6 +141,9 @@ lead_deals as (
     inner join {{ ref('stg_app__deals') }} as deals
         on deals.deal_id = leads.converted_deal_id
     where not deals.is_deleted
+    {%- if is_incremental() %}
+      and deals.deal_id = any(array(select keyed.converted_deal_id from leads as keyed))
+    {%- endif %}
 
 ),
 
@@ -147,6 +158,17 @@ deal_dates as (
 
 ),
 
+{% if is_incremental() -%}
+-- every contact record that resolves to the leads' golden contacts: a filter on the
+-- responses' golden contact does not reach the interactions or the contacts resolved
+-- (PostgreSQL resolved and hashed every contact)
+lead_contacts as (
+
+    {{ members_of('select leads.contact_id from leads') }}
+
+),
+
+{% endif -%}
 responses as (
 
     select resolved.golden_contact_id as contact_id, interactions.occurred_at
@@ -155,6 +177,10 @@ responses as (
         on resolved.contact_id = interactions.contact_id
     where not interactions.is_deleted
       and (interactions.direction = 'outbound' or interactions.kind in ('call', 'meeting'))
+      {%- if is_incremental() %}
+      and interactions.contact_id = any(array(select lead_contacts.contact_id from lead_contacts))
+      and resolved.contact_id = any(array(select lead_contacts.contact_id from lead_contacts))
+      {%- endif %}
 
 ),
 
