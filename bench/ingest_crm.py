@@ -6,9 +6,10 @@ raw table's text columns, prefixed with their lineage, while the next batch is s
 bare COPY of the same CSV into an identical table in the same run: the raw table's own
 definition (its columns, primary key, BRIN index and identity), where PostgreSQL puts the
 file's Id into `source_key` and the lineage a COPY cannot compute comes from constant
-defaults (batch id, source, content hash: the file's keys keep the primary key unique). That is the issue's baseline: what
-storing the file in that table costs the database, so the ratio is what our reading,
-hashing, de-duplication and batch bookkeeping cost on top. Also printed, as before: a bare
+defaults (batch id, source, content hash: the file's keys keep the primary key unique).
+That is the issue's baseline: what storing the file in that table costs the database,
+so the ratio is what our reading, hashing, de-duplication and batch bookkeeping cost on
+top. Also printed, as before: a bare
 COPY into a plain table of the CSV's columns (no lineage, no key), and
 `pandas.DataFrame.to_sql` of the same file, the naive baseline.
 
@@ -82,12 +83,6 @@ def bare_copy(engine: sa.Engine, file: Path, target: str = "bench_contact") -> i
         return cur.rowcount
 
 
-def columns_with_key(file: Path) -> str:
-    """The CSV's header as a COPY column list for the identical table, its Id as source_key."""
-    with file.open(encoding="utf-8", newline="") as f:
-        return ", ".join('"source_key"' if c == "Id" else f'"{c}"' for c in next(csv.reader(f)))
-
-
 def pandas_to_sql(engine: sa.Engine, file: Path) -> int:
     """The naive way: pandas reads the CSV (in chunks, to bound memory) and inserts it."""
     rows = 0
@@ -114,7 +109,8 @@ def run(url: str, export: Path, scale: int, repeat: int, with_pandas: bool,
     file = export / "Contact.csv"
     engine = get_engine(url)
     with file.open(encoding="utf-8", newline="") as f:
-        columns = ", ".join(f'"{c}" text' for c in next(csv.reader(f)))
+        header = next(csv.reader(f))
+    columns = ", ".join(f'"{c}" text' for c in header)
     with engine.begin() as conn:
         conn.execute(sa.text(f"create table bench_contact ({columns})"))
         conn.execute(sa.text(f"create table bench_contact_pandas ({columns})"))
@@ -138,12 +134,14 @@ def run(url: str, export: Path, scale: int, repeat: int, with_pandas: bool,
                              "(like raw.salesforce__contact including all)"))
         conn.execute(sa.text(  # constants: the file's keys keep the primary key unique
             f"alter table bench_identical alter batch_id set default '{uuid.uuid4()}', "
-            f"alter source set default 'salesforce', "
+            "alter source set default 'salesforce', "
             f"alter content_hash set default '{uuid.uuid4()}'"))
     floor_s, floor_rows = best(repeat, truncate("bench_raw"), lambda: raw_write_floor(engine))
     print(f"raw table write floor: {floor_rows} rows in {floor_s:.2f} s "
           f"({floor_rows / floor_s:,.0f} rows/s)", file=sys.stderr)
-    into = f"bench_identical ({columns_with_key(file)})"
+    # the same COPY of the file, its Id into source_key
+    into = "bench_identical ({})".format(
+        ", ".join('"source_key"' if c == "Id" else f'"{c}"' for c in header))
     copy_s, copy_rows = best(repeat, truncate("bench_identical"),
                              lambda: bare_copy(engine, file, into))
     print(f"bare COPY into an identical table: {copy_rows} rows in {copy_s:.2f} s "

@@ -323,11 +323,11 @@ def _key_array(keys: Iterable[str]) -> str:
 
 
 def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str],
-              keys: Sequence[str], digests: Sequence[str], key_array: str | None = None
+              keys: Sequence[str], digests: Sequence[str], key_array: str
               ) -> list[int] | None:
     """Make the batch's fields columns of the raw table and find which of its (distinct)
     rows the table lacks: the indexes of those, or None for all of them. `key_array` is
-    `_key_array(keys)` when the caller made it already.
+    `_key_array(keys)`, made by the caller (the CSV path makes it off the writing thread).
 
     A lock per table, held to the end of the batch's transaction, serialises the loads of
     a table, so no other load adds one of these rows before this one commits. Only the
@@ -342,17 +342,16 @@ def _new_rows(cur: psycopg.Cursor, source: str, entity: str, names: Sequence[str
     # range of the batch's keys (in the column's own collation): a batch of keys beyond
     # the stored ones, a first load or new records, needs no probe per key.
     cur.execute("set local enable_seqscan = off")
-    batch_keys = key_array if key_array is not None else _key_array(keys)
     raw = sql.Identifier("raw", table)
     cur.execute("select min(k), max(k) from json_array_elements_text(%s::json) k",
-                (batch_keys,))
+                (key_array,))
     cur.execute(sql.SQL("select exists (select from {} where source_key between %s and %s)"
                         ).format(raw), cur.fetchone())
     stored: set[tuple[str, str]] = set()
     if cur.fetchone()[0]:  # type: ignore[index]
         cur.execute(sql.SQL("select source_key, content_hash from {} where source_key = "
                             "any(array(select json_array_elements_text(%s::json)))"
-                            ).format(raw), (batch_keys,))
+                            ).format(raw), (key_array,))
         stored = {(key, digest.hex) for key, digest in cur.fetchall()}  # uuid -> hex digits
     cur.execute("reset enable_seqscan")
     if not stored:
@@ -514,8 +513,9 @@ def _insert_columns(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entit
         seen.add((key, digest))
         rows.append((key, digest, body))
         names.update(dict.fromkeys(body))
-    keep = _new_rows(cur, source, entity, list(names), [k for k, _, _ in rows],
-                     [h for _, h, _ in rows])
+    keys = [k for k, _, _ in rows]
+    keep = _new_rows(cur, source, entity, list(names), keys, [h for _, h, _ in rows],
+                     _key_array(keys))
     new = rows if keep is None else [rows[i] for i in keep]
     fields = sql.SQL(", ").join(map(sql.Identifier, names))
     with cur.copy(sql.SQL("copy {} (batch_id, source, source_key, content_hash{}{}) from stdin"
