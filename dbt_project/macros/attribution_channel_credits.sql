@@ -42,6 +42,12 @@
         select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ credits }}
     )
     union
+    {{ attribution_credits_gone(credits) }}
+{%- endmacro %}
+
+{# The conversions `credits` still holds that are gone from int_attribution__conversions,
+   found by their first_touch row (one per conversion). #}
+{% macro attribution_credits_gone(credits) -%}
     select held.conversion_id
     from {{ credits }} as held
     where held.model = 'first_touch'

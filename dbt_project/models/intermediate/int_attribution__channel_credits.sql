@@ -21,9 +21,7 @@
         ],
         post_hook=[
             "{% if is_incremental() %}delete from {{ this }} where conversion_id = any(array("
-            "select held.conversion_id from {{ this }} as held where held.model = 'first_touch'"
-            " and not exists (select from {{ ref('int_attribution__conversions') }} as live"
-            " where live.conversion_id = held.conversion_id))){% endif %}",
+            "{{ attribution_credits_gone(this) }})){% endif %}",
         ],
     )
 }}
@@ -35,8 +33,7 @@ from (
     {% if is_incremental() -%}
     {{ attribution_channel_credits_select(
         "select distinct attribution.conversion_id from " ~ ref('fct_attribution') ~ " as attribution"
-        ~ " where attribution.attributed_at > (select coalesce(max(refreshed_at),"
-        ~ " '-infinity'::timestamptz) from " ~ this ~ ")") }}
+        ~ " where " ~ written_since_last_refresh('attribution.attributed_at', lookback=false)) }}
     {%- else -%}
     {{ attribution_channel_credits_select() }}
     {%- endif %}
