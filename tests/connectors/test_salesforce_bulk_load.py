@@ -1,4 +1,4 @@
-"""The bulk path of a Salesforce export (each line split and hashed, then COPYed as it is
+"""The bulk path of a Salesforce export (each batch read and hashed by Polars, then COPYed
 into the raw table's text columns) stores the same raw rows and content hashes as the
 careful path (Python's csv + `load_batch`), and hands every batch it cannot take as it is
 to the careful path."""
@@ -104,6 +104,20 @@ def test_only_the_batch_postgres_cannot_read_goes_the_careful_way(clean_db, tmp_
         name = conn.execute(sa.text(f"select record->>'Name' from {CONTACTS} "
                                     "where source_key = '003009'")).scalar()
     assert name == "José"
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ("003B,Bob\n", "line 3: 2 columns"),  # too few: a reader that pads it stores Title ''
+    ('"003B","Bob, Jr."\n', "line 3: 2 columns"),  # too few, a delimiter inside quotes
+    ('"003B","Bob","a\nb",x\n', "line 4: 4 columns"),  # too many, over two lines
+    ("\n", None)])  # a blank line, which the careful path passes over
+def test_a_row_of_the_wrong_width_goes_the_careful_way(clean_db, tmp_path, row, reason):
+    body = 'Id,Name,Title\n003A,"Ann, Sr.",CEO\n' + row + "003C,Cid,\n"
+    batch, = read_export(_write(tmp_path / "e", body))
+    result = load_csv_batch(clean_db, batch)
+    assert _parsed(batch) and result.rows_loaded == 2
+    assert [r.reason for r in list_rejects(clean_db, "salesforce")] == (
+        [f"{reason}, header has 3"] if reason else [])
 
 
 def test_keys_that_need_a_trim_go_the_careful_way(clean_db, tmp_path):
