@@ -115,8 +115,8 @@ def fields_hash(fields: Mapping[str, str | None]) -> str:
     hex digits of the uuid stored: the first 16 bytes of the SHA-256 of its non-empty fields
     in sorted-name order, each as `name NUL value NUL` in UTF-8. Neither can hold a NUL, so
     no escaping is needed; an empty or absent field is left out, so a column added later,
-    empty, re-versions nothing. Migration 9d4b7e1a3c58 computes the same in SQL; changing
-    it re-versions every record.
+    empty, re-versions nothing. Migration 9d4b7e1a3c58 computes the same in SQL, and
+    `_prepare_csv` in Polars for a CSV batch; changing it re-versions every record.
     """
     data = "".join(f"{name}\0{value}\0" for name, value in sorted(fields.items()) if value)
     return hashlib.sha256(data.encode()).hexdigest()[:32]
@@ -182,7 +182,6 @@ class _PreparedCsv:
     batch: CsvBatchLike
     batch_id: uuid.UUID
     frame: pl.DataFrame | None = None
-    duplicates: int = 0
     data: bytes = b""
 
 
@@ -231,7 +230,7 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
         .alias("content_hash"),
         pl.all(),
     ).unique("content_hash", keep="first", maintain_order=True)  # the key is a field
-    prepared.frame, prepared.duplicates = frame, batch.rows - frame.height
+    prepared.frame = frame
     prepared.data = _copy_csv(frame, batch.delimiter)
     return prepared
 
