@@ -13,16 +13,20 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import struct
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
 import orjson
 import polars as pl
 import polars_hash  # noqa: F401  (registers the `chash` expressions)
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
@@ -147,7 +151,7 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
 
     Into a raw table of one text column per field (`salesops.models.raw.COLUMN_SOURCES`)
     the rows go, read and hashed by Polars with their lineage in front (`_prepare_csv`),
-    by one COPY; records stored already are left out (`_write_csv`). A batch that cannot
+    by one binary COPY; records stored already are left out (`_write_csv`). A batch that cannot
     be stored as it is (not UTF-8, a NUL, a row of the wrong width, an empty key), and any
     batch for a jsonb raw table, is loaded from the parser's records and rejects, so its
     rejects keep their file and line.
@@ -175,9 +179,10 @@ def load_csv_batches(engine: sa.Engine, batches: Iterable[B]) -> Iterator[tuple[
 
 @dataclass
 class _PreparedCsv:
-    """A CSV batch read for COPY: `frame`, its distinct rows (lineage columns first, then
-    the fields), and `data`, the same as the CSV that COPY takes; `frame` None when the batch
-    is loaded from its records. Made off the writing thread."""
+    """A CSV batch read for COPY: `frame`, its distinct rows (source key, content hash as
+    hex, then the fields), and `data`, the same in COPY's binary format behind the batch id
+    and source; `frame` None when the batch is loaded from its records. Made off the
+    writing thread."""
 
     batch: CsvBatchLike
     batch_id: uuid.UUID
@@ -196,9 +201,9 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
 
     Each row's content hash is `fields_hash` of its fields (names from the header), as
     `load_batch` takes it, whatever the file's column order: SHA-256 (polars-hash) of the
-    non-empty fields as `name NUL value NUL` in sorted-name order. The rows go to COPY as
-    CSV that Polars writes, in the file's delimiter, with the batch id, source, source key
-    and hash in front. A row repeated within the batch is counted and left out.
+    non-empty fields as `name NUL value NUL` in sorted-name order. The rows go to COPY in
+    its binary format (`_copy_data`) with the batch id, source, source key and hash in
+    front. A row repeated within the batch is counted and left out.
 
     Polars reads RFC 4180 quoting as Python's csv does (the connector sends only that), but
     gives a row of too few fields empty strings for the missing ones; so fields are counted
@@ -224,14 +229,13 @@ def _prepare_csv(batch: CsvBatchLike) -> _PreparedCsv:
     pieces = [pl.when(pl.col(name) != "").then(pl.concat_str(
         pl.lit(f"{name}\0"), pl.col(name), pl.lit("\0"))) for name in sorted(names)]
     frame = frame.select(
-        pl.lit(prepared.batch_id.hex).alias("batch_id"), pl.lit(batch.source).alias("source"),
         key.alias("source_key"),
         pl.concat_str(pieces, ignore_nulls=True).chash.sha2_256().str.slice(0, 32)
         .alias("content_hash"),
         pl.all(),
     ).unique("content_hash", keep="first", maintain_order=True)  # the key is a field
     prepared.frame = frame
-    prepared.data = _copy_csv(frame, batch.delimiter)
+    prepared.data = _copy_data(frame, prepared.batch_id, batch.source)
     return prepared
 
 
@@ -244,10 +248,34 @@ def _whole_rows(data: bytes, rows: int, width: int, delimiter: str) -> bool:
     return lines == rows and outside.count(delimiter.encode()) == rows * (width - 1)
 
 
-def _copy_csv(frame: pl.DataFrame, delimiter: str) -> bytes:
-    """The frame as COPY's CSV: a field quoted only where it must be."""
-    return frame.write_csv(include_header=False, separator=delimiter,
-                           quote_style="necessary").encode()
+_BINARY = pa.large_binary()
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
+_COPY_TRAILER = b"\xff\xff"
+
+
+def _copy_data(frame: pl.DataFrame, batch_id: uuid.UUID, source: str) -> bytes:
+    """The frame's rows (source key, content hash, fields) as COPY's binary format, behind
+    the batch id and source: each row its field count, then each field's length and bytes.
+
+    Binary, not CSV, because the server parses neither lines nor uuids then: PostgreSQL
+    reads a uuid's hex a byte at a time (strtoul), two per row. Measured at 1,000,000 rows:
+    a COPY of 3.8 s in CSV, 3.4 s in binary; pyarrow joins the pieces as fast as Polars
+    writes the CSV.
+    """
+    table = frame.with_columns(pl.col("content_hash").str.decode("hex")).to_arrow()
+    source_bytes = source.encode()
+    pieces: list[Any] = [pa.scalar(struct.pack(">hi", 2 + table.num_columns, 16)
+                                   + batch_id.bytes + struct.pack(">i", len(source_bytes))
+                                   + source_bytes, _BINARY)]
+    for column in table.columns:
+        values = column.combine_chunks()
+        lengths = pc.binary_length(values).to_numpy().astype(">i4")
+        pieces += [pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(4), len(values), [None, pa.py_buffer(lengths)]).cast(_BINARY),
+            values.cast(_BINARY)]
+    rows = pc.binary_join_element_wise(*pieces, pa.scalar(b"", _BINARY))
+    end = int(np.frombuffer(rows.buffers()[1], np.int64)[len(rows)])
+    return b"".join((_COPY_HEADER, memoryview(rows.buffers()[2])[:end], _COPY_TRAILER))
 
 
 def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
@@ -270,9 +298,8 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
         table = raw_table_name(batch.source, batch.entity)
         statement = sql.SQL(
             "copy {t} (batch_id, source, source_key, content_hash, {f}) from stdin "
-            "with (format csv, delimiter {d}, force_not_null ({f}), encoding 'UTF8')"
-        ).format(t=sql.Identifier("raw", table), f=sql.SQL(", ").join(map(sql.Identifier, names)),
-                 d=sql.Literal(batch.delimiter))
+            "with (format binary)"
+        ).format(t=sql.Identifier("raw", table), f=sql.SQL(", ").join(map(sql.Identifier, names)))
         _queue_deep(driver)
         with driver.cursor() as cur:
             _lock_table(cur, table, names)
@@ -286,7 +313,7 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
                 keep = _stored_rows(cur, table, keys, frame.get_column("content_hash").to_list(),
                                     _key_array(keys))
                 with cur.copy(statement) as copy:
-                    copy.write(_copy_csv(frame[keep], batch.delimiter))
+                    copy.write(_copy_data(frame[keep], prepared.batch_id, batch.source))
                 loaded = len(keep)
         return LoadResult(batch_id, batch.source, batch.entity, batch.rows, loaded,
                           batch.rows - loaded, 0)
@@ -300,7 +327,7 @@ def _queue_deep(conn: psycopg.Connection, size: int = 4 << 20) -> None:
     """Let the kernel queue up to `size` bytes (as far as net.core.wmem_max allows) that the
     connection sends the server, against some 200 KB by default.
 
-    A server reads a COPY's CSV at 80-100 MB/s here: a default queue is empty after 2-3 ms,
+    A server reads a COPY at 80-100 MB/s here: a default queue is empty after 2-3 ms,
     sooner than the OS gives the writing thread a core back while the reading thread and
     the server hold both, and the server waited. Measured at 1,000,000 rows: 4.55-5.05 s,
     3.82-4.03 s with 4 MB.
