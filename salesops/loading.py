@@ -17,7 +17,7 @@ import struct
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.abc import Buffer
 from psycopg.copy import QueuedLibpqWriter
 
 from salesops.errors import SalesopsError
@@ -187,7 +188,7 @@ class _PreparedCsv:
     batch: CsvBatchLike
     batch_id: uuid.UUID
     frame: pl.DataFrame | None = None
-    data: bytes = b""
+    data: list[Buffer] = field(default_factory=list)
 
 
 # what Python's str.strip() strips (all such characters are below U+3001), so that a key
@@ -253,9 +254,10 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extens
 _COPY_TRAILER = b"\xff\xff"
 
 
-def _copy_data(frame: pl.DataFrame, batch_id: uuid.UUID, source: str) -> bytes:
+def _copy_data(frame: pl.DataFrame, batch_id: uuid.UUID, source: str) -> list[Buffer]:
     """The frame's rows (source key, content hash, fields) as COPY's binary format, behind
     the batch id and source: each row its field count, then each field's length and bytes.
+    In three parts, the rows as pyarrow joined them, to copy 16 MB a batch less.
 
     Binary, not CSV, because the server parses neither lines nor uuids then: PostgreSQL
     reads a uuid's hex a byte at a time (strtoul), two per row. Measured at 1,000,000 rows:
@@ -275,7 +277,7 @@ def _copy_data(frame: pl.DataFrame, batch_id: uuid.UUID, source: str) -> bytes:
             values.cast(_BINARY)]
     rows = pc.binary_join_element_wise(*pieces, pa.scalar(b"", _BINARY))
     end = int(np.frombuffer(rows.buffers()[1], np.int64)[len(rows)])
-    return b"".join((_COPY_HEADER, memoryview(rows.buffers()[2])[:end], _COPY_TRAILER))
+    return [_COPY_HEADER, memoryview(rows.buffers()[2])[:end], _COPY_TRAILER]
 
 
 def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
@@ -305,7 +307,8 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
             _lock_table(cur, table, names)
             try:
                 with driver.transaction(), cur.copy(statement) as copy:
-                    copy.write(prepared.data)
+                    for part in prepared.data:
+                        copy.write(part)
                 loaded = prepared.frame.height
             except psycopg.errors.UniqueViolation:
                 frame = prepared.frame
@@ -313,7 +316,8 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
                 keep = _stored_rows(cur, table, keys, frame.get_column("content_hash").to_list(),
                                     _key_array(keys))
                 with cur.copy(statement) as copy:
-                    copy.write(_copy_data(frame[keep], prepared.batch_id, batch.source))
+                    for part in _copy_data(frame[keep], prepared.batch_id, batch.source):
+                        copy.write(part)
                 loaded = len(keep)
         return LoadResult(batch_id, batch.source, batch.entity, batch.rows, loaded,
                           batch.rows - loaded, 0)
