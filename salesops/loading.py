@@ -152,10 +152,10 @@ def load_csv_batch(engine: sa.Engine, batch: CsvBatchLike,
 
     Into a raw table of one text column per field (`salesops.models.raw.COLUMN_SOURCES`)
     the rows go, read and hashed by Polars with their lineage in front (`_prepare_csv`),
-    by one binary COPY; records stored already are left out (`_write_csv`). A batch that cannot
-    be stored as it is (not UTF-8, a NUL, a row of the wrong width, an empty key), and any
-    batch for a jsonb raw table, is loaded from the parser's records and rejects, so its
-    rejects keep their file and line.
+    by one binary COPY; records stored already are left out (`_write_csv`). A batch that
+    cannot be stored as it is (not UTF-8, a NUL, a row of the wrong width, an empty key),
+    and any batch for a jsonb raw table, is loaded from the parser's records and rejects,
+    so its rejects keep their file and line.
     """
     return _write_csv(engine, _prepare_csv(batch), after)
 
@@ -284,7 +284,7 @@ def _write_csv(engine: sa.Engine, prepared: _PreparedCsv,
                after: Callable[[sa.Connection, LoadResult], None] | None = None) -> LoadResult:
     """One prepared CSV batch as one batch: its new rows COPYed, or its records loaded.
 
-    Optimistic, as `_insert_new`: the lines go straight into the raw table, whose primary key
+    Optimistic, as `_insert_new`: the rows go straight into the raw table, whose primary key
     (source key, content hash) finds a record stored already at no extra cost; only then is
     that COPY rolled back to its savepoint and the stored versions of the batch's keys
     looked up (`_stored_rows`), so a batch of new records costs one COPY and nothing more.
@@ -556,8 +556,8 @@ def _insert_columns(cur: psycopg.Cursor, batch_id: uuid.UUID, source: str, entit
         seen.add((key, digest))
         rows.append((key, digest, body))
         names.update(dict.fromkeys(body))
-    keys = [k for k, _, _ in rows]
-    keep = _new_rows(cur, source, entity, list(names), keys, [h for _, h, _ in rows])
+    keep = _new_rows(cur, source, entity, list(names), [k for k, _, _ in rows],
+                     [h for _, h, _ in rows])
     new = rows if keep is None else [rows[i] for i in keep]
     fields = sql.SQL(", ").join(map(sql.Identifier, names))
     with cur.copy(sql.SQL("copy {} (batch_id, source, source_key, content_hash{}{}) from stdin"
